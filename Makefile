@@ -1,0 +1,114 @@
+# CA registration back office: set-up, run and test.
+# On a fresh Debian 12 machine `make run` and `make test` do all the set-up
+# (system packages via apt, .venv, translations, SoftHSM2 token store).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Steps share .venv and apt: keep them in order even under make -j.
+.NOTPARALLEL:
+
+VENV := .venv
+PY := .venv/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+
+# Debian packages: run needs the token library, a CJK font and Pango (WeasyPrint);
+# tests also need a browser, poppler (PDF checks) and a PostgreSQL server.
+APT_RUN := softhsm2 fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0
+APT_TEST := $(APT_RUN) chromium poppler-utils postgresql
+
+# SoftHSM2 keeps its tokens under instance/ (if the variable is not exported,
+# tokens silently land in /var/lib/softhsm/tokens).
+SOFTHSM2_CONF := $(CURDIR)/instance/softhsm2.conf
+export SOFTHSM2_CONF
+
+.PHONY: help system-deps-run system-deps-test install install-dev translations \
+        softhsm migrate demo run test test-sqlite test-pg lint clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- set-up --------------------------------------------------------------
+
+system-deps-run: ## apt-install the system packages the app needs (only missing ones)
+	@scripts/apt-ensure.sh $(APT_RUN)
+
+system-deps-test: ## apt-install the system packages the tests need (only missing ones)
+	@scripts/apt-ensure.sh $(APT_TEST)
+
+$(PY):
+	@echo "==> creating $(VENV)"
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(PY)
+	@echo "==> pip install -r requirements.txt"
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+# requirements-dev.txt includes requirements.txt, so it satisfies both stamps.
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
+	@echo "==> pip install -r requirements-dev.txt"
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-run
+
+install: system-deps-run $(VENV)/.installed-run ## system packages + .venv with runtime requirements
+
+install-dev: system-deps-test $(VENV)/.installed-dev ## system packages + .venv with dev/test requirements
+
+translations: $(VENV)/.installed-run ## compile translations/*.po to .mo (if any)
+	@if [ -d translations ] && find translations -name '*.po' -print -quit | grep -q .; then \
+		echo "==> compiling translations"; \
+		$(VENV)/bin/pybabel compile -d translations -f; \
+	fi
+
+softhsm: ## write instance/softhsm2.conf and the token folder
+	@mkdir -p instance/tokens
+	@printf '%s\n' \
+		'# Written by make; SoftHSM2 token store of this checkout.' \
+		'directories.tokendir = $(CURDIR)/instance/tokens' \
+		'objectstore.backend = file' \
+		'log.level = ERROR' > instance/softhsm2.conf.tmp
+	@if cmp -s instance/softhsm2.conf.tmp instance/softhsm2.conf; then \
+		rm -f instance/softhsm2.conf.tmp; \
+	else \
+		mv instance/softhsm2.conf.tmp instance/softhsm2.conf; \
+		echo "==> wrote instance/softhsm2.conf"; \
+	fi
+
+# --- app -------------------------------------------------------------------
+
+migrate: install softhsm ## apply database migrations (flask db upgrade)
+	@echo "==> flask db upgrade"
+	$(FLASK) db upgrade
+
+demo: migrate ## load demo data and print the demo staff accounts (idempotent)
+	@echo "==> flask demo load"
+	$(FLASK) demo load
+
+run: install translations softhsm migrate demo ## set everything up and serve on http://127.0.0.1:5000
+	@echo "==> serving on http://127.0.0.1:5000"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# --- checks --------------------------------------------------------------
+
+test: install-dev translations softhsm ## run the whole suite on SQLite, then the non-browser tests on PostgreSQL
+	@rc_sqlite=0; rc_pg=0; \
+	echo "==> pytest, SQLite pass (whole suite incl. browser tests)"; \
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest || rc_sqlite=$$?; \
+	echo "==> pytest, PostgreSQL pass (not browser)"; \
+	scripts/pg-test-cluster.sh $(VENV)/bin/pytest -m "not browser" || rc_pg=$$?; \
+	echo "==> SQLite pass: exit $$rc_sqlite; PostgreSQL pass: exit $$rc_pg"; \
+	[ "$$rc_sqlite" -eq 0 ] && [ "$$rc_pg" -eq 0 ]
+
+test-sqlite: install-dev translations softhsm ## only the SQLite pass
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
+
+test-pg: install-dev translations softhsm ## only the PostgreSQL pass (throw-away cluster)
+	scripts/pg-test-cluster.sh $(VENV)/bin/pytest -m "not browser"
+
+lint: $(VENV)/.installed-dev ## ruff check
+	$(VENV)/bin/ruff check .
+
+clean: ## remove caches and test artefacts (keeps .venv, instance/ database, tokens and config)
+	rm -rf .pytest_cache .ruff_cache .hypothesis test-results
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,54 @@
+"""The application factory."""
+from __future__ import annotations
+
+import base64
+
+from flask import Flask
+
+from backoffice import config as app_config
+from backoffice.config import ROOT
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        "backoffice",
+        root_path=str(ROOT),
+        template_folder="templates",
+        static_folder="static",
+        instance_path=str(app_config.INSTANCE),
+    )
+    app.config.from_mapping(app_config.load(test_config))
+
+    from models import sealed
+    from notifications import gateways
+
+    sealed.configure(
+        base64.b64decode(app.config["FIELD_ENCRYPTION_KEY"]),
+        base64.b64decode(app.config["LOOKUP_KEY"]),
+    )
+
+    from backoffice import cli, edge, extensions, i18n, security, staff_login
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    staff_login.init_app(app)
+    security.init_app(app)
+    edge.init_app(app)
+    cli.init_app(app)
+    app.extensions["sms_gateway"] = gateways.build(app.config)
+
+    from backoffice.health import bp as health_bp
+    from public.blueprint import api_bp, public_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    extensions.csrf.exempt(api_bp)  # the API authenticates each call by its channel key
+    if app.testing:
+        from public.testing import bp as testing_bp
+
+        app.register_blueprint(testing_bp)
+    return app

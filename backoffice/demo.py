@@ -1,0 +1,68 @@
+"""Demo catalogue, channels and staff for a development machine; safe to load twice."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    BusinessType,
+    CertKind,
+    Channel,
+    ChannelProduct,
+    MediaModel,
+    Price,
+    Product,
+    Staff,
+    StaffRole,
+)
+
+PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT, 30000)]
+MEDIA = [("UKEY-RS", "UKEY-RS", 0), ("UKEY-G", "UKEY-G", 0)]
+CHANNELS = [
+    ("direct", "数字证书网上营业厅", None),
+    ("zzggzy", "郑州市公共资源交易中心", ("UNIT-1Y", 1)),  # a channel with its own price
+]
+STAFF = [
+    ("reviewer", "审核员 王芳", StaffRole.REVIEWER),
+    ("senior", "高级审核员 陈静", StaffRole.SENIOR_REVIEWER),
+    ("station", "制证员 刘强", StaffRole.FULFILLMENT),
+    ("finance", "财务 赵敏", StaffRole.FINANCE),
+    ("admin", "管理员 孙磊", StaffRole.ADMIN),
+]
+
+
+def _get_or_add(session: Session, model, key: dict, **values):
+    row = session.scalars(select(model).filter_by(**key)).first()
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def load(session: Session) -> Iterator[str]:
+    for code, name, name_en, kind, cents in PRODUCTS:
+        product = _get_or_add(session, Product, {"code": code}, name=name, name_en=name_en,
+                              cert_kind=kind)
+        _get_or_add(session, Price, {"product_id": product.id, "channel_id": None,
+                                     "business_type": BusinessType.NEW}, amount_cents=cents)
+    for code, name, cents in MEDIA:
+        _get_or_add(session, MediaModel, {"code": code}, name=name, price_cents=cents)
+    for code, name, special in CHANNELS:
+        channel = _get_or_add(session, Channel, {"code": code}, name=name)
+        if special:
+            product = session.scalars(select(Product).filter_by(code=special[0])).one()
+            _get_or_add(session, ChannelProduct, {"channel_id": channel.id, "product_id": product.id})
+            _get_or_add(session, Price, {"product_id": product.id, "channel_id": channel.id,
+                                         "business_type": BusinessType.NEW},
+                        amount_cents=special[1])
+        yield f"channel {code}: http://127.0.0.1:5000/c/{code}/apply"
+    hasher = PasswordHasher()
+    for username, display, role in STAFF:
+        password = f"demo-{username}-2026"
+        _get_or_add(session, Staff, {"username": username}, display_name=display, role=role,
+                    password_hash=hasher.hash(password))
+        yield f"staff {role.value:16} {username} / {password}"

@@ -1,0 +1,143 @@
+"""An order: one application for one business type, from form to shipped key."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from models.audit import AuditEntry
+from models.base import (
+    Base,
+    created,
+    digest,
+    enum_type,
+    intpk,
+    str20,
+    str120,
+    str255,
+    utcnow,
+)
+from models.channel import Channel
+from models.order_state import BusinessType, CertKind, OrderStatus, check_transition
+from models.organisation import Organisation
+from models.person import Person
+from models.product import MediaModel, Product
+from models.sealed import SealedText, lookup_digest, mask
+
+
+class IdentityMethod(enum.StrEnum):
+    """How the organisation proves itself; decides how the certificate password travels."""
+
+    CORPORATE_TRANSFER = "corporate_transfer"  # password in a 0.01-yuan transfer memo
+    LEGAL_REP_PHONE = "legal_rep_phone"  # password by SMS to the legal representative
+    LEGAL_REP_BANK_CARD = "legal_rep_bank_card"  # password by SMS to the legal representative
+
+
+class AgentIdentityMethod(enum.StrEnum):
+    PHONE = "phone"
+    BANK_CARD = "bank_card"
+
+
+# When an order enters a status, this timestamp records it.
+_STAMPS = {
+    OrderStatus.AWAITING_SIGNATURE: "materials_completed_at",
+    OrderStatus.AWAITING_PAYMENT: "signed_at",
+    OrderStatus.PAID: "paid_at",
+    OrderStatus.COMPLETED: "completed_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+
+
+class Order(Base):
+    __tablename__ = "order"
+
+    id: Mapped[intpk]
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    business_type: Mapped[BusinessType] = mapped_column(enum_type(BusinessType))
+    cert_kind: Mapped[CertKind] = mapped_column(enum_type(CertKind))
+    status: Mapped[OrderStatus] = mapped_column(enum_type(OrderStatus), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    media_type: Mapped[str20]
+    media_model_id: Mapped[int | None] = mapped_column(ForeignKey("media_model.id"))
+    identity_method: Mapped[IdentityMethod] = mapped_column(enum_type(IdentityMethod))
+    agent_identity_method: Mapped[AgentIdentityMethod] = mapped_column(
+        enum_type(AgentIdentityMethod)
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    legal_rep_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+
+    account_name: Mapped[str255]
+    account_number: Mapped[str] = mapped_column(SealedText("order.account_number"))
+    account_number_digest: Mapped[digest]
+    bank_name: Mapped[str120]
+    bank_province: Mapped[str] = mapped_column(String(6))
+    bank_city: Mapped[str] = mapped_column(String(6))
+
+    invoice_taxpayer_id: Mapped[str] = mapped_column(String(20))
+    invoice_address_phone: Mapped[str255 | None]
+    invoice_bank_account: Mapped[str255 | None]
+
+    mailing_province: Mapped[str] = mapped_column(String(6))
+    mailing_city: Mapped[str] = mapped_column(String(6))
+    mailing_address: Mapped[str255]
+
+    price_cents: Mapped[int]
+    # SHA-256 of the applicant's browser-session secret: who may see the uploads.
+    applicant_session_hash: Mapped[str | None] = mapped_column(String(64))
+
+    created_at: Mapped[created]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    materials_completed_at: Mapped[dt.datetime | None]
+    signed_at: Mapped[dt.datetime | None]
+    paid_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+
+    channel: Mapped[Channel] = relationship()
+    product: Mapped[Product] = relationship()
+    media_model: Mapped[MediaModel | None] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    legal_rep: Mapped[Person] = relationship(foreign_keys=[legal_rep_id])
+    agent: Mapped[Person] = relationship(foreign_keys=[agent_id])
+    audit_entries: Mapped[list[AuditEntry]] = relationship(
+        order_by=AuditEntry.id, back_populates="order"
+    )
+
+    @validates("account_number")
+    def _digest_account(self, _key: str, value: str) -> str:
+        self.account_number_digest = lookup_digest(value)
+        return value
+
+    @property
+    def invoice_title(self) -> str:
+        """The invoice title is always the organisation's name; nobody may edit it."""
+        return self.organisation.name
+
+    @property
+    def account_number_masked(self) -> str:
+        return mask(self.account_number, 4, 4)
+
+    @property
+    def own_key(self) -> bool:
+        return self.media_model_id is None
+
+    def move_to(self, target: OrderStatus, actor: str, note: str | None = None) -> None:
+        """The only way an order changes status: checked, stamped and audited."""
+        check_transition(self.status, target)
+        before = self.status
+        self.status = target
+        if target in _STAMPS:
+            setattr(self, _STAMPS[target], utcnow())
+        self.audit_entries.append(
+            AuditEntry(
+                actor=actor,
+                action="order.status",
+                before={"status": str(before)},
+                after={"status": str(target)},
+                note=note,
+            )
+        )

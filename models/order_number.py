@@ -1,0 +1,46 @@
+"""Order numbers: date + U (unit) or P (personal) + a daily sequence, e.g. 20261125U000123."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, String, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base, utcnow
+from models.order_state import CertKind
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class OrderSequence(Base):
+    """The last number handed out per business day and certificate kind."""
+
+    __tablename__ = "order_sequence"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    letter: Mapped[str] = mapped_column(String(1), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+def next_order_number(
+    session: Session, kind: CertKind, now: dt.datetime | None = None
+) -> str:
+    """Take the next number; the row lock of the UPDATE keeps two transactions apart."""
+    day = (now or utcnow()).astimezone(BUSINESS_TZ).date()
+    letter = kind.order_letter
+    insert = _INSERTS[session.get_bind().dialect.name]
+    session.execute(
+        insert(OrderSequence)
+        .values(day=day, letter=letter, last=0)
+        .on_conflict_do_nothing(index_elements=["day", "letter"])
+    )
+    last = session.execute(
+        update(OrderSequence)
+        .where(OrderSequence.day == day, OrderSequence.letter == letter)
+        .values(last=OrderSequence.last + 1)
+        .returning(OrderSequence.last)
+    ).scalar_one()
+    return f"{day:%Y%m%d}{letter}{last:06d}"

@@ -1,0 +1,71 @@
+"""Order statuses and the one state machine every status change goes through."""
+from __future__ import annotations
+
+import enum
+
+
+class BusinessType(enum.StrEnum):
+    NEW = "new"
+    RENEWAL = "renewal"
+    UNLOCK = "unlock"
+    REPLACEMENT = "replacement"
+    INFO_CHANGE = "info_change"
+    REVOCATION = "revocation"
+
+
+class CertKind(enum.StrEnum):
+    UNIT = "unit"
+    PERSONAL = "personal"
+
+    @property
+    def order_letter(self) -> str:
+        return "U" if self is CertKind.UNIT else "P"
+
+
+class OrderStatus(enum.StrEnum):
+    AWAITING_MATERIALS = "awaiting_materials"
+    AWAITING_SIGNATURE = "awaiting_signature"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"  # waiting for review
+    IN_REVIEW = "in_review"
+    MORE_MATERIALS_NEEDED = "more_materials_needed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PROGRAMMING = "programming"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.AWAITING_MATERIALS: frozenset({S.AWAITING_SIGNATURE, S.CANCELLED}),
+    # A re-opened upload (a material replaced before signing) goes back a step.
+    S.AWAITING_SIGNATURE: frozenset({S.AWAITING_PAYMENT, S.AWAITING_MATERIALS, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.IN_REVIEW}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.MORE_MATERIALS_NEEDED, S.PAID}),
+    S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID}),
+    S.APPROVED: frozenset({S.PROGRAMMING}),
+    S.PROGRAMMING: frozenset({S.SHIPPED, S.APPROVED}),
+    S.SHIPPED: frozenset({S.COMPLETED}),
+    S.REJECTED: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+# Statuses in which the applicant may still change what they submitted.
+APPLICANT_EDITABLE = frozenset({S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE})
+UNPAID = frozenset({S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT})
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: OrderStatus, target: OrderStatus):
+        super().__init__(f"an order cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target)

@@ -1,0 +1,51 @@
+"""People named in an application: the legal representative and the agent."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+from models.base import Base, digest, enum_type, intpk, str20, str120, str255
+from models.sealed import SealedText, lookup_digest, mask
+
+
+class PersonRole(enum.StrEnum):
+    LEGAL_REP = "legal_rep"
+    AGENT = "agent"
+
+
+class IdType(enum.StrEnum):
+    RESIDENT_ID = "resident_id"
+    PASSPORT = "passport"
+    MILITARY_OFFICER = "military_officer"
+    TAIWAN_PERMIT = "taiwan_permit"
+    HOME_RETURN_PERMIT = "home_return_permit"
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[intpk]
+    role: Mapped[PersonRole] = mapped_column(enum_type(PersonRole, 20))
+    name: Mapped[str120]
+    phone: Mapped[str20 | None]
+    email: Mapped[str255 | None]
+    id_type: Mapped[IdType | None] = mapped_column(enum_type(IdType, 20))
+    id_number: Mapped[str | None] = mapped_column(SealedText("person.id_number"))
+    id_number_digest: Mapped[digest | None]
+    bank_card_number: Mapped[str | None] = mapped_column(SealedText("person.bank_card_number"))
+
+    @validates("id_number")
+    def _digest_id_number(self, _key: str, value: str | None) -> str | None:
+        self.id_number_digest = lookup_digest(value) if value else None
+        return value
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask(self.id_number, 4, 4)
+
+    @property
+    def bank_card_masked(self) -> str:
+        return mask(self.bank_card_number, 4, 4)
+
+

@@ -1,0 +1,75 @@
+"""Encryption at rest for ID and bank numbers, and keyed digests for lookups.
+
+Values are sealed with AES-256-GCM; each column passes its own associated data so a
+ciphertext copied into another column does not decrypt. A keyed hash (HMAC-SHA256)
+stored beside each sealed value lets the order query find rows by ID number without
+decrypting every row. The keys come from configuration via `configure()`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import LargeBinary, TypeDecorator
+
+_FORMAT_V1 = b"\x01"
+_keys: dict[str, bytes] = {}
+
+
+def configure(encryption_key: bytes, lookup_key: bytes) -> None:
+    if len(encryption_key) != 32 or len(lookup_key) < 32:
+        raise ValueError("field encryption needs a 32-byte key and a lookup key of 32+ bytes")
+    _keys["enc"] = encryption_key
+    _keys["mac"] = lookup_key
+
+
+def _key(name: str) -> bytes:
+    try:
+        return _keys[name]
+    except KeyError:
+        raise RuntimeError("models.sealed.configure() was not called") from None
+
+
+def seal(plaintext: str, purpose: str) -> bytes:
+    nonce = os.urandom(12)
+    body = AESGCM(_key("enc")).encrypt(nonce, plaintext.encode(), purpose.encode())
+    return _FORMAT_V1 + nonce + body
+
+
+def unseal(blob: bytes, purpose: str) -> str:
+    if blob[:1] != _FORMAT_V1:
+        raise ValueError("unknown sealed format")
+    nonce, body = blob[1:13], blob[13:]
+    return AESGCM(_key("enc")).decrypt(nonce, body, purpose.encode()).decode()
+
+
+def lookup_digest(value: str) -> str:
+    return hmac.new(_key("mac"), value.encode(), hashlib.sha256).hexdigest()
+
+
+def mask(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
+    """What a page may show of an ID or account number."""
+    if not value:
+        return ""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+class SealedText(TypeDecorator):
+    """A string column stored as AES-GCM ciphertext."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str):
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else seal(value, self.purpose)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else unseal(bytes(value), self.purpose)

@@ -1,0 +1,1 @@
+"""Messages to applicants: the SMS outbox and the gateways that deliver it."""

@@ -1,0 +1,65 @@
+"""SMS gateways: a sandbox that behaves like a carrier, and the real HTTP adapter."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+
+from notifications.interfaces import SmsDeliveryError
+
+
+class SandboxSmsGateway:
+    """Delivers nowhere, like a carrier would accept a message.
+
+    Deterministic triggers let tests and demos see the failures a real gateway has:
+    a number ending in 0000 is refused (empty or unreachable number), one ending in
+    9999 is accepted only after a delay.
+    """
+
+    def __init__(self, delay_seconds: float = 0.5):
+        self.delay_seconds = delay_seconds
+
+    def send(self, phone: str, text: str) -> str:
+        if phone.endswith("0000"):
+            raise SmsDeliveryError("sandbox: number unreachable")
+        if phone.endswith("9999"):
+            time.sleep(self.delay_seconds)
+        return "sbx-" + secrets.token_hex(8)
+
+
+class HttpSmsGateway:
+    """Posts JSON to the carrier's endpoint, signed with HMAC-SHA256 of the body."""
+
+    def __init__(self, url: str, key: str, timeout: float = 5.0):
+        if not url or not key:
+            raise ValueError("the HTTP SMS gateway needs SMS_HTTP_URL and SMS_HTTP_KEY")
+        self.url = url
+        self.key = key.encode()
+        self.timeout = timeout
+
+    def send(self, phone: str, text: str) -> str:
+        body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
+        signature = hmac.new(self.key, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            headers={"Content-Type": "application/json", "X-Signature": signature},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.load(response)
+        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+            raise SmsDeliveryError(f"gateway unreachable: {exc}") from exc
+        if not answer.get("ok"):
+            raise SmsDeliveryError(answer.get("error", "gateway refused the message"))
+        return str(answer["id"])
+
+
+def build(config: dict):
+    if config["SMS_GATEWAY"] == "http":
+        return HttpSmsGateway(config["SMS_HTTP_URL"], config["SMS_HTTP_KEY"])
+    return SandboxSmsGateway()

@@ -1,0 +1,37 @@
+"""URL table of the applicant side: the public pages and the channels' JSON API."""
+from flask import Blueprint
+
+from public import api, views
+
+public_bp = Blueprint("public", __name__)
+api_bp = Blueprint("api", __name__, url_prefix="/api")
+
+_PUBLIC = [
+    ("/", views.index, ["GET"]),
+    ("/c/<channel_code>/", views.channel_home, ["GET"]),
+    ("/c/<channel_code>/apply", views.new_application, ["GET", "POST"]),
+    ("/apply/<number>", views.confirm_page, ["GET"]),
+    ("/apply/<number>/edit", views.edit_application, ["GET", "POST"]),
+    ("/apply/<number>/materials", views.materials_page, ["GET", "POST"]),
+    ("/apply/<number>/materials/done", views.materials_done, ["POST"]),
+    ("/apply/<number>/materials/<int:material_id>", views.material_image, ["GET"]),
+    ("/apply/<number>/signature", views.signature_page, ["GET", "POST"]),
+    ("/apply/<number>/signature/code", views.signature_code, ["POST"]),
+    ("/apply/<number>/done", views.done_page, ["GET"]),
+    ("/captcha.png", views.captcha_image, ["GET"]),
+    ("/regions.json", views.regions_json, ["GET"]),
+    ("/legal/<document>", views.legal_document, ["GET"]),
+]
+_API = [
+    ("/openapi.json", api.openapi_document, ["GET"]),
+    ("/v1/applications", api.create_application, ["POST"]),
+    ("/v1/applications/<number>", api.application_status, ["GET"]),
+    ("/v1/applications/<number>/materials/<kind>", api.upload_material, ["PUT"]),
+    ("/v1/applications/<number>/signature-code", api.send_signature_code, ["POST"]),
+    ("/v1/applications/<number>/signature", api.confirm_signature, ["POST"]),
+]
+
+for rule, view, methods in _PUBLIC:
+    public_bp.add_url_rule(rule, view_func=view, methods=methods)
+for rule, view, methods in _API:
+    api_bp.add_url_rule(rule, view_func=view, methods=methods)

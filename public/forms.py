@@ -1,0 +1,189 @@
+"""The application form, shared by the public pages and the JSON API.
+
+Field names are the API's field names. Every check runs on the server; a field that
+fails keeps what the applicant typed and shows its message beside it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from models import AgentIdentityMethod, IdentityMethod, IdType
+from public import regions, validators
+
+IDENTITY_METHODS = [
+    (IdentityMethod.CORPORATE_TRANSFER.value, _l("Corporate account transfer (password in the 0.01-yuan transfer memo)")),
+    (IdentityMethod.LEGAL_REP_PHONE.value, _l("Legal representative phone real-name check (password by SMS)")),
+    (IdentityMethod.LEGAL_REP_BANK_CARD.value, _l("Legal representative bank card check (password by SMS)")),
+]
+AGENT_IDENTITY_METHODS = [
+    (AgentIdentityMethod.PHONE.value, _l("Agent phone real-name check")),
+    (AgentIdentityMethod.BANK_CARD.value, _l("Agent bank card check")),
+]
+ID_TYPES = [
+    (IdType.RESIDENT_ID.value, _l("Resident ID card")),
+    (IdType.PASSPORT.value, _l("Passport")),
+    (IdType.MILITARY_OFFICER.value, _l("Military officer card")),
+    (IdType.TAIWAN_PERMIT.value, _l("Taiwan compatriot permit")),
+    (IdType.HOME_RETURN_PERMIT.value, _l("Home Return Permit (Hong Kong / Macao)")),
+]
+MEDIA_TYPES = [
+    ("card", _l("Card-style commemorative edition")),
+    ("uk", _l("UK media")),
+]
+OWN_KEY = "own"
+PROVINCE_FIELDS = {
+    "region_province": "region_city",
+    "bank_province": "bank_city",
+    "mailing_province": "mailing_city",
+}
+
+
+class Checked:
+    """Runs one of public.validators on a filled field and keeps its normalised value."""
+
+    def __init__(self, check: Callable[[str], str]):
+        self.check = check
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = self.check(field.data)
+        except validators.InvalidValue as exc:
+            raise ValidationError(gettext(str(exc))) from exc
+
+
+def _required():
+    return InputRequired(message=_l("This field is required."))
+
+
+def _text(label, required=True, max_length=100, *extra):
+    first = _required() if required else Optional()
+    return StringField(label, validators=[first, Length(max=max_length), *extra])
+
+
+def _province(label):
+    return SelectField(label, validators=[_required()])
+
+
+def _city(label):
+    return SelectField(label, validators=[_required()])
+
+
+class ApplicationForm(FlaskForm):
+    identity_method = RadioField(
+        _l("Identity method"), choices=IDENTITY_METHODS,
+        default=IdentityMethod.CORPORATE_TRANSFER.value, validators=[_required()],
+    )
+    org_name = _text(_l("Organisation name"), True, 100)
+    org_department = _text(_l("Department"), False, 60)
+    credit_code = _text(_l("Unified social credit code"), True, 30,
+                        Checked(validators.unified_social_credit_code))
+    region_province = _province(_l("Region (province)"))
+    region_city = _city(_l("Region (city)"))
+    org_phone = _text(_l("Organisation phone"), False, 30, Checked(validators.landline_or_mobile))
+
+    legal_rep_name = _text(_l("Legal representative's name"), True, 50)
+    legal_rep_phone = _text(_l("Legal representative's mobile phone"), False, 20,
+                            Checked(validators.mainland_mobile))
+    legal_rep_id_type = SelectField(_l("ID type"), choices=ID_TYPES,
+                                    default=IdType.RESIDENT_ID.value, validators=[_required()])
+    legal_rep_id_number = _text(_l("Legal representative's ID number"), True, 30)
+    legal_rep_bank_card = _text(_l("Legal representative's bank card number"), False, 40,
+                                Checked(validators.bank_account_number))
+
+    product = SelectField(_l("Certificate product"), validators=[_required()])
+    media_type = RadioField(_l("Media type"), choices=MEDIA_TYPES, default="card",
+                            validators=[_required()])
+    media_model = RadioField(_l("Key model"), validators=[_required()])
+
+    account_number = _text(_l("Account number"), True, 40, Checked(validators.bank_account_number))
+    bank_name = _text(_l("Bank name"), True, 60)
+    bank_province = _province(_l("Bank address (province)"))
+    bank_city = _city(_l("Bank address (city)"))
+
+    invoice_taxpayer_id = _text(_l("Taxpayer ID"), True, 30, Checked(validators.taxpayer_id))
+    invoice_address_phone = _text(_l("Address and phone"), False, 120)
+    invoice_bank_account = _text(_l("Bank and account"), False, 120)
+
+    agent_identity_method = SelectField(
+        _l("Agent identity method"), choices=AGENT_IDENTITY_METHODS,
+        default=AgentIdentityMethod.PHONE.value, validators=[_required()],
+    )
+    agent_name = _text(_l("Agent's name"), True, 50)
+    agent_phone = _text(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
+    agent_id_type = SelectField(_l("Agent's ID type"), choices=ID_TYPES,
+                                default=IdType.RESIDENT_ID.value, validators=[_required()])
+    agent_id_number = _text(_l("Agent's ID number"), True, 30)
+    agent_bank_account = _text(_l("Agent's bank card number"), False, 40,
+                               Checked(validators.bank_account_number))
+    agent_email = _text(_l("Agent's e-mail"), True, 120, Checked(validators.email_address))
+
+    mailing_province = _province(_l("Mailing province"))
+    mailing_city = _city(_l("Mailing city"))
+    mailing_address = _text(_l("Mailing address"), True, 200)
+
+    consent = BooleanField(
+        _l("I have read and agree to the service agreement, the privacy policy and the risk notice"),
+        validators=[InputRequired(message=_l("Please read and accept the three documents."))],
+    )
+
+    def __init__(self, *args, products=(), media_models=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.product.choices = [(p.code, p.name) for p in products]
+        self.media_model.choices = [(m.code, m.name) for m in media_models] + [
+            (OWN_KEY, _l("No key: I bring my own"))
+        ]
+        if self.product.data is None and self.product.choices:
+            self.product.data = self.product.choices[0][0]
+        if self.media_model.data is None and media_models:
+            self.media_model.data = media_models[0].code
+        province_choices = [("", _l("Please choose"))] + [
+            (p["code"], p["name"]) for p in regions.provinces()
+        ]
+        for province_field, city_field in PROVINCE_FIELDS.items():
+            getattr(self, province_field).choices = province_choices
+            chosen = getattr(self, province_field).data
+            getattr(self, city_field).choices = [("", _l("Please choose"))] + [
+                (c["code"], c["name"]) for c in regions.cities(chosen or "")
+            ]
+
+    def _id_number(self, type_field, number_field) -> None:
+        if not number_field.data:
+            return
+        try:
+            number_field.data = validators.id_number(type_field.data, number_field.data)
+        except validators.InvalidValue as exc:
+            raise ValidationError(gettext(str(exc))) from exc
+
+    def validate_legal_rep_id_number(self, field) -> None:
+        self._id_number(self.legal_rep_id_type, field)
+
+    def validate_agent_id_number(self, field) -> None:
+        self._id_number(self.agent_id_type, field)
+
+    def validate_legal_rep_phone(self, field) -> None:
+        if not field.data and self.identity_method.data != IdentityMethod.CORPORATE_TRANSFER:
+            raise ValidationError(gettext(
+                "The certificate password will be sent to this phone: it is required "
+                "for the chosen identity method."))
+
+    def validate_legal_rep_bank_card(self, field) -> None:
+        if not field.data and self.identity_method.data == IdentityMethod.LEGAL_REP_BANK_CARD:
+            raise ValidationError(gettext("The bank card check needs the bank card number."))
+
+    def validate_agent_bank_account(self, field) -> None:
+        if not field.data and self.agent_identity_method.data == AgentIdentityMethod.BANK_CARD:
+            raise ValidationError(gettext("The bank card check needs the bank card number."))
+
+
+class PublicApplicationForm(ApplicationForm):
+    """The browser form adds the image captcha."""
+
+    captcha = StringField(_l("Captcha"), validators=[_required(), Length(max=8)])

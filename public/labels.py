@@ -1,0 +1,44 @@
+"""Human names of the codes stored on orders, for pages in either language."""
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # order statuses
+    "awaiting_materials": _l("Awaiting materials"),
+    "awaiting_signature": _l("Awaiting signature"),
+    "awaiting_payment": _l("Awaiting payment"),
+    "paid": _l("Paid, waiting for review"),
+    "in_review": _l("In review"),
+    "more_materials_needed": _l("More materials needed"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "programming": _l("Making the certificate"),
+    "shipped": _l("Shipped"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    # identity methods
+    "corporate_transfer": _l("Corporate account transfer"),
+    "legal_rep_phone": _l("Legal representative phone real-name check"),
+    "legal_rep_bank_card": _l("Legal representative bank card check"),
+    "phone": _l("Agent phone real-name check"),
+    "bank_card": _l("Agent bank card check"),
+    # ID types
+    "resident_id": _l("Resident ID card"),
+    "passport": _l("Passport"),
+    "military_officer": _l("Military officer card"),
+    "taiwan_permit": _l("Taiwan compatriot permit"),
+    "home_return_permit": _l("Home Return Permit (Hong Kong / Macao)"),
+    # media
+    "card": _l("Card-style commemorative edition"),
+    "uk": _l("UK media"),
+    # materials
+    "business_licence": _l("Business licence (copy with the organisation's seal)"),
+    "agent_id_front": _l("Agent's ID card, portrait side"),
+    "agent_id_back": _l("Agent's ID card, national emblem side"),
+    "eseal_sample_form": _l("Organisation e-seal sample form"),
+    "authorisation_letter": _l("Legal representative's authorisation letter (sealed)"),
+}
+
+
+def label(code) -> str:
+    value = getattr(code, "value", code)
+    return str(LABELS.get(value, value))

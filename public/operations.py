@@ -1,0 +1,228 @@
+"""What applicants do to an order. Operations flush and audit; the request edge commits."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    AuditEntry,
+    BusinessType,
+    Channel,
+    Material,
+    MaterialKind,
+    MediaModel,
+    Order,
+    OrderStatus,
+    Organisation,
+    Person,
+    PersonRole,
+    Product,
+    next_order_number,
+)
+from models.base import utcnow
+from models.order_state import APPLICANT_EDITABLE
+from public import catalogue, sms_codes
+from public.forms import OWN_KEY
+from public.materials import CheckedImage, MaterialStore
+
+SIGNATURE_PURPOSE = "order_signature"
+SIGNATURE_CONSENT = (
+    "我同意向CA申请电子签名认证证书，自愿遵守其电子认证业务规则，并通过【输入短信验证码】的方式"
+    "代表我对证书申请行为的真实意思表示。本人保证所提交的申请资料真实、准确、完整，"
+    "愿意承担由资料虚假失实而导致的一切后果。"
+)
+SIGNATURE_SMS = "【数字证书】您正在确认证书申请订单{number}，验证码{{code}}，5分钟内有效。如非本人操作请忽略。"
+
+
+class NotEditable(Exception):
+    """The order has moved on; what the applicant submitted is now fixed."""
+
+
+class MaterialsIncomplete(Exception):
+    def __init__(self, missing: list[MaterialKind]):
+        super().__init__("materials missing: " + ", ".join(missing))
+        self.missing = missing
+
+
+def session_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def submit_application(
+    session: Session, channel: Channel, data: dict, *, actor: str, applicant_secret: str | None
+) -> Order:
+    """Create a new-application order from validated form data; it awaits materials."""
+    product = _product(session, data["product"])
+    order = Order(
+        number=next_order_number(session, product.cert_kind),
+        business_type=BusinessType.NEW,
+        cert_kind=product.cert_kind,
+        status=OrderStatus.AWAITING_MATERIALS,
+        channel=channel,
+        applicant_session_hash=session_hash(applicant_secret) if applicant_secret else None,
+    )
+    _fill(session, order, channel, product, data)
+    session.add(order)
+    order.audit_entries.append(AuditEntry(
+        actor=actor, action="order.created", after={"status": str(order.status),
+                                                    "number": order.number}))
+    session.flush()
+    return order
+
+
+def update_application(session: Session, order: Order, data: dict, *, actor: str) -> Order:
+    """'Return to edit': the same order (and number) takes the corrected data."""
+    if order.status not in APPLICANT_EDITABLE:
+        raise NotEditable(order.number)
+    product = _product(session, data["product"])
+    _fill(session, order, order.channel, product, data)
+    order.audit_entries.append(AuditEntry(actor=actor, action="order.edited"))
+    session.flush()
+    return order
+
+
+def _product(session: Session, code: str) -> Product:
+    return session.scalars(select(Product).where(Product.code == code)).one()
+
+
+def _fill(session: Session, order: Order, channel: Channel, product: Product, data: dict) -> None:
+    media = None
+    if data["media_model"] != OWN_KEY:
+        media = session.scalars(select(MediaModel).where(MediaModel.code == data["media_model"])).one()
+    organisation = Organisation(
+        name=data["org_name"],
+        department=data["org_department"] or None,
+        credit_code=data["credit_code"],
+        region_province=data["region_province"],
+        region_city=data["region_city"],
+        phone=data["org_phone"] or None,
+    )
+    legal_rep = Person(
+        role=PersonRole.LEGAL_REP,
+        name=data["legal_rep_name"],
+        phone=data["legal_rep_phone"] or None,
+        id_type=data["legal_rep_id_type"],
+        id_number=data["legal_rep_id_number"],
+        bank_card_number=data["legal_rep_bank_card"] or None,
+    )
+    agent = Person(
+        role=PersonRole.AGENT,
+        name=data["agent_name"],
+        phone=data["agent_phone"],
+        email=data["agent_email"],
+        id_type=data["agent_id_type"],
+        id_number=data["agent_id_number"],
+        bank_card_number=data["agent_bank_account"] or None,
+    )
+    order.organisation, order.legal_rep, order.agent = organisation, legal_rep, agent
+    order.product = product
+    order.media_type = data["media_type"]
+    order.media_model = media
+    order.identity_method = data["identity_method"]
+    order.agent_identity_method = data["agent_identity_method"]
+    # The account and the invoice title are the organisation's own; the form cannot change them.
+    order.account_name = organisation.name
+    order.account_number = data["account_number"]
+    order.bank_name = data["bank_name"]
+    order.bank_province, order.bank_city = data["bank_province"], data["bank_city"]
+    order.invoice_taxpayer_id = data["invoice_taxpayer_id"]
+    order.invoice_address_phone = data["invoice_address_phone"] or None
+    order.invoice_bank_account = data["invoice_bank_account"] or None
+    order.mailing_province, order.mailing_city = data["mailing_province"], data["mailing_city"]
+    order.mailing_address = data["mailing_address"]
+    order.price_cents = catalogue.price_cents(session, product, channel, BusinessType.NEW, media)
+
+
+def form_data(order: Order) -> dict:
+    """The order as form values, for 'return to edit'."""
+    o, lr, ag = order.organisation, order.legal_rep, order.agent
+    return {
+        "identity_method": str(order.identity_method), "org_name": o.name,
+        "org_department": o.department or "", "credit_code": o.credit_code,
+        "region_province": o.region_province, "region_city": o.region_city,
+        "org_phone": o.phone or "", "legal_rep_name": lr.name, "legal_rep_phone": lr.phone or "",
+        "legal_rep_id_type": str(lr.id_type), "legal_rep_id_number": lr.id_number,
+        "legal_rep_bank_card": lr.bank_card_number or "", "product": order.product.code,
+        "media_type": order.media_type,
+        "media_model": order.media_model.code if order.media_model else OWN_KEY,
+        "account_number": order.account_number, "bank_name": order.bank_name,
+        "bank_province": order.bank_province, "bank_city": order.bank_city,
+        "invoice_taxpayer_id": order.invoice_taxpayer_id,
+        "invoice_address_phone": order.invoice_address_phone or "",
+        "invoice_bank_account": order.invoice_bank_account or "",
+        "agent_identity_method": str(order.agent_identity_method), "agent_name": ag.name,
+        "agent_phone": ag.phone, "agent_id_type": str(ag.id_type),
+        "agent_id_number": ag.id_number, "agent_bank_account": ag.bank_card_number or "",
+        "agent_email": ag.email, "mailing_province": order.mailing_province,
+        "mailing_city": order.mailing_city, "mailing_address": order.mailing_address,
+        "consent": True,
+    }
+
+
+def current_materials(session: Session, order: Order) -> dict[MaterialKind, Material]:
+    rows = session.scalars(
+        select(Material).where(Material.order_id == order.id, Material.superseded_at.is_(None))
+    )
+    return {m.kind: m for m in rows}
+
+
+def store_material(
+    session: Session, store: MaterialStore, order: Order, kind: MaterialKind,
+    image: CheckedImage, *, original_filename: str | None, actor: str,
+) -> Material:
+    """Keep a checked image as the order's current material of that kind."""
+    if order.status not in APPLICANT_EDITABLE:
+        raise NotEditable(order.number)
+    previous = current_materials(session, order).get(kind)
+    if previous is not None:
+        previous.superseded_at = utcnow()
+    material = Material(
+        order_id=order.id, kind=kind, stored_name=store.save(image.content),
+        content_type=image.content_type, size_bytes=len(image.content), sha256=image.sha256,
+        width=image.width, height=image.height,
+        original_filename=(original_filename or "")[:120] or None, uploaded_by=actor,
+    )
+    session.add(material)
+    order.audit_entries.append(AuditEntry(
+        actor=actor, action="material.uploaded",
+        after={"kind": str(kind), "sha256": image.sha256, "replaces": previous.id if previous else None},
+    ))
+    session.flush()
+    return material
+
+
+def finish_materials(session: Session, order: Order, *, actor: str) -> None:
+    """All five materials are in: the order waits for the agent's SMS signature."""
+    if order.status == OrderStatus.AWAITING_SIGNATURE:
+        return
+    missing = [k for k in MaterialKind if k not in current_materials(session, order)]
+    if missing:
+        raise MaterialsIncomplete(missing)
+    order.move_to(OrderStatus.AWAITING_SIGNATURE, actor)
+
+
+def send_signature_code(
+    session: Session, policy: sms_codes.CodePolicy, order: Order, *, client_ip: str | None
+) -> None:
+    if order.status != OrderStatus.AWAITING_SIGNATURE:
+        raise NotEditable(order.number)
+    sms_codes.send_code(
+        session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
+        text=SIGNATURE_SMS.format(number=order.number), client_ip=client_ip, order=order,
+    )
+
+
+def confirm_signature(
+    session: Session, policy: sms_codes.CodePolicy, order: Order, code: str, *, actor: str
+) -> None:
+    """The agent's SMS code is the signature; the order then awaits payment."""
+    if order.status != OrderStatus.AWAITING_SIGNATURE:
+        raise NotEditable(order.number)
+    sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
+                       code=code, order=order)
+    order.move_to(
+        OrderStatus.AWAITING_PAYMENT, actor,
+        note="consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest(),
+    )

@@ -1,0 +1,240 @@
+"""Controllers of the public pages: load the order (404), check the session owns it, act."""
+from __future__ import annotations
+
+import secrets
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from sqlalchemy import select
+
+from backoffice.extensions import db, limiter
+from backoffice.staff_login import is_staff
+from models import Material, MaterialKind, Order, OrderStatus
+from public import captcha, catalogue, operations, regions, sms_codes
+from public.forms import PublicApplicationForm
+from public.materials import InvalidUpload, MaterialStore, check_image
+
+LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
+
+
+def _applicant_secret() -> str:
+    if "applicant" not in session:
+        session["applicant"] = secrets.token_urlsafe(32)
+    return session["applicant"]
+
+
+def _actor() -> str:
+    return "applicant:" + operations.session_hash(_applicant_secret())[:12]
+
+
+def _owned_order(number: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    secret = session.get("applicant")
+    if order is None or secret is None or order.applicant_session_hash != operations.session_hash(secret):
+        abort(404)
+    return order
+
+
+def _channel(code: str):
+    try:
+        return catalogue.channel_by_code(db.session, code)
+    except catalogue.UnknownChannel:
+        abort(404)
+
+
+def _form(channel, **kwargs) -> PublicApplicationForm:
+    return PublicApplicationForm(
+        products=catalogue.products_for(db.session, channel),
+        media_models=catalogue.media_models(db.session),
+        **kwargs,
+    )
+
+
+def _captcha_ok(form: PublicApplicationForm) -> bool:
+    problem = captcha.check(form.captcha.data or "")
+    if problem:
+        form.captcha.errors = [*form.captcha.errors, gettext(problem)]
+    form.captcha.data = ""
+    return problem is None
+
+
+def _policy() -> sms_codes.CodePolicy:
+    return sms_codes.CodePolicy.from_config(current_app.config)
+
+
+def _store() -> MaterialStore:
+    return MaterialStore(current_app.config["UPLOAD_FOLDER"])
+
+
+def index():
+    return redirect(url_for("public.channel_home", channel_code=current_app.config["DEFAULT_CHANNEL"]))
+
+
+def channel_home(channel_code: str):
+    return render_template("public/home.html", channel=_channel(channel_code))
+
+
+@limiter.limit("30/minute", methods=["POST"])
+def new_application(channel_code: str):
+    channel = _channel(channel_code)
+    form = _form(channel)
+    if request.method == "POST":
+        valid = form.validate()
+        if _captcha_ok(form) and valid:
+            order = operations.submit_application(
+                db.session, channel, form.data, actor=_actor(),
+                applicant_secret=_applicant_secret(),
+            )
+            return redirect(url_for("public.confirm_page", number=order.number))
+    return render_template("public/apply.html", form=form, channel=channel, order=None)
+
+
+@limiter.limit("30/minute", methods=["POST"])
+def edit_application(number: str):
+    order = _owned_order(number)
+    if order.status not in operations.APPLICANT_EDITABLE:
+        return redirect(url_for("public.done_page", number=number))
+    if request.method == "POST":
+        form = _form(order.channel)
+        valid = form.validate()
+        if _captcha_ok(form) and valid:
+            operations.update_application(db.session, order, form.data, actor=_actor())
+            return redirect(url_for("public.confirm_page", number=order.number))
+    else:
+        form = _form(order.channel, data=operations.form_data(order))
+    return render_template("public/apply.html", form=form, channel=order.channel, order=order)
+
+
+def confirm_page(number: str):
+    order = _owned_order(number)
+    return render_template("public/confirm.html", order=order, regions=regions)
+
+
+@limiter.limit("60/minute", methods=["POST"])
+def materials_page(number: str):
+    order = _owned_order(number)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = _receive_uploads(order)
+        if not errors:
+            flash(gettext("Materials uploaded."))
+            return redirect(url_for("public.materials_page", number=number))
+    current = operations.current_materials(db.session, order)
+    return render_template(
+        "public/materials.html", order=order, kinds=list(MaterialKind), current=current,
+        errors=errors, complete=len(current) == len(MaterialKind),
+        editable=order.status in operations.APPLICANT_EDITABLE,
+    )
+
+
+def _receive_uploads(order: Order) -> dict[str, str]:
+    errors = {}
+    limit = current_app.config["MATERIAL_MAX_BYTES"]
+    for kind in MaterialKind:
+        upload = request.files.get(kind.value)
+        if upload is None or not upload.filename:
+            continue
+        try:
+            image = check_image(upload.read(limit + 1), limit)
+            operations.store_material(
+                db.session, _store(), order, kind, image,
+                original_filename=upload.filename, actor=_actor(),
+            )
+        except InvalidUpload as exc:
+            errors[kind.value] = gettext(str(exc))
+        except operations.NotEditable:
+            errors[kind.value] = gettext("This order can no longer be changed.")
+    if not errors and not any(f.filename for f in request.files.values()):
+        errors["_form"] = gettext("Please choose at least one file.")
+    return errors
+
+
+def materials_done(number: str):
+    order = _owned_order(number)
+    try:
+        operations.finish_materials(db.session, order, actor=_actor())
+    except operations.MaterialsIncomplete:
+        flash(gettext("Please upload all five materials first."), "error")
+        return redirect(url_for("public.materials_page", number=number))
+    return redirect(url_for("public.signature_page", number=number))
+
+
+def material_image(number: str, material_id: int):
+    """A material is shown to the session that uploaded it and to staff, nobody else."""
+    if is_staff():
+        order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
+    else:
+        order = _owned_order(number)
+    material = db.session.get(Material, material_id)
+    if material is None or material.order_id != order.id:
+        abort(404)
+    response = Response(_store().read(material.stored_name), mimetype=material.content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def signature_page(number: str):
+    order = _owned_order(number)
+    if order.status == OrderStatus.AWAITING_MATERIALS:
+        return redirect(url_for("public.materials_page", number=number))
+    if order.status != OrderStatus.AWAITING_SIGNATURE:
+        return redirect(url_for("public.done_page", number=number))
+    error = None
+    if request.method == "POST":
+        try:
+            operations.confirm_signature(
+                db.session, _policy(), order, request.form.get("sms_code", ""), actor=_actor()
+            )
+            return redirect(url_for("public.done_page", number=number))
+        except sms_codes.CodeInvalid as exc:
+            error = gettext(str(exc))
+    return render_template("public/signature.html", order=order, error=error,
+                           consent=operations.SIGNATURE_CONSENT)
+
+
+@limiter.limit("5/minute;20/hour")
+def signature_code(number: str):
+    order = _owned_order(number)
+    try:
+        operations.send_signature_code(db.session, _policy(), order, client_ip=request.remote_addr)
+        flash(gettext("A code was sent to the agent's phone."))
+    except sms_codes.CodeRefused as exc:
+        flash(gettext(str(exc)), "error")
+    except operations.NotEditable:
+        flash(gettext("This order can no longer be changed."), "error")
+    return redirect(url_for("public.signature_page", number=number))
+
+
+def done_page(number: str):
+    order = _owned_order(number)
+    return render_template("public/done.html", order=order)
+
+
+@limiter.limit("30/minute")
+def captcha_image():
+    response = Response(captcha.new_image(), mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def regions_json():
+    response = current_app.json.response(regions.as_json_for_browser())
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def legal_document(document: str):
+    if document not in LEGAL_DOCUMENTS:
+        abort(404)
+    return render_template(f"public/legal/{document}.html")
