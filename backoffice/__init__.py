@@ -27,9 +27,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         base64.b64decode(app.config["LOOKUP_KEY"]),
     )
 
-    from backoffice import cli, edge, extensions, i18n, security, staff_login
+    from backoffice import cli, database, edge, extensions, i18n, security, staff_login
 
     extensions.db.init_app(app)
+    database.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

@@ -44,6 +44,12 @@ def _get_or_add(session: Session, model, key: dict, **values):
 
 
 def load(session: Session) -> Iterator[str]:
+    yield from load_catalogue(session)
+    yield from load_staff(session)
+
+
+def load_catalogue(session: Session) -> Iterator[str]:
+    """Products, key models, prices and channels."""
     for code, name, name_en, kind, cents in PRODUCTS:
         product = _get_or_add(session, Product, {"code": code}, name=name, name_en=name_en,
                               cert_kind=kind)
@@ -60,6 +66,10 @@ def load(session: Session) -> Iterator[str]:
                                          "business_type": BusinessType.NEW},
                         amount_cents=special[1])
         yield f"channel {code}: http://127.0.0.1:5000/c/{code}/apply"
+
+
+def load_staff(session: Session) -> Iterator[str]:
+    """One demo account per role; the passwords are printed because they are demo ones."""
     hasher = PasswordHasher()
     for username, display, role in STAFF:
         password = f"demo-{username}-2026"

@@ -24,7 +24,7 @@ from models.order_state import BusinessType, CertKind, OrderStatus, check_transi
 from models.organisation import Organisation
 from models.person import Person
 from models.product import MediaModel, Product
-from models.sealed import SealedText, lookup_digest, mask
+from models.sealed import SealedText, lookup_digest, mask, mask_numbers_in
 
 
 class IdentityMethod(enum.StrEnum):
@@ -79,7 +79,10 @@ class Order(Base):
 
     invoice_taxpayer_id: Mapped[str] = mapped_column(String(20))
     invoice_address_phone: Mapped[str255 | None]
-    invoice_bank_account: Mapped[str255 | None]
+    # Free text with an account number in it: sealed like the other bank numbers.
+    invoice_bank_account: Mapped[str | None] = mapped_column(
+        SealedText("order.invoice_bank_account")
+    )
 
     mailing_province: Mapped[str] = mapped_column(String(6))
     mailing_city: Mapped[str] = mapped_column(String(6))
@@ -120,6 +123,10 @@ class Order(Base):
     @property
     def account_number_masked(self) -> str:
         return mask(self.account_number, 4, 4)
+
+    @property
+    def invoice_bank_account_masked(self) -> str:
+        return mask_numbers_in(self.invoice_bank_account)
 
     @property
     def own_key(self) -> bool:

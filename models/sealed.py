@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, TypeDecorator
@@ -56,6 +57,14 @@ def mask(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+_LONG_DIGIT_RUN = re.compile(r"\d{8,}")
+
+
+def mask_numbers_in(text: str | None) -> str:
+    """Mask every account-like number (8+ digits) inside free text."""
+    return _LONG_DIGIT_RUN.sub(lambda m: mask(m.group(), 4, 4), text or "")
 
 
 class SealedText(TypeDecorator):

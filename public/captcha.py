@@ -8,6 +8,8 @@ import secrets
 from captcha.image import ImageCaptcha
 from flask import current_app, session
 
+from public.validators import N_
+
 _ALPHABET = "23456789"  # no 0/1: they are read as O/I
 _generator = ImageCaptcha(width=140, height=50)
 
@@ -28,13 +30,18 @@ def check(typed: str) -> str | None:
     """None when right (the captcha is then used up), else the message to show."""
     state = session.get("captcha")
     if not state:
-        return "The captcha has expired. Please use the new picture."
+        return N_("The captcha has expired. Please use the new picture.")
     if hmac.compare_digest(state["digest"], _digest(typed.strip())):
-        session.pop("captcha")
+        _forget()
         return None
     state["tries"] += 1
     session["captcha"] = state
     if state["tries"] >= current_app.config["CAPTCHA_MAX_ATTEMPTS"]:
-        session.pop("captcha")
-        return "Too many wrong answers. Please use the new picture."
-    return "The captcha is wrong."
+        _forget()
+        return N_("Too many wrong answers. Please use the new picture.")
+    return N_("The captcha is wrong.")
+
+
+def _forget() -> None:
+    session.pop("captcha", None)
+    session.pop("captcha_test_answer", None)

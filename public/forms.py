@@ -10,8 +10,8 @@ from collections.abc import Callable
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from models import AgentIdentityMethod, IdentityMethod, IdType
 from public import regions, validators
@@ -44,6 +44,10 @@ PROVINCE_FIELDS = {
 }
 
 
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class Checked:
     """Runs one of public.validators on a filled field and keeps its normalised value."""
 
@@ -64,8 +68,10 @@ def _required():
 
 
 def _text(label, required=True, max_length=100, *extra):
-    first = _required() if required else Optional()
-    return StringField(label, validators=[first, Length(max=max_length), *extra])
+    # No Optional() for the others: it would stop the chain before the checks that make
+    # a field required for one identity method.
+    first = [_required()] if required else []
+    return StringField(label, validators=[*first, Length(max=max_length), *extra])
 
 
 def _province(label):
@@ -78,7 +84,7 @@ def _city(label):
 
 class ApplicationForm(FlaskForm):
     identity_method = RadioField(
-        _l("Identity method"), choices=IDENTITY_METHODS,
+        _l("Identity method"), choices=_choices(IDENTITY_METHODS),
         default=IdentityMethod.CORPORATE_TRANSFER.value, validators=[_required()],
     )
     org_name = _text(_l("Organisation name"), True, 100)
@@ -92,14 +98,14 @@ class ApplicationForm(FlaskForm):
     legal_rep_name = _text(_l("Legal representative's name"), True, 50)
     legal_rep_phone = _text(_l("Legal representative's mobile phone"), False, 20,
                             Checked(validators.mainland_mobile))
-    legal_rep_id_type = SelectField(_l("ID type"), choices=ID_TYPES,
+    legal_rep_id_type = SelectField(_l("ID type"), choices=_choices(ID_TYPES),
                                     default=IdType.RESIDENT_ID.value, validators=[_required()])
     legal_rep_id_number = _text(_l("Legal representative's ID number"), True, 30)
     legal_rep_bank_card = _text(_l("Legal representative's bank card number"), False, 40,
                                 Checked(validators.bank_account_number))
 
     product = SelectField(_l("Certificate product"), validators=[_required()])
-    media_type = RadioField(_l("Media type"), choices=MEDIA_TYPES, default="card",
+    media_type = RadioField(_l("Media type"), choices=_choices(MEDIA_TYPES), default="card",
                             validators=[_required()])
     media_model = RadioField(_l("Key model"), validators=[_required()])
 
@@ -113,12 +119,12 @@ class ApplicationForm(FlaskForm):
     invoice_bank_account = _text(_l("Bank and account"), False, 120)
 
     agent_identity_method = SelectField(
-        _l("Agent identity method"), choices=AGENT_IDENTITY_METHODS,
+        _l("Agent identity method"), choices=_choices(AGENT_IDENTITY_METHODS),
         default=AgentIdentityMethod.PHONE.value, validators=[_required()],
     )
     agent_name = _text(_l("Agent's name"), True, 50)
     agent_phone = _text(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
-    agent_id_type = SelectField(_l("Agent's ID type"), choices=ID_TYPES,
+    agent_id_type = SelectField(_l("Agent's ID type"), choices=_choices(ID_TYPES),
                                 default=IdType.RESIDENT_ID.value, validators=[_required()])
     agent_id_number = _text(_l("Agent's ID number"), True, 30)
     agent_bank_account = _text(_l("Agent's bank card number"), False, 40,
@@ -136,23 +142,24 @@ class ApplicationForm(FlaskForm):
 
     def __init__(self, *args, products=(), media_models=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product.choices = [(p.code, p.name) for p in products]
-        self.media_model.choices = [(m.code, m.name) for m in media_models] + [
-            (OWN_KEY, _l("No key: I bring my own"))
-        ]
+        self.product.choices = _choices((p.code, p.name) for p in products)
+        self.media_model.choices = _choices(
+            [(m.code, m.name) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
+        )
         if self.product.data is None and self.product.choices:
-            self.product.data = self.product.choices[0][0]
+            self.product.data = self.product.choices[0].value
         if self.media_model.data is None and media_models:
             self.media_model.data = media_models[0].code
-        province_choices = [("", _l("Please choose"))] + [
-            (p["code"], p["name"]) for p in regions.provinces()
-        ]
+        province_choices = _choices(
+            [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()]
+        )
         for province_field, city_field in PROVINCE_FIELDS.items():
             getattr(self, province_field).choices = province_choices
             chosen = getattr(self, province_field).data
-            getattr(self, city_field).choices = [("", _l("Please choose"))] + [
-                (c["code"], c["name"]) for c in regions.cities(chosen or "")
-            ]
+            getattr(self, city_field).choices = _choices(
+                [("", _l("Please choose"))]
+                + [(c["code"], c["name"]) for c in regions.cities(chosen or "")]
+            )
 
     def _id_number(self, type_field, number_field) -> None:
         if not number_field.data:

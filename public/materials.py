@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from public.validators import N_
+
 ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP"}
 MAX_PIXELS = 40_000_000  # far above any scan; stops decompression bombs early
 
@@ -36,20 +38,20 @@ class CheckedImage:
 
 def check_image(data: bytes, max_bytes: int) -> CheckedImage:
     if not data:
-        raise InvalidUpload("Please choose a file.")
+        raise InvalidUpload(N_("Please choose a file."))
     if len(data) > max_bytes:
-        raise InvalidUpload("The file is larger than 1.5 MB.")
+        raise InvalidUpload(N_("The file is larger than 1.5 MB."))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             image_format = probe.format
             if image_format not in ACCEPTED_FORMATS:
-                raise InvalidUpload("Only JPG, JPEG, PNG and BMP images are accepted.")
+                raise InvalidUpload(N_("Only JPG, JPEG, PNG and BMP images are accepted."))
             if probe.width * probe.height > MAX_PIXELS:
-                raise InvalidUpload("The image has too many pixels.")
+                raise InvalidUpload(N_("The image has too many pixels."))
             probe.load()
             image = ImageOps.exif_transpose(probe)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise InvalidUpload("The file is not a readable image.") from exc
+        raise InvalidUpload(N_("The file is not a readable image.")) from exc
     return _reencode(image, image_format)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import Order, SmsCode
 from models.base import utcnow
 from notifications.outbox import queue_sms
+from public.validators import N_
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,19 @@ def send_code(
         .order_by(SmsCode.created_at.desc())
     ).all()
     if recent and (now - recent[0]).total_seconds() < policy.min_interval_seconds:
-        raise CodeRefused("A code was sent less than a minute ago. Please wait before asking again.")
+        raise CodeRefused(
+            N_("A code was sent less than a minute ago. Please wait before asking again.")
+        )
     if len(recent) >= policy.per_phone_per_hour:
-        raise CodeRefused("Too many codes for this phone. Please try again in an hour.")
+        raise CodeRefused(N_("Too many codes for this phone. Please try again in an hour."))
     if client_ip:
         from_ip = session.scalar(
             select(func.count()).where(SmsCode.client_ip == client_ip, SmsCode.created_at > hour_ago)
         )
         if from_ip >= policy.per_ip_per_hour:
-            raise CodeRefused("Too many codes requested from this network. Please try again later.")
+            raise CodeRefused(
+                N_("Too many codes requested from this network. Please try again later.")
+            )
     code = f"{secrets.randbelow(10**6):06d}"
     record = SmsCode(
         phone=phone,
@@ -102,10 +107,12 @@ def use_code(
     record = session.scalars(query.order_by(SmsCode.id.desc()).with_for_update()).first()
     now = utcnow()
     if record is None or record.expires_at <= now:
-        raise CodeInvalid("The SMS code has expired or was not requested. Please ask for a new one.")
+        raise CodeInvalid(
+            N_("The SMS code has expired or was not requested. Please ask for a new one.")
+        )
     if record.failed_attempts >= policy.max_attempts:
-        raise CodeInvalid("Too many wrong codes. Please ask for a new one.")
+        raise CodeInvalid(N_("Too many wrong codes. Please ask for a new one."))
     if not hmac.compare_digest(record.code_hash, _hash(phone, purpose, code.strip())):
         record.failed_attempts += 1
-        raise CodeInvalid("The SMS code is wrong.")
+        raise CodeInvalid(N_("The SMS code is wrong."))
     record.used_at = now

@@ -45,6 +45,11 @@ class InvalidValue(ValueError):
     """The value typed by the applicant is not acceptable; ``str(exc)`` is for the user."""
 
 
+def N_(message: str) -> str:
+    # marks a message for extraction; translated where it is shown
+    return message
+
+
 # --- shared normalisation -------------------------------------------------------
 
 # Full-width "！".."～" map 1:1 onto ASCII "!".."~"; U+3000 is the ideographic space.
@@ -95,25 +100,27 @@ def unified_social_credit_code(s: str) -> str:
     """Validate an 18-character unified social credit code; return it upper-cased."""
     code = _upper(_compact(s))
     if len(code) != 18:
-        raise InvalidValue("The unified social credit code must have 18 characters.")
+        raise InvalidValue(N_("The unified social credit code must have 18 characters."))
     if any(c not in _CREDIT_VALUE for c in code):
         raise InvalidValue(
-            "The unified social credit code contains characters that are not allowed."
+            N_("The unified social credit code contains characters that are not allowed.")
         )
     if code[0] not in _CREDIT_AUTHORITIES:
         raise InvalidValue(
-            "The first character of the unified social credit code is not a valid "
-            "registration authority code."
+            N_(
+                "The first character of the unified social credit code is not a valid "
+                "registration authority code."
+            )
         )
     # Position 2 (type code) and 9-17 (organisation code) only need the alphabet,
     # which is already checked; the type code list grows too often to pin down.
     if any(c not in _CREDIT_DIGITS for c in code[2:8]):
         raise InvalidValue(
-            "Characters 3 to 8 of the unified social credit code must be digits."
+            N_("Characters 3 to 8 of the unified social credit code must be digits.")
         )
     if credit_code_check_char(code[:17]) != code[17]:
         raise InvalidValue(
-            "The check character of the unified social credit code is wrong."
+            N_("The check character of the unified social credit code is wrong.")
         )
     return code
 
@@ -154,32 +161,32 @@ def resident_id_number(s: str, *, today: date | None = None) -> str:
     """
     number = _upper(_compact(s))
     if len(number) != 18:
-        raise InvalidValue("The resident identity card number must have 18 characters.")
+        raise InvalidValue(N_("The resident identity card number must have 18 characters."))
     if not _RESIDENT_FORMAT.fullmatch(number):
         raise InvalidValue(
-            "The resident identity card number must be 17 digits followed by a digit or X."
+            N_("The resident identity card number must be 17 digits followed by a digit or X.")
         )
     if number[:2] not in _PROVINCES:
         raise InvalidValue(
-            "The region code of the resident identity card number is not valid."
+            N_("The region code of the resident identity card number is not valid.")
         )
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidValue(
-            "The date of birth in the resident identity card number is not a valid date."
+            N_("The date of birth in the resident identity card number is not a valid date.")
         ) from None
     if born > (today or date.today()):
         raise InvalidValue(
-            "The date of birth in the resident identity card number is in the future."
+            N_("The date of birth in the resident identity card number is in the future.")
         )
     if born < _EARLIEST_BIRTH:
         raise InvalidValue(
-            "The date of birth in the resident identity card number is before 1900."
+            N_("The date of birth in the resident identity card number is before 1900.")
         )
     if resident_id_check_char(number[:17]) != number[17]:
         raise InvalidValue(
-            "The check digit of the resident identity card number is wrong."
+            N_("The check digit of the resident identity card number is wrong.")
         )
     return number
 
@@ -201,13 +208,13 @@ def passport_number(s: str) -> str:
     if not _ALNUM.fullmatch(number):
         if number:
             raise InvalidValue(
-                "The passport number may only contain letters and digits."
+                N_("The passport number may only contain letters and digits.")
             )
-        raise InvalidValue("The passport number must have 5 to 17 characters.")
+        raise InvalidValue(N_("The passport number must have 5 to 17 characters."))
     if not 5 <= len(number) <= 17:
-        raise InvalidValue("The passport number must have 5 to 17 characters.")
+        raise InvalidValue(N_("The passport number must have 5 to 17 characters."))
     if not _HAS_DIGIT.search(number):
-        raise InvalidValue("The passport number must contain at least one digit.")
+        raise InvalidValue(N_("The passport number must contain at least one digit."))
     return number
 
 
@@ -219,7 +226,7 @@ def military_officer_card(s: str) -> str:
     """Validate a military officer card number; return it without whitespace."""
     number = _compact(s)
     if not _MILITARY_OFFICER.fullmatch(number):
-        raise InvalidValue("The military officer card number is not valid.")
+        raise InvalidValue(N_("The military officer card number is not valid."))
     return number
 
 
@@ -235,7 +242,7 @@ def taiwan_compatriot_permit(s: str) -> str:
     """Validate a Taiwan compatriot permit number; return it upper-cased, no whitespace."""
     number = _upper(_compact(s))
     if not _TAIWAN_PERMIT.fullmatch(number):
-        raise InvalidValue("The Taiwan compatriot permit number is not valid.")
+        raise InvalidValue(N_("The Taiwan compatriot permit number is not valid."))
     return number
 
 
@@ -249,7 +256,7 @@ def home_return_permit(s: str) -> str:
     number = _upper(_compact(s))
     if not _HOME_RETURN_PERMIT.fullmatch(number):
         raise InvalidValue(
-            "The home return permit number must be H or M followed by 8 or 10 digits."
+            N_("The home return permit number must be H or M followed by 8 or 10 digits.")
         )
     return number
 
@@ -276,7 +283,7 @@ def id_number(id_type: str, s: str) -> str:
     if id_type == "home_return_permit":
         return home_return_permit(s)
     # The type usually comes from a form field, so treat it as user input too.
-    raise InvalidValue("The identity document type is not supported.")
+    raise InvalidValue(N_("The identity document type is not supported."))
 
 
 # --- phone numbers --------------------------------------------------------------
@@ -294,11 +301,11 @@ def mainland_mobile(s: str) -> str:
     elif number.startswith("86") and len(number) == 13:
         number = number[2:]
     if not _DIGITS.fullmatch(number):
-        raise InvalidValue("The mobile phone number may only contain digits.")
+        raise InvalidValue(N_("The mobile phone number may only contain digits."))
     if len(number) != 11:
-        raise InvalidValue("The mobile phone number must have 11 digits.")
+        raise InvalidValue(N_("The mobile phone number must have 11 digits."))
     if number[0] != "1" or number[1] not in "3456789":
-        raise InvalidValue("The mobile phone number must start with 13 to 19.")
+        raise InvalidValue(N_("The mobile phone number must start with 13 to 19."))
     return number
 
 
@@ -325,7 +332,7 @@ def landline_or_mobile(s: str) -> str:
         pass
     landline = _landline(_halfwidth(s).strip())
     if landline is None:
-        raise InvalidValue("The phone number is not a valid mobile or landline number.")
+        raise InvalidValue(N_("The phone number is not a valid mobile or landline number."))
     return landline
 
 
@@ -373,7 +380,7 @@ def email_address(s: str) -> str:
         result = validate_email(s.strip(), check_deliverability=False)
     except EmailNotValidError:
         # The library's own message is English-only, so use our translatable one.
-        raise InvalidValue("The email address is not valid.") from None
+        raise InvalidValue(N_("The email address is not valid.")) from None
     return result.normalized
 
 
@@ -387,9 +394,9 @@ def bank_account_number(s: str) -> str:
     """
     number = _compact(s)
     if not _DIGITS.fullmatch(number):
-        raise InvalidValue("The bank account number may only contain digits.")
+        raise InvalidValue(N_("The bank account number may only contain digits."))
     if not _BANK_ACCOUNT.fullmatch(number):
-        raise InvalidValue("The bank account number must have 8 to 30 digits.")
+        raise InvalidValue(N_("The bank account number must have 8 to 30 digits."))
     return number
 
 
@@ -404,10 +411,10 @@ def taxpayer_id(s: str) -> str:
         return unified_social_credit_code(number)
     if not _ALNUM.fullmatch(number) and number:
         raise InvalidValue(
-            "The taxpayer identification number may only contain letters and digits."
+            N_("The taxpayer identification number may only contain letters and digits.")
         )
     if len(number) not in (15, 17, 20):
         raise InvalidValue(
-            "The taxpayer identification number must have 15, 17, 18 or 20 characters."
+            N_("The taxpayer identification number must have 15, 17, 18 or 20 characters.")
         )
     return number

@@ -145,7 +145,9 @@ def _receive_uploads(order: Order) -> dict[str, str]:
         if upload is None or not upload.filename:
             continue
         try:
-            image = check_image(upload.read(limit + 1), limit)
+            with upload.stream:
+                data = upload.read(limit + 1)
+            image = check_image(data, limit)
             operations.store_material(
                 db.session, _store(), order, kind, image,
                 original_filename=upload.filename, actor=_actor(),

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ccb4da1352c9
+Revision ID: d20b6353424d
 Revises: 
-Create Date: 2026-11-25 22:09:36.480608
+Create Date: 2026-11-25 22:12:50.430951
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ccb4da1352c9'
+revision = 'd20b6353424d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -142,7 +142,7 @@ def upgrade():
     sa.Column('bank_city', sa.String(length=6), nullable=False),
     sa.Column('invoice_taxpayer_id', sa.String(length=20), nullable=False),
     sa.Column('invoice_address_phone', sa.String(length=255), nullable=True),
-    sa.Column('invoice_bank_account', sa.String(length=255), nullable=True),
+    sa.Column('invoice_bank_account', sa.LargeBinary(), nullable=True),
     sa.Column('mailing_province', sa.String(length=6), nullable=False),
     sa.Column('mailing_city', sa.String(length=6), nullable=False),
     sa.Column('mailing_address', sa.String(length=255), nullable=False),

@@ -1,0 +1,148 @@
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+each test inside a transaction rolled back at the end."""
+from __future__ import annotations
+
+import io
+import os
+import re
+
+import pytest
+from flask_migrate import upgrade
+from PIL import Image
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from backoffice import create_app, demo
+from backoffice.extensions import db
+
+
+def test_config(tmp_path_factory, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "APP_ENV": "test",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SECRET_KEY": "test-secret",
+        "FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
+    app = create_app(test_config(tmp_path_factory, database_url))
+    with app.app_context():
+        upgrade()
+        for _ in demo.load_catalogue(db.session):
+            pass
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def db_session(app):
+    """Every commit inside the test only releases a savepoint; all is undone afterwards."""
+    # No app context stays pushed during the test: each request gets its own, as in
+    # production (Flask-Login caches the user in `g`).
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    )
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+def image_bytes(fmt: str = "PNG", size=(64, 48), color=(200, 30, 30), **save) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+def latest_sms(app, db_session):
+    """The text of the latest SMS sent to a phone, as the CLI would print it."""
+    from notifications.outbox import latest_for
+
+    def read(phone: str) -> str:
+        message = latest_for(db_session, phone)
+        assert message is not None, f"no SMS for {phone}"
+        return message.text
+
+    return read
+
+
+def sms_code_in(text: str) -> str:
+    return re.search(r"验证码\s*(\d{6})", text).group(1)
+
+
+@pytest.fixture
+def form_data():
+    """A complete, valid application as the browser form posts it."""
+    from public.openapi import APPLICATION_EXAMPLE
+
+    data = {k: v for k, v in APPLICATION_EXAMPLE.items() if k != "consent"}
+    data["consent"] = "y"
+    return data
+
+
+@pytest.fixture
+def apply(client, form_data):
+    """Fill the public form as a browser would (captcha via the test hook); returns the response."""
+
+    def submit(channel: str = "direct", url: str | None = None, **overrides):
+        client.get("/captcha.png")
+        answer = client.get("/_test/captcha").get_data(as_text=True)
+        data = {**form_data, "captcha": answer, **overrides}
+        data = {k: v for k, v in data.items() if v is not None}
+        return client.post(url or f"/c/{channel}/apply", data=data)
+
+    return submit
+
+
+@pytest.fixture
+def order_number(apply):
+    response = apply()
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+MATERIAL_KINDS = ("business_licence", "agent_id_front", "agent_id_back",
+                  "eseal_sample_form", "authorisation_letter")
+
+
+@pytest.fixture
+def upload_all(client):
+    def upload(number: str):
+        data = {kind: (io.BytesIO(image_bytes()), f"{kind}.png") for kind in MATERIAL_KINDS}
+        response = client.post(f"/apply/{number}/materials", data=data,
+                               content_type="multipart/form-data")
+        assert response.status_code == 302, response.get_data(as_text=True)[:800]
+        return response
+
+    return upload
