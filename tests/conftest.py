@@ -15,7 +15,7 @@ from backoffice import create_app, demo
 from backoffice.extensions import db
 
 
-def test_config(tmp_path_factory, database_url: str) -> dict:
+def config_for_tests(tmp_path_factory, database_url: str) -> dict:
     return {
         "TESTING": True,
         "APP_ENV": "test",
@@ -38,7 +38,7 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory, database_url):
-    app = create_app(test_config(tmp_path_factory, database_url))
+    app = create_app(config_for_tests(tmp_path_factory, database_url))
     with app.app_context():
         upgrade()
         for _ in demo.load_catalogue(db.session):

@@ -1,0 +1,75 @@
+"""The security baseline every page and command keeps."""
+from __future__ import annotations
+
+import pytest
+
+from backoffice import create_app
+from tests.conftest import config_for_tests
+
+
+def test_health_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+
+
+def test_pages_carry_a_content_security_policy(client):
+    headers = client.get("/c/direct/apply").headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.fixture
+def csrf_app(tmp_path_factory, database_url):
+    return create_app({**config_for_tests(tmp_path_factory, database_url), "WTF_CSRF_ENABLED": True})
+
+
+def test_posts_without_csrf_token_are_refused(csrf_app, db_session, form_data):
+    client = csrf_app.test_client()
+    assert client.post("/c/direct/apply", data=form_data).status_code == 400
+
+
+def test_captcha_hook_exists_only_in_test_configuration(tmp_path_factory, database_url):
+    config = {**config_for_tests(tmp_path_factory, database_url), "TESTING": False, "APP_ENV": "development"}
+    app = create_app(config)
+    client = app.test_client()
+    client.get("/captcha.png")
+    assert client.get("/_test/captcha").status_code == 404
+
+
+def test_production_needs_its_secrets(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_session_cookie_is_secure(tmp_path_factory, database_url):
+    config = {**config_for_tests(tmp_path_factory, database_url), "APP_ENV": "production"}
+    app = create_app(config)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+
+
+def test_sms_outbox_command_prints_latest_and_is_refused_in_production(
+        runner, db_session, tmp_path_factory, database_url):
+    from notifications.outbox import queue_sms
+
+    queue_sms(db_session, "13700001111", "test", "第一条")
+    queue_sms(db_session, "13700001111", "test", "第二条")
+    db_session.commit()
+    result = runner.invoke(args=["sms", "outbox", "--phone", "13700001111"])
+    assert result.exit_code == 0 and "第二条" in result.output
+    production = create_app({**config_for_tests(tmp_path_factory, database_url), "APP_ENV": "production"})
+    result = production.test_cli_runner().invoke(args=["sms", "outbox", "--phone", "13700001111"])
+    assert result.exit_code != 0 and "production" in result.output
+
+
+def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
+    from sqlalchemy import text
+
+    from notifications.outbox import queue_sms
+
+    message = queue_sms(db_session, "13700002222", "cert_password", "证书密码 Kx93-2a", secret=True)
+    raw = db_session.execute(text("SELECT body, sealed_body FROM sms_message WHERE id = :id"),
+                             {"id": message.id}).one()
+    assert raw[0] is None and b"Kx93-2a" not in bytes(raw[1])
+    assert message.text == "证书密码 Kx93-2a"
