@@ -1,0 +1,43 @@
+"""A live server in a thread and Debian's Chromium driven by Playwright."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from backoffice import create_app, demo
+from backoffice.extensions import db
+from tests.conftest import config_for_tests
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
+            "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    app = create_app(config_for_tests(tmp_path_factory, url))
+    with app.app_context():
+        upgrade()
+        for _ in demo.load_catalogue(db.session):
+            pass
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
