@@ -194,10 +194,11 @@ def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_ses
     assert response.headers["Location"].endswith("/done")
     order = _order(db_session, order_number)
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.signed_at is not None
+    order_id = order.id
     page = client.get(f"/apply/{order_number}/done").get_data(as_text=True)
     assert order_number in page and "3个工作日" in page
     actions = [e.action for e in db_session.scalars(select(AuditEntry).where(
-        AuditEntry.order_id == order.id).order_by(AuditEntry.id))]
+        AuditEntry.order_id == order_id).order_by(AuditEntry.id))]
     assert actions[0] == "order.created" and actions.count("order.status") == 2
     # once signed, the submitted data and materials are fixed
     assert client.get(f"/apply/{order_number}/edit").status_code == 302
