@@ -17,7 +17,8 @@ from models import AgentIdentityMethod, IdentityMethod, IdType
 from public import regions, validators
 
 IDENTITY_METHODS = [
-    (IdentityMethod.CORPORATE_TRANSFER.value, _l("Corporate account transfer (password in the 0.01-yuan transfer memo)")),
+    (IdentityMethod.CORPORATE_TRANSFER.value,
+     _l("Corporate account transfer (password in the 0.01-yuan transfer memo)")),
     (IdentityMethod.LEGAL_REP_PHONE.value, _l("Legal representative phone real-name check (password by SMS)")),
     (IdentityMethod.LEGAL_REP_BANK_CARD.value, _l("Legal representative bank card check (password by SMS)")),
 ]

@@ -91,7 +91,7 @@ def credit_code_check_char(first17: str) -> str:
     if len(first17) != 17 or any(c not in _CREDIT_VALUE for c in first17):
         # Programming error, not user input: callers validate the charset first.
         raise ValueError("first17 must be 17 characters from the credit code alphabet")
-    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS))
+    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=False))
     # C18 = 31 - (sum mod 31); a result of 31 is written as "0".
     return _CREDIT_ALPHABET[(31 - total % 31) % 31]
 
@@ -150,7 +150,7 @@ def resident_id_check_char(first17: str) -> str:
     if not _RESIDENT_BODY.fullmatch(first17):
         # Programming error, not user input: callers validate the format first.
         raise ValueError("first17 must be 17 ASCII digits")
-    total = sum(int(c) * w for c, w in zip(first17, _RESIDENT_WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(first17, _RESIDENT_WEIGHTS, strict=False))
     return _RESIDENT_CHECK[total % 11]
 
 

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections import Counter
-from pathlib import Path
 
-# No __init__.py / pythonpath config: make the project root importable when pytest
-# is started as `.venv/bin/pytest` (which, unlike `python -m pytest`, doesn't add cwd).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-regions = importlib.import_module("public.regions")
+from public import regions
 
 MUNICIPALITIES = {
     "110000": "北京市",

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import re
 import string
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-# There is no conftest/pytest config putting the project root on sys.path, and the
-# suite is run with --noconftest, so do it here.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 from public import validators as v
 from public.validators import InvalidValue
