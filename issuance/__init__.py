@@ -1,0 +1,1 @@
+"""The key programming station and CA signing over PKCS#11 (issue 7)."""

@@ -1,0 +1,1 @@
+"""Report queries, exports and the one PDF helper (WeasyPrint)."""
