@@ -44,7 +44,24 @@ def app(tmp_path_factory, database_url):
         for _ in demo.load_catalogue(db.session):
             pass
         db.session.commit()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(tmp_path_factory, database_url):
+    """Another app on the test database, with config overrides; its engine is closed after."""
+    made = []
+
+    def make(**overrides):
+        made.append(create_app({**config_for_tests(tmp_path_factory, database_url), **overrides}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

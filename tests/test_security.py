@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from backoffice import create_app
-from tests.conftest import config_for_tests
 
 
 def test_health_checks_the_database(client):
@@ -19,20 +18,13 @@ def test_pages_carry_a_content_security_policy(client):
     assert headers["X-Frame-Options"] == "DENY"
 
 
-@pytest.fixture
-def csrf_app(tmp_path_factory, database_url):
-    return create_app({**config_for_tests(tmp_path_factory, database_url), "WTF_CSRF_ENABLED": True})
-
-
-def test_posts_without_csrf_token_are_refused(csrf_app, db_session, form_data):
-    client = csrf_app.test_client()
+def test_posts_without_csrf_token_are_refused(make_app, db_session, form_data):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
     assert client.post("/c/direct/apply", data=form_data).status_code == 400
 
 
-def test_captcha_hook_exists_only_in_test_configuration(tmp_path_factory, database_url):
-    config = {**config_for_tests(tmp_path_factory, database_url), "TESTING": False, "APP_ENV": "development"}
-    app = create_app(config)
-    client = app.test_client()
+def test_captcha_hook_exists_only_in_test_configuration(make_app):
+    client = make_app(TESTING=False, APP_ENV="development").test_client()
     client.get("/captcha.png")
     assert client.get("/_test/captcha").status_code == 404
 
@@ -43,14 +35,12 @@ def test_production_needs_its_secrets(monkeypatch):
         create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def test_production_session_cookie_is_secure(tmp_path_factory, database_url):
-    config = {**config_for_tests(tmp_path_factory, database_url), "APP_ENV": "production"}
-    app = create_app(config)
+def test_production_session_cookie_is_secure(make_app):
+    app = make_app(APP_ENV="production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
 
 
-def test_sms_outbox_command_prints_latest_and_is_refused_in_production(
-        runner, db_session, tmp_path_factory, database_url):
+def test_sms_outbox_command_prints_latest_and_is_refused_in_production(runner, db_session, make_app):
     from notifications.outbox import queue_sms
 
     queue_sms(db_session, "13700001111", "test", "第一条")
@@ -58,7 +48,7 @@ def test_sms_outbox_command_prints_latest_and_is_refused_in_production(
     db_session.commit()
     result = runner.invoke(args=["sms", "outbox", "--phone", "13700001111"])
     assert result.exit_code == 0 and "第二条" in result.output
-    production = create_app({**config_for_tests(tmp_path_factory, database_url), "APP_ENV": "production"})
+    production = make_app(APP_ENV="production")
     result = production.test_cli_runner().invoke(args=["sms", "outbox", "--phone", "13700001111"])
     assert result.exit_code != 0 and "production" in result.output
 
