@@ -18,8 +18,7 @@ def init_app(app: Flask) -> None:
 
 def _commit(response):
     if response.status_code >= 500:
-        db.session.rollback()
-        outbox.take_queued(db.session)
+        _discard()
         return response
     db.session.commit()
     deliver_queued()
@@ -36,5 +35,10 @@ def deliver_queued() -> None:
 
 def _rollback_on_error(exc):
     if exc is not None:
-        db.session.rollback()
-        outbox.take_queued(db.session)
+        _discard()
+
+
+def _discard() -> None:
+    """Undo the request's changes; the messages it queued are never sent."""
+    db.session.rollback()
+    outbox.take_queued(db.session)

@@ -45,6 +45,10 @@ class Person(Base):
         return mask(self.id_number, 4, 4)
 
     @property
+    def phone_masked(self) -> str:
+        return mask(self.phone, 3, 4)
+
+    @property
     def bank_card_masked(self) -> str:
         return mask(self.bank_card_number, 4, 4)
 

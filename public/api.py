@@ -137,7 +137,7 @@ def send_signature_code(order: Order):
         return _problem(409, "the order is not waiting for a signature")
     except sms_codes.CodeRefused as exc:
         return _problem(429, str(exc))
-    return jsonify(sent_to=order.agent.phone[:3] + "****" + order.agent.phone[-4:]), 202
+    return jsonify(sent_to=order.agent.phone_masked), 202
 
 
 @channel_required

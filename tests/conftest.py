@@ -36,14 +36,20 @@ def database_url(tmp_path_factory) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory, database_url):
+def migrated_app(tmp_path_factory, database_url: str):
+    """An app on a migrated database holding the demo catalogue."""
     app = create_app(config_for_tests(tmp_path_factory, database_url))
     with app.app_context():
         upgrade()
         for _ in demo.load_catalogue(db.session):
             pass
         db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
+    app = migrated_app(tmp_path_factory, database_url)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -4,12 +4,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
-from backoffice import create_app, demo
 from backoffice.extensions import db
-from tests.conftest import config_for_tests
+from tests.conftest import migrated_app
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -24,13 +22,10 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    app = create_app(config_for_tests(tmp_path_factory, url))
+    app = migrated_app(tmp_path_factory, url)
+    yield app
     with app.app_context():
-        upgrade()
-        for _ in demo.load_catalogue(db.session):
-            pass
-        db.session.commit()
-    return app
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
