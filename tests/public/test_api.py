@@ -81,7 +81,8 @@ def test_whole_flow_by_program(api, latest_sms, db_session):
                            data=image_bytes("JPEG"), content_type="image/jpeg")
         assert response.status_code == 200
     assert all(response.get_json()["materials"].values())
-    assert api.post(f"/api/v1/applications/{number}/signature-code").status_code == 202
+    sent = api.post(f"/api/v1/applications/{number}/signature-code")
+    assert sent.status_code == 202 and sent.get_json()["sent_to"] == "139****5678"
     code = sms_code_in(latest_sms("13912345678"))
     assert api.post(f"/api/v1/applications/{number}/signature",
                     json={"sms_code": "x"}).status_code == 422
