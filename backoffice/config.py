@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))
 
-SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY")
+SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY")
 
 
 class Defaults:
@@ -41,6 +41,36 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     TESTING = False
+    # Links in SMS and e-mail to applicants point here.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Staff sign-in: password, then a TOTP code; lock-out; idle timeout.
+    STAFF_MAX_FAILED_LOGINS = 5
+    STAFF_LOCKOUT_MINUTES = 15
+    STAFF_IDLE_TIMEOUT_MINUTES = 30
+    TOTP_ISSUER = "CA Registration Desk"
+    # Audit chain: the head is sealed with AUDIT_SEAL_KEY (never stored in the database).
+    AUDIT_SEAL_MAX_AGE_HOURS = 26
+    # E-mail: "sandbox" keeps messages in the outbox only; "smtp" sends them.
+    MAIL_GATEWAY = "sandbox"
+    MAIL_FROM = "noreply@ca.example.cn"
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    # The 0.01-yuan transfer whose memo carries the certificate password.
+    BANK_TRANSFER_GATEWAY = "sandbox"  # or "http"
+    BANK_TRANSFER_HTTP_URL = ""
+    BANK_TRANSFER_HTTP_KEY = ""
+    # Identity verification (real-name, bank card, corporate transfer results).
+    IDENTITY_VERIFIER = "sandbox"  # or "http"
+    IDENTITY_HTTP_URL = ""
+    IDENTITY_HTTP_KEY = ""
+    # Review console.
+    QUEUE_PAGE_SIZE = 20
+    QUEUE_COUNTS_TTL_SECONDS = 15
+    MATERIAL_REQUEST_TTL_DAYS = 15
+    PHONE_REUSE_WARNING_ORGS = 3
 
 
 def load(test_config: dict | None = None) -> dict:
@@ -64,23 +94,29 @@ def _from_environment() -> dict:
     if url := os.environ.get("DATABASE_URL"):
         env["SQLALCHEMY_DATABASE_URI"] = url
     for name in (*SECRET_NAMES, "APP_ENV", "SMS_GATEWAY", "SMS_HTTP_URL", "SMS_HTTP_KEY",
-                 "RATELIMIT_STORAGE_URI", "UPLOAD_FOLDER", "DEFAULT_CHANNEL"):
+                 "RATELIMIT_STORAGE_URI", "UPLOAD_FOLDER", "DEFAULT_CHANNEL", "PUBLIC_BASE_URL",
+                 "MAIL_GATEWAY", "MAIL_FROM", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
+                 "BANK_TRANSFER_GATEWAY", "BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY",
+                 "IDENTITY_VERIFIER", "IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY"):
         if name in os.environ:
             env[name] = os.environ[name]
+    if "SMTP_PORT" in os.environ:
+        env["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    if "SMTP_STARTTLS" in os.environ:
+        env["SMTP_STARTTLS"] = os.environ["SMTP_STARTTLS"] == "1"
     return env
 
 
 def _dev_secrets() -> dict:
     """Development keys, made once per checkout and kept under instance/."""
     path = INSTANCE / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
+    values = json.loads(path.read_text()) if path.exists() else {}
+    if all(name in values for name in SECRET_NAMES):
+        return values
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    values = {
-        "SECRET_KEY": secrets.token_hex(32),
-        "FIELD_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "LOOKUP_KEY": base64.b64encode(os.urandom(32)).decode(),
-    }
+    values.setdefault("SECRET_KEY", secrets.token_hex(32))
+    for name in SECRET_NAMES[1:]:
+        values.setdefault(name, base64.b64encode(os.urandom(32)).decode())
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values

@@ -1,8 +1,11 @@
 """The registration desk's data model: plain SQLAlchemy, no Flask."""
-from models.audit import AuditEntry
+from models import audit_chain  # registers the flush hook that links audit entries
+from models.audit import AuditChainHead, AuditEntry, AuditSeal
 from models.base import Base
+from models.calendar import CalendarOverride, SlaPolicy
 from models.certificate import Certificate
 from models.channel import Channel, ChannelProduct
+from models.mail import BankTransfer, EmailMessage
 from models.material import Material, MaterialKind
 from models.order import AgentIdentityMethod, IdentityMethod, Order
 from models.order_number import OrderSequence, next_order_number
@@ -10,12 +13,26 @@ from models.order_state import BusinessType, CertKind, OrderStatus
 from models.organisation import Organisation
 from models.person import IdType, Person, PersonRole
 from models.product import MediaModel, Price, Product
+from models.review import (
+    CheckOutcome,
+    Decision,
+    DenyListEntry,
+    IdentityCheck,
+    MaterialRequest,
+    RejectionReason,
+    ReviewDecision,
+    ReviewQueue,
+)
 from models.sms import SmsCode, SmsMessage
-from models.staff import Staff, StaffRole
+from models.staff import REVIEW_ROLES, Staff, StaffRole
 
 __all__ = [
-    "AgentIdentityMethod", "AuditEntry", "Base", "BusinessType", "CertKind", "Certificate", "Channel",
-    "ChannelProduct", "IdType", "IdentityMethod", "Material", "MaterialKind", "MediaModel", "Order",
-    "OrderSequence", "OrderStatus", "Organisation", "Person", "PersonRole", "Price",
-    "Product", "SmsCode", "SmsMessage", "Staff", "StaffRole", "next_order_number",
+    "audit_chain",
+    "REVIEW_ROLES", "AgentIdentityMethod", "AuditChainHead", "AuditEntry", "AuditSeal",
+    "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CertKind", "Certificate",
+    "Channel", "ChannelProduct", "CheckOutcome", "Decision", "DenyListEntry", "EmailMessage",
+    "IdType", "IdentityCheck", "IdentityMethod", "Material", "MaterialKind", "MaterialRequest",
+    "MediaModel", "Order", "OrderSequence", "OrderStatus", "Organisation", "Person",
+    "PersonRole", "Price", "Product", "RejectionReason", "ReviewDecision", "ReviewQueue",
+    "SlaPolicy", "SmsCode", "SmsMessage", "Staff", "StaffRole", "next_order_number",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.audit import AuditEntry
@@ -24,7 +24,9 @@ from models.order_state import BusinessType, CertKind, OrderStatus, check_transi
 from models.organisation import Organisation
 from models.person import Person
 from models.product import MediaModel, Product
+from models.review import ReviewQueue
 from models.sealed import SealedText, lookup_digest, mask, mask_numbers_in
+from models.staff import Staff
 
 
 class IdentityMethod(enum.StrEnum):
@@ -45,6 +47,8 @@ _STAMPS = {
     OrderStatus.AWAITING_SIGNATURE: "materials_completed_at",
     OrderStatus.AWAITING_PAYMENT: "signed_at",
     OrderStatus.PAID: "paid_at",
+    OrderStatus.APPROVED: "approved_at",
+    OrderStatus.REJECTED: "rejected_at",
     OrderStatus.COMPLETED: "completed_at",
     OrderStatus.CANCELLED: "cancelled_at",
 }
@@ -52,6 +56,8 @@ _STAMPS = {
 
 class Order(Base):
     __tablename__ = "order"
+    # The queue page walks this index: one queue, by SLA due time, keyset on (due, id).
+    __table_args__ = (Index("ix_order_queue_due", "queue", "sla_due_at", "id"),)
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -99,6 +105,28 @@ class Order(Base):
     paid_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
+    approved_at: Mapped[dt.datetime | None]
+    rejected_at: Mapped[dt.datetime | None]
+
+    # Review: which queue the order waits in, who holds it, and its working-day clock.
+    queue: Mapped[ReviewQueue | None] = mapped_column(enum_type(ReviewQueue, 20))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    claimed_at: Mapped[dt.datetime | None]
+    sla_started_at: Mapped[dt.datetime | None]
+    sla_due_at: Mapped[dt.datetime | None]  # the target (e.g. result notice in 3 working days)
+    sla_limit_at: Mapped[dt.datetime | None]  # the hard limit (e.g. 5 working days)
+    # While the applicant is asked for more materials the clock stands still: the
+    # working seconds left to the target and to the limit are kept here.
+    sla_paused_target_seconds: Mapped[int | None]
+    sla_paused_limit_seconds: Mapped[int | None]
+    # Dual control: the first of two senior approvals.
+    first_approver_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    first_approved_at: Mapped[dt.datetime | None]
+    # Generated at approval, sent by the chosen method, held sealed until the key is
+    # programmed with it (then destroyed).
+    certificate_password: Mapped[str | None] = mapped_column(
+        SealedText("order.certificate_password")
+    )
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()
@@ -106,6 +134,8 @@ class Order(Base):
     organisation: Mapped[Organisation] = relationship()
     legal_rep: Mapped[Person] = relationship(foreign_keys=[legal_rep_id])
     agent: Mapped[Person] = relationship(foreign_keys=[agent_id])
+    reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
+    first_approver: Mapped[Staff | None] = relationship(foreign_keys=[first_approver_id])
     audit_entries: Mapped[list[AuditEntry]] = relationship(
         order_by=AuditEntry.id, back_populates="order"
     )

@@ -28,7 +28,7 @@ class Person(Base):
     id: Mapped[intpk]
     role: Mapped[PersonRole] = mapped_column(enum_type(PersonRole, 20))
     name: Mapped[str120]
-    phone: Mapped[str20 | None]
+    phone: Mapped[str20 | None] = mapped_column(index=True)
     email: Mapped[str255 | None]
     id_type: Mapped[IdType | None] = mapped_column(enum_type(IdType, 20))
     id_number: Mapped[str | None] = mapped_column(SealedText("person.id_number"))

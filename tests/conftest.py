@@ -26,6 +26,8 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
         "SECRET_KEY": "test-secret",
         "FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
+        "AUDIT_SEAL_KEY": "YXVkaXQtc2VhbC1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
+        "QUEUE_COUNTS_TTL_SECONDS": 0,
     }
 
 

@@ -1,0 +1,36 @@
+"""Working-day settings: SLA targets per business type and days the official calendar
+does not know (or that the CA treats differently)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, enum_type, intpk, str120, str255
+from models.order_state import BusinessType
+
+
+class SlaPolicy(Base):
+    """Target and hard limit, in working days, for reviewing one business type."""
+
+    __tablename__ = "sla_policy"
+
+    id: Mapped[intpk]
+    business_type: Mapped[BusinessType] = mapped_column(enum_type(BusinessType), unique=True)
+    target_days: Mapped[int]
+    limit_days: Mapped[int]
+    # Approval to shipping, in working days (the portal promises five).
+    shipping_days: Mapped[int] = mapped_column(default=5)
+
+
+class CalendarOverride(Base):
+    """A day declared a working day or a day off by an admin, over the official calendar."""
+
+    __tablename__ = "calendar_override"
+
+    id: Mapped[intpk]
+    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str255 | None]
+    added_by: Mapped[str120]

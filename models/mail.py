@@ -1,0 +1,45 @@
+"""The e-mail outbox and the outbox of 0.01-yuan transfers that carry a password memo."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, created, intpk, str40, str120, str255
+from models.sealed import SealedText
+
+
+class EmailMessage(Base):
+    __tablename__ = "email_message"
+
+    id: Mapped[intpk]
+    to_address: Mapped[str255] = mapped_column(index=True)
+    subject: Mapped[str255]
+    template: Mapped[str40]
+    body: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    provider_ref: Mapped[str120 | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class BankTransfer(Base):
+    """A 0.01-yuan transfer to the organisation's account; its memo carries the password."""
+
+    __tablename__ = "bank_transfer"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    account_name: Mapped[str255]
+    account_number: Mapped[str] = mapped_column(SealedText("bank_transfer.account_number"))
+    bank_name: Mapped[str120]
+    amount_cents: Mapped[int] = mapped_column(default=1)
+    memo: Mapped[str] = mapped_column(SealedText("bank_transfer.memo"))
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    provider_ref: Mapped[str40 | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,125 @@
+"""What reviewers produce: decisions, requests for more materials, identity checks,
+and the reference data they use (rejection reasons, the deny list)."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from models.base import Base, created, digest, enum_type, intpk, str40, str120, str255
+from models.sealed import SealedText, lookup_digest, mask
+from models.staff import Staff
+
+
+class ReviewQueue(enum.StrEnum):
+    """One queue per kind of review work."""
+
+    NEW = "new"
+    REPLACEMENT = "replacement"
+    INFO_CHANGE = "info_change"
+    REVOCATION = "revocation"
+    RESUBMITTED = "resubmitted"  # materials re-uploaded after a reviewer asked for more
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    FIRST_APPROVAL = "first_approval"  # dual control: waits for a second senior reviewer
+    REJECT = "reject"
+    MORE_MATERIALS = "more_materials"
+
+
+class ReviewDecision(Base):
+    """One reviewer's decision on an order, with the checklist they filled in."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    decision: Mapped[Decision] = mapped_column(enum_type(Decision, 20))
+    # {"<material id>": {"legible": true, "seal_present": false, ...}}
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[created]
+
+    staff: Mapped[Staff] = relationship()
+
+
+class RejectionReason(Base):
+    """A reason template reviewers pick when rejecting or asking for more; admin-managed."""
+
+    __tablename__ = "rejection_reason"
+
+    id: Mapped[intpk]
+    text_zh: Mapped[str255]
+    text_en: Mapped[str255]
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.text_zh
+
+
+class MaterialRequest(Base):
+    """A reviewer's request for more materials; the applicant's link carries its token."""
+
+    __tablename__ = "material_request"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_at: Mapped[created]
+    expires_at: Mapped[dt.datetime]
+    fulfilled_at: Mapped[dt.datetime | None]
+
+
+class CheckOutcome(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    PENDING = "pending"
+    ERROR = "error"  # the verifier could not be reached; try again
+
+
+class IdentityCheck(Base):
+    """The result of one identity verification call for an order."""
+
+    __tablename__ = "identity_check"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    method: Mapped[str40]  # corporate_transfer, legal_rep_phone, legal_rep_bank_card, agent_*
+    outcome: Mapped[CheckOutcome] = mapped_column(enum_type(CheckOutcome, 12))
+    detail: Mapped[str255 | None]
+    provider_ref: Mapped[str40 | None]
+    checked_at: Mapped[created]
+
+
+class DenyListEntry(Base):
+    """An ID number the CA will not issue to; matched by its keyed digest."""
+
+    __tablename__ = "deny_list_entry"
+
+    id: Mapped[intpk]
+    id_number: Mapped[str] = mapped_column(SealedText("deny_list_entry.id_number"))
+    id_number_digest: Mapped[digest] = mapped_column(unique=True)
+    reason: Mapped[str255]
+    added_by: Mapped[str120]
+    created_at: Mapped[created]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @validates("id_number")
+    def _digest(self, _key: str, value: str) -> str:
+        value = value.strip().upper()
+        self.id_number_digest = lookup_digest(value)
+        return value
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask(self.id_number, 4, 4)
