@@ -19,8 +19,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(app_config.load(test_config))
 
+    import notifications
     from models import sealed
-    from notifications import gateways
 
     sealed.configure(
         base64.b64decode(app.config["FIELD_ENCRYPTION_KEY"]),
@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     edge.init_app(app)
     cli.init_app(app)
-    app.extensions["sms_gateway"] = gateways.build(app.config)
+    notifications.init_app(app)
 
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp

@@ -1,6 +1,6 @@
 """The registration desk's data model: plain SQLAlchemy, no Flask."""
 from models import audit_chain  # registers the flush hook that links audit entries
-from models.audit import AuditChainHead, AuditEntry, AuditSeal
+from models.audit import AuditChainHead, AuditEntry, AuditSeal, record
 from models.base import Base
 from models.calendar import CalendarOverride, SlaPolicy
 from models.certificate import Certificate
@@ -27,7 +27,7 @@ from models.sms import SmsCode, SmsMessage
 from models.staff import REVIEW_ROLES, Staff, StaffRole
 
 __all__ = [
-    "audit_chain",
+    "audit_chain", "record",
     "REVIEW_ROLES", "AgentIdentityMethod", "AuditChainHead", "AuditEntry", "AuditSeal",
     "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CertKind", "Certificate",
     "Channel", "ChannelProduct", "CheckOutcome", "Decision", "DenyListEntry", "EmailMessage",

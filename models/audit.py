@@ -61,3 +61,13 @@ class AuditSeal(Base):
     prev_mac: Mapped[str | None] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str40]
+
+
+def record(session, actor: str, action: str, *, order: Order | None = None,
+           target: str | None = None, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, note: str | None = None) -> AuditEntry:
+    """Write one audit entry (linked into the chain when the session flushes)."""
+    entry = AuditEntry(actor=actor, action=action, order=order, target=target,
+                       before=before, after=after, note=note)
+    session.add(entry)
+    return entry
