@@ -1,0 +1,1 @@
+"""The applicant side: the public form, its API, uploads, SMS codes and signature."""
