@@ -3,12 +3,20 @@
 SQLite (the embedded default) needs help: Python's sqlite3 module starts transactions
 late and mishandles SAVEPOINT, so we let SQLAlchemy emit BEGIN itself, turn on foreign
 keys, and use WAL with a busy timeout so a reader never blocks the one writer.
+A request that may write (any method but GET/HEAD/OPTIONS) takes the write lock at BEGIN
+(BEGIN IMMEDIATE): two writers then queue up on the busy timeout instead of the second
+failing on a stale snapshot (two reviewers claiming the same order at once).
 """
-from flask import Flask
+from contextvars import ContextVar
+
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backoffice.extensions import db
+
+
+_writing_request: ContextVar[bool] = ContextVar("writing_request", default=False)
 
 
 def init_app(app: Flask) -> None:
@@ -16,6 +24,14 @@ def init_app(app: Flask) -> None:
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+
+        @app.before_request
+        def _mark_writing_request():
+            _writing_request.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+        @app.teardown_request
+        def _unmark(_exc):
+            _writing_request.set(False)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -31,4 +47,4 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request.get() else "BEGIN")
