@@ -15,7 +15,6 @@ from sqlalchemy.engine import Engine
 
 from backoffice.extensions import db
 
-
 _writing_request: ContextVar[bool] = ContextVar("writing_request", default=False)
 
 

@@ -1,4 +1,5 @@
-"""The one place that commits: once per request, then hands queued messages to gateways.
+"""The one place that commits: once per request, then hands what was queued (SMS, e-mails,
+0.01-yuan transfers) to the gateways.
 
 Operations change state and flush but never commit; a request that fails rolls back,
 and nothing is sent for it.
@@ -26,11 +27,15 @@ def _commit(response):
 
 
 def deliver_queued() -> None:
-    """Send the messages the request queued, now that they are committed."""
+    """Send what the request queued, now that it is committed."""
     queued = outbox.take_queued(db.session)
-    if queued:
-        outbox.deliver(db.session, current_app.extensions["sms_gateway"], queued)
-        db.session.commit()
+    if not queued:
+        return
+    gateways = current_app.extensions
+    outbox.deliver(db.session, gateways["sms_gateway"], queued.sms)
+    outbox.deliver_emails(db.session, gateways["mailer"], queued.emails)
+    outbox.deliver_transfers(db.session, gateways["transfer_gateway"], queued.transfers)
+    db.session.commit()
 
 
 def _rollback_on_error(exc):
@@ -39,6 +44,6 @@ def _rollback_on_error(exc):
 
 
 def _discard() -> None:
-    """Undo the request's changes; the messages it queued are never sent."""
+    """Undo the request's changes; nothing it queued is ever sent."""
     db.session.rollback()
     outbox.take_queued(db.session)

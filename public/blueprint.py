@@ -18,6 +18,7 @@ _PUBLIC = [
     ("/apply/<number>/signature", views.signature_page, ["GET", "POST"]),
     ("/apply/<number>/signature/code", views.signature_code, ["POST"]),
     ("/apply/<number>/done", views.done_page, ["GET"]),
+    ("/apply/<number>/more/<token>", views.more_materials, ["GET", "POST"]),
     ("/captcha.png", views.captcha_image, ["GET"]),
     ("/regions.json", views.regions_json, ["GET"]),
     ("/legal/<document>", views.legal_document, ["GET"]),

@@ -36,6 +36,29 @@ LABELS = {
     "agent_id_back": _l("Agent's ID card, national emblem side"),
     "eseal_sample_form": _l("Organisation e-seal sample form"),
     "authorisation_letter": _l("Legal representative's authorisation letter (sealed)"),
+    # business types
+    "new": _l("New application"),
+    "renewal": _l("Renewal"),
+    "unlock": _l("Unlock"),
+    "replacement": _l("Replacement"),
+    "info_change": _l("Information change"),
+    "revocation": _l("Revocation"),
+    "resubmitted": _l("Re-submitted materials"),
+    # review decisions and identity checks
+    "approve": _l("Approved"),
+    "first_approval": _l("First approval"),
+    "reject": _l("Rejected"),
+    "more_materials": _l("More materials requested"),
+    "passed": _l("Passed"),
+    "failed": _l("Failed"),
+    "pending": _l("Pending"),
+    "error": _l("Service unavailable"),
+    "agent_phone": _l("Agent phone real-name check"),
+    "agent_bank_card": _l("Agent bank card check"),
+    # queue filters
+    "overdue": _l("Overdue"),
+    "due_today": _l("Due today"),
+    "due_in_1_day": _l("Due within 1 working day"),
 }
 
 

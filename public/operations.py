@@ -12,6 +12,7 @@ from models import (
     Channel,
     Material,
     MaterialKind,
+    MaterialRequest,
     MediaModel,
     Order,
     OrderStatus,
@@ -26,6 +27,7 @@ from models.order_state import APPLICANT_EDITABLE
 from public import catalogue, sms_codes
 from public.forms import OWN_KEY
 from public.materials import CheckedImage, MaterialStore
+from review import operations as review_operations
 
 SIGNATURE_PURPOSE = "order_signature"
 SIGNATURE_CONSENT = (
@@ -175,6 +177,20 @@ def store_material(
     """Keep a checked image as the order's current material of that kind."""
     if order.status not in APPLICANT_EDITABLE:
         raise NotEditable(order.number)
+    return _replace_material(session, store, order, kind, image, original_filename, actor)
+
+
+def store_requested_material(
+    session: Session, store: MaterialStore, order: Order, request: MaterialRequest, kind: MaterialKind,
+    image: CheckedImage, *, original_filename: str | None, actor: str,
+) -> Material:
+    """A document a reviewer asked for again; only the named kinds are accepted."""
+    if kind.value not in request.kinds:
+        raise NotEditable(order.number)
+    return _replace_material(session, store, order, kind, image, original_filename, actor)
+
+
+def _replace_material(session, store, order, kind, image, original_filename, actor) -> Material:
     previous = current_materials(session, order).get(kind)
     if previous is not None:
         previous.superseded_at = utcnow()
@@ -191,6 +207,21 @@ def store_material(
     ))
     session.flush()
     return material
+
+
+def requested_still_missing(session: Session, order: Order, request: MaterialRequest) -> list[MaterialKind]:
+    """Named documents not uploaded again since the reviewer asked."""
+    current = current_materials(session, order)
+    return [MaterialKind(k) for k in request.kinds
+            if k not in current or current[k].uploaded_at < request.requested_at]
+
+
+def finish_resubmission(session: Session, order: Order, request: MaterialRequest, *, actor: str) -> bool:
+    """Once every named document is in, the order goes back to the reviewers."""
+    if requested_still_missing(session, order, request):
+        return False
+    review_operations.resubmit_materials(session, order, request, actor=actor)
+    return True
 
 
 def finish_materials(session: Session, order: Order, *, actor: str) -> None:

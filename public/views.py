@@ -23,6 +23,7 @@ from models import Material, MaterialKind, Order, OrderStatus
 from public import captcha, catalogue, operations, regions, sms_codes
 from public.forms import PublicApplicationForm
 from public.materials import InvalidUpload, MaterialStore, check_image
+from review import operations as review_operations
 
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
 
@@ -137,21 +138,20 @@ def materials_page(number: str):
     )
 
 
-def _receive_uploads(order: Order) -> dict[str, str]:
+def _receive_uploads(order: Order, kinds=tuple(MaterialKind), store=None) -> dict[str, str]:
+    """Check and keep each uploaded file; `store` keeps one (default: the order's own upload)."""
+    store = store or (lambda kind, image, filename: operations.store_material(
+        db.session, _store(), order, kind, image, original_filename=filename, actor=_actor()))
     errors = {}
     limit = current_app.config["MATERIAL_MAX_BYTES"]
-    for kind in MaterialKind:
+    for kind in kinds:
         upload = request.files.get(kind.value)
         if upload is None or not upload.filename:
             continue
         try:
             with upload.stream:
                 data = upload.read(limit + 1)
-            image = check_image(data, limit)
-            operations.store_material(
-                db.session, _store(), order, kind, image,
-                original_filename=upload.filename, actor=_actor(),
-            )
+            store(kind, check_image(data, limit), upload.filename)
         except InvalidUpload as exc:
             errors[kind.value] = gettext(str(exc))
         except operations.NotEditable:
@@ -159,6 +159,26 @@ def _receive_uploads(order: Order) -> dict[str, str]:
     if not errors and not any(f.filename for f in request.files.values()):
         errors["_form"] = gettext("Please choose at least one file.")
     return errors
+
+
+@limiter.limit("30/minute", methods=["POST"])
+def more_materials(number: str, token: str):
+    """The page a reviewer's request links to: upload again just the documents named."""
+    order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
+    material_request = review_operations.open_material_request(db.session, order, token)
+    if material_request is None:
+        return render_template("public/more_materials.html", order=None), 404
+    kinds = [MaterialKind(k) for k in material_request.kinds]
+    actor = "applicant:link"
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = _receive_uploads(order, kinds, lambda kind, image, filename: operations.store_requested_material(
+            db.session, _store(), order, material_request, kind, image, original_filename=filename, actor=actor))
+        if not errors and operations.finish_resubmission(db.session, order, material_request, actor=actor):
+            return render_template("public/more_materials.html", order=order, finished=True)
+    missing = operations.requested_still_missing(db.session, order, material_request)
+    return render_template("public/more_materials.html", order=order, kinds=kinds, missing=missing,
+                           errors=errors, message=material_request.message, finished=False)
 
 
 def materials_done(number: str):

@@ -1,1 +1,12 @@
-"""The reviewer console: queues, review decisions, working-day SLA clocks (issue 5)."""
+"""The reviewer console: queues, review decisions, working-day SLA clocks, dual control."""
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from review import identity, navigation
+    from review.blueprint import bp
+
+    app.extensions["identity_verifier"] = identity.build_verifier(app.config)
+    app.register_blueprint(bp)
+    app.context_processor(navigation.console_nav)
+    app.add_template_filter(navigation.shanghai)

@@ -1,0 +1,89 @@
+"""E-mail: a sandbox that behaves like a mail server, and the real SMTP adapter."""
+from __future__ import annotations
+
+import secrets
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Protocol
+
+from notifications.interfaces import MailDeliveryError
+
+
+class MailGateway(Protocol):
+    def send(self, to: str, subject: str, body: str) -> str:
+        """Hand one message to the mail server; return its message id."""
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+class SandboxMailer:
+    """Delivers nowhere, like a mail server would accept a message.
+
+    Deterministic triggers let tests and demos see the failures a real server has:
+    an address at fail.example is refused, one at slow.example is accepted after a delay.
+    """
+
+    def __init__(self, delay_seconds: float = 0.2):
+        self.delay_seconds = delay_seconds
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        domain = _domain(to)
+        if domain == "fail.example":
+            raise MailDeliveryError(f"sandbox: 550 mailbox unavailable <{to}>")
+        if domain == "slow.example":
+            time.sleep(self.delay_seconds)
+        return f"<sbx-{secrets.token_hex(8)}@sandbox.invalid>"
+
+
+class SmtpMailer:
+    """Sends through an SMTP server, optionally upgrading to TLS and signing in."""
+
+    def __init__(self, host: str, port: int, sender: str, *, username: str = "", password: str = "",
+                 starttls: bool = False, timeout: float = 10.0):
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self.password = username, password
+        self.starttls = starttls
+        self.timeout = timeout
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        message = self._compose(to, subject, body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            # Every smtplib error is an OSError too; both mean "not handed over".
+            raise MailDeliveryError(f"{self.host}:{self.port}: {exc}") from exc
+        return message["Message-ID"]
+
+    def _compose(self, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()  # the default policy encodes a Chinese subject as RFC 2047
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = make_msgid(domain=_domain(self.sender))
+        # Base64 keeps Chinese text intact through servers that do not speak 8BITMIME.
+        message.set_content(body, charset="utf-8", cte="base64")
+        return message
+
+
+def build_mailer(config: dict) -> MailGateway:
+    if config["MAIL_GATEWAY"] == "smtp":
+        return SmtpMailer(
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            config["MAIL_FROM"],
+            username=config["SMTP_USERNAME"],
+            password=config["SMTP_PASSWORD"],
+            starttls=config["SMTP_STARTTLS"],
+        )
+    return SandboxMailer()

@@ -1,0 +1,53 @@
+"""Forms of the review console. The decision form carries the checklist, reasons and note."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
+
+from models import MaterialKind
+
+# What a reviewer confirms for each document kind before approving.
+CHECKLIST: dict[MaterialKind, tuple[str, ...]] = {
+    MaterialKind.BUSINESS_LICENCE: ("legible", "seal_present", "names_match", "valid_dates"),
+    MaterialKind.AGENT_ID_FRONT: ("legible", "names_match"),
+    MaterialKind.AGENT_ID_BACK: ("legible", "valid_dates"),
+    MaterialKind.ESEAL_SAMPLE_FORM: ("legible", "seal_present", "names_match"),
+    MaterialKind.AUTHORISATION_LETTER: ("legible", "seal_present", "names_match", "valid_dates"),
+}
+CHECK_LABELS = {
+    "legible": _l("Legible"),
+    "seal_present": _l("Seal present"),
+    "names_match": _l("Names and numbers match the form"),
+    "valid_dates": _l("Dates valid"),
+}
+DECISIONS = ("approve", "reject", "more_materials")
+REVEALABLE = ("legal_rep_id_number", "agent_id_number", "account_number", "legal_rep_bank_card", "agent_bank_card")
+
+
+class DecisionForm(FlaskForm):
+    decision = StringField(validators=[InputRequired(), AnyOf(DECISIONS)])
+    reason_ids = SelectMultipleField(_l("Reasons"), coerce=int, validators=[Optional()])
+    kinds = SelectMultipleField(_l("Documents to upload again"), validators=[Optional()],
+                                choices=[k.value for k in MaterialKind])
+    note = TextAreaField(_l("Note to the applicant"), validators=[Optional(), Length(max=500)])
+
+    def checklist(self, materials: dict[MaterialKind, object], formdata) -> dict[str, dict[str, bool]]:
+        """The ticked boxes, per current material: {"<material id>": {"legible": True, ...}}."""
+        return {
+            str(material.id): {item: formdata.get(f"check-{material.id}-{item}") == "y" for item in CHECKLIST[kind]}
+            for kind, material in materials.items()
+        }
+
+
+class ReassignForm(FlaskForm):
+    staff_id = SelectField(_l("Reviewer"), coerce=int, validators=[InputRequired()])
+
+
+class RevealForm(FlaskForm):
+    field = StringField(validators=[InputRequired(), AnyOf(REVEALABLE)])
+
+
+class ActionForm(FlaskForm):
+    """A button with nothing but the CSRF token (claim, release, verify)."""

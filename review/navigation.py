@@ -1,0 +1,68 @@
+"""The console's navigation: queues with their counts, SLA badges for senior reviewers."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from backoffice.extensions import db
+from backoffice.staff_login import is_staff
+from models import REVIEW_ROLES, ReviewQueue, StaffRole
+from models.base import utcnow
+from review import queues, sla
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUEUE_LABELS = {
+    ReviewQueue.NEW: _l("New applications"),
+    ReviewQueue.REPLACEMENT: _l("Replacements"),
+    ReviewQueue.INFO_CHANGE: _l("Information changes"),
+    ReviewQueue.REVOCATION: _l("Revocations"),
+    ReviewQueue.RESUBMITTED: _l("Re-submitted materials"),
+}
+
+
+@dataclass
+class NavItem:
+    key: str
+    label: str
+    url: str
+    count: int | None = None
+    active: bool = False
+
+
+@dataclass
+class ConsoleNav:
+    queues: list[NavItem] = field(default_factory=list)
+    links: list[NavItem] = field(default_factory=list)
+    badges: dict | None = None
+    search_url: str | None = None
+
+
+def console_nav() -> dict:
+    if not is_staff():
+        return {}
+    nav = ConsoleNav(search_url=url_for("review.search"))
+    ttl = current_app.config["QUEUE_COUNTS_TTL_SECONDS"]
+    role = current_user.role
+    if role in REVIEW_ROLES:
+        counts = queues.queue_counts(db.session, ttl)
+        current = request.view_args.get("name") if request.view_args else None
+        nav.queues = [NavItem(q.value, str(QUEUE_LABELS[q]), url_for("review.queue", name=q.value),
+                              counts[q], q.value == current) for q in ReviewQueue]
+    if role == StaffRole.SENIOR_REVIEWER:
+        calendar = sla.load_calendar(db.session)
+        badges = queues.sla_badges(db.session, calendar, utcnow(), ttl)
+        nav.badges = {**badges, "overdue_url": url_for("review.queue", name="new", due="overdue"),
+                      "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
+    if role == StaffRole.ADMIN:
+        nav.links.append(NavItem("admin", str(_l("Administration")), url_for("admin.index")))
+    return {"console_nav": nav}
+
+
+def shanghai(value: dt.datetime | None) -> str:
+    """A timestamp as staff read it: Beijing time, to the minute."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""

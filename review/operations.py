@@ -1,0 +1,231 @@
+"""What reviewers do to orders. Each operation checks, changes state, flushes, queues the
+applicant's messages and writes the audit trail; none commits (the request edge does)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    REVIEW_ROLES,
+    BusinessType,
+    Decision,
+    MaterialKind,
+    MaterialRequest,
+    Order,
+    OrderStatus,
+    RejectionReason,
+    ReviewDecision,
+    ReviewQueue,
+    Staff,
+    StaffRole,
+    record,
+)
+from models.base import utcnow
+from review import messages, sla
+from review.dual_control import needs_dual_control
+
+QUEUE_OF = {
+    BusinessType.NEW: ReviewQueue.NEW,
+    BusinessType.RENEWAL: ReviewQueue.NEW,
+    BusinessType.REPLACEMENT: ReviewQueue.REPLACEMENT,
+    BusinessType.INFO_CHANGE: ReviewQueue.INFO_CHANGE,
+    BusinessType.REVOCATION: ReviewQueue.REVOCATION,
+}
+
+
+class ReviewError(Exception):
+    """An action the order's state or the reviewer's role does not allow; the message says why."""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None = None) -> None:
+    """A paid order with complete materials enters its queue and its SLA clock starts."""
+    now = now or utcnow()
+    order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
+    sla.start_clock(order, sla.load_calendar(session), sla.policy_for(session, order.business_type), now)
+
+
+def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime | None = None) -> None:
+    """Take an order from the queue. Of two reviewers clicking at once exactly one wins:
+    the claim is a conditional UPDATE that only succeeds while nobody holds the order."""
+    _require_reviewer(staff)
+    if order.first_approver_id == staff.id:
+        raise ReviewError("You gave the first approval: the second must come from another senior reviewer.")
+    now = now or utcnow()
+    won = session.execute(
+        update(Order).where(Order.id == order.id, Order.reviewer_id.is_(None),
+                            Order.status == OrderStatus.PAID)
+        .values(reviewer_id=staff.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not won:
+        session.refresh(order)
+        holder = order.reviewer.display_name if order.reviewer else None
+        raise ReviewError(f"Already claimed by {holder}." if holder else "This order is not waiting for review.")
+    session.refresh(order)
+    order.move_to(OrderStatus.IN_REVIEW, staff.actor, note="claimed")
+
+
+def release_order(session: Session, order: Order, staff: Staff) -> None:
+    """Give a claimed order back to its queue (its holder, or a senior reviewer)."""
+    _require_holder(order, staff, seniors_too=True)
+    order.reviewer_id, order.claimed_at = None, None
+    order.move_to(OrderStatus.PAID, staff.actor, note="released")
+
+
+def reassign_order(session: Session, order: Order, staff: Staff, to: Staff) -> None:
+    """A senior reviewer hands an order to another reviewer."""
+    if staff.role != StaffRole.SENIOR_REVIEWER:
+        raise ReviewError("Only a senior reviewer can reassign.")
+    if to.role not in REVIEW_ROLES or not to.active:
+        raise ReviewError("Orders can only go to an active reviewer.")
+    if order.status not in (OrderStatus.PAID, OrderStatus.IN_REVIEW):
+        raise ReviewError("Only orders waiting for or in review can be reassigned.")
+    before = {"reviewer": order.reviewer.username if order.reviewer else None}
+    order.reviewer_id, order.claimed_at = to.id, utcnow()
+    if order.status == OrderStatus.PAID:
+        order.move_to(OrderStatus.IN_REVIEW, staff.actor, note=f"assigned to {to.username}")
+    record(session, staff.actor, "order.reassigned", order=order, before=before,
+           after={"reviewer": to.username})
+
+
+def approve_order(session: Session, order: Order, staff: Staff, *, checklist: dict | None = None,
+                  note: str | None = None, now: dt.datetime | None = None) -> Decision:
+    """Approve; where dual control applies, the first senior approval waits for a second."""
+    _require_holder(order, staff)
+    now = now or utcnow()
+    if needs_dual_control(session, order):
+        if staff.role != StaffRole.SENIOR_REVIEWER:
+            raise ReviewError("This change needs the approval of two senior reviewers.")
+        if order.first_approver_id is None:
+            order.first_approver_id, order.first_approved_at = staff.id, now
+            _decide(session, order, staff, Decision.FIRST_APPROVAL, checklist=checklist, note=note)
+            order.reviewer_id, order.claimed_at = None, None
+            order.move_to(OrderStatus.PAID, staff.actor, note="first approval; waiting for a second senior reviewer")
+            return Decision.FIRST_APPROVAL
+        if order.first_approver_id == staff.id:
+            raise ReviewError("The second approval must come from a different senior reviewer.")
+    _decide(session, order, staff, Decision.APPROVE, checklist=checklist, note=note)
+    order.queue = None
+    order.move_to(OrderStatus.APPROVED, staff.actor)
+    order.certificate_password = _new_certificate_password()
+    messages.approved(session, order)
+    return Decision.APPROVE
+
+
+def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: list[int],
+                 note: str | None, checklist: dict | None = None) -> None:
+    _require_holder(order, staff)
+    reasons = _reasons(session, reason_ids)
+    if not reasons and not (note or "").strip():
+        raise ReviewError("Give at least one reason for the rejection.")
+    _decide(session, order, staff, Decision.REJECT, checklist=checklist, note=note,
+            reason_ids=[r.id for r in reasons])
+    order.queue = None
+    order.move_to(OrderStatus.REJECTED, staff.actor, note="; ".join([r.text_zh for r in reasons] + [note or ""]))
+    messages.rejected(session, order, [r.text_zh for r in reasons], note)
+
+
+def request_materials(session: Session, order: Order, staff: Staff, *, kinds: list[MaterialKind],
+                      message: str | None, reason_ids: list[int] | None = None,
+                      checklist: dict | None = None, ttl_days: int = 15,
+                      public_base_url: str, now: dt.datetime | None = None) -> str:
+    """Ask the applicant for named documents again; the SLA clock pauses until they come.
+    Returns the link token (only its hash is stored)."""
+    _require_holder(order, staff)
+    if not kinds:
+        raise ReviewError("Name at least one document to upload again.")
+    now = now or utcnow()
+    reasons = _reasons(session, reason_ids or [])
+    text = "; ".join([r.text_zh for r in reasons] + ([message.strip()] if message and message.strip() else []))
+    token = secrets.token_urlsafe(24)
+    session.add(MaterialRequest(order_id=order.id, staff_id=staff.id, kinds=[str(k) for k in kinds],
+                                message=text or None, token_hash=_hash(token),
+                                requested_at=now, expires_at=now + dt.timedelta(days=ttl_days)))
+    _decide(session, order, staff, Decision.MORE_MATERIALS, checklist=checklist, note=text or None,
+            reason_ids=[r.id for r in reasons])
+    sla.pause_clock(order, sla.load_calendar(session), now)
+    order.move_to(OrderStatus.MORE_MATERIALS_NEEDED, staff.actor, note=", ".join(str(k) for k in kinds))
+    link = f"{public_base_url.rstrip('/')}/apply/{order.number}/more/{token}"
+    messages.more_materials(session, order, kinds, text, link, now + dt.timedelta(days=ttl_days))
+    return token
+
+
+def open_material_request(session: Session, order: Order, token: str,
+                          now: dt.datetime | None = None) -> MaterialRequest | None:
+    """The request a link token opens, if it is this order's, still open and not expired."""
+    now = now or utcnow()
+    request = session.scalar(select(MaterialRequest).where(MaterialRequest.token_hash == _hash(token)))
+    if (request is None or request.order_id != order.id or request.fulfilled_at is not None
+            or request.expires_at <= now or order.status != OrderStatus.MORE_MATERIALS_NEEDED):
+        return None
+    return request
+
+
+def resubmit_materials(session: Session, order: Order, request: MaterialRequest, *, actor: str,
+                       now: dt.datetime | None = None) -> None:
+    """The applicant uploaded every named document: back to the re-submitted queue, clock running."""
+    now = now or utcnow()
+    request.fulfilled_at = now
+    order.reviewer_id, order.claimed_at = None, None
+    order.queue = ReviewQueue.RESUBMITTED
+    sla.resume_clock(order, sla.load_calendar(session), now)
+    order.move_to(OrderStatus.PAID, actor, note="materials re-submitted: " + ", ".join(request.kinds))
+
+
+def reveal_number(session: Session, order: Order, staff: Staff, field: str) -> str:
+    """Show one full ID or bank number to a reviewer; every reveal is audited."""
+    value = {
+        "legal_rep_id_number": lambda: order.legal_rep.id_number,
+        "agent_id_number": lambda: order.agent.id_number,
+        "account_number": lambda: order.account_number,
+        "legal_rep_bank_card": lambda: order.legal_rep.bank_card_number,
+        "agent_bank_card": lambda: order.agent.bank_card_number,
+    }.get(field)
+    if value is None:
+        raise ReviewError("Unknown field.")
+    record(session, staff.actor, "order.number_revealed", order=order, after={"field": field})
+    return value() or ""
+
+
+def record_document_view(session: Session, order: Order, staff: Staff, material_id: int) -> None:
+    record(session, staff.actor, "material.viewed", order=order, target=f"material:{material_id}")
+
+
+def _decide(session, order, staff, decision, *, checklist=None, note=None, reason_ids=None) -> None:
+    session.add(ReviewDecision(order_id=order.id, staff_id=staff.id, decision=decision,
+                               checklist=checklist or None, reason_ids=reason_ids or None,
+                               note=(note or "").strip() or None))
+
+
+def _reasons(session: Session, ids: list[int]) -> list[RejectionReason]:
+    if not ids:
+        return []
+    return list(session.scalars(select(RejectionReason).where(
+        RejectionReason.id.in_(ids), RejectionReason.active.is_(True)).order_by(RejectionReason.position)))
+
+
+def _require_reviewer(staff: Staff) -> None:
+    if staff.role not in REVIEW_ROLES:
+        raise ReviewError("Only reviewers work the review queues.")
+
+
+def _require_holder(order: Order, staff: Staff, *, seniors_too: bool = False) -> None:
+    _require_reviewer(staff)
+    if order.status != OrderStatus.IN_REVIEW:
+        raise ReviewError("This order is not in review.")
+    if order.reviewer_id != staff.id and not (seniors_too and staff.role == StaffRole.SENIOR_REVIEWER):
+        raise ReviewError("Claim the order first: another reviewer holds it." if order.reviewer_id
+                          else "Claim the order first.")
+
+
+def _new_certificate_password() -> str:
+    """The key's first password: 8 digits, as UKEY PIN pads expect."""
+    return "".join(secrets.choice("0123456789") for _ in range(8))

@@ -1,0 +1,311 @@
+"""Controllers of the review console: load the order (404), check the role, act, redirect."""
+from __future__ import annotations
+
+from backoffice.guards import roles_required, staff_required
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from models import (
+    REVIEW_ROLES,
+    AuditEntry,
+    BusinessType,
+    Channel,
+    Material,
+    MaterialKind,
+    Order,
+    OrderStatus,
+    RejectionReason,
+    ReviewDecision,
+    ReviewQueue,
+    Staff,
+    StaffRole,
+)
+from models.base import utcnow
+from public import regions
+from public.materials import MaterialStore
+from public.operations import current_materials
+from review import identity, operations, queues, sla
+from review.dual_control import changed_identity, needs_dual_control
+from review.forms import CHECK_LABELS, CHECKLIST, ActionForm, DecisionForm, ReassignForm, RevealForm
+from review.navigation import QUEUE_LABELS
+from review.warnings import warnings_for
+
+REVIEWERS = tuple(REVIEW_ROLES)
+ALL_STAFF = tuple(StaffRole)
+
+
+def _order(number: str) -> Order:
+    return db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
+
+
+def _queue(name: str) -> ReviewQueue:
+    try:
+        return ReviewQueue(name)
+    except ValueError:
+        abort(404)
+
+
+@staff_required
+def home():
+    if current_user.role in REVIEW_ROLES:
+        return redirect(url_for("review.queue", name=ReviewQueue.NEW.value))
+    if current_user.role == StaffRole.ADMIN:
+        return redirect(url_for("admin.index"))
+    return redirect(url_for("review.search"))
+
+
+def _filter_from_args(args) -> queues.QueueFilter:
+    def enum_or_none(cls, value):
+        try:
+            return cls(value) if value else None
+        except ValueError:
+            return None
+
+    return queues.QueueFilter(
+        channel_id=args.get("channel", type=int),
+        business_type=enum_or_none(BusinessType, args.get("type")),
+        region=args.get("region") or None,
+        status=enum_or_none(OrderStatus, args.get("status")),
+        reviewer=args.get("reviewer") or None,
+        due=args.get("due") if args.get("due") in queues.DUE_FILTERS else None,
+        q=(args.get("q") or "").strip()[:64] or None,
+    )
+
+
+@roles_required(*REVIEWERS)
+def queue(name: str):
+    which = _queue(name)
+    now = utcnow()
+    calendar = sla.load_calendar(db.session)
+    page = queues.queue_page(
+        db.session, which, _filter_from_args(request.args), current_user, calendar=calendar, now=now,
+        after=queues.Cursor.decode(request.args.get("after")),
+        before=queues.Cursor.decode(request.args.get("before")),
+        size=current_app.config["QUEUE_PAGE_SIZE"])
+    number = max(request.args.get("p", 1, type=int), 1)
+    kept = {k: v for k, v in request.args.items() if k not in ("after", "before", "p") and v}
+    return render_template(
+        "console/queue.html", queue=which, queue_label=QUEUE_LABELS[which], page=page, page_number=number, args=kept,
+        first_row=(number - 1) * current_app.config["QUEUE_PAGE_SIZE"] + 1,
+        next_url=page.next_cursor and url_for("review.queue", name=name, after=page.next_cursor.encode(),
+                                              p=number + 1, **kept),
+        prev_url=page.prev_cursor and url_for("review.queue", name=name, before=page.prev_cursor.encode(),
+                                              p=max(number - 1, 1), **kept),
+        channels=_channels(), regions=regions.provinces(), reviewers=_reviewers(), statuses=queues.LISTED,
+        business_types=list(BusinessType), due_filters=queues.DUE_FILTERS, claim_form=ActionForm())
+
+
+def _channels():
+    return db.session.execute(select(Channel.id, Channel.name).order_by(Channel.id)).all()
+
+
+def _reviewers():
+    return db.session.execute(select(Staff.id, Staff.display_name).where(
+        Staff.role.in_(REVIEWERS), Staff.active.is_(True)).order_by(Staff.display_name)).all()
+
+
+@roles_required(*ALL_STAFF)
+def search():
+    text = (request.args.get("q") or "").strip()[:64]
+    return render_template("console/search.html", q=text, results=queues.search_orders(db.session, text))
+
+
+@roles_required(*REVIEWERS)
+def order_page(number: str):
+    order = _order(number)
+    now = utcnow()
+    calendar = sla.load_calendar(db.session)
+    materials = current_materials(db.session, order)
+    form = DecisionForm()
+    form.reason_ids.choices = _reason_choices()
+    reassign = ReassignForm()
+    reassign.staff_id.choices = [(r.id, r.display_name) for r in _reviewers()]
+    return render_template(
+        "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
+        checklist=CHECKLIST, check_labels=CHECK_LABELS, form=form, reassign=reassign,
+        action_form=ActionForm(), reveal_form=RevealForm(),
+        time_left=sla.time_left(order, calendar, now),
+        calendar_warning=sla.uncovered_warning(calendar, *(t for t in (order.sla_due_at, order.sla_limit_at) if t)),
+        warnings=warnings_for(db.session, order, now=now,
+                              phone_reuse_limit=current_app.config["PHONE_REUSE_WARNING_ORGS"]),
+        checks=identity.latest_checks(db.session, order),
+        decisions=db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
+                                     .order_by(ReviewDecision.id)).all(),
+        dual_control=needs_dual_control(db.session, order),
+        identity_changes=changed_identity(db.session, order) if order.business_type == BusinessType.INFO_CHANGE
+        else [],
+        next_url=_next_in_queue(order),
+        mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
+    )
+
+
+def _reason_choices():
+    rows = db.session.scalars(select(RejectionReason).where(RejectionReason.active.is_(True))
+                              .order_by(RejectionReason.position, RejectionReason.id))
+    english = str(get_locale()) == "en"
+    return [(r.id, r.text_en if english else r.text_zh) for r in rows]
+
+
+def _next_in_queue(order: Order) -> str | None:
+    """The next order of the same queue by due time, for the 'next item' shortcut."""
+    if order.queue is None or order.sla_due_at is None:
+        return None
+    page = queues.queue_page(db.session, order.queue, queues.QueueFilter(), current_user,
+                             calendar=None, now=utcnow(), after=queues.Cursor(order.sla_due_at, order.id), size=1)
+    return url_for("review.order_page", number=page.rows[0].number) if page.rows else None
+
+
+@roles_required(*REVIEWERS)
+def material_image(number: str, material_id: int):
+    """A document as the reviewer sees it; every view is audited."""
+    order = _order(number)
+    material = db.session.get(Material, material_id)
+    if material is None or material.order_id != order.id:
+        abort(404)
+    operations.record_document_view(db.session, order, current_user, material.id)
+    content = MaterialStore(current_app.config["UPLOAD_FOLDER"]).read(material.stored_name)
+    response = Response(content, mimetype=material.content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _act(number: str, action, success: str, form_class=ActionForm):
+    order = _order(number)
+    form = form_class()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(order, form)
+    except operations.ReviewError as exc:
+        flash(_(str(exc)), "error")
+    else:
+        flash(success, "success")
+    return order
+
+
+@roles_required(*REVIEWERS)
+def claim(number: str):
+    order = _act(number, lambda order, _f: _claim_and_verify(order), _("You hold this order now."))
+    return redirect(url_for("review.order_page", number=order.number))
+
+
+def _claim_and_verify(order: Order) -> None:
+    operations.claim_order(db.session, order, current_user)
+    if not identity.latest_checks(db.session, order):
+        identity.verify_order(db.session, order, current_app.extensions["identity_verifier"])
+
+
+@roles_required(*REVIEWERS)
+def release(number: str):
+    order = _act(number, lambda order, _f: operations.release_order(db.session, order, current_user),
+                 _("The order is back in its queue."))
+    return redirect(url_for("review.queue", name=(order.queue or ReviewQueue.NEW).value))
+
+
+@roles_required(StaffRole.SENIOR_REVIEWER)
+def reassign(number: str):
+    def action(order, form):
+        target = db.session.get(Staff, form.staff_id.data) or abort(400)
+        operations.reassign_order(db.session, order, current_user, target)
+
+    order = _act(number, action, _("The order was reassigned."), _reassign_form)
+    return redirect(url_for("review.order_page", number=order.number))
+
+
+def _reassign_form():
+    form = ReassignForm()
+    form.staff_id.choices = [(r.id, r.display_name) for r in _reviewers()]
+    return form
+
+
+@roles_required(*REVIEWERS)
+def verify_identity(number: str):
+    order = _act(number, lambda order, _f: identity.verify_order(
+        db.session, order, current_app.extensions["identity_verifier"]), _("Identity checks run again."))
+    return redirect(url_for("review.order_page", number=order.number))
+
+
+@roles_required(*REVIEWERS)
+def decide(number: str):
+    order = _order(number)
+    form = DecisionForm()
+    form.reason_ids.choices = _reason_choices()
+    if not form.validate_on_submit():
+        flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
+        return redirect(url_for("review.order_page", number=number))
+    materials = current_materials(db.session, order)
+    checklist = form.checklist(materials, request.form)
+    try:
+        message = _apply_decision(order, form, materials, checklist)
+    except operations.ReviewError as exc:
+        flash(_(str(exc)), "error")
+        return redirect(url_for("review.order_page", number=number))
+    flash(message, "success")
+    target = request.form.get("next") or ""
+    if target.startswith("/console/orders/"):
+        return redirect(target)
+    return redirect(url_for("review.queue", name=(order.queue or ReviewQueue.NEW).value))
+
+
+def _apply_decision(order, form, materials, checklist) -> str:
+    if form.decision.data == "approve":
+        unticked = [m for m, items in checklist.items() if not all(items.values())]
+        if unticked or len(materials) < len(MaterialKind):
+            raise operations.ReviewError("Tick every checklist item of every document before approving.")
+        failed = [c for c in identity.latest_checks(db.session, order) if c.outcome != "passed"]
+        if failed or not identity.latest_checks(db.session, order):
+            raise operations.ReviewError("Identity verification has not passed.")
+        done = operations.approve_order(db.session, order, current_user, checklist=checklist, note=form.note.data)
+        return (_("First approval recorded: a second senior reviewer must approve.")
+                if done == "first_approval" else _("Approved. The applicant is notified."))
+    if form.decision.data == "reject":
+        operations.reject_order(db.session, order, current_user, reason_ids=form.reason_ids.data or [],
+                                note=form.note.data, checklist=checklist)
+        return _("Rejected. The applicant is notified.")
+    kinds = [MaterialKind(k) for k in form.kinds.data or []]
+    operations.request_materials(db.session, order, current_user, kinds=kinds, message=form.note.data,
+                                 reason_ids=form.reason_ids.data or [], checklist=checklist,
+                                 ttl_days=current_app.config["MATERIAL_REQUEST_TTL_DAYS"],
+                                 public_base_url=current_app.config["PUBLIC_BASE_URL"])
+    return _("The applicant was asked for more materials; the SLA clock is paused.")
+
+
+@roles_required(*REVIEWERS)
+def reveal(number: str):
+    order = _order(number)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return jsonify(field=form.field.data,
+                   value=operations.reveal_number(db.session, order, current_user, form.field.data))
+
+
+@roles_required(*REVIEWERS, StaffRole.ADMIN)
+def audit_log(number: str):
+    order = _order(number)
+    query = select(AuditEntry).where(AuditEntry.order_id == order.id)
+    action = request.args.get("action") or ""
+    actor = request.args.get("actor") or ""
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    entries = db.session.scalars(query.order_by(AuditEntry.seq.desc().nulls_last(), AuditEntry.id.desc())).all()
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.order_id == order.id)
+                                 .distinct().order_by(AuditEntry.action)).all()
+    return render_template("console/audit.html", order=order, entries=entries, actions=actions,
+                           action=action, actor=actor)

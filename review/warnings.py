@@ -1,0 +1,62 @@
+"""What the system flags on the review screen before a reviewer decides."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from models import BusinessType, Certificate, DenyListEntry, Order, OrderStatus, Organisation, Person
+
+_CLOSED = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class Warning:
+    code: str  # open_order, valid_certificate, deny_list, phone_reused
+    detail: dict
+
+    @property
+    def severity(self) -> str:
+        return "danger" if self.code == "deny_list" else "warning"
+
+
+def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reuse_limit: int) -> list[Warning]:
+    found: list[Warning] = []
+    credit_code = order.organisation.credit_code
+    others = session.scalars(
+        select(Order.number).join(Organisation, Order.organisation_id == Organisation.id)
+        .where(Organisation.credit_code == credit_code, Order.id != order.id, Order.status.not_in(_CLOSED))
+        .order_by(Order.id).limit(5)).all()
+    if others:
+        found.append(Warning("open_order", {"orders": list(others)}))
+    if order.business_type == BusinessType.NEW:
+        valid = session.scalars(
+            select(Certificate.serial_number).join(Order, Certificate.order_id == Order.id)
+            .join(Organisation, Order.organisation_id == Organisation.id)
+            .where(Organisation.credit_code == credit_code, Certificate.status == "valid",
+                   Certificate.not_after > now).limit(3)).all()
+        if valid:
+            found.append(Warning("valid_certificate", {"serials": list(valid)}))
+    for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent)):
+        if person.id_number_digest and session.scalar(select(DenyListEntry.reason).where(
+                DenyListEntry.id_number_digest == person.id_number_digest, DenyListEntry.active.is_(True))):
+            found.append(Warning("deny_list", {"person": who, "name": person.name}))
+    for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent)):
+        if person.phone:
+            count = _organisations_using_phone(session, person.phone)
+            if count >= phone_reuse_limit:
+                found.append(Warning("phone_reused", {"person": who, "phone": person.phone_masked,
+                                                      "organisations": count}))
+    return found
+
+
+def _organisations_using_phone(session: Session, phone: str) -> int:
+    person = aliased(Person)
+    return session.scalar(
+        select(func.count(func.distinct(Organisation.credit_code)))
+        .select_from(Order)
+        .join(person, or_(Order.legal_rep_id == person.id, Order.agent_id == person.id))
+        .join(Organisation, Order.organisation_id == Organisation.id)
+        .where(person.phone == phone)) or 0

@@ -1,0 +1,65 @@
+"""Orders in the states the review console works on, made the way the product makes them:
+the public operations for the application, the review operations for the queue."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus, Staff, StaffRole
+from models.base import utcnow
+from public import operations as public_operations
+from public.materials import MaterialStore, check_image
+from public.openapi import APPLICATION_EXAMPLE
+from public.validators import credit_code_check_char
+from review import operations
+from tests.conftest import image_bytes
+
+_serials = iter(range(1, 10**6))
+
+
+def credit_code(serial: int) -> str:
+    """A valid unified social credit code (GB 32100 check character) for a serial number."""
+    body = f"91410100MA{serial:07d}"
+    return body + credit_code_check_char(body)
+
+
+def application(**overrides) -> dict:
+    serial = next(_serials)
+    data = {k: v for k, v in APPLICATION_EXAMPLE.items()}
+    # Each application has its own organisation and phones unless a test says otherwise.
+    data["credit_code"] = overrides.pop("credit_code", None) or credit_code(serial)
+    data["legal_rep_phone"] = f"138{serial:08d}"
+    data["agent_phone"] = f"139{serial:08d}"
+    data["invoice_taxpayer_id"] = data["credit_code"]
+    data.update(overrides)
+    return data
+
+
+def paid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,
+               paid_at: dt.datetime | None = None, **overrides) -> Order:
+    """An order with its five materials, signed and paid, waiting in its review queue."""
+    channel = session.scalars(select(Channel).filter_by(code="direct")).one()
+    order = public_operations.submit_application(session, channel, application(**overrides), actor="applicant:test",
+                                                 applicant_secret=None)
+    order.business_type = business_type
+    store = MaterialStore(upload_folder)
+    image = check_image(image_bytes(), 1536 * 1024)
+    for kind in MaterialKind:
+        session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(image.content),
+                             content_type=image.content_type, size_bytes=len(image.content),
+                             sha256=image.sha256, width=image.width, height=image.height,
+                             uploaded_by="applicant:test"))
+    for status in (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID):
+        order.move_to(status, "applicant:test")
+    operations.enqueue_paid_order(session, order, paid_at or utcnow())
+    session.flush()
+    return order
+
+
+def staff(session, role: StaffRole | str, username: str) -> Staff:
+    member = Staff(username=username, display_name=username.title(), role=StaffRole(role),
+                   password_hash="!", email=f"{username}@ca.example.cn")
+    session.add(member)
+    session.flush()
+    return member

@@ -1,0 +1,191 @@
+"""E-mail: the SMTP adapter against a real local SMTP server, the sandbox, and the outbox."""
+from __future__ import annotations
+
+import email
+import email.policy
+import importlib
+import importlib.metadata
+import importlib.util
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backoffice import edge
+from backoffice.extensions import db
+from notifications import outbox
+from notifications.interfaces import MailDeliveryError
+from notifications.mail import SandboxMailer, SmtpMailer, build_mailer
+
+
+def _import_aiosmtpd():
+    """aiosmtpd does `from public import public` (the atpublic distribution), a top-level name
+    this project's `public` package shadows: lend it atpublic's module while aiosmtpd loads."""
+    location = Path(importlib.metadata.distribution("atpublic").locate_file("public/__init__.py"))
+    spec = importlib.util.spec_from_file_location("public", location, submodule_search_locations=[str(location.parent)])
+    atpublic = importlib.util.module_from_spec(spec)
+    before = {name: module for name, module in sys.modules.items() if name == "public" or name.startswith("public.")}
+    sys.modules["public"] = atpublic
+    try:
+        spec.loader.exec_module(atpublic)
+        controller, smtp = importlib.import_module("aiosmtpd.controller"), importlib.import_module("aiosmtpd.smtp")
+    finally:
+        for name in [name for name in sys.modules if name == "public" or name.startswith("public.")]:
+            del sys.modules[name]
+        sys.modules.update(before)
+    return controller.Controller, smtp.AuthResult
+
+
+Controller, AuthResult = _import_aiosmtpd()
+
+SENDER = "noreply@ca.example.cn"
+SUBJECT = "证书申请已受理：订单 ZX2024000123"
+BODY = "张伟先生/女士：\n\n您的数字证书申请已受理，审核结果将以短信通知。\n\n——河南CA注册中心"
+
+
+class Inbox:
+    """An SMTP handler that keeps what it accepts and refuses mail to refused.example."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.endswith("@refused.example"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def accept_ca_desk(server, session, envelope, mechanism, auth_data):
+    accepted = auth_data.login == b"ca-desk" and auth_data.password == b"s3cret"
+    return AuthResult(success=accepted, handled=False)  # not handled: the server answers 235 or 535
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
+                            authenticator=accept_ca_desk, auth_require_tls=False)
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+def mailer_for(controller, **options) -> SmtpMailer:
+    return SmtpMailer(controller.hostname, controller.port, SENDER, timeout=5, **options)
+
+
+def test_chinese_subject_and_body_arrive_intact(smtp_server):
+    controller, inbox = smtp_server
+    message_id = mailer_for(controller).send("lina@example.com", SUBJECT, BODY)
+    (received,) = inbox.messages
+    assert received["Subject"] == SUBJECT
+    assert received.get_content().rstrip("\n") == BODY
+    assert received["From"] == SENDER and received["To"] == "lina@example.com"
+    assert received["Message-ID"] == message_id and message_id.endswith("@ca.example.cn>")
+    assert inbox.envelopes[0].mail_from == SENDER
+
+
+def test_signs_in_when_a_username_is_set(smtp_server):
+    controller, inbox = smtp_server
+    mailer_for(controller, username="ca-desk", password="s3cret").send("lina@example.com", "t", "b")
+    assert len(inbox.messages) == 1
+    with pytest.raises(MailDeliveryError, match="535"):
+        mailer_for(controller, username="ca-desk", password="wrong").send("lina@example.com", "t", "b")
+
+
+def test_refused_recipient_is_a_delivery_error(smtp_server):
+    controller, inbox = smtp_server
+    with pytest.raises(MailDeliveryError, match="mailbox unavailable"):
+        mailer_for(controller).send("nobody@refused.example", SUBJECT, BODY)
+    assert inbox.messages == []
+
+
+def test_starttls_demanded_but_not_offered_sends_nothing(smtp_server):
+    controller, inbox = smtp_server
+    with pytest.raises(MailDeliveryError, match="STARTTLS"):
+        mailer_for(controller, starttls=True).send("lina@example.com", SUBJECT, BODY)
+    assert inbox.messages == []
+
+
+def test_server_down_is_a_delivery_error():
+    with pytest.raises(MailDeliveryError, match="127.0.0.1"):
+        SmtpMailer("127.0.0.1", free_port(), SENDER, timeout=2).send("lina@example.com", SUBJECT, BODY)
+
+
+def test_outbox_row_records_success_and_failure(db_session, smtp_server):
+    controller, inbox = smtp_server
+    sent = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
+    refused = outbox.queue_email(db_session, "nobody@refused.example", SUBJECT, BODY, "application_received")
+    outbox.deliver_emails(db_session, mailer_for(controller), [sent.id, refused.id])
+    assert (sent.status, sent.error) == ("sent", None)
+    assert sent.provider_ref == inbox.messages[0]["Message-ID"] and sent.sent_at is not None
+    assert refused.status == "failed" and "mailbox unavailable" in refused.error and refused.sent_at is None
+
+
+def test_a_failed_row_is_retried_and_a_sent_one_never_twice(db_session, smtp_server):
+    controller, inbox = smtp_server
+    message = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
+    outbox.deliver_emails(db_session, mailer_for(controller, starttls=True), [message.id])
+    assert message.status == "failed"
+    outbox.deliver_emails(db_session, mailer_for(controller), [message.id])
+    outbox.deliver_emails(db_session, mailer_for(controller), [message.id])
+    assert message.status == "sent" and message.error is None and len(inbox.messages) == 1
+
+
+def test_outbox_row_fails_when_the_server_is_down(db_session):
+    message = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
+    outbox.deliver_emails(db_session, SmtpMailer("127.0.0.1", free_port(), SENDER, timeout=2), [message.id])
+    assert message.status == "failed" and message.error
+
+
+def test_sandbox_refuses_fail_example_and_delays_slow_example():
+    sandbox = SandboxMailer(delay_seconds=0.05)
+    with pytest.raises(MailDeliveryError, match="mailbox unavailable"):
+        sandbox.send("someone@FAIL.example", SUBJECT, BODY)
+    started = time.monotonic()
+    assert sandbox.send("someone@slow.example", SUBJECT, BODY)
+    assert time.monotonic() - started >= 0.05
+    assert sandbox.send("someone@example.com", SUBJECT, BODY) != sandbox.send("someone@example.com", SUBJECT, BODY)
+
+
+def test_build_mailer_follows_the_config(app):
+    assert isinstance(build_mailer(app.config), SandboxMailer)
+    smtp = build_mailer({**app.config, "MAIL_GATEWAY": "smtp", "SMTP_HOST": "mail.example", "SMTP_PORT": 587,
+                         "SMTP_STARTTLS": True})
+    assert isinstance(smtp, SmtpMailer) and (smtp.host, smtp.port, smtp.starttls) == ("mail.example", 587, True)
+    assert smtp.sender == app.config["MAIL_FROM"]
+
+
+def test_the_edge_sends_queued_mail_after_the_commit(app, db_session):
+    with app.app_context():
+        delivered = outbox.queue_email(db.session, "lina@example.com", SUBJECT, BODY, "application_received")
+        refused = outbox.queue_email(db.session, "someone@fail.example", SUBJECT, BODY, "application_received")
+        db.session.commit()
+        edge.deliver_queued()
+        assert outbox.latest_email_for(db.session, "lina@example.com") == delivered
+        assert (delivered.status, refused.status) == ("sent", "failed")
+        assert not outbox.take_queued(db.session)
+
+
+def test_latest_email_for_is_the_newest(db_session):
+    outbox.queue_email(db_session, "lina@example.com", "第一封", BODY, "t")
+    second = outbox.queue_email(db_session, "lina@example.com", "第二封", BODY, "t")
+    assert outbox.latest_email_for(db_session, "lina@example.com") == second
+    assert outbox.latest_email_for(db_session, "other@example.com") is None
