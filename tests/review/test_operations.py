@@ -44,7 +44,8 @@ def seniors(db_session):
 
 
 def _messages_to(session, phone):
-    return [m.text for m in session.scalars(select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id))]
+    query = select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id)
+    return [m.text for m in session.scalars(query)]
 
 
 def test_a_paid_order_waits_in_its_queue_with_a_working_day_due_time(order):
