@@ -16,6 +16,14 @@ CHECKLIST: dict[MaterialKind, tuple[str, ...]] = {
     MaterialKind.ESEAL_SAMPLE_FORM: ("legible", "seal_present", "names_match"),
     MaterialKind.AUTHORISATION_LETTER: ("legible", "seal_present", "names_match", "valid_dates"),
 }
+# Tab titles short enough for five tabs on one line of a laptop screen.
+SHORT_KIND_LABELS = {
+    MaterialKind.BUSINESS_LICENCE: _l("Business licence"),
+    MaterialKind.AGENT_ID_FRONT: _l("ID portrait side"),
+    MaterialKind.AGENT_ID_BACK: _l("ID emblem side"),
+    MaterialKind.ESEAL_SAMPLE_FORM: _l("E-seal form"),
+    MaterialKind.AUTHORISATION_LETTER: _l("Authorisation"),
+}
 CHECK_LABELS = {
     "legible": _l("Legible"),
     "seal_present": _l("Seal present"),

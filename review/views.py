@@ -1,7 +1,6 @@
 """Controllers of the review console: load the order (404), check the role, act, redirect."""
 from __future__ import annotations
 
-from backoffice.guards import roles_required, staff_required
 from flask import (
     Response,
     abort,
@@ -19,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from backoffice.extensions import db
+from backoffice.guards import roles_required, staff_required
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -40,7 +40,7 @@ from public.materials import MaterialStore
 from public.operations import current_materials
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
-from review.forms import CHECK_LABELS, CHECKLIST, ActionForm, DecisionForm, ReassignForm, RevealForm
+from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
 from review.navigation import QUEUE_LABELS
 from review.warnings import warnings_for
 
@@ -136,7 +136,7 @@ def order_page(number: str):
     reassign.staff_id.choices = [(r.id, r.display_name) for r in _reviewers()]
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
-        checklist=CHECKLIST, check_labels=CHECK_LABELS, form=form, reassign=reassign,
+        checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form, reassign=reassign,
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
         calendar_warning=sla.uncovered_warning(calendar, *(t for t in (order.sla_due_at, order.sla_limit_at) if t)),

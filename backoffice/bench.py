@@ -1,0 +1,173 @@
+"""`flask --app wsgi bench queue`: our queue page against Flask-Admin's default list view.
+
+Both pages show the same columns of the same orders (the new-application queue, waiting or
+in review, by SLA due time), 20 rows a page, served in process by the test client, warm.
+Our deep page is reached the way a reviewer reaches it: following the page's own "next"
+links. The bare keyset query is timed too, so the page's own cost shows.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import pyotp
+from flask import current_app
+from flask.cli import AppGroup
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from backoffice import create_app, demo
+from backoffice.demo_data import load_applications
+from backoffice.extensions import db
+from models import Order, OrderStatus, ReviewQueue, Staff, StaffRole
+from models.base import utcnow
+from review import queues
+
+bench_cli = AppGroup("bench", help="Benchmarks that print figures measured in one run.")
+PAGE = 20
+DEEP_PAGE = 2000
+
+
+class DefaultOrderList(ModelView):
+    """The list a team gets for free: a default ModelView with our queue's columns."""
+
+    column_list = ("number", "organisation.name", "organisation.credit_code", "business_type", "channel.name",
+                   "status", "reviewer.display_name", "sla_due_at")
+    column_default_sort = "sla_due_at"
+    column_filters = ("queue", "status")
+    page_size = PAGE
+
+    def is_accessible(self) -> bool:
+        return True
+
+
+def _bench_app(database_url: str, upload_folder: str):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": upload_folder,
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "QUEUE_COUNTS_TTL_SECONDS": 3600,
+                      "STAFF_IDLE_TIMEOUT_MINUTES": 600})
+    admin = Admin(app, name="bench", url="/bench-admin", endpoint="bench_admin")
+    admin.add_view(DefaultOrderList(Order, db, endpoint="bench_orders"))
+    return app
+
+
+def _prepare(app, applications: int) -> Staff:
+    with app.app_context():
+        upgrade()
+        if not db.session.scalar(select(func.count()).select_from(Order)):
+            for _ in demo.load_catalogue(db.session):
+                pass
+            started = time.perf_counter()
+            load_applications(db.session, applications, now=utcnow(),
+                              upload_folder=current_app.config["UPLOAD_FOLDER"])
+            db.session.commit()
+            click.echo(f"loaded {applications:,} applications in {time.perf_counter() - started:.1f} s")
+        reviewer = db.session.scalar(select(Staff).where(Staff.username == "bench-reviewer"))
+        if reviewer is None:
+            from argon2 import PasswordHasher
+
+            reviewer = Staff(username="bench-reviewer", display_name="Bench", role=StaffRole.REVIEWER,
+                             password_hash=PasswordHasher().hash("bench-password"),
+                             totp_secret=pyotp.random_base32(), totp_confirmed_at=utcnow())
+            db.session.add(reviewer)
+        db.session.commit()
+        return reviewer.username, reviewer.totp_secret
+
+
+def _login(client, username: str, secret: str) -> None:
+    client.post("/console/login", data={"username": username, "password": "bench-password"})
+    response = client.post("/console/login/totp", data={"code": pyotp.TOTP(secret).now()})
+    if response.status_code != 302:
+        raise click.ClickException("the bench reviewer could not sign in")
+
+
+def _median_ms(call, repeat: int) -> float:
+    for _ in range(3):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def _get(client, url: str) -> str:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise click.ClickException(f"{url} answered {response.status_code}")
+    return response.get_data(as_text=True)
+
+
+def _deep_url(client, first_url: str) -> str:
+    """Follow the page's own next links to page 2,000."""
+    url = first_url
+    for _ in range(DEEP_PAGE - 1):
+        match = re.search(r'<a[^>]*rel="next"[^>]*href="([^"]+)"', _get(client, url))
+        if match is None:
+            raise click.ClickException("the queue has fewer than 2,000 pages")
+        url = match.group(1).replace("&amp;", "&")
+    page = _get(client, url)
+    first_row = (DEEP_PAGE - 1) * PAGE + 1
+    if f"{first_row:,}" not in page and str(first_row) not in page:
+        raise click.ClickException("page 2,000 does not hold rows 39,981-40,000")
+    return url
+
+
+def _bare_query_ms(app, cursor: queues.Cursor | None, repeat: int) -> float:
+    with app.app_context():
+        me = db.session.scalar(select(Staff).where(Staff.username == "bench-reviewer"))
+
+        def run():
+            queues.queue_page(db.session, ReviewQueue.NEW, queues.QueueFilter(), me, calendar=None,
+                              now=utcnow(), after=cursor, size=PAGE)
+
+        result = _median_ms(run, repeat)
+        db.session.rollback()
+        return result
+
+
+@bench_cli.command("queue")
+@click.option("--applications", default=100_000, show_default=True)
+@click.option("--database-url", help="An empty database to fill (default: a new SQLite file).")
+@click.option("--repeat", default=30, show_default=True)
+def bench_queue(applications: int, database_url: str | None, repeat: int) -> None:
+    """Median server time of page 1 and page 2,000 of the main queue: ours vs Flask-Admin's."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-queue-"))
+    app = _bench_app(database_url or f"sqlite:///{scratch / 'bench.db'}", str(scratch / "uploads"))
+    username, secret = _prepare(app, applications)
+    with app.app_context():
+        in_queue = db.session.scalar(select(func.count()).select_from(Order).where(
+            Order.queue == ReviewQueue.NEW, Order.status.in_(queues.ACTIVE)))
+        dialect = db.engine.dialect.name
+    click.echo(f"{dialect}: {in_queue:,} of {applications:,} applications in the new-application queue")
+    client = app.test_client()
+    _login(client, username, secret)
+    ours_first = "/console/queues/new"
+    ours_deep = _deep_url(client, ours_first)
+    statuses = ",".join(s.value for s in (OrderStatus.PAID, OrderStatus.IN_REVIEW))
+    theirs = f"/bench-admin/bench_orders/?flt0_queue_equals=new&flt1_status_in_list={statuses}"
+    admin_first = _get(client, theirs)
+    if admin_first.count("<tr") < PAGE:
+        raise click.ClickException("Flask-Admin's list shows fewer rows than expected; check its filter")
+    cursor = queues.Cursor.decode(re.search(r"after=([0-9.]+)", ours_deep).group(1))
+    figures = {
+        "first": (_median_ms(lambda: client.get(ours_first), repeat),
+                  _median_ms(lambda: client.get(theirs), repeat)),
+        "deep": (_median_ms(lambda: client.get(ours_deep), repeat),
+                 _median_ms(lambda: client.get(f"{theirs}&page={DEEP_PAGE - 1}"), repeat)),
+    }
+    bare = {"first": _bare_query_ms(app, None, repeat), "deep": _bare_query_ms(app, cursor, repeat)}
+    click.echo(f"{'page':<12}{'ours ms':>10}{'Flask-Admin ms':>16}{'ratio':>8}{'bare SQL ms':>13}{'ours - SQL':>12}")
+    for name, label in (("first", "1"), ("deep", f"{DEEP_PAGE:,}")):
+        ours, theirs_ms = figures[name]
+        click.echo(f"{label:<12}{ours:>10.2f}{theirs_ms:>16.2f}{ours / theirs_ms:>8.3f}{bare[name]:>13.2f}"
+                   f"{ours - bare[name]:>12.2f}")
+    click.echo(f"our page {DEEP_PAGE:,} / our page 1: {figures['deep'][0] / figures['first'][0]:.2f}")
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,120 @@
+"""A reviewer signs in with a TOTP code, claims an application, looks at a document, asks
+for more materials; the applicant uploads it again through the link; the reviewer approves."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+from PIL import Image
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from models import AuditEntry, MaterialKind, Order, OrderStatus, Staff, StaffRole
+from models.base import utcnow
+from notifications.outbox import latest_for
+from tests import factories
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def waiting_order(live_app):
+    with live_app.app_context():
+        order = factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
+        for _ in range(3):  # a queue with a few more items behind it
+            factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
+        secret = pyotp.random_base32()
+        db.session.add(Staff(username="fang", display_name="审核员 王芳", role=StaffRole.REVIEWER,
+                             password_hash=PasswordHasher().hash("correct horse 2026"), totp_secret=secret,
+                             totp_confirmed_at=utcnow(), email="fang@ca.example.cn"))
+        db.session.commit()
+        return order.number, order.agent.phone, secret
+
+
+def _sign_in(page: Page, base: str, secret: str) -> None:
+    page.goto(f"{base}/console/login")
+    page.fill("[name=username]", "fang")
+    page.fill("[name=password]", "correct horse 2026")
+    page.click("button[type=submit]")
+    page.fill("[name=code]", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+
+
+def _tick_every_checklist_item(page: Page) -> None:
+    for tab in page.locator(".doc-tabs [data-doc]").all():
+        tab.click()
+        for box in page.locator(f"#doc-{tab.get_attribute('data-doc')} .checklist input[type=checkbox]").all():
+            box.check()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (20, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_review_with_more_materials_then_approval(page: Page, browser, live_server: str, live_app,
+                                                  waiting_order, tmp_path):
+    number, agent_phone, secret = waiting_order
+    base = live_server
+    page.set_viewport_size(LAPTOP)
+    _sign_in(page, base, secret)
+    expect(page).to_have_url(re.compile(r"/console/queues/new"))
+    row = page.locator(f'tr[data-order="{number}"]')
+    expect(row).to_be_visible()
+    expect(page.locator('[data-queue="new"] .badge')).not_to_have_text("0")
+    page.screenshot(path=str(SCREENSHOTS / "queue.png"))
+
+    row.get_by_role("button").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator(".identity-check[data-outcome=passed]").first).to_be_visible()
+    image = page.locator("#doc-business_licence .doc-image")
+    expect(image).to_be_visible()
+    page.locator("#doc-business_licence [data-rotate]").click()
+    page.locator("#doc-business_licence [data-zoom='1.25']").click()
+    expect(image).to_have_attribute("data-rotate", "90")
+    expect(image).to_have_attribute("data-zoom", "1.25")
+    page.screenshot(path=str(SCREENSHOTS / "review.png"))
+    page.locator("button.reveal[data-field=agent_id_number]").click()
+    expect(page.locator('[data-reveal-value="agent_id_number"]')).to_have_text(re.compile(r"^\d{17}[\dX]$"))
+
+    page.check("#kind-business_licence")
+    page.fill("#note", "营业执照复印件请加盖公章后重新上传")
+    page.click("#more-materials")
+    expect(page.locator(".alert-success")).to_contain_text(re.compile("more materials|补充材料"))
+
+    with live_app.app_context():
+        link = re.search(r"/apply/\S+/more/\S+", latest_for(db.session, agent_phone).text).group(0)
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        assert order.status == OrderStatus.MORE_MATERIALS_NEEDED
+        viewed = db.session.scalars(select(AuditEntry.action).where(AuditEntry.order_id == order.id)).all()
+        assert "material.viewed" in viewed and "order.number_revealed" in viewed
+
+    applicant = browser.new_page()
+    applicant.goto(base + link)
+    expect(applicant.locator("#material-business_licence")).to_be_visible()
+    expect(applicant.locator(f"#material-{MaterialKind.AGENT_ID_FRONT.value}")).to_have_count(0)
+    upload = tmp_path / "licence.png"
+    upload.write_bytes(_png())
+    applicant.set_input_files("input[name=business_licence]", str(upload))
+    applicant.click("#send-materials")
+    expect(applicant.locator("#resubmitted")).to_be_visible()
+    applicant.close()
+
+    page.goto(f"{base}/console/queues/resubmitted")
+    page.locator(f'tr[data-order="{number}"]').get_by_role("button").click()
+    _tick_every_checklist_item(page)
+    page.locator("h1").click()  # focus away from the checkboxes: shortcuts ignore form fields
+    page.keyboard.press("a")  # the approve shortcut
+    expect(page.locator(".alert-success")).to_contain_text(re.compile("Approved|审核通过|已通过"))
+    with live_app.app_context():
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        assert order.status == OrderStatus.APPROVED
+        assert "审核通过" in latest_for(db.session, agent_phone).text
