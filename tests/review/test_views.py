@@ -1,0 +1,239 @@
+"""The review console as a reviewer uses it: queues, pages, filters, the review screen,
+decisions, reveal and document views audited, the applicant's re-upload page."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from models import AuditEntry, BusinessType, EmailMessage, Order, OrderStatus, ReviewQueue, StaffRole
+from models.base import utcnow
+from notifications.outbox import latest_for
+from tests import factories
+from tests.conftest import add_staff, image_bytes, sign_in
+from tests.databases import own_database
+
+
+@pytest.fixture
+def orders(app, db_session):
+    """Five new applications paid an hour apart (oldest first) and one replacement."""
+    start = utcnow() - dt.timedelta(days=1)
+    made = [factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], paid_at=start + dt.timedelta(hours=i))
+            for i in range(5)]
+    made.append(factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], business_type=BusinessType.REPLACEMENT))
+    db_session.commit()
+    return [_Snapshot(o) for o in made]
+
+
+class _Snapshot:
+    """What a test needs of an order, read before requests detach it."""
+
+    def __init__(self, order: Order):
+        self.id, self.number = order.id, order.number
+        self.credit_code = order.organisation.credit_code
+        self.legal_rep_phone, self.agent_phone = order.legal_rep.phone, order.agent.phone
+        self.legal_rep_id_number, self.legal_rep_id_masked = order.legal_rep.id_number, order.legal_rep.id_number_masked
+        self.account_number = order.account_number
+
+
+def _numbers(html: str) -> list[str]:
+    return re.findall(r'<tr data-order="([^"]+)"', html)
+
+
+def test_the_queue_lists_by_due_time_and_pages_by_cursor(client, app, login_as, orders):
+    app.config["QUEUE_PAGE_SIZE"] = 2
+    try:
+        login_as(StaffRole.REVIEWER)
+        page = client.get("/console/queues/new").get_data(as_text=True)
+        assert _numbers(page) == [orders[0].number, orders[1].number]
+        seen = _numbers(page)
+        while (match := re.search(r'rel="next" href="([^"]+)"', page)):
+            page = client.get(match.group(1).replace("&amp;", "&")).get_data(as_text=True)
+            seen += _numbers(page)
+        assert seen == [o.number for o in orders[:5]]
+        back = re.search(r'rel="prev" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+        assert _numbers(client.get(back).get_data(as_text=True)) == [orders[2].number, orders[3].number]
+    finally:
+        app.config["QUEUE_PAGE_SIZE"] = 20
+
+
+def test_queue_counts_in_the_navigation(client, login_as, orders):
+    login_as(StaffRole.REVIEWER)
+    page = client.get("/console/queues/replacement").get_data(as_text=True)
+    assert re.search(r'data-queue="new">[^<]*<span[^>]*>5</span>', page)
+    assert re.search(r'data-queue="replacement">[^<]*<span[^>]*>1</span>', page)
+    assert _numbers(page) == [orders[5].number]
+
+
+def test_filters_and_search_in_a_queue(client, login_as, orders, db_session):
+    me = login_as(StaffRole.REVIEWER)
+    client.post(f"/console/orders/{orders[3].number}/claim")
+    assert _numbers(client.get("/console/queues/new?reviewer=me").get_data(as_text=True)) == [orders[3].number]
+    assert orders[3].number not in _numbers(client.get("/console/queues/new?reviewer=none").get_data(as_text=True))
+    assert _numbers(client.get("/console/queues/new?status=in_review").get_data(as_text=True)) == [orders[3].number]
+    code = orders[1].credit_code
+    assert _numbers(client.get(f"/console/queues/new?q={code}").get_data(as_text=True)) == [orders[1].number]
+    assert _numbers(client.get("/console/queues/new?region=110000").get_data(as_text=True)) == []
+    assert len(_numbers(client.get("/console/queues/new?region=410000").get_data(as_text=True))) == 5
+    assert _numbers(client.get("/console/queues/new?due=overdue").get_data(as_text=True)) == []
+    assert me.role == StaffRole.REVIEWER
+
+
+def test_support_search_finds_orders_in_every_state_by_phone(client, login_as, orders):
+    login_as(StaffRole.FINANCE)
+    page = client.get(f"/console/search?q={orders[2].legal_rep_phone}").get_data(as_text=True)
+    assert orders[2].number in page and orders[1].number not in page
+    page = client.get(f"/console/search?q={orders[4].number}").get_data(as_text=True)
+    assert orders[4].number in page
+
+
+def test_the_review_screen_masks_numbers_and_reveal_is_audited(client, login_as, orders, db_session):
+    login_as(StaffRole.REVIEWER, "reveal-tester")
+    order = orders[0]
+    page = client.get(f"/console/orders/{order.number}").get_data(as_text=True)
+    assert order.legal_rep_id_number not in page and order.legal_rep_id_masked in page
+    assert order.account_number not in page
+    answer = client.post(f"/console/orders/{order.number}/reveal", data={"field": "legal_rep_id_number"})
+    assert answer.json == {"field": "legal_rep_id_number", "value": order.legal_rep_id_number}
+    entry = db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order.id)
+                               .order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.actor, entry.after) == (
+        "order.number_revealed", "staff:reveal-tester", {"field": "legal_rep_id_number"})
+    assert client.post(f"/console/orders/{order.number}/reveal", data={"field": "password_hash"}).status_code == 400
+
+
+def test_viewing_a_document_is_audited(client, login_as, orders, db_session):
+    login_as(StaffRole.REVIEWER)
+    order = orders[0]
+    material_id = int(re.search(r"/materials/(\d+)", client.get(f"/console/orders/{order.number}")
+                                .get_data(as_text=True)).group(1))
+    response = client.get(f"/console/orders/{order.number}/materials/{material_id}")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert db_session.scalar(select(AuditEntry.target).where(
+        AuditEntry.order_id == order.id, AuditEntry.action == "material.viewed")) == f"material:{material_id}"
+
+
+def _tick_all(client, number: str) -> dict:
+    page = client.get(f"/console/orders/{number}").get_data(as_text=True)
+    return {name: "y" for name in re.findall(r'name="(check-\d+-\w+)"', page)}
+
+
+def test_approval_needs_every_checklist_item_and_passed_identity_checks(client, login_as, orders, db_session):
+    login_as(StaffRole.REVIEWER)
+    number = orders[0].number
+    client.post(f"/console/orders/{number}/claim")
+    ticks = _tick_all(client, number)
+    assert len(ticks) == 15
+    some = dict(list(ticks.items())[:-1])
+    page = client.post(f"/console/orders/{number}/decide", data={"decision": "approve", **some},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "checklist" in page.lower() or "核对" in page
+    assert db_session.scalar(select(Order.status).where(Order.number == number)) == OrderStatus.IN_REVIEW
+    client.post(f"/console/orders/{number}/decide", data={"decision": "approve", **ticks})
+    db_session.expire_all()
+    order = db_session.scalar(select(Order).where(Order.number == number))
+    assert order.status == OrderStatus.APPROVED
+    assert "审核通过" in latest_for(db_session, order.agent.phone).text
+
+
+def test_a_failed_identity_check_blocks_approval(client, app, login_as, db_session):
+    order = _Snapshot(factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], legal_rep_phone="13912340000"))
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    client.post(f"/console/orders/{order.number}/claim")
+    page = client.get(f"/console/orders/{order.number}").get_data(as_text=True)
+    assert 'data-outcome="failed"' in page
+    client.post(f"/console/orders/{order.number}/decide", data={"decision": "approve",
+                                                                **_tick_all(client, order.number)})
+    assert db_session.scalar(select(Order.status).where(Order.id == order.id)) == OrderStatus.IN_REVIEW
+
+
+def test_more_materials_then_the_applicant_reuploads_through_the_link(client, app, login_as, orders, db_session):
+    login_as(StaffRole.REVIEWER)
+    order = orders[0]
+    client.post(f"/console/orders/{order.number}/claim")
+    client.post(f"/console/orders/{order.number}/decide", data={
+        "decision": "more_materials", "kinds": ["business_licence", "authorisation_letter"], "note": "请加盖公章"})
+    link = re.search(r"/apply/\S+/more/\S+", latest_for(db_session, order.agent_phone).text).group(0)
+    assert "请加盖公章" in db_session.scalars(select(EmailMessage.body).where(EmailMessage.order_id == order.id)).first()
+    applicant = app.test_client()
+    page = applicant.get(link).get_data(as_text=True)
+    assert 'id="material-business_licence"' in page and 'id="material-agent_id_front"' not in page
+    # One of two documents, and a bad file: the order waits for the rest.
+    answer = applicant.post(link, data={"business_licence": (io.BytesIO(image_bytes()), "a.png"),
+                                        "authorisation_letter": (io.BytesIO(b"not an image"), "b.png")},
+                            content_type="multipart/form-data")
+    assert 'data-error-for="authorisation_letter"' in answer.get_data(as_text=True)
+    assert db_session.scalar(select(Order.status).where(Order.id == order.id)) == OrderStatus.MORE_MATERIALS_NEEDED
+    answer = applicant.post(link, data={"authorisation_letter": (io.BytesIO(image_bytes("JPEG")), "b.jpg")},
+                            content_type="multipart/form-data")
+    assert 'id="resubmitted"' in answer.get_data(as_text=True)
+    db_session.expire_all()
+    order = db_session.get(Order, order.id)
+    assert (order.status, order.queue, order.reviewer_id) == (OrderStatus.PAID, ReviewQueue.RESUBMITTED, None)
+    assert applicant.get(link).status_code == 404
+
+
+def test_the_audit_log_of_an_order_can_be_filtered(client, login_as, orders):
+    login_as(StaffRole.SENIOR_REVIEWER)
+    number = orders[0].number
+    client.post(f"/console/orders/{number}/claim")
+    page = client.get(f"/console/orders/{number}/audit").get_data(as_text=True)
+    assert "order.created" in page and "order.status" in page
+    filtered = client.get(f"/console/orders/{number}/audit?action=order.created").get_data(as_text=True)
+    assert "order.created" in filtered and "<td>order.status" not in filtered
+
+
+def test_senior_reviewers_see_sla_badges(client, app, login_as, db_session):
+    factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], paid_at=utcnow() - dt.timedelta(days=14))
+    db_session.commit()
+    login_as(StaffRole.SENIOR_REVIEWER)
+    page = client.get("/console/queues/new").get_data(as_text=True)
+    assert re.search(r'class="badge badge-danger"[^>]*>[^<]*1<', page)
+    assert "sla-breached" in page
+
+
+def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_factory):
+    with own_database(tmp_path) as url:
+        from tests.conftest import migrated_app
+
+        app = migrated_app(tmp_path_factory, url)
+        try:
+            with app.app_context():
+                order = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"])
+                reviewers = [add_staff(db.session, StaffRole.REVIEWER, f"racer{i}") for i in range(2)]
+                number, snapshots = order.number, [(r.username, r.totp_secret) for r in reviewers]
+                db.session.commit()
+            clients = [app.test_client() for _ in reviewers]
+            for client, (username, secret) in zip(clients, snapshots, strict=True):
+                sign_in(client, type("S", (), {"username": username, "totp_secret": secret})())
+            barrier = threading.Barrier(2)
+            answers: list[str] = []
+
+            def click(client):
+                barrier.wait()
+                answers.append(client.post(f"/console/orders/{number}/claim", follow_redirects=True)
+                               .get_data(as_text=True))
+
+            threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            won = [a for a in answers if "alert-success" in a]
+            lost = [a for a in answers if "alert-danger" in a]
+            assert len(won) == 1 and len(lost) == 1
+            with app.app_context():
+                claimed = db.session.scalar(select(Order).where(Order.number == number))
+                assert claimed.status == OrderStatus.IN_REVIEW and claimed.reviewer_id is not None
+                notes = db.session.scalars(select(AuditEntry.note).where(AuditEntry.order_id == claimed.id)).all()
+                assert notes.count("claimed") == 1
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
