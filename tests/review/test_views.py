@@ -160,7 +160,8 @@ def test_more_materials_then_the_applicant_reuploads_through_the_link(client, ap
     client.post(f"/console/orders/{order.number}/decide", data={
         "decision": "more_materials", "kinds": ["business_licence", "authorisation_letter"], "note": "请加盖公章"})
     link = re.search(r"/apply/\S+/more/\S+", latest_for(db_session, order.agent_phone).text).group(0)
-    assert "请加盖公章" in db_session.scalars(select(EmailMessage.body).where(EmailMessage.order_id == order.id)).first()
+    email = db_session.scalars(select(EmailMessage.body).where(EmailMessage.order_id == order.id)).first()
+    assert "请加盖公章" in email and link in email
     applicant = app.test_client()
     page = applicant.get(link).get_data(as_text=True)
     assert 'id="material-business_licence"' in page and 'id="material-agent_id_front"' not in page
