@@ -206,7 +206,7 @@ def claim(number: str):
 def _claim_and_verify(order: Order) -> None:
     operations.claim_order(db.session, order, current_user)
     if not identity.latest_checks(db.session, order):
-        identity.verify_order(db.session, order, current_app.extensions["identity_verifier"])
+        operations.verify_identity(db.session, order, current_user, current_app.extensions["identity_verifier"])
 
 
 @roles_required(*REVIEWERS)
@@ -234,8 +234,9 @@ def _reassign_form():
 
 @roles_required(*REVIEWERS)
 def verify_identity(number: str):
-    order = _act(number, lambda order, _f: identity.verify_order(
-        db.session, order, current_app.extensions["identity_verifier"]), _("Identity checks run again."))
+    order = _act(number, lambda order, _f: operations.verify_identity(
+        db.session, order, current_user, current_app.extensions["identity_verifier"]),
+        _("Identity checks run again."))
     return redirect(url_for("review.order_page", number=order.number))
 
 
