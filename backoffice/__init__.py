@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(app_config.load(test_config))
 
     import notifications
+    import review
     from models import sealed
 
     sealed.configure(
@@ -27,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         base64.b64decode(app.config["LOOKUP_KEY"]),
     )
 
-    from backoffice import cli, database, edge, extensions, i18n, security, staff_login
+    from backoffice import admin, cli, database, edge, extensions, guards, i18n, security, staff_login
 
     extensions.db.init_app(app)
     database.init_app(app)
@@ -36,17 +37,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     staff_login.init_app(app)
+    guards.init_app(app)
     security.init_app(app)
     edge.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)
+    review.init_app(app)
 
+    from backoffice.auth import bp as auth_bp
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    admin.init_app(app)
     extensions.csrf.exempt(api_bp)  # the API authenticates each call by its channel key
     if app.testing:
         from public.testing import bp as testing_bp

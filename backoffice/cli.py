@@ -1,17 +1,22 @@
-"""Commands: `flask --app wsgi channel create NAME`, `sms outbox`, `demo load`."""
+"""Commands: `flask --app wsgi channel create NAME`, `sms outbox`, `demo load`, `staff ...`."""
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from backoffice import staff_accounts
 from backoffice.extensions import db
+from models import Staff, StaffRole
 from notifications import outbox
 from public import catalogue
 
 channel_cli = AppGroup("channel", help="Channels through which orders arrive.")
 sms_cli = AppGroup("sms", help="The SMS outbox.")
 demo_cli = AppGroup("demo", help="Demo data for a development machine.")
+staff_cli = AppGroup("staff", help="Staff accounts: create, unlock, reset the second factor.")
+CLI_ACTOR = "cli"
 
 
 @channel_cli.command("create")
@@ -48,6 +53,66 @@ def load_demo() -> None:
     db.session.commit()
 
 
+def _staff(username: str) -> Staff:
+    staff = db.session.scalar(select(Staff).where(Staff.username == username))
+    if staff is None:
+        raise click.ClickException(f"no staff member {username}")
+    return staff
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([role.value for role in StaffRole]))
+@click.option("--name", "display_name", required=True, help="Display name, e.g. 审核员 王芳.")
+@click.option("--email")
+@click.password_option(help="Prompted for (hidden, asked twice) when not given.")
+def create_staff(username: str, role: str, display_name: str, email: str | None, password: str) -> None:
+    """Create a staff account; they set up their second factor at the first sign-in."""
+    if db.session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise click.ClickException(f"staff member {username} already exists")
+    if len(password) < staff_accounts.MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"the password needs at least {staff_accounts.MIN_PASSWORD_LENGTH} characters")
+    staff_accounts.create_staff(db.session, username=username, display_name=display_name, role=StaffRole(role),
+                                password=password, email=email, actor=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"staff {role} {username} created; the second factor is set up at the first sign-in")
+
+
+@staff_cli.command("totp")
+@click.argument("username")
+def show_totp(username: str) -> None:
+    """Print USERNAME's current TOTP code (not available in production)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("TOTP codes are not shown in production")
+    staff = _staff(username)
+    if staff.totp_secret is None:
+        raise click.ClickException(f"{username} has no second factor yet")
+    click.echo(staff_accounts.current_totp_code(staff))
+
+
+@staff_cli.command("unlock")
+@click.argument("username")
+def unlock_staff(username: str) -> None:
+    """Lift USERNAME's lock-out after failed sign-ins."""
+    staff_accounts.lift_lockout(db.session, _staff(username), actor=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"{username} may sign in again")
+
+
+@staff_cli.command("reset-2fa")
+@click.argument("username")
+def reset_second_factor(username: str) -> None:
+    """Forget USERNAME's TOTP secret; they set up a new one at the next sign-in."""
+    staff_accounts.reset_second_factor(db.session, _staff(username), actor=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"{username} sets up a new second factor at the next sign-in")
+
+
 def init_app(app: Flask) -> None:
-    for group in (channel_cli, sms_cli, demo_cli):
+    from backoffice.bench import bench_cli
+    from backoffice.demo_data import demo_data_command
+    from backoffice.review_cli import audit_cli, review_cli
+
+    for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli):
         app.cli.add_command(group)
+    app.cli.add_command(demo_data_command)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backoffice import staff_accounts
 from models import (
     BusinessType,
     CertKind,
@@ -18,6 +18,7 @@ from models import (
     Staff,
     StaffRole,
 )
+from models.base import utcnow
 
 PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT, 30000)]
 MEDIA = [("UKEY-RS", "UKEY-RS", 0), ("UKEY-G", "UKEY-G", 0)]
@@ -69,10 +70,14 @@ def load_catalogue(session: Session) -> Iterator[str]:
 
 
 def load_staff(session: Session) -> Iterator[str]:
-    """One demo account per role; the passwords are printed because they are demo ones."""
-    hasher = PasswordHasher()
+    """One demo account per role, its second factor already set up. The passwords and TOTP
+    secrets are printed because they are demo ones: add the secret to an authenticator app."""
     for username, display, role in STAFF:
         password = f"demo-{username}-2026"
-        _get_or_add(session, Staff, {"username": username}, display_name=display, role=role,
-                    password_hash=hasher.hash(password))
-        yield f"staff {role.value:16} {username} / {password}"
+        staff = _get_or_add(session, Staff, {"username": username}, display_name=display, role=role,
+                            password_hash=staff_accounts.hash_password(password))
+        staff.email = staff.email or f"{username}@ca.example.cn"
+        if staff.totp_confirmed_at is None:
+            staff_accounts.start_enrolment(staff)
+            staff.totp_confirmed_at = utcnow()
+        yield f"staff {role.value:16} {username} / {password}  TOTP secret {staff.totp_secret}"

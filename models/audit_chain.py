@@ -141,8 +141,9 @@ def verify(session: Session, key: bytes, now: dt.datetime | None = None,
     unlinked = connection.execute(
         select(_entries.c.id).where(_entries.c.seq.is_(None)).order_by(_entries.c.id)
     ).scalars().first()
-    rows = connection.execution_options(yield_per=2000).execute(
-        select(_entries).where(_entries.c.seq.is_not(None)).order_by(_entries.c.seq))
+    rows = connection.execute(
+        select(_entries).where(_entries.c.seq.is_not(None)).order_by(_entries.c.seq)
+        .execution_options(yield_per=2000))
     for row in rows:
         if row.seq != expected_seq:
             yield Problem(expected_seq, None, f"missing: entries {expected_seq}–{row.seq - 1} were removed")

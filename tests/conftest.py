@@ -6,13 +6,16 @@ import io
 import os
 import re
 
+import pyotp
 import pytest
 from flask_migrate import upgrade
 from PIL import Image
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from backoffice import create_app, demo
+from backoffice import create_app, demo, staff_accounts
 from backoffice.extensions import db
+from models import Staff, StaffRole
+from models.base import utcnow
 
 
 def config_for_tests(tmp_path_factory, database_url: str) -> dict:
@@ -171,3 +174,58 @@ def upload_all(client):
         return response
 
     return upload
+
+
+# --- staff sign-in (backoffice.auth) ----------------------------------------------------------
+
+STAFF_PASSWORD = "correct-horse-battery-staple"
+
+
+def totp_now(staff: Staff) -> str:
+    """The code the staff member's authenticator app shows right now."""
+    return pyotp.TOTP(staff.totp_secret).now()
+
+
+def add_staff(session, role: StaffRole | str, username: str | None = None, *, password: str = STAFF_PASSWORD,
+              enrolled: bool = True, **values) -> Staff:
+    """A staff member (flushed, not committed): active, with a confirmed TOTP secret unless enrolled=False;
+    other column values may be given."""
+    role = StaffRole(role)
+    username = username or f"{role.value}-{os.urandom(3).hex()}"
+    values = {"display_name": f"Test {username}", "email": f"{username}@ca.example.cn", "active": True,
+              "totp_secret": pyotp.random_base32() if enrolled else None,
+              "totp_confirmed_at": utcnow() if enrolled else None, **values}
+    staff = Staff(username=username, role=role, password_hash=staff_accounts.hash_password(password), **values)
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def sign_in(client, staff: Staff, password: str = STAFF_PASSWORD, code: str | None = None):
+    """Password, then TOTP code, through the real pages; returns the last response."""
+    # Read before the first request: its commit expires `staff` and its teardown detaches it.
+    username, code = staff.username, code or totp_now(staff)
+    response = client.post("/console/login", data={"username": username, "password": password})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/console/login/totp"), (
+        response.status_code, response.get_data(as_text=True)[:500])
+    return client.post("/console/login/totp", data={"code": code})
+
+
+@pytest.fixture
+def login_as(client, db_session):
+    """login_as(role, username=None) -> Staff: a new active staff member with a confirmed TOTP secret,
+    signed in on `client` through the login and TOTP pages. The Staff returned is detached (a snapshot):
+    re-read it with db_session.get(Staff, staff.id) for current values."""
+
+    def login(role: StaffRole | str, username: str | None = None) -> Staff:
+        client.post("/console/logout")
+        staff = add_staff(db_session, role, username)
+        db_session.commit()
+        staff_id = staff.id
+        response = sign_in(client, staff)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        staff = db_session.get(Staff, staff_id)
+        db_session.expunge(staff)
+        return staff
+
+    return login

@@ -1,0 +1,258 @@
+"""Demo applications in bulk: what they look like, and that they fit the rest of the system."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import re
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import selectinload
+
+from backoffice.demo_data import demo_data_command, load_applications
+from models import (
+    REVIEW_ROLES,
+    AuditEntry,
+    BusinessType,
+    CertKind,
+    Material,
+    Order,
+    OrderStatus,
+    Organisation,
+    ReviewQueue,
+    Staff,
+    StaffRole,
+    next_order_number,
+)
+from models.audit_chain import seal_head, verify
+from models.order_number import BUSINESS_TZ
+from models.order_state import check_transition
+from models.sealed import lookup_digest
+from public import regions, validators
+from public.materials import MaterialStore
+from review.sla import load_calendar, policy_for
+from tests.conftest import add_staff
+
+NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # a Wednesday, 14:30 in Beijing
+S = OrderStatus
+
+
+@pytest.fixture
+def staff(db_session):
+    return SimpleNamespace(reviewers=[add_staff(db_session, StaffRole.REVIEWER),
+                                      add_staff(db_session, StaffRole.SENIOR_REVIEWER)],
+                           station=add_staff(db_session, StaffRole.FULFILLMENT))
+
+
+def load(db_session, tmp_path, n: int, seed: int = 7) -> SimpleNamespace:
+    """Load n applications; `orders` selects what this load added (the database may hold others)."""
+    before = db_session.scalar(select(func.coalesce(func.max(Order.id), 0)))
+    counts = load_applications(db_session, n, now=NOW, upload_folder=str(tmp_path), seed=seed)
+    ours = Order.id > before
+    orders = db_session.scalars(select(Order).where(ours).order_by(Order.id).options(
+        selectinload(Order.organisation), selectinload(Order.legal_rep), selectinload(Order.agent))).all()
+    return SimpleNamespace(counts=counts, ours=ours, orders=orders)
+
+
+def chain_problems(db_session, key: bytes) -> list:
+    return list(verify(db_session, key, now=NOW))
+
+
+@pytest.fixture
+def loaded(db_session, staff, tmp_path):
+    return load(db_session, tmp_path, 300)
+
+
+def test_counts_and_status_mix(db_session, loaded):
+    orders, tables = loaded.orders, loaded.counts["tables"]
+    resubmitted = sum(o.queue == ReviewQueue.RESUBMITTED for o in orders)
+    assert len(orders) == 300
+    assert tables["organisation"] == 300 and tables["person"] == 600 and tables["order"] == 300
+    assert tables["material"] == 5 * 300 + resubmitted  # a re-submitted document keeps its predecessor
+    assert tables["audit_entry"] == db_session.scalar(select(func.count()).where(AuditEntry.order_id.in_(
+        [o.id for o in orders])))
+    statuses = {str(s): n for s, n in db_session.execute(
+        select(Order.status, func.count()).where(loaded.ours).group_by(Order.status))}
+    assert statuses == loaded.counts["statuses"]
+    assert set(statuses) == {str(s) for s in OrderStatus} - {"programming", "shipped"}
+    new_queue = sum(o.queue == ReviewQueue.NEW and o.status in (S.PAID, S.IN_REVIEW) for o in orders)
+    assert new_queue >= 0.4 * len(orders)
+    assert {o.queue for o in orders} == set(ReviewQueue) | {None}
+    for order in orders:
+        if order.queue in (ReviewQueue.REPLACEMENT, ReviewQueue.INFO_CHANGE, ReviewQueue.REVOCATION):
+            assert order.business_type == BusinessType(str(order.queue))
+        assert (order.queue is not None) == (order.status in (S.PAID, S.IN_REVIEW, S.MORE_MATERIALS_NEEDED))
+
+
+def test_claimed_orders_are_held_by_reviewers(loaded, staff):
+    reviewer_ids = {s.id for s in staff.reviewers}
+    in_review = [o for o in loaded.orders if o.status == S.IN_REVIEW]
+    assert in_review
+    for order in in_review:
+        assert order.reviewer_id in reviewer_ids and order.paid_at <= order.claimed_at <= NOW
+    assert all(o.reviewer_id is None for o in loaded.orders if o.status == S.PAID)
+
+
+def test_without_reviewers_nothing_is_claimed(db_session, tmp_path):
+    reviewers = db_session.scalar(select(func.count()).where(Staff.role.in_(REVIEW_ROLES), Staff.active))
+    if reviewers:
+        pytest.skip("the shared test database already holds reviewer accounts")
+    orders = load(db_session, tmp_path, 50).orders
+    assert not any(o.status == S.IN_REVIEW or o.reviewer_id for o in orders)
+
+
+def test_organisations_and_people_pass_the_desk_checks(db_session, loaded):
+    id_numbers = []
+    for order in loaded.orders:
+        org = order.organisation
+        assert validators.unified_social_credit_code(org.credit_code) == org.credit_code
+        assert re.fullmatch(r"\S{4,40}(公司|中心|医院|学院|中学|局|站|馆)", org.name), org.name
+        assert regions.is_city_of(org.region_province, org.region_city)
+        if org.phone:
+            assert validators.landline_or_mobile(org.phone)
+        for person in (order.legal_rep, order.agent):
+            assert validators.id_number(person.id_type, person.id_number) == person.id_number
+            assert person.id_number_digest == lookup_digest(person.id_number)
+            if person.phone:
+                assert validators.mainland_mobile(person.phone) == person.phone
+            id_numbers.append(person.id_number)
+        assert validators.email_address(order.agent.email)
+        assert (order.legal_rep.bank_card_number is not None) == (order.identity_method == "legal_rep_bank_card")
+        assert validators.bank_account_number(order.account_number) == order.account_number
+        assert order.account_number_digest == lookup_digest(order.account_number)
+        assert order.account_name == org.name and order.invoice_taxpayer_id == org.credit_code
+    assert len(set(id_numbers)) == len(id_numbers)
+    assert sum(validators.resident_id_number(n) == n for n in id_numbers if len(n) == 18) > 0.95 * len(id_numbers)
+
+
+def test_numbers_are_sealed_at_rest(db_session, loaded):
+    person = loaded.orders[0].legal_rep
+    stored = db_session.execute(text("SELECT id_number FROM person WHERE id = :id"), {"id": person.id}).scalar_one()
+    assert bytes(stored)[:1] == b"\x01" and person.id_number.encode() not in bytes(stored)
+
+
+def test_order_numbers_are_unique_and_later_orders_carry_on(db_session, loaded):
+    numbers = [o.number for o in loaded.orders]
+    assert len(set(numbers)) == len(numbers)
+    for order in loaded.orders:
+        assert re.fullmatch(r"\d{8}U\d{6}", order.number)
+        assert order.number[:8] == f"{order.created_at.astimezone(BUSINESS_TZ):%Y%m%d}"
+    by_creation = sorted(loaded.orders, key=lambda o: o.created_at)
+    assert [o.number for o in by_creation if o.number[:8] == "20261125"] == sorted(
+        o.number for o in by_creation if o.number[:8] == "20261125")
+    assert next_order_number(db_session, CertKind.UNIT, NOW) not in numbers
+
+
+def test_materials_are_real_shared_images(db_session, loaded, tmp_path):
+    materials = db_session.scalars(select(Material).where(Material.order_id.in_([o.id for o in loaded.orders]))).all()
+    current = {(m.order_id, m.kind) for m in materials if m.superseded_at is None}
+    assert len(current) == 5 * len(loaded.orders)
+    store = MaterialStore(tmp_path)
+    blobs = {m.stored_name: m for m in materials}
+    assert 5 <= len(blobs) <= 10
+    for name, material in blobs.items():
+        content = store.read(name)
+        assert hashlib.sha256(content).hexdigest() == material.sha256 and len(content) == material.size_bytes
+        with Image.open(io.BytesIO(content)) as image:
+            assert image.size == (material.width, material.height)
+            assert Image.MIME[image.format] == material.content_type
+    assert len({m.sha256 for m in blobs.values()}) == len(blobs)  # one blob per distinct image
+
+
+def test_timestamps_follow_the_status(loaded):
+    for o in loaded.orders:
+        steps = [o.created_at, o.materials_completed_at, o.signed_at, o.paid_at, o.approved_at, o.completed_at]
+        reached = [at for at in steps if at is not None]
+        assert reached == sorted(reached) and reached[-1] <= NOW
+        assert (o.materials_completed_at is None) == (o.status == S.AWAITING_MATERIALS)
+        assert (o.paid_at is None) == (o.status in (S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE,
+                                                    S.AWAITING_PAYMENT, S.CANCELLED))
+        assert (o.approved_at is not None) == (o.status in (S.APPROVED, S.COMPLETED))
+        assert (o.certificate_password is not None) == (o.status == S.APPROVED)
+        assert (o.rejected_at is not None) == (o.status == S.REJECTED)
+        assert (o.cancelled_at is not None) == (o.status == S.CANCELLED)
+        if o.status == S.CANCELLED:
+            assert o.cancelled_at - o.created_at >= dt.timedelta(hours=24)
+        if o.status in (S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT):
+            assert NOW - o.created_at < dt.timedelta(hours=24)  # older unpaid orders are cancelled
+
+
+def test_sla_clock_counts_working_days(db_session, loaded):
+    calendar = load_calendar(db_session)
+    policies = {bt: policy_for(db_session, bt) for bt in BusinessType}
+    paused = 0
+    for o in loaded.orders:
+        if o.paid_at is None:
+            assert o.sla_started_at is None and o.sla_due_at is None
+            continue
+        assert o.sla_started_at == o.paid_at and o.paid_at < o.sla_due_at <= o.sla_limit_at
+        # Due within a working day, or at its very end (a clock started on a day off ends at midnight).
+        for due in (o.sla_due_at, o.sla_limit_at):
+            assert calendar.is_workday((due - dt.timedelta(microseconds=1)).astimezone(BUSINESS_TZ).date())
+        if o.status == S.MORE_MATERIALS_NEEDED:
+            paused += 1
+            assert o.sla_paused_target_seconds is not None and o.sla_paused_limit_seconds is not None
+        elif o.queue != ReviewQueue.RESUBMITTED:  # a resumed clock runs on from the re-submission
+            policy = policies[o.business_type]
+            assert o.sla_due_at == calendar.add_working_days(o.paid_at, policy.target_days)
+            assert o.sla_limit_at == calendar.add_working_days(o.paid_at, policy.limit_days)
+    assert paused
+    waiting = [o.paid_at for o in loaded.orders if o.queue == ReviewQueue.NEW and o.status == S.PAID]
+    assert NOW - min(waiting) > dt.timedelta(days=8)  # spread over the last ten days
+
+
+def test_audit_history_is_chained_and_verifies_once_sealed(app, db_session, loaded):
+    key = base64.b64decode(app.config["AUDIT_SEAL_KEY"])
+    assert all("sealed" in p.message for p in chain_problems(db_session, key))
+    seal_head(db_session, key, now=NOW)
+    assert chain_problems(db_session, key) == []
+
+    order = loaded.orders[-1]
+    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order.id)
+                                 .order_by(AuditEntry.seq)).all()
+    assert entries[0].action == "order.created" and entries[0].after["number"] == order.number
+    status = S.AWAITING_MATERIALS
+    for entry in entries[1:]:
+        assert entry.action == "order.status" and entry.before == {"status": str(status)}
+        check_transition(status, S(entry.after["status"]))
+        status = S(entry.after["status"])
+    assert status == order.status
+    actors = {e.actor.split(":")[0] for o in loaded.orders for e in o.audit_entries}
+    assert actors == {"applicant", "system", "staff"}
+
+
+def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session, staff, tmp_path):
+    first = load(db_session, tmp_path, 40, seed=11)
+    second = load(db_session, tmp_path, 40, seed=11)
+    names = [[o.organisation.name for o in run.orders] for run in (first, second)]
+    assert names[0] == names[1]
+    numbers = [o.number for o in first.orders + second.orders]
+    assert len(set(numbers)) == 80
+    key = base64.b64decode(app.config["AUDIT_SEAL_KEY"])
+    seal_head(db_session, key, now=NOW)
+    assert chain_problems(db_session, key) == []
+    stored = set(db_session.scalars(select(Material.stored_name).where(
+        Material.order_id.in_([o.id for o in first.orders + second.orders]))))
+    assert len(stored) <= 10  # the second load found the first one's images
+
+
+def test_command_loads_and_reports(make_app, db_session, tmp_path):
+    app = make_app(UPLOAD_FOLDER=str(tmp_path))
+    app.cli.add_command(demo_data_command)
+    before = db_session.scalar(select(func.count()).select_from(Organisation))
+    result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "25", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"added 25 applications in \d+\.\d s", result.output)
+    assert "order 25" in result.output and "statuses:" in result.output
+    assert db_session.scalar(select(func.count()).select_from(Organisation)) == before + 25
+
+
+def test_command_refuses_production(make_app, db_session):
+    app = make_app(APP_ENV="production")
+    app.cli.add_command(demo_data_command)
+    result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "5"])
+    assert result.exit_code != 0 and "production" in result.output
