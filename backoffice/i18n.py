@@ -1,11 +1,13 @@
 """Simplified Chinese by default; English on request (?lang=en), remembered in the session."""
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 
 from backoffice.extensions import babel
 from public.labels import label
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI commands and app set-up speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in current_app.config["LANGUAGES"]:
         session["lang"] = wanted

@@ -1,0 +1,72 @@
+"""Every staff route × every role and an anonymous visitor: the table of who may do what.
+
+New console routes are picked up from the URL map, so a route without a row here fails."""
+from __future__ import annotations
+
+import pytest
+
+from models import Material, StaffRole
+from tests import factories
+
+REVIEWERS = {StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER}
+EVERYONE = set(StaffRole)
+ALLOWED = {
+    "review.home": EVERYONE,
+    "review.search": EVERYONE,
+    "review.queue": REVIEWERS,
+    "review.order_page": REVIEWERS,
+    "review.material_image": REVIEWERS,
+    "review.claim": REVIEWERS,
+    "review.release": REVIEWERS,
+    "review.verify_identity": REVIEWERS,
+    "review.decide": REVIEWERS,
+    "review.reveal": REVIEWERS,
+    "review.reassign": {StaffRole.SENIOR_REVIEWER},
+    "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
+}
+# Sign-in pages are for everybody; logout for anybody signed in.
+OPEN = {"auth.login", "auth.totp", "auth.enrol", "auth.logout"}
+
+
+def _allowed(endpoint: str) -> set[StaffRole]:
+    if endpoint.startswith("admin"):  # Flask-Admin: the admin role only
+        return {StaffRole.ADMIN}
+    return ALLOWED[endpoint]
+
+
+def _cases(app, order, material_id):
+    values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv"}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
+            continue
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<{argument}>", str(values[argument]))
+            url = url.replace(f"<int:{argument}>", str(values[argument]))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+@pytest.mark.parametrize("role", [None, *StaffRole], ids=lambda r: r.value if r else "anonymous")
+def test_every_staff_route_checks_the_role(app, client, db_session, login_as, role):
+    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    material_id = db_session.query(Material.id).filter_by(order_id=order.id).first()[0]
+    number = order.number
+    db_session.commit()
+    if role is not None:
+        login_as(role)
+    wrong = []
+    cases = list(_cases(app, number, material_id))
+    assert len(cases) > 100
+    for endpoint, method, url in cases:
+        response = client.open(url, method=method)
+        to_login = response.status_code == 302 and "/console/login" in response.headers["Location"]
+        if role is None:
+            ok = to_login
+        elif role in _allowed(endpoint):
+            ok = response.status_code not in (401, 403, 500) and not to_login
+        else:
+            ok = response.status_code == 403
+        if not ok:
+            wrong.append(f"{method} {url} ({endpoint}) -> {response.status_code}")
+    assert not wrong, "\n".join(wrong)
