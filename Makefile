@@ -84,6 +84,12 @@ migrate: install softhsm ## apply database migrations (flask db upgrade)
 demo: migrate ## load demo data and print the demo staff accounts (idempotent)
 	@echo "==> flask demo load"
 	$(FLASK) demo load
+	@if [ ! -f instance/.demo-applications ]; then \
+		echo "==> flask demo-data --applications 300 (first run only)"; \
+		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
+	fi
+	@echo "==> flask audit seal"
+	$(FLASK) audit seal
 
 run: install translations softhsm migrate demo ## set everything up and serve on http://127.0.0.1:5000
 	@echo "==> serving on http://127.0.0.1:5000"

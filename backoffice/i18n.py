@@ -2,7 +2,7 @@
 from flask import Flask, current_app, has_request_context, request, session
 
 from backoffice.extensions import babel
-from public.labels import label
+from public.labels import request_labels
 
 
 def select_locale() -> str:
@@ -23,4 +23,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language():
-        return {"current_locale": select_locale(), "label": label}
+        return {"current_locale": select_locale(), "label": request_labels()}

@@ -59,9 +59,27 @@ LABELS = {
     "overdue": _l("Overdue"),
     "due_today": _l("Due today"),
     "due_in_1_day": _l("Due within 1 working day"),
+    # time left on the SLA clock (formatted with d, h)
+    "sla_left": _l("%(d)sd %(h)sh left"),
+    "sla_overdue": _l("overdue %(d)sd %(h)sh"),
+    "sla_paused": _l("paused, %(d)sd %(h)sh left"),
 }
 
 
 def label(code) -> str:
     value = getattr(code, "value", code)
     return str(LABELS.get(value, value))
+
+
+def request_labels():
+    """`label` for one request's templates: each code is translated once per request
+    (a queue page shows the same few statuses on every row)."""
+    cache: dict = {}
+
+    def cached(code) -> str:
+        value = getattr(code, "value", code)
+        if value not in cache:
+            cache[value] = label(value)
+        return cache[value]
+
+    return cached
