@@ -25,6 +25,7 @@ from models import (
     record,
 )
 from models.base import utcnow
+from public.validators import N_
 from review import identity, messages, sla
 from review.dual_control import needs_dual_control
 
@@ -38,7 +39,13 @@ QUEUE_OF = {
 
 
 class ReviewError(Exception):
-    """An action the order's state or the reviewer's role does not allow; the message says why."""
+    """An action the order's state or the reviewer's role does not allow; the message says why
+    (an English msgid, translated where it is shown, with its parameters)."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
 
 
 def _hash(token: str) -> str:
@@ -57,7 +64,7 @@ def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime |
     the claim is a conditional UPDATE that only succeeds while nobody holds the order."""
     _require_reviewer(staff)
     if order.first_approver_id == staff.id:
-        raise ReviewError("You gave the first approval: the second must come from another senior reviewer.")
+        raise ReviewError(N_("You gave the first approval: the second must come from another senior reviewer."))
     now = now or utcnow()
     won = session.execute(
         update(Order).where(Order.id == order.id, Order.reviewer_id.is_(None),
@@ -68,7 +75,9 @@ def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime |
     if not won:
         session.refresh(order)
         holder = order.reviewer.display_name if order.reviewer else None
-        raise ReviewError(f"Already claimed by {holder}." if holder else "This order is not waiting for review.")
+        if holder:
+            raise ReviewError(N_("Already claimed by %(name)s."), name=holder)
+        raise ReviewError(N_("This order is not waiting for review."))
     session.refresh(order)
     order.move_to(OrderStatus.IN_REVIEW, staff.actor, note="claimed")
 
@@ -83,11 +92,11 @@ def release_order(session: Session, order: Order, staff: Staff) -> None:
 def reassign_order(session: Session, order: Order, staff: Staff, to: Staff) -> None:
     """A senior reviewer hands an order to another reviewer."""
     if staff.role != StaffRole.SENIOR_REVIEWER:
-        raise ReviewError("Only a senior reviewer can reassign.")
+        raise ReviewError(N_("Only a senior reviewer can reassign."))
     if to.role not in REVIEW_ROLES or not to.active:
-        raise ReviewError("Orders can only go to an active reviewer.")
+        raise ReviewError(N_("Orders can only go to an active reviewer."))
     if order.status not in (OrderStatus.PAID, OrderStatus.IN_REVIEW):
-        raise ReviewError("Only orders waiting for or in review can be reassigned.")
+        raise ReviewError(N_("Only orders waiting for or in review can be reassigned."))
     before = {"reviewer": order.reviewer.username if order.reviewer else None}
     order.reviewer_id, order.claimed_at = to.id, utcnow()
     if order.status == OrderStatus.PAID:
@@ -103,7 +112,7 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
     now = now or utcnow()
     if needs_dual_control(session, order):
         if staff.role != StaffRole.SENIOR_REVIEWER:
-            raise ReviewError("This change needs the approval of two senior reviewers.")
+            raise ReviewError(N_("This change needs the approval of two senior reviewers."))
         if order.first_approver_id is None:
             order.first_approver_id, order.first_approved_at = staff.id, now
             _decide(session, order, staff, Decision.FIRST_APPROVAL, checklist=checklist, note=note)
@@ -111,7 +120,7 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
             order.move_to(OrderStatus.PAID, staff.actor, note="first approval; waiting for a second senior reviewer")
             return Decision.FIRST_APPROVAL
         if order.first_approver_id == staff.id:
-            raise ReviewError("The second approval must come from a different senior reviewer.")
+            raise ReviewError(N_("The second approval must come from a different senior reviewer."))
     _decide(session, order, staff, Decision.APPROVE, checklist=checklist, note=note)
     order.queue = None
     order.move_to(OrderStatus.APPROVED, staff.actor)
@@ -125,7 +134,7 @@ def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: li
     _require_holder(order, staff)
     reasons = _reasons(session, reason_ids)
     if not reasons and not (note or "").strip():
-        raise ReviewError("Give at least one reason for the rejection.")
+        raise ReviewError(N_("Give at least one reason for the rejection."))
     _decide(session, order, staff, Decision.REJECT, checklist=checklist, note=note,
             reason_ids=[r.id for r in reasons])
     order.queue = None
@@ -141,7 +150,7 @@ def request_materials(session: Session, order: Order, staff: Staff, *, kinds: li
     Returns the link token (only its hash is stored)."""
     _require_holder(order, staff)
     if not kinds:
-        raise ReviewError("Name at least one document to upload again.")
+        raise ReviewError(N_("Name at least one document to upload again."))
     now = now or utcnow()
     reasons = _reasons(session, reason_ids or [])
     text = "; ".join([r.text_zh for r in reasons] + ([message.strip()] if message and message.strip() else []))
@@ -190,7 +199,7 @@ def reveal_number(session: Session, order: Order, staff: Staff, field: str) -> s
         "agent_bank_card": lambda: order.agent.bank_card_number,
     }.get(field)
     if value is None:
-        raise ReviewError("Unknown field.")
+        raise ReviewError(N_("Unknown field."))
     record(session, staff.actor, "order.number_revealed", order=order, after={"field": field})
     return value() or ""
 
@@ -221,16 +230,16 @@ def _reasons(session: Session, ids: list[int]) -> list[RejectionReason]:
 
 def _require_reviewer(staff: Staff) -> None:
     if staff.role not in REVIEW_ROLES:
-        raise ReviewError("Only reviewers work the review queues.")
+        raise ReviewError(N_("Only reviewers work the review queues."))
 
 
 def _require_holder(order: Order, staff: Staff, *, seniors_too: bool = False) -> None:
     _require_reviewer(staff)
     if order.status != OrderStatus.IN_REVIEW:
-        raise ReviewError("This order is not in review.")
+        raise ReviewError(N_("This order is not in review."))
     if order.reviewer_id != staff.id and not (seniors_too and staff.role == StaffRole.SENIOR_REVIEWER):
-        raise ReviewError("Claim the order first: another reviewer holds it." if order.reviewer_id
-                          else "Claim the order first.")
+        raise ReviewError(N_("Claim the order first: another reviewer holds it.") if order.reviewer_id
+                          else N_("Claim the order first."))
 
 
 def _new_certificate_password() -> str:

@@ -38,6 +38,7 @@ from models.base import utcnow
 from public import regions
 from public.materials import MaterialStore
 from public.operations import current_materials
+from public.validators import N_
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
@@ -191,7 +192,7 @@ def _act(number: str, action, success: str, form_class=ActionForm):
     try:
         action(order, form)
     except operations.ReviewError as exc:
-        flash(_(str(exc)), "error")
+        flash(_(exc.message, **exc.params), "error")
     else:
         flash(success, "success")
     return order
@@ -253,7 +254,7 @@ def decide(number: str):
     try:
         message = _apply_decision(order, form, materials, checklist)
     except operations.ReviewError as exc:
-        flash(_(str(exc)), "error")
+        flash(_(exc.message, **exc.params), "error")
         return redirect(url_for("review.order_page", number=number))
     flash(message, "success")
     target = request.form.get("next") or ""
@@ -266,10 +267,10 @@ def _apply_decision(order, form, materials, checklist) -> str:
     if form.decision.data == "approve":
         unticked = [m for m, items in checklist.items() if not all(items.values())]
         if unticked or len(materials) < len(MaterialKind):
-            raise operations.ReviewError("Tick every checklist item of every document before approving.")
+            raise operations.ReviewError(N_("Tick every checklist item of every document before approving."))
         failed = [c for c in identity.latest_checks(db.session, order) if c.outcome != "passed"]
         if failed or not identity.latest_checks(db.session, order):
-            raise operations.ReviewError("Identity verification has not passed.")
+            raise operations.ReviewError(N_("Identity verification has not passed."))
         done = operations.approve_order(db.session, order, current_user, checklist=checklist, note=form.note.data)
         return (_("First approval recorded: a second senior reviewer must approve.")
                 if done == "first_approval" else _("Approved. The applicant is notified."))
