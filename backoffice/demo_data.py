@@ -251,7 +251,7 @@ class Scenario:
     path: tuple[OrderStatus, ...]  # the statuses after awaiting_materials, in order
     business_type: BusinessType = BusinessType.NEW
     queue: ReviewQueue | None = None
-    age_days: tuple[float, float] = (0, 10)  # how long ago it was paid (created, if never paid)
+    age_days: tuple[float, float] = (0, 4.5)  # how long ago it was paid (created, if never paid): most within SLA
     window_days: float = 3  # the later steps all happen within this many days
     claimed: float = 0.0  # the share of those waiting in a queue that a reviewer holds
 

@@ -202,7 +202,7 @@ def test_sla_clock_counts_working_days(db_session, loaded):
             assert o.sla_limit_at == calendar.add_working_days(o.paid_at, policy.limit_days)
     assert paused
     waiting = [o.paid_at for o in loaded.orders if o.queue == ReviewQueue.NEW and o.status == S.PAID]
-    assert NOW - min(waiting) > dt.timedelta(days=8)  # spread over the last ten days
+    assert NOW - min(waiting) > dt.timedelta(days=4)  # spread over the last few days
 
 
 def test_audit_history_is_chained_and_verifies_once_sealed(app, db_session, loaded):
