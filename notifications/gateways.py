@@ -1,14 +1,10 @@
 """SMS gateways: a sandbox that behaves like a carrier, and the real HTTP adapter."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 
+from notifications.http import ServiceUnavailable, post_signed_json
 from notifications.interfaces import SmsDeliveryError
 
 
@@ -42,18 +38,10 @@ class HttpSmsGateway:
         self.timeout = timeout
 
     def send(self, phone: str, text: str) -> str:
-        body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
-        signature = hmac.new(self.key, body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            headers={"Content-Type": "application/json", "X-Signature": signature},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.load(response)
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-            raise SmsDeliveryError(f"gateway unreachable: {exc}") from exc
+            answer = post_signed_json(self.url, self.key, {"phone": phone, "text": text}, self.timeout)
+        except ServiceUnavailable as exc:
+            raise SmsDeliveryError(f"gateway {exc}") from exc
         if not answer.get("ok"):
             raise SmsDeliveryError(answer.get("error", "gateway refused the message"))
         return str(answer["id"])

@@ -4,15 +4,11 @@ The memo of such a transfer carries the certificate password to the organisation
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
+from notifications.http import ServiceUnavailable, post_signed_json
 from notifications.interfaces import TransferError
 
 
@@ -65,25 +61,12 @@ class HttpTransferGateway:
 
     def send(self, account_name: str, account_number: str, bank_name: str, amount_cents: int,
              memo: str) -> str:
-        body = json.dumps(
-            {"account_name": account_name, "account_number": account_number, "bank_name": bank_name,
-             "amount_cents": amount_cents, "memo": memo},
-            ensure_ascii=False,
-        ).encode()
-        signature = hmac.new(self.key, body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            headers={"Content-Type": "application/json", "X-Signature": signature},
-        )
+        payload = {"account_name": account_name, "account_number": account_number, "bank_name": bank_name,
+                   "amount_cents": amount_cents, "memo": memo}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise TransferError(f"the bank answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-            raise TransferError(f"bank unreachable: {exc}") from exc
+            answer = post_signed_json(self.url, self.key, payload, self.timeout)
+        except ServiceUnavailable as exc:
+            raise TransferError(f"bank {exc}") from exc
         if not answer.get("ok"):
             raise TransferError(answer.get("error", "the bank refused the transfer"))
         return str(answer["id"])

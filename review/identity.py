@@ -4,12 +4,7 @@ The verifier is an external service; a sandbox that answers like it is the defau
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import AgentIdentityMethod, CheckOutcome, IdentityCheck, IdentityMethod, Order, Person
 from models.sealed import mask_numbers_in
+from notifications.http import ServiceUnavailable, post_signed_json
 
 # The facts each check needs, as the verifier takes them.
 METHOD_FACTS: dict[str, tuple[str, ...]] = {
@@ -114,21 +110,10 @@ class HttpVerifier:
 
     def check(self, method: str, **facts: str) -> VerificationResult:
         _require_facts(method, facts)
-        body = json.dumps({"method": method, **facts}, ensure_ascii=False).encode()
-        signature = hmac.new(self.key, body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            headers={"Content-Type": "application/json", "X-Signature": signature},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return VerificationResult(CheckOutcome.ERROR, f"verifier answered HTTP {exc.code}", "")
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-            return VerificationResult(CheckOutcome.ERROR, f"verifier unreachable: {exc}", "")
+            answer = post_signed_json(self.url, self.key, {"method": method, **facts}, self.timeout)
+        except ServiceUnavailable as exc:
+            return VerificationResult(CheckOutcome.ERROR, f"verifier {exc}", "")
         try:
             outcome = CheckOutcome(answer["outcome"])
         except (KeyError, TypeError, ValueError):

@@ -1,12 +1,7 @@
 """0.01-yuan transfers: the sandbox bank, the signed HTTP adapter, and the transfer outbox."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, text
@@ -17,53 +12,23 @@ from models import Order
 from notifications import outbox
 from notifications.interfaces import TransferError
 from notifications.transfers import HttpTransferGateway, SandboxTransferGateway, build_transfer_gateway
+from tests.fake_service import signed_json_service
 
 KEY = "bank-key-for-tests"
 MEMO = "证书密码 Kx93-2a"
 
 
-class FakeBank(BaseHTTPRequestHandler):
-    """Checks the signature and answers like the bank: refuses accounts ending 0000."""
-
-    received: list[dict] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = hmac.new(KEY.encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(self.headers.get("X-Signature", ""), expected):
-            self._answer(403, {"ok": False, "error": "bad signature"})
-            return
-        order = json.loads(body)
-        self.received.append(order)
-        if order["account_number"].endswith("0000"):
-            self._answer(200, {"ok": False, "error": "账户冻结或户名不符"})
-        else:
-            self._answer(200, {"ok": True, "id": f"T{len(self.received):06d}"})
-
-    def _answer(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args):
-        pass
+def _bank(request: dict) -> dict:
+    """Answers like the bank: refuses accounts ending 0000."""
+    if request["account_number"].endswith("0000"):
+        return {"ok": False, "error": "账户冻结或户名不符"}
+    return {"ok": True, "id": "T000001"}
 
 
 @pytest.fixture
-def bank_url():
-    FakeBank.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBank)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/transfers"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def bank():
+    with signed_json_service(KEY, _bank, "/transfers") as (url, received):
+        yield url, received
 
 
 @pytest.fixture
@@ -120,19 +85,22 @@ def test_the_edge_makes_queued_transfers_after_the_commit(app, db_session, order
     assert bank.ledger[-1].memo == MEMO and bank.ledger[-1].ref == transfer.provider_ref
 
 
-def test_http_gateway_posts_signed_json(bank_url):
+def test_http_gateway_posts_signed_json(bank):
+    bank_url, received = bank
     bank = HttpTransferGateway(bank_url, KEY)
     assert bank.send("郑州信源测试科技有限公司", "6222021234567890123", "中国工商银行", 1, MEMO) == "T000001"
-    assert FakeBank.received == [{"account_name": "郑州信源测试科技有限公司", "account_number": "6222021234567890123",
+    assert received == [{"account_name": "郑州信源测试科技有限公司", "account_number": "6222021234567890123",
                                   "bank_name": "中国工商银行", "amount_cents": 1, "memo": MEMO}]
 
 
-def test_http_gateway_reports_a_refusal(bank_url):
+def test_http_gateway_reports_a_refusal(bank):
+    bank_url, _ = bank
     with pytest.raises(TransferError, match="账户冻结"):
         HttpTransferGateway(bank_url, KEY).send("某公司", "6222021234560000", "中国工商银行", 1, MEMO)
 
 
-def test_http_gateway_reports_a_bad_signature_and_an_unreachable_bank(bank_url):
+def test_http_gateway_reports_a_bad_signature_and_an_unreachable_bank(bank):
+    bank_url, _ = bank
     with pytest.raises(TransferError, match="HTTP 403"):
         HttpTransferGateway(bank_url, "wrong-key").send("某公司", "6222021234567890123", "中国工商银行", 1, MEMO)
     with socket.socket() as probe:

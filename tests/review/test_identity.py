@@ -1,12 +1,7 @@
 """Identity checks: the sandbox verifier's answers, the signed HTTP adapter, and the rows kept."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +15,7 @@ from review.identity import (
     latest_checks,
     verify_order,
 )
+from tests.fake_service import signed_json_service
 
 KEY = "verifier-key-for-tests"
 PERSON = {"name": "张伟", "id_number": "11010519491231002X"}
@@ -115,59 +111,30 @@ def test_latest_checks_keeps_the_newest_per_method(db_session, order):
     assert len(db_session.scalars(select(IdentityCheck).filter_by(order_id=order.id)).all()) == 6
 
 
-class FakeService(BaseHTTPRequestHandler):
-    """Checks the signature and answers like the verification service would."""
-
-    received: list[dict] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = hmac.new(KEY.encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(self.headers.get("X-Signature", ""), expected):
-            self._answer(403, {"error": "bad signature"})
-            return
-        request = json.loads(body)
-        self.received.append(request)
-        if request["phone"].endswith("7777"):
-            self._answer(200, {"outcome": "maybe"})
-        elif request["phone"].endswith("0000"):
-            self._answer(200, {"outcome": "failed", "id": "V2", "detail": f"{request['phone']} 实名信息不一致"})
-        else:
-            self._answer(200, {"outcome": "passed", "id": "V1", "detail": "一致"})
-
-    def _answer(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args):
-        pass
+def _verifier(request: dict) -> dict:
+    """Answers like the verification service would."""
+    if request["phone"].endswith("7777"):
+        return {"outcome": "maybe"}
+    if request["phone"].endswith("0000"):
+        return {"outcome": "failed", "id": "V2", "detail": f"{request['phone']} 实名信息不一致"}
+    return {"outcome": "passed", "id": "V1", "detail": "一致"}
 
 
 @pytest.fixture
-def service_url():
-    FakeService.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeService)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/verify"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def service():
+    with signed_json_service(KEY, _verifier, "/verify") as (url, received):
+        yield url, received
 
 
-def test_http_verifier_posts_signed_json(service_url):
+def test_http_verifier_posts_signed_json(service):
+    service_url, received = service
     result = HttpVerifier(service_url, KEY).check("legal_rep_phone", **PERSON, phone="13800138000")
     assert result == VerificationResult(CheckOutcome.PASSED, "一致", "V1")
-    assert FakeService.received == [{"method": "legal_rep_phone", **PERSON, "phone": "13800138000"}]
+    assert received == [{"method": "legal_rep_phone", **PERSON, "phone": "13800138000"}]
 
 
-def test_http_verifier_answers_are_stored_masked(db_session, order, service_url):
+def test_http_verifier_answers_are_stored_masked(db_session, order, service):
+    service_url, _ = service
     order.legal_rep.phone = "13800130000"
     legal_rep, agent = verify_order(db_session, order, HttpVerifier(service_url, KEY))
     assert (legal_rep.outcome, legal_rep.provider_ref, legal_rep.detail) == (
@@ -176,8 +143,8 @@ def test_http_verifier_answers_are_stored_masked(db_session, order, service_url)
 
 
 @pytest.mark.parametrize("trouble", ["bad key", "no outcome", "unreachable"])
-def test_http_verifier_trouble_is_an_error_result(service_url, trouble):
-    url, key, phone = service_url, KEY, "13800138000"
+def test_http_verifier_trouble_is_an_error_result(service, trouble):
+    url, key, phone = service[0], KEY, "13800138000"
     if trouble == "bad key":
         key = "wrong-key"
     elif trouble == "no outcome":
