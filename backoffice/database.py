@@ -21,6 +21,8 @@ _writing_request: ContextVar[bool] = ContextVar("writing_request", default=False
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        _tune_postgresql(engine)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
 
@@ -31,6 +33,18 @@ def init_app(app: Flask) -> None:
         @app.teardown_request
         def _unmark(_exc):
             _writing_request.set(False)
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    # psycopg prepares a statement after five runs, and PostgreSQL may then switch to a
+    # generic plan that ignores the values: for a queue page past a keyset cursor that
+    # plan scans the queue from its start (8 ms instead of 0.2 ms at page 2,000). Plans
+    # made for the actual values cost a fraction of a millisecond to make.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
 
 
 def _tune_sqlite(engine: Engine) -> None:
