@@ -8,6 +8,7 @@ links. The bare keyset query is timed too, so the page's own cost shows.
 from __future__ import annotations
 
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -31,7 +32,6 @@ from review import queues
 
 bench_cli = AppGroup("bench", help="Benchmarks that print figures measured in one run.")
 PAGE = 20
-DEEP_PAGE = 2000
 
 
 class DefaultOrderList(ModelView):
@@ -104,18 +104,18 @@ def _get(client, url: str) -> str:
     return response.get_data(as_text=True)
 
 
-def _deep_url(client, first_url: str) -> str:
-    """Follow the page's own next links to page 2,000."""
+def _deep_url(client, first_url: str, deep_page: int) -> str:
+    """Follow the page's own next links to the deep page."""
     url = first_url
-    for _ in range(DEEP_PAGE - 1):
+    for _ in range(deep_page - 1):
         match = re.search(r'<a[^>]*rel="next"[^>]*href="([^"]+)"', _get(client, url))
         if match is None:
-            raise click.ClickException("the queue has fewer than 2,000 pages")
+            raise click.ClickException(f"the queue has fewer than {deep_page:,} pages")
         url = match.group(1).replace("&amp;", "&")
     page = _get(client, url)
-    first_row = (DEEP_PAGE - 1) * PAGE + 1
+    first_row = (deep_page - 1) * PAGE + 1
     if f"{first_row:,}" not in page and str(first_row) not in page:
-        raise click.ClickException("page 2,000 does not hold rows 39,981-40,000")
+        raise click.ClickException(f"page {deep_page:,} does not start at row {first_row:,}")
     return url
 
 
@@ -136,10 +136,20 @@ def _bare_query_ms(app, cursor: queues.Cursor | None, repeat: int) -> float:
 @click.option("--applications", default=100_000, show_default=True)
 @click.option("--database-url", help="An empty database to fill (default: a new SQLite file).")
 @click.option("--repeat", default=30, show_default=True)
-def bench_queue(applications: int, database_url: str | None, repeat: int) -> None:
+@click.option("--deep-page", default=2000, show_default=True)
+def bench_queue(applications: int, database_url: str | None, repeat: int, deep_page: int) -> None:
     """Median server time of page 1 and page 2,000 of the main queue: ours vs Flask-Admin's."""
     scratch = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     app = _bench_app(database_url or f"sqlite:///{scratch / 'bench.db'}", str(scratch / "uploads"))
+    try:
+        _measure(app, applications, repeat, deep_page)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _measure(app, applications: int, repeat: int, deep_page: int) -> None:
     username, secret = _prepare(app, applications)
     with app.app_context():
         in_queue = db.session.scalar(select(func.count()).select_from(Order).where(
@@ -149,7 +159,7 @@ def bench_queue(applications: int, database_url: str | None, repeat: int) -> Non
     client = app.test_client()
     _login(client, username, secret)
     ours_first = "/console/queues/new"
-    ours_deep = _deep_url(client, ours_first)
+    ours_deep = _deep_url(client, ours_first, deep_page)
     statuses = ",".join(s.value for s in (OrderStatus.PAID, OrderStatus.IN_REVIEW))
     theirs = f"/bench-admin/bench_orders/?flt0_queue_equals=new&flt1_status_in_list={statuses}"
     admin_first = _get(client, theirs)
@@ -160,14 +170,13 @@ def bench_queue(applications: int, database_url: str | None, repeat: int) -> Non
         "first": (_median_ms(lambda: client.get(ours_first), repeat),
                   _median_ms(lambda: client.get(theirs), repeat)),
         "deep": (_median_ms(lambda: client.get(ours_deep), repeat),
-                 _median_ms(lambda: client.get(f"{theirs}&page={DEEP_PAGE - 1}"), repeat)),
+                 _median_ms(lambda: client.get(f"{theirs}&page={deep_page - 1}"), repeat)),
     }
     bare = {"first": _bare_query_ms(app, None, repeat), "deep": _bare_query_ms(app, cursor, repeat)}
     click.echo(f"{'page':<12}{'ours ms':>10}{'Flask-Admin ms':>16}{'ratio':>8}{'bare SQL ms':>13}{'ours - SQL':>12}")
-    for name, label in (("first", "1"), ("deep", f"{DEEP_PAGE:,}")):
+    for name, label in (("first", "1"), ("deep", f"{deep_page:,}")):
         ours, theirs_ms = figures[name]
         click.echo(f"{label:<12}{ours:>10.2f}{theirs_ms:>16.2f}{ours / theirs_ms:>8.3f}{bare[name]:>13.2f}"
                    f"{ours - bare[name]:>12.2f}")
-    click.echo(f"our page {DEEP_PAGE:,} / our page 1: {figures['deep'][0] / figures['first'][0]:.2f}")
-    with app.app_context():
-        db.engine.dispose()
+    click.echo(f"our page {deep_page:,} / our page 1: {figures['deep'][0] / figures['first'][0]:.2f}")
+
