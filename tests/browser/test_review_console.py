@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from backoffice.demo_data import load_applications
 from backoffice.extensions import db
 from models import AuditEntry, MaterialKind, Order, OrderStatus, Staff, StaffRole
 from models.base import utcnow
@@ -27,9 +28,9 @@ LAPTOP = {"width": 1366, "height": 768}
 @pytest.fixture
 def waiting_order(live_app):
     with live_app.app_context():
+        # A realistic queue around the order under test (it fits on the first page).
+        load_applications(db.session, 36, now=utcnow(), upload_folder=live_app.config["UPLOAD_FOLDER"])
         order = factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
-        for _ in range(3):  # a queue with a few more items behind it
-            factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
         secret = pyotp.random_base32()
         db.session.add(Staff(username="fang", display_name="审核员 王芳", role=StaffRole.REVIEWER,
                              password_hash=PasswordHasher().hash("correct horse 2026"), totp_secret=secret,
@@ -67,10 +68,14 @@ def test_review_with_more_materials_then_approval(page: Page, browser, live_serv
     page.set_viewport_size(LAPTOP)
     _sign_in(page, base, secret)
     expect(page).to_have_url(re.compile(r"/console/queues/new"))
-    row = page.locator(f'tr[data-order="{number}"]')
-    expect(row).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(20)
     expect(page.locator('[data-queue="new"] .badge')).not_to_have_text("0")
     page.screenshot(path=str(SCREENSHOTS / "queue.png"))
+    page.fill(".queue-filters [name=q]", number)  # the queue's own search
+    page.click(".queue-filters button[type=submit]")
+    row = page.locator(f'tr[data-order="{number}"]')
+    expect(row).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(1)
 
     row.get_by_role("button").click()
     expect(page.locator(".alert-success")).to_be_visible()
