@@ -63,6 +63,8 @@ LABELS = {
     "sla_left": _l("%(d)sd %(h)sh left"),
     "sla_overdue": _l("overdue %(d)sd %(h)sh"),
     "sla_paused": _l("paused, %(d)sd %(h)sh left"),
+    "sla_left_hours": _l("%(h)sh left"),
+    "sla_overdue_hours": _l("overdue %(h)sh"),
 }
 
 
