@@ -26,11 +26,13 @@ from sqlalchemy import func, select
 from backoffice import create_app, demo
 from backoffice.demo_data import load_applications
 from backoffice.extensions import db
+from billing.bench import bench_invoice_command
 from models import Order, OrderStatus, ReviewQueue, Staff, StaffRole
 from models.base import utcnow
 from review import queues
 
 bench_cli = AppGroup("bench", help="Benchmarks that print figures measured in one run.")
+bench_cli.add_command(bench_invoice_command)
 PAGE = 20
 
 

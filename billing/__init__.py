@@ -1,0 +1,1 @@
+"""Prices, payments, refunds, e-invoices and reconciliation."""

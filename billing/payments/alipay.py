@@ -1,0 +1,297 @@
+"""The Alipay adapter, speaking Alipay's OpenAPI wire format (the classic gateway).
+
+A request is a form POST of the common parameters plus ``biz_content`` (JSON), signed RSA2:
+every non-empty parameter but ``sign``, sorted by key, joined ``k=v`` with ``&``, signed
+SHA256withRSA (PKCS#1 v1.5) with the app's private key, base64. The answer is JSON with a
+``<method>_response`` object and a ``sign`` over that object's exact text, made with
+Alipay's key. Asynchronous notifications are signed the same way, without ``sign_type``.
+The sandbox provider signs its notifications with these same helpers.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from billing.payments.interfaces import (
+    BadNotification,
+    BadSignature,
+    Notification,
+    ProviderError,
+    QrTrade,
+    RefundResult,
+    TradeState,
+    TradeStatus,
+)
+
+DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
+# China has kept UTC+8 without summer time since 1991; Alipay's times are all in it.
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SUCCESS = "10000"
+TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+
+_YUAN = re.compile(r"\d+(\.\d{1,2})?")
+_SPACE = re.compile(r"\s*")
+
+
+def cents_to_yuan(cents: int) -> str:
+    """1 → "0.01", 30000 → "300.00"."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or cents < 0:
+        raise ValueError(f"an amount must be whole cents, not {cents!r}")
+    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+
+
+def yuan_to_cents(yuan: str) -> int:
+    """ "0.01" → 1, "300.00" → 30000; anything but a plain amount with at most two decimals is refused."""
+    if not isinstance(yuan, str) or not _YUAN.fullmatch(yuan):
+        raise ValueError(f"not an amount in yuan: {yuan!r}")
+    return int(Decimal(yuan) * 100)
+
+
+def format_time(moment: dt.datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=SHANGHAI)
+
+
+def load_private_key(key: str | bytes) -> rsa.RSAPrivateKey:
+    """A PEM, or the bare base64 body Alipay's key tool hands out."""
+    data = key.encode() if isinstance(key, str) else key
+    if b"-----BEGIN" in data:
+        loaded = serialization.load_pem_private_key(data, password=None)
+    else:
+        loaded = serialization.load_der_private_key(base64.b64decode(data), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise ValueError("RSA2 signing needs an RSA private key")
+    return loaded
+
+
+def load_public_key(key: str | bytes) -> rsa.RSAPublicKey:
+    data = key.encode() if isinstance(key, str) else key
+    if b"-----BEGIN" in data:
+        loaded = serialization.load_pem_public_key(data)
+    else:
+        loaded = serialization.load_der_public_key(base64.b64decode(data))
+    if not isinstance(loaded, rsa.RSAPublicKey):
+        raise ValueError("RSA2 verification needs an RSA public key")
+    return loaded
+
+
+def signing_string(params: Mapping[str, str], leave_out: Iterable[str] = ("sign",)) -> str:
+    left_out = set(leave_out)
+    return "&".join(f"{key}={value}" for key, value in sorted(params.items())
+                    if key not in left_out and value not in ("", None))
+
+
+def rsa2_sign(private_key: rsa.RSAPrivateKey, text: str) -> str:
+    signature = private_key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode("ascii")
+
+
+def rsa2_verify(public_key: rsa.RSAPublicKey, text: str, sign: str) -> bool:
+    try:
+        public_key.verify(base64.b64decode(sign, validate=True), text.encode("utf-8"),
+                          padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def sign_notification(params: Mapping[str, str], private_key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """The params with ``sign_type`` and ``sign`` added, as Alipay posts them to a notify URL."""
+    signed = {**params, "sign_type": "RSA2"}
+    signed["sign"] = rsa2_sign(private_key, signing_string(signed, ("sign", "sign_type")))
+    return signed
+
+
+def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, app_id: str) -> Notification:
+    """Verify a notification's signature, then read it; see BadSignature and BadNotification."""
+    sign = params.get("sign")
+    if not sign or params.get("sign_type", "RSA2") != "RSA2":
+        raise BadSignature("notification is not signed RSA2")
+    if not rsa2_verify(public_key, signing_string(params, ("sign", "sign_type")), sign):
+        raise BadSignature("notification signature does not verify")
+    if params.get("app_id") != app_id:
+        raise BadNotification(f"notification is for app {params.get('app_id')!r}, not ours")
+    try:
+        status = TradeState(params["trade_status"])
+        if status is TradeState.NOT_FOUND:
+            raise ValueError("NOT_FOUND is no trade status")
+        return Notification(
+            out_trade_no=_present(params, "out_trade_no"),
+            trade_no=_present(params, "trade_no"),
+            status=status,
+            amount_cents=yuan_to_cents(params["total_amount"]),
+            paid_at=parse_time(params.get("gmt_payment")),
+            notify_id=_present(params, "notify_id"),
+        )
+    except (KeyError, ValueError) as exc:
+        raise BadNotification(f"notification cannot be read: {exc}") from exc
+
+
+def _present(params: Mapping[str, str], key: str) -> str:
+    value = params[key]
+    if not value:
+        raise ValueError(f"{key} is empty")
+    return value
+
+
+def _top_level_spans(text: str) -> dict[str, tuple[int, int]]:
+    """Where each top-level value of a JSON object lies in ``text``: Alipay signs the
+    response object's exact text, so it must be cut out, not re-serialised."""
+    decoder = json.JSONDecoder()
+    spans: dict[str, tuple[int, int]] = {}
+    pos = _SPACE.match(text).end()
+    if text[pos:pos + 1] != "{":
+        raise ValueError("not a JSON object")
+    pos = _SPACE.match(text, pos + 1).end()
+    if text[pos:pos + 1] == "}":
+        return spans
+    while True:
+        key, pos = decoder.raw_decode(text, pos)
+        pos = _SPACE.match(text, pos).end()
+        if not isinstance(key, str) or text[pos:pos + 1] != ":":
+            raise ValueError("not a JSON object")
+        start = _SPACE.match(text, pos + 1).end()
+        _, end = decoder.raw_decode(text, start)
+        spans[key] = (start, end)
+        pos = _SPACE.match(text, end).end()
+        if text[pos:pos + 1] == "}":
+            return spans
+        if text[pos:pos + 1] != ",":
+            raise ValueError("not a JSON object")
+        pos = _SPACE.match(text, pos + 1).end()
+
+
+class AlipayProvider:
+    """Trades paid by scanning a QR code (alipay.trade.precreate and its companions)."""
+
+    def __init__(self, app_id: str, app_private_key: str, alipay_public_key: str,
+                 gateway_url: str = DEFAULT_GATEWAY, timeout: float = 10.0):
+        if not app_id or not app_private_key or not alipay_public_key:
+            raise ValueError("the Alipay adapter needs an app id, the app's private key and Alipay's public key")
+        self.app_id = app_id
+        self.private_key = load_private_key(app_private_key)
+        self.alipay_public_key = load_public_key(alipay_public_key)
+        self.gateway_url = gateway_url
+        self.timeout = timeout
+
+    def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str) -> QrTrade:
+        if amount_cents <= 0:
+            raise ValueError("a trade needs a positive amount")
+        answer = self._call("alipay.trade.precreate", {
+            "out_trade_no": out_trade_no, "total_amount": cents_to_yuan(amount_cents), "subject": subject,
+        }, notify_url=notify_url)
+        return QrTrade(qr_code=self._field(answer, "qr_code"), trade_no=None)
+
+    def query(self, out_trade_no: str) -> TradeStatus:
+        try:
+            answer = self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        except ProviderError as exc:
+            if exc.sub_code == TRADE_NOT_EXIST:
+                return TradeStatus(TradeState.NOT_FOUND, None, None, None)
+            raise
+        try:
+            return TradeStatus(
+                status=TradeState(answer["trade_status"]),
+                trade_no=answer.get("trade_no"),
+                amount_cents=yuan_to_cents(answer["total_amount"]),
+                paid_at=parse_time(answer.get("send_pay_date")),
+            )
+        except (KeyError, ValueError) as exc:
+            raise ProviderError(f"alipay.trade.query answered something we cannot read: {exc}") from exc
+
+    def refund(self, out_trade_no: str, refund_cents: int, out_request_no: str, reason: str) -> RefundResult:
+        if refund_cents <= 0:
+            raise ValueError("a refund needs a positive amount")
+        answer = self._call("alipay.trade.refund", {
+            "out_trade_no": out_trade_no, "refund_amount": cents_to_yuan(refund_cents),
+            "out_request_no": out_request_no, "refund_reason": reason,
+        })
+        try:
+            refunded_total = yuan_to_cents(answer["refund_fee"])
+        except (KeyError, ValueError) as exc:
+            raise ProviderError(f"alipay.trade.refund answered something we cannot read: {exc}") from exc
+        return RefundResult(out_trade_no=out_trade_no, out_request_no=out_request_no, refund_cents=refund_cents,
+                            refunded_total_cents=refunded_total, trade_no=answer.get("trade_no"))
+
+    def close(self, out_trade_no: str) -> None:
+        try:
+            self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
+        except ProviderError as exc:
+            # Until the buyer scans, Alipay has no trade to close.
+            if exc.sub_code != TRADE_NOT_EXIST:
+                raise
+
+    def verify_notification(self, params: dict[str, str]) -> Notification:
+        return read_notification(params, self.alipay_public_key, self.app_id)
+
+    def _call(self, method: str, biz_content: dict, notify_url: str | None = None) -> dict:
+        params = {
+            "app_id": self.app_id, "method": method, "format": "JSON", "charset": "utf-8",
+            "sign_type": "RSA2", "timestamp": format_time(dt.datetime.now(SHANGHAI)), "version": "1.0",
+            "biz_content": json.dumps(biz_content, ensure_ascii=False, separators=(",", ":")),
+        }
+        if notify_url:
+            params["notify_url"] = notify_url
+        params["sign"] = rsa2_sign(self.private_key, signing_string(params))
+        return self._read_answer(method, self._post(params))
+
+    def _post(self, params: dict[str, str]) -> str:
+        request = urllib.request.Request(
+            self.gateway_url, data=urllib.parse.urlencode(params).encode("ascii"),
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise ProviderError(f"Alipay answered HTTP {exc.code}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProviderError(f"Alipay unreachable: {exc}") from exc
+
+    def _read_answer(self, method: str, body: str) -> dict:
+        try:
+            spans = _top_level_spans(body)
+            node = method.replace(".", "_") + "_response"
+            if node not in spans:
+                node = "error_response"
+            start, end = spans[node]
+            answer = json.loads(body[start:end])
+            sign = json.loads(body[slice(*spans["sign"])]) if "sign" in spans else None
+        except (KeyError, ValueError) as exc:
+            raise ProviderError(f"{method} answered something we cannot read") from exc
+        if not isinstance(answer, dict):
+            raise ProviderError(f"{method} answered something we cannot read")
+        if sign:
+            if not rsa2_verify(self.alipay_public_key, body[start:end], sign):
+                raise ProviderError(f"{method}: the answer's signature does not verify")
+        elif answer.get("code") == SUCCESS:
+            raise ProviderError(f"{method}: an unsigned answer claims success")
+        if answer.get("code") != SUCCESS:
+            raise ProviderError(f"{method}: {answer.get('msg')} {answer.get('sub_msg') or ''}".strip(),
+                                code=answer.get("code"), sub_code=answer.get("sub_code"))
+        return answer
+
+    @staticmethod
+    def _field(answer: dict, key: str) -> str:
+        value = answer.get(key)
+        if not value or not isinstance(value, str):
+            raise ProviderError(f"the answer has no {key}")
+        return value
