@@ -1,5 +1,5 @@
-"""A local stand-in for an outside service that takes signed JSON (bank, verifier, carrier):
-it checks the HMAC signature as the real one does and answers with the test's function."""
+"""Local stand-ins for outside services (bank, verifier, carrier, Alipay's gateway):
+a server on 127.0.0.1 in a thread that answers each POST with the test's function."""
 from __future__ import annotations
 
 import hashlib
@@ -10,27 +10,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# respond(body, headers) -> (HTTP status, content type, answer body)
+Responder = Callable[[bytes, dict], tuple[int, str, bytes]]
+
 
 @contextmanager
-def signed_json_service(key: str, answer: Callable[[dict], dict], path: str = "/") -> Iterator[tuple[str, list]]:
-    """Yields (url, received requests); a bad signature gets HTTP 403."""
-    received: list[dict] = []
+def local_service(respond: Responder, path: str = "/") -> Iterator[str]:
+    """Yields the service's URL; stops the server afterwards."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            expected = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(self.headers.get("X-Signature", ""), expected):
-                self._send(403, {"ok": False, "error": "bad signature"})
-                return
-            request = json.loads(body)
-            received.append(request)
-            self._send(200, answer(request))
-
-        def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
+            status, content_type, data = respond(body, dict(self.headers))
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -39,11 +32,32 @@ def signed_json_service(key: str, answer: Callable[[dict], dict], path: str = "/
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll keeps shutdown, and so each test, from waiting half a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{path}", received
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def signed_json_service(key: str, answer: Callable[[dict], dict], path: str = "/") -> Iterator[tuple[str, list]]:
+    """A service taking JSON signed with HMAC-SHA256 in X-Signature; a bad signature gets
+    HTTP 403. Yields (url, received requests)."""
+    received: list[dict] = []
+
+    def respond(body: bytes, headers: dict) -> tuple[int, str, bytes]:
+        expected = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(headers.get("X-Signature", ""), expected):
+            status, payload = 403, {"ok": False, "error": "bad signature"}
+        else:
+            request = json.loads(body)
+            received.append(request)
+            status, payload = 200, answer(request)
+        return status, "application/json", json.dumps(payload, ensure_ascii=False).encode()
+
+    with local_service(respond, path) as url:
+        yield url, received

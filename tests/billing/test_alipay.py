@@ -7,10 +7,7 @@ import datetime as dt
 import json
 import re
 import socket
-import threading
 import urllib.parse
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from billing.payments.alipay import AlipayProvider, cents_to_yuan, yuan_to_cents
 from billing.payments.interfaces import BadNotification, BadSignature, ProviderError, TradeState
+from tests.fake_service import local_service
 
 APP_ID = "2021000123456789"
 
@@ -124,32 +122,12 @@ def not_exist() -> dict:
     return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
 
 
-@contextmanager
 def fake_gateway(alipay: FakeAlipay):
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            params = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
-            data = alipay.answer(params).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def respond(body: bytes, _headers: dict) -> tuple[int, str, bytes]:
+        params = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+        return 200, "text/html;charset=utf-8", alipay.answer(params).encode()
 
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # A short poll keeps shutdown, and so each test, from waiting half a second.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/gateway.do"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return local_service(respond, "/gateway.do")
 
 
 @pytest.fixture
