@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from models import (
     REVIEW_ROLES,
     BusinessType,
+    CheckOutcome,
     Decision,
     MaterialKind,
     MaterialRequest,
@@ -105,10 +106,15 @@ def reassign_order(session: Session, order: Order, staff: Staff, to: Staff) -> N
            after={"reviewer": to.username})
 
 
-def approve_order(session: Session, order: Order, staff: Staff, *, checklist: dict | None = None,
+def approve_order(session: Session, order: Order, staff: Staff, *, checklist: dict[str, dict[str, bool]],
                   note: str | None = None, now: dt.datetime | None = None) -> Decision:
-    """Approve; where dual control applies, the first senior approval waits for a second."""
+    """Approve; where dual control applies, the first senior approval waits for a second.
+
+    `checklist` holds the reviewer's ticks per current material ({"<material id>": {item: bool}}):
+    every document of every kind must be there with every item ticked, and the latest identity
+    checks must all have passed."""
     _require_holder(order, staff)
+    _require_approvable(session, order, checklist)
     now = now or utcnow()
     if needs_dual_control(session, order):
         if staff.role != StaffRole.SENIOR_REVIEWER:
@@ -226,6 +232,14 @@ def _reasons(session: Session, ids: list[int]) -> list[RejectionReason]:
         return []
     return list(session.scalars(select(RejectionReason).where(
         RejectionReason.id.in_(ids), RejectionReason.active.is_(True)).order_by(RejectionReason.position)))
+
+
+def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool]]) -> None:
+    if len(checklist) < len(MaterialKind) or not all(all(items.values()) for items in checklist.values()):
+        raise ReviewError(N_("Tick every checklist item of every document before approving."))
+    checks = identity.latest_checks(session, order)
+    if not checks or any(check.outcome != CheckOutcome.PASSED for check in checks):
+        raise ReviewError(N_("Identity verification has not passed."))
 
 
 def _require_reviewer(staff: Staff) -> None:

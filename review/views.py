@@ -38,7 +38,6 @@ from models.base import utcnow
 from public import regions
 from public.materials import MaterialStore
 from public.operations import current_materials
-from public.validators import N_
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
@@ -133,11 +132,10 @@ def order_page(number: str):
     materials = current_materials(db.session, order)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
-    reassign = ReassignForm()
-    reassign.staff_id.choices = [(r.id, r.display_name) for r in _reviewers()]
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
-        checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form, reassign=reassign,
+        checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
+        reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
         calendar_warning=sla.uncovered_warning(calendar, *(t for t in (order.sla_due_at, order.sla_limit_at) if t)),
@@ -249,10 +247,9 @@ def decide(number: str):
     if not form.validate_on_submit():
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
         return redirect(url_for("review.order_page", number=number))
-    materials = current_materials(db.session, order)
-    checklist = form.checklist(materials, request.form)
+    checklist = form.checklist(current_materials(db.session, order), request.form)
     try:
-        message = _apply_decision(order, form, materials, checklist)
+        message = _apply_decision(order, form, checklist)
     except operations.ReviewError as exc:
         flash(_(exc.message, **exc.params), "error")
         return redirect(url_for("review.order_page", number=number))
@@ -263,14 +260,8 @@ def decide(number: str):
     return redirect(url_for("review.queue", name=(order.queue or ReviewQueue.NEW).value))
 
 
-def _apply_decision(order, form, materials, checklist) -> str:
+def _apply_decision(order, form, checklist) -> str:
     if form.decision.data == "approve":
-        unticked = [m for m, items in checklist.items() if not all(items.values())]
-        if unticked or len(materials) < len(MaterialKind):
-            raise operations.ReviewError(N_("Tick every checklist item of every document before approving."))
-        failed = [c for c in identity.latest_checks(db.session, order) if c.outcome != "passed"]
-        if failed or not identity.latest_checks(db.session, order):
-            raise operations.ReviewError(N_("Identity verification has not passed."))
         done = operations.approve_order(db.session, order, current_user, checklist=checklist, note=form.note.data)
         return (_("First approval recorded: a second senior reviewer must approve.")
                 if done == "first_approval" else _("Approved. The applicant is notified."))

@@ -19,7 +19,10 @@ from models import (
     SmsMessage,
     StaffRole,
 )
+from public.operations import current_materials
 from review import operations, sla
+from review.forms import CHECKLIST
+from review.identity import SandboxVerifier
 from review.operations import ReviewError
 from review.warnings import warnings_for
 from tests import factories
@@ -41,6 +44,14 @@ def reviewer(db_session):
 def seniors(db_session):
     return (factories.staff(db_session, StaffRole.SENIOR_REVIEWER, "chen"),
             factories.staff(db_session, StaffRole.SENIOR_REVIEWER, "zhou"))
+
+
+def _approve(session, order, staff):
+    """Approve as the console does: every checklist item ticked, identity checks run."""
+    operations.verify_identity(session, order, staff, SandboxVerifier())
+    ticked = {str(m.id): dict.fromkeys(CHECKLIST[kind], True)
+              for kind, m in current_materials(session, order).items()}
+    return operations.approve_order(session, order, staff, checklist=ticked)
 
 
 def _messages_to(session, phone):
@@ -81,7 +92,7 @@ def test_staff_outside_review_cannot_claim(db_session, order):
 
 def test_approval_sends_the_password_by_sms_to_the_legal_representative(db_session, order, reviewer):
     operations.claim_order(db_session, order, reviewer)
-    operations.approve_order(db_session, order, reviewer)
+    _approve(db_session, order, reviewer)
     assert order.status == OrderStatus.APPROVED and order.queue is None and order.approved_at
     password = order.certificate_password
     assert len(password) == 8 and password.isdigit()
@@ -97,7 +108,7 @@ def test_corporate_transfer_method_sends_the_password_in_the_transfer_memo(app, 
     order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], identity_method="corporate_transfer",
                                  paid_at=NOW)
     operations.claim_order(db_session, order, reviewer)
-    operations.approve_order(db_session, order, reviewer)
+    _approve(db_session, order, reviewer)
     transfer = db_session.scalars(select(BankTransfer).where(BankTransfer.order_id == order.id)).one()
     assert transfer.amount_cents == 1 and order.certificate_password in transfer.memo
     assert transfer.account_number == order.account_number
@@ -142,15 +153,15 @@ def test_revocation_needs_two_different_senior_reviewers(app, db_session, review
     assert order.queue == ReviewQueue.REVOCATION
     operations.claim_order(db_session, order, reviewer)
     with pytest.raises(ReviewError, match="two senior reviewers"):
-        operations.approve_order(db_session, order, reviewer)
+        _approve(db_session, order, reviewer)
     operations.release_order(db_session, order, reviewer)
     operations.claim_order(db_session, order, first)
-    assert operations.approve_order(db_session, order, first) == "first_approval"
+    assert _approve(db_session, order, first) == "first_approval"
     assert order.status == OrderStatus.PAID and order.first_approver_id == first.id
     with pytest.raises(ReviewError, match="another senior reviewer"):
         operations.claim_order(db_session, order, first)
     operations.claim_order(db_session, order, second)
-    assert operations.approve_order(db_session, order, second) == "approve"
+    assert _approve(db_session, order, second) == "approve"
     assert order.status == OrderStatus.APPROVED
 
 
@@ -159,15 +170,15 @@ def test_an_information_change_of_the_name_needs_dual_control(app, db_session, r
     code = factories.credit_code(900001)
     earlier = factories.paid_order(db_session, folder, credit_code=code)
     operations.claim_order(db_session, earlier, reviewer)
-    operations.approve_order(db_session, earlier, reviewer)
+    _approve(db_session, earlier, reviewer)
     same_name = factories.paid_order(db_session, folder, business_type=BusinessType.INFO_CHANGE, credit_code=code)
     operations.claim_order(db_session, same_name, reviewer)
-    assert operations.approve_order(db_session, same_name, reviewer) == "approve"
+    assert _approve(db_session, same_name, reviewer) == "approve"
     renamed = factories.paid_order(db_session, folder, business_type=BusinessType.INFO_CHANGE, credit_code=code,
                                    org_name="郑州信源新名称科技有限公司")
     operations.claim_order(db_session, renamed, reviewer)
     with pytest.raises(ReviewError, match="two senior reviewers"):
-        operations.approve_order(db_session, renamed, reviewer)
+        _approve(db_session, renamed, reviewer)
 
 
 def test_warnings_for_open_orders_deny_list_and_a_reused_phone(app, db_session):
@@ -184,3 +195,19 @@ def test_warnings_for_open_orders_deny_list_and_a_reused_phone(app, db_session):
     assert set(codes) == {"open_order", "deny_list", "phone_reused"}
     assert codes["deny_list"].detail["person"] == "agent"
     assert codes["phone_reused"].detail == {"person": "legal_rep", "phone": "137****1111", "organisations": 3}
+
+
+def test_approval_needs_every_checklist_item_and_passed_identity_checks(db_session, order, reviewer):
+    operations.claim_order(db_session, order, reviewer)
+    ticked = {str(m.id): dict.fromkeys(CHECKLIST[kind], True)
+              for kind, m in current_materials(db_session, order).items()}
+    with pytest.raises(ReviewError, match="Identity verification"):
+        operations.approve_order(db_session, order, reviewer, checklist=ticked)
+    operations.verify_identity(db_session, order, reviewer, SandboxVerifier())
+    one_missing = {**ticked, next(iter(ticked)): {**next(iter(ticked.values())), "legible": False}}
+    with pytest.raises(ReviewError, match="checklist"):
+        operations.approve_order(db_session, order, reviewer, checklist=one_missing)
+    with pytest.raises(ReviewError, match="checklist"):
+        operations.approve_order(db_session, order, reviewer, checklist=dict(list(ticked.items())[:4]))
+    assert order.status == OrderStatus.IN_REVIEW
+    assert operations.approve_order(db_session, order, reviewer, checklist=ticked) == "approve"
