@@ -14,9 +14,7 @@ from review.navigation import QUEUE_LABELS, shanghai
 
 def digest_text(session: Session, now: dt.datetime) -> str:
     calendar = sla.load_calendar(session)
-    counts = dict(session.execute(
-        select(Order.queue, func.count()).where(Order.queue.is_not(None), Order.status.in_(queues.ACTIVE))
-        .group_by(Order.queue)).all())
+    counts = queues.queue_counts(session, ttl=0)
     badges = queues.sla_badges(session, calendar, now, ttl=0)
     breached = session.scalar(select(func.count()).where(
         Order.queue.is_not(None), Order.status.in_(queues.ACTIVE), Order.sla_limit_at < now)) or 0
@@ -26,7 +24,7 @@ def digest_text(session: Session, now: dt.datetime) -> str:
         .where(Order.queue.is_not(None), Order.status.in_(queues.ACTIVE), Order.sla_due_at < now)
         .order_by(Order.sla_due_at, Order.id).limit(20)).all()
     lines = [f"审核日报 {shanghai(now)}（北京时间）", ""]
-    lines += [f"{QUEUE_LABELS[q]}：{counts.get(q, 0)}" for q in QUEUE_LABELS]
+    lines += [f"{QUEUE_LABELS[q]}：{counts[q]}" for q in QUEUE_LABELS]
     lines += ["", f"已超期：{badges['overdue']}　一个工作日内到期：{badges['due_soon']}　超过最长时限：{breached}"]
     if overdue:
         lines += ["", "最早超期的订单："]

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -42,6 +42,13 @@ class ConsoleNav:
     search_url: str | None = None
 
 
+def request_calendar() -> sla.WorkingCalendar:
+    """The working-day calendar, loaded once per request (the page and its badges both need it)."""
+    if "sla_calendar" not in g:
+        g.sla_calendar = sla.load_calendar(db.session)
+    return g.sla_calendar
+
+
 def console_nav() -> dict:
     if not is_staff():
         return {}
@@ -54,8 +61,7 @@ def console_nav() -> dict:
         nav.queues = [NavItem(q.value, str(QUEUE_LABELS[q]), url_for("review.queue", name=q.value),
                               counts[q], q.value == current) for q in ReviewQueue]
     if role == StaffRole.SENIOR_REVIEWER:
-        calendar = sla.load_calendar(db.session)
-        badges = queues.sla_badges(db.session, calendar, utcnow(), ttl)
+        badges = queues.sla_badges(db.session, request_calendar(), utcnow(), ttl)
         nav.badges = {**badges, "overdue_url": url_for("review.queue", name="new", due="overdue"),
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
     if role == StaffRole.ADMIN:

@@ -41,7 +41,7 @@ from public.operations import current_materials
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
-from review.navigation import QUEUE_LABELS
+from review.navigation import QUEUE_LABELS, request_calendar
 from review.warnings import warnings_for
 
 REVIEWERS = tuple(REVIEW_ROLES)
@@ -90,7 +90,7 @@ def _filter_from_args(args) -> queues.QueueFilter:
 def queue(name: str):
     which = _queue(name)
     now = utcnow()
-    calendar = sla.load_calendar(db.session)
+    calendar = request_calendar()
     page = queues.queue_page(
         db.session, which, _filter_from_args(request.args), current_user, calendar=calendar, now=now,
         after=queues.Cursor.decode(request.args.get("after")),
@@ -128,7 +128,7 @@ def search():
 def order_page(number: str):
     order = _order(number)
     now = utcnow()
-    calendar = sla.load_calendar(db.session)
+    calendar = request_calendar()
     materials = current_materials(db.session, order)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
