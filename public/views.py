@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy import select
 
 from backoffice.extensions import db, limiter
@@ -192,14 +193,18 @@ def materials_done(number: str):
 
 
 def material_image(number: str, material_id: int):
-    """A material is shown to the session that uploaded it and to staff, nobody else."""
-    if is_staff():
+    """A material is shown to the session that uploaded it and to staff, nobody else;
+    a staff member's view is audited like one in the review console."""
+    staff = is_staff()
+    if staff:
         order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
     else:
         order = _owned_order(number)
     material = db.session.get(Material, material_id)
     if material is None or material.order_id != order.id:
         abort(404)
+    if staff:
+        review_operations.record_document_view(db.session, order, current_user, material.id)
     response = Response(_store().read(material.stored_name), mimetype=material.content_type)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Disposition"] = "inline"

@@ -156,8 +156,8 @@ def test_upload_reencodes_and_strips_metadata(client, order_number, db_session, 
 def test_material_preview_only_for_uploader_and_staff(app, client, order_number, upload_all,
                                                       db_session):
     upload_all(order_number)
-    material = db_session.scalars(select(Material)).first()
-    url = f"/apply/{order_number}/materials/{material.id}"
+    material_id = db_session.scalars(select(Material.id)).first()
+    url = f"/apply/{order_number}/materials/{material_id}"
     assert client.get(url).status_code == 200
     assert app.test_client().get(url).status_code == 404
     from models import Staff, StaffRole
@@ -172,6 +172,8 @@ def test_material_preview_only_for_uploader_and_staff(app, client, order_number,
         session["_user_id"] = str(staff_id)
         session["_fresh"] = True
     assert staff_client.get(url).status_code == 200
+    viewed = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "material.viewed")).all()
+    assert [(e.actor, e.target) for e in viewed] == [("staff:rev", f"material:{material_id}")]
 
 
 def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_session, latest_sms):
