@@ -23,7 +23,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from backoffice import create_app, demo
+from backoffice import create_app, demo, staff_accounts
 from backoffice.demo_data import load_applications
 from backoffice.extensions import db
 from billing.bench import bench_invoice_command
@@ -71,11 +71,10 @@ def _prepare(app, applications: int) -> Staff:
             click.echo(f"loaded {applications:,} applications in {time.perf_counter() - started:.1f} s")
         reviewer = db.session.scalar(select(Staff).where(Staff.username == "bench-reviewer"))
         if reviewer is None:
-            from argon2 import PasswordHasher
-
             reviewer = Staff(username="bench-reviewer", display_name="Bench", role=StaffRole.REVIEWER,
-                             password_hash=PasswordHasher().hash("bench-password"),
-                             totp_secret=pyotp.random_base32(), totp_confirmed_at=utcnow())
+                             password_hash=staff_accounts.hash_password("bench-password"))
+            staff_accounts.start_enrolment(reviewer)
+            reviewer.totp_confirmed_at = utcnow()
             db.session.add(reviewer)
         db.session.commit()
         return reviewer.username, reviewer.totp_secret

@@ -8,20 +8,21 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from backoffice.demo_data import load_applications
 from backoffice.extensions import db
-from models import AuditEntry, MaterialKind, Order, OrderStatus, Staff, StaffRole
+from models import AuditEntry, MaterialKind, Order, OrderStatus, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
+from tests.conftest import add_staff
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "correct horse 2026"
 LAPTOP = {"width": 1366, "height": 768}
 
 
@@ -31,18 +32,16 @@ def waiting_order(live_app):
         # A realistic queue around the order under test (it fits on the first page).
         load_applications(db.session, 36, now=utcnow(), upload_folder=live_app.config["UPLOAD_FOLDER"])
         order = factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
-        secret = pyotp.random_base32()
-        db.session.add(Staff(username="fang", display_name="审核员 王芳", role=StaffRole.REVIEWER,
-                             password_hash=PasswordHasher().hash("correct horse 2026"), totp_secret=secret,
-                             totp_confirmed_at=utcnow(), email="fang@ca.example.cn"))
+        reviewer = add_staff(db.session, StaffRole.REVIEWER, "fang", password=PASSWORD, display_name="审核员 王芳")
+        snapshot = order.number, order.agent.phone, reviewer.totp_secret
         db.session.commit()
-        return order.number, order.agent.phone, secret
+        return snapshot
 
 
 def _sign_in(page: Page, base: str, secret: str) -> None:
     page.goto(f"{base}/console/login")
     page.fill("[name=username]", "fang")
-    page.fill("[name=password]", "correct horse 2026")
+    page.fill("[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.fill("[name=code]", pyotp.TOTP(secret).now())
     page.click("button[type=submit]")
