@@ -15,15 +15,15 @@ from datetime import datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import segno
 from jinja2 import Environment, FileSystemLoader
 
 from billing.capital import capital_amount
+from models.order_number import BUSINESS_TZ
 from reports.pdf import PdfRenderer
 
-CHINA_TIME = ZoneInfo("Asia/Shanghai")
+CHINA_TIME = BUSINESS_TZ
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # Fixed table layout with declared column widths and explicit box widths: WeasyPrint then

@@ -3,14 +3,13 @@ chosen method), rejection, and requests for more materials, by SMS and e-mail.""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from models import IdentityMethod, MaterialKind, Order
 from notifications.outbox import queue_email, queue_sms, queue_transfer
+from review.sla import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNATURE = "【数字证书】"
 SUPPORT = "如有疑问请致电客服 400-000-0000。"
 KIND_NAMES = {

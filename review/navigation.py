@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -15,7 +14,6 @@ from models import REVIEW_ROLES, ReviewQueue, StaffRole
 from models.base import utcnow
 from review import queues, sla
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUE_LABELS = {
     ReviewQueue.NEW: _l("New applications"),
     ReviewQueue.REPLACEMENT: _l("Replacements"),
@@ -71,4 +69,4 @@ def console_nav() -> dict:
 
 def shanghai(value: dt.datetime | None) -> str:
     """A timestamp as staff read it: Beijing time, to the minute."""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(sla.SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""

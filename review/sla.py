@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import select
@@ -22,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from models.calendar import CalendarOverride, SlaPolicy
 from models.order import Order
+from models.order_number import BUSINESS_TZ
 from models.order_state import BusinessType, OrderStatus
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = BUSINESS_TZ  # the business day is Beijing time
 DAY = 86400
 _ONE_DAY = dt.timedelta(days=1)
 _SECOND = dt.timedelta(seconds=1)
