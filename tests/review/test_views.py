@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 import threading
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -212,7 +213,7 @@ def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_fact
                 db.session.commit()
             clients = [app.test_client() for _ in reviewers]
             for client, (username, secret) in zip(clients, snapshots, strict=True):
-                sign_in(client, type("S", (), {"username": username, "totp_secret": secret})())
+                sign_in(client, SimpleNamespace(username=username, totp_secret=secret))
             barrier = threading.Barrier(2)
             answers: list[str] = []
 
