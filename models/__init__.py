@@ -5,12 +5,22 @@ from models.base import Base
 from models.calendar import CalendarOverride, SlaPolicy
 from models.certificate import Certificate
 from models.channel import Channel, ChannelProduct
-from models.mail import BankTransfer, EmailMessage
+from models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceStatus, next_invoice_sequence
+from models.mail import BankTransfer, EmailAttachment, EmailMessage
 from models.material import Material, MaterialKind
 from models.order import AgentIdentityMethod, IdentityMethod, Order
 from models.order_number import OrderSequence, next_order_number
 from models.order_state import BusinessType, CertKind, OrderStatus
 from models.organisation import Organisation
+from models.payment import (
+    NotificationOutcome,
+    Payment,
+    PaymentNotification,
+    PaymentStatus,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
 from models.person import IdType, Person, PersonRole
 from models.product import MediaModel, Price, Product
 from models.review import (
@@ -35,4 +45,7 @@ __all__ = [
     "MediaModel", "Order", "OrderSequence", "OrderStatus", "Organisation", "Person",
     "PersonRole", "Price", "Product", "RejectionReason", "ReviewDecision", "ReviewQueue",
     "SlaPolicy", "SmsCode", "SmsMessage", "Staff", "StaffRole", "next_order_number",
+    "EmailAttachment", "Invoice", "InvoiceKind", "InvoiceSequence", "InvoiceStatus", "next_invoice_sequence",
+    "NotificationOutcome", "Payment", "PaymentNotification", "PaymentStatus", "Refund", "RefundReason",
+    "RefundStatus",
 ]

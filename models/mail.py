@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str40, str120, str255
 from models.sealed import SealedText
@@ -24,6 +24,20 @@ class EmailMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
     sent_at: Mapped[dt.datetime | None]
+
+    attachments: Mapped[list[EmailAttachment]] = relationship(order_by="EmailAttachment.id")
+
+
+class EmailAttachment(Base):
+    """A file sent with an e-mail (the e-invoice PDF), kept with the message for a retry."""
+
+    __tablename__ = "email_attachment"
+
+    id: Mapped[intpk]
+    email_id: Mapped[int] = mapped_column(ForeignKey("email_message.id"), index=True)
+    filename: Mapped[str120]
+    content_type: Mapped[str40]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class BankTransfer(Base):

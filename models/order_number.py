@@ -28,19 +28,21 @@ class OrderSequence(Base):
 def next_order_number(
     session: Session, kind: CertKind, now: dt.datetime | None = None
 ) -> str:
-    """Take the next number; the row lock of the UPDATE keeps two transactions apart."""
     day = (now or utcnow()).astimezone(BUSINESS_TZ).date()
     letter = kind.order_letter
-    insert = _INSERTS[session.get_bind().dialect.name]
-    session.execute(
-        insert(OrderSequence)
-        .values(day=day, letter=letter, last=0)
-        .on_conflict_do_nothing(index_elements=["day", "letter"])
-    )
-    last = session.execute(
-        update(OrderSequence)
-        .where(OrderSequence.day == day, OrderSequence.letter == letter)
-        .values(last=OrderSequence.last + 1)
-        .returning(OrderSequence.last)
-    ).scalar_one()
+    last = take_next(session, OrderSequence, day=day, letter=letter)
     return f"{day:%Y%m%d}{letter}{last:06d}"
+
+
+def take_next(session: Session, counter: type[Base], **key) -> int:
+    """Count one up on the counter row with this key (made at 0 if missing) and return it.
+    The row lock of the UPDATE keeps two transactions apart; a rollback gives the number back."""
+    insert = _INSERTS[session.get_bind().dialect.name]
+    session.execute(insert(counter).values(**key, last=0).on_conflict_do_nothing(index_elements=list(key)))
+    columns = counter.__table__.c
+    return session.execute(
+        update(counter)
+        .where(*(columns[name] == value for name, value in key.items()))
+        .values(last=columns.last + 1)
+        .returning(columns.last)
+    ).scalar_one()
