@@ -12,11 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import http.client
+import io
 import json
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -41,6 +44,13 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SUCCESS = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+
+BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+# The trade bill's detail file in the ZIP, e.g. 20880000000000000156_20240610_业务明细.csv (beside it
+# lies …_业务明细(汇总).csv, the summary, which is not wanted).
+BILL_DETAIL_SUFFIX = "_业务明细.csv"
+# A day of thousands of trades is a few MB; refuse anything far beyond that (a ZIP bomb, a wrong file).
+MAX_BILL_BYTES = 256 * 1024 * 1024
 
 _YUAN = re.compile(r"\d+(\.\d{1,2})?")
 _SPACE = re.compile(r"\s*")
@@ -145,6 +155,33 @@ def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, a
         raise BadNotification(f"notification cannot be read: {exc}") from exc
 
 
+def read_bill_archive(data: bytes) -> str:
+    """The 业务明细 CSV of the ZIP Alipay serves as a trade bill, decoded. Alipay writes the file
+    names and the text in GBK (GB 18030, its superset, is used to read both). ValueError if the
+    archive is unreadable or does not hold exactly one detail file."""
+    try:
+        # Names without the ZIP's UTF-8 flag are read as GBK, as Alipay writes them.
+        with zipfile.ZipFile(io.BytesIO(data), metadata_encoding="gb18030") as archive:
+            details = [info for info in archive.infolist()
+                       if info.filename.rsplit("/", 1)[-1].endswith(BILL_DETAIL_SUFFIX)]
+            if len(details) != 1:
+                names = ", ".join(info.filename for info in archive.infolist()) or "nothing"
+                raise ValueError(f"the bill archive should hold one *{BILL_DETAIL_SUFFIX} file, it holds {names}")
+            [detail] = details
+            if detail.file_size > MAX_BILL_BYTES:
+                raise ValueError(f"{detail.filename} is {detail.file_size} bytes, more than a bill can be")
+            with archive.open(detail) as member:
+                raw = member.read(MAX_BILL_BYTES + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, UnicodeDecodeError, NotImplementedError, EOFError) as exc:
+        raise ValueError(f"the bill archive cannot be read: {exc}") from exc
+    if len(raw) > MAX_BILL_BYTES:
+        raise ValueError(f"{detail.filename} is larger than a bill can be")
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{detail.filename} is not GBK text: {exc}") from exc
+
+
 def _present(params: Mapping[str, str], key: str) -> str:
     value = params[key]
     if not value:
@@ -241,6 +278,28 @@ class AlipayProvider:
 
     def verify_notification(self, params: dict[str, str]) -> Notification:
         return read_notification(params, self.alipay_public_key, self.app_id)
+
+    def download_bill(self, day: dt.date) -> str:
+        """The day's trade bill: Alipay answers with a short-lived URL of a ZIP of CSV files,
+        of which the 业务明细 one is read (see ``read_bill_archive``)."""
+        answer = self._call(BILL_METHOD, {"bill_type": "trade", "bill_date": day.isoformat()})
+        url = self._field(answer, "bill_download_url")
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ProviderError(f"{BILL_METHOD}: the bill URL is not http(s): {url[:100]!r}")
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                data = response.read(MAX_BILL_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise ProviderError(f"the bill download answered HTTP {exc.code}") from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise ProviderError(f"the bill download failed: {exc}") from exc
+        if len(data) > MAX_BILL_BYTES:
+            raise ProviderError("the bill download is larger than a bill can be")
+        try:
+            return read_bill_archive(data)
+        except ValueError as exc:
+            raise ProviderError(f"the bill of {day.isoformat()}: {exc}") from exc
 
     def _call(self, method: str, biz_content: dict, notify_url: str | None = None) -> dict:
         params = {

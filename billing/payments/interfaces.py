@@ -89,3 +89,7 @@ class PaymentProvider(Protocol):
     def verify_notification(self, params: dict[str, str]) -> Notification:
         """Check the signature of an asynchronous notification and read it; raises
         BadSignature or BadNotification."""
+
+    def download_bill(self, day: dt.date) -> str:
+        """The provider's trade bill (业务明细) of a business day (Beijing time) as text, in
+        Alipay's statement CSV format; see ``billing.reconciliation.parse_bill``."""

@@ -167,6 +167,15 @@ class SandboxProvider:
                                   (out_trade_no,)).fetchall()
         return [json.loads(row["params"]) for row in rows]
 
+    def describe(self, out_trade_no: str) -> dict | None:
+        """What the buyer's wallet shows for a trade: subject, amount, status, notify URL."""
+        with self._transaction() as ledger:
+            self._settle(ledger)
+            trade = self._trade(ledger, out_trade_no)
+        if trade is None:
+            return None
+        return {key: trade[key] for key in ("out_trade_no", "subject", "amount_cents", "status", "notify_url")}
+
     def query(self, out_trade_no: str) -> TradeStatus:
         with self._transaction() as ledger:
             self._settle(ledger)
@@ -239,6 +248,10 @@ class SandboxProvider:
             else:
                 ledger.execute("UPDATE trades SET in_bill = 0 WHERE out_trade_no = ?", (out_trade_no,))
             return out_trade_no
+
+    def download_bill(self, day: dt.date) -> str:
+        """The day's bill as ``PaymentProvider.download_bill`` gives it: ``export_bill``."""
+        return self.export_bill(day)
 
     def export_bill(self, day: dt.date) -> str:
         """The day's trade bill (业务明细) as Alipay's statement CSV; like Alipay's, each data cell

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 import re
 import socket
+import threading
 import urllib.parse
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -279,5 +285,196 @@ def test_unreachable_gateway_is_a_provider_error(keys):
 
     with pytest.raises(ProviderError) as failed:
         provider.query("CA9")
+
+    assert failed.value.code is None
+
+
+# --- the trade bill: alipay.data.dataservice.bill.downloadurl.query, then a ZIP by GET ------------
+
+BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+BILL_PREFIX = "20880000000000000156_20240610"
+BILL_TEXT = (
+    "#支付宝业务明细查询\n#账号：[20880000000000000156]\n"
+    "#-----------------------------------------业务明细列表----------------------------------------\n"
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,"
+    "商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,"
+    "商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n"
+    "2024061022001400001234567890\t,20240610U000001\t,交易\t,证书申请 · 单位证书\t,2024-06-10 12:00:00\t,"
+    "2024-06-10 12:00:05\t,\t,\t,\t,\t,张**\t,300.00\t,300.00\t,0.00\t,0.00\t,0.00\t,0.00\t,0.00\t,\t,0.00\t,0.00\t,\t,"
+    "0.00\t,0.00\t,\t\n"
+    "#-----------------------------------------业务明细列表结束------------------------------------\n"
+    "#交易合计：1笔，商家实收共300.00元\n#退款合计：0笔，商家实收共0.00元\n#导出时间：[2024年06月11日 09:00:00]\n"
+)
+SUMMARY_TEXT = "#支付宝业务汇总查询\n门店编号,门店名称,交易订单总笔数,退款订单总笔数\n合计,,1,0\n"
+
+
+class GbkZipInfo(zipfile.ZipInfo):
+    """A member named in GBK without the UTF-8 flag, as Alipay's archives are."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("gbk"), self.flag_bits
+
+
+def bill_zip(members: dict[str, str], *, gbk_names: bool = True) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members.items():
+            info = GbkZipInfo(name) if gbk_names else zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode("gbk"))
+    return out.getvalue()
+
+
+def alipay_bill_zip(text: str = BILL_TEXT, **options) -> bytes:
+    return bill_zip({f"{BILL_PREFIX}_业务明细.csv": text, f"{BILL_PREFIX}_业务明细(汇总).csv": SUMMARY_TEXT}, **options)
+
+
+@contextmanager
+def file_server(files: dict[str, tuple[int, bytes]]) -> Iterator[str]:
+    """Alipay's download host: answers GET for the paths in ``files``; yields its base URL."""
+    requested: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requested.append(self.path)
+            status, data = files.get(urllib.parse.urlsplit(self.path).path, (404, b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/oct-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class FakeAlipayWithBills(FakeAlipay):
+    """Alipay that also hands out the download URL of a day's bill, for the dates in ``bill_urls``."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.bill_urls: dict[str, str] = {}
+
+    def query(self, biz: dict, params: dict) -> dict:
+        if params["method"] != BILL_METHOD:
+            return super().query(biz, params)
+        if biz.get("bill_type") != "trade" or biz.get("bill_date") not in self.bill_urls:
+            return {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist",
+                    "sub_msg": "账单不存在"}
+        return {"code": "10000", "msg": "Success", "bill_download_url": self.bill_urls[biz["bill_date"]]}
+
+
+@pytest.fixture
+def bill_files():
+    """Path → (HTTP status, body) on the download host; filled by the test."""
+    return {}
+
+
+@pytest.fixture
+def bills(keys, bill_files):
+    alipay = FakeAlipayWithBills(keys["app"].public_key(), keys["alipay"])
+    with fake_gateway(alipay) as gateway, file_server(bill_files) as download_host:
+        provider = AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), gateway_url=gateway,
+                                  timeout=5)
+        yield provider, alipay, download_host
+
+
+def offer_bill(bills, bill_files, data: bytes, status: int = 200, day: str = "2024-06-10") -> None:
+    _, alipay, host = bills
+    bill_files[f"/downloadBill/{day}.zip"] = (status, data)
+    # Like Alipay's: a signed, short-lived URL with a query string.
+    alipay.bill_urls[day] = f"{host}/downloadBill/{day}.zip?bizType=trade&fileId=1&timestamp=1718000000&sign=abc"
+
+
+@pytest.mark.parametrize("gbk_names", [True, False], ids=["gbk-names", "utf8-names"])
+def test_download_bill_reads_the_detail_csv_of_the_zip_in_gbk(bills, bill_files, gbk_names):
+    provider, alipay, _ = bills
+    offer_bill(bills, bill_files, alipay_bill_zip(gbk_names=gbk_names))
+
+    text = provider.download_bill(dt.date(2024, 6, 10))
+
+    assert text == BILL_TEXT
+    assert "证书申请 · 单位证书" in text  # decoded from GBK, not mojibake
+    sent = alipay.received[-1]
+    assert sent["method"] == BILL_METHOD
+    assert json.loads(sent["biz_content"]) == {"bill_type": "trade", "bill_date": "2024-06-10"}
+
+
+def test_downloaded_bill_parses_for_reconciliation(bills, bill_files):
+    from billing.reconciliation import parse_bill
+
+    provider, _, _ = bills
+    offer_bill(bills, bill_files, alipay_bill_zip())
+
+    [row] = parse_bill(provider.download_bill(dt.date(2024, 6, 10)))
+
+    assert (row.trade_no, row.out_trade_no, row.kind, row.amount_cents) == (
+        "2024061022001400001234567890", "20240610U000001", "trade", 30000)
+    assert row.finished_at == dt.datetime(2024, 6, 10, 4, 0, 5, tzinfo=dt.UTC)
+
+
+def test_a_day_without_a_bill_is_alipays_business_error(bills):
+    provider, _, _ = bills
+
+    with pytest.raises(ProviderError) as refused:
+        provider.download_bill(dt.date(2024, 6, 9))
+
+    assert (refused.value.code, refused.value.sub_code) == ("40004", "isp.bill_not_exist")
+
+
+@pytest.mark.parametrize(("status", "data", "message"), [
+    (404, b"gone", "HTTP 404"),
+    (200, b"<html>not a zip</html>", "cannot be read"),
+    (200, bill_zip({f"{BILL_PREFIX}_业务明细(汇总).csv": SUMMARY_TEXT}), "one \\*_业务明细.csv"),
+    (200, bill_zip({f"{BILL_PREFIX}_业务明细.csv": "a,b\n", f"x/{BILL_PREFIX}_业务明细.csv": "c\n"}), "one"),
+])
+def test_a_bad_download_is_a_provider_error(bills, bill_files, status, data, message):
+    provider, _, _ = bills
+    offer_bill(bills, bill_files, data, status=status)
+
+    with pytest.raises(ProviderError, match=message):
+        provider.download_bill(dt.date(2024, 6, 10))
+
+
+def test_a_detail_file_that_is_not_gbk_is_a_provider_error(bills, bill_files):
+    provider, _, _ = bills
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(f"{BILL_PREFIX}_业务明细.csv", b"\xff\xff\xff")
+    offer_bill(bills, bill_files, out.getvalue())
+
+    with pytest.raises(ProviderError, match="not GBK"):
+        provider.download_bill(dt.date(2024, 6, 10))
+
+
+def test_a_bill_url_that_is_not_http_is_refused(bills, tmp_path):
+    provider, alipay, _ = bills
+    local = tmp_path / "bill.zip"
+    local.write_bytes(alipay_bill_zip())
+    alipay.bill_urls["2024-06-10"] = local.as_uri()
+
+    with pytest.raises(ProviderError, match="not http"):
+        provider.download_bill(dt.date(2024, 6, 10))
+
+
+def test_an_unreachable_download_host_is_a_provider_error(bills):
+    provider, alipay, _ = bills
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    alipay.bill_urls["2024-06-10"] = f"http://127.0.0.1:{port}/downloadBill/2024-06-10.zip"
+
+    with pytest.raises(ProviderError) as failed:
+        provider.download_bill(dt.date(2024, 6, 10))
 
     assert failed.value.code is None

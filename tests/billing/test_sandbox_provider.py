@@ -203,3 +203,15 @@ def test_ledger_persists_across_instances(ledger_path, clock):
     assert reopened.query("CA112").status is TradeState.TRADE_SUCCESS
     assert reopened.notifications_for("CA112") == [params]
     reopened.verify_notification(params)
+
+
+def test_download_bill_is_the_days_export(sandbox, clock):
+    sandbox.precreate("CA113", 30000, "单位证书", NOTIFY_URL)
+    [params] = sandbox.pay("CA113")
+
+    text = sandbox.download_bill(dt.date(2024, 6, 10))
+
+    assert text == sandbox.export_bill(dt.date(2024, 6, 10))
+    assert [(r["支付宝交易号"], r["商户订单号"], r["订单金额（元）"]) for r in bill_rows(text)] == [
+        (params["trade_no"], "CA113", "300.00")]
+    assert bill_rows(sandbox.download_bill(dt.date(2024, 6, 9))) == []
