@@ -5,6 +5,8 @@ import secrets
 import smtplib
 import ssl
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
@@ -12,8 +14,15 @@ from typing import Protocol
 from notifications.interfaces import MailDeliveryError
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "application/pdf"
+    content: bytes
+
+
 class MailGateway(Protocol):
-    def send(self, to: str, subject: str, body: str) -> str:
+    def send(self, to: str, subject: str, body: str, attachments: Sequence[Attachment] = ()) -> str:
         """Hand one message to the mail server; return its message id."""
 
 
@@ -31,7 +40,7 @@ class SandboxMailer:
     def __init__(self, delay_seconds: float = 0.2):
         self.delay_seconds = delay_seconds
 
-    def send(self, to: str, subject: str, body: str) -> str:
+    def send(self, to: str, subject: str, body: str, attachments: Sequence[Attachment] = ()) -> str:
         domain = _domain(to)
         if domain == "fail.example":
             raise MailDeliveryError(f"sandbox: 550 mailbox unavailable <{to}>")
@@ -50,8 +59,8 @@ class SmtpMailer:
         self.starttls = starttls
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str) -> str:
-        message = self._compose(to, subject, body)
+    def send(self, to: str, subject: str, body: str, attachments: Sequence[Attachment] = ()) -> str:
+        message = self._compose(to, subject, body, attachments)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -64,7 +73,7 @@ class SmtpMailer:
             raise MailDeliveryError(f"{self.host}:{self.port}: {exc}") from exc
         return message["Message-ID"]
 
-    def _compose(self, to: str, subject: str, body: str) -> EmailMessage:
+    def _compose(self, to: str, subject: str, body: str, attachments: Sequence[Attachment]) -> EmailMessage:
         message = EmailMessage()  # the default policy encodes a Chinese subject as RFC 2047
         message["From"] = self.sender
         message["To"] = to
@@ -73,6 +82,10 @@ class SmtpMailer:
         message["Message-ID"] = make_msgid(domain=_domain(self.sender))
         # Base64 keeps Chinese text intact through servers that do not speak 8BITMIME.
         message.set_content(body, charset="utf-8", cte="base64")
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                                   filename=attachment.filename)
         return message
 
 

@@ -2,17 +2,17 @@
 and handed to their gateways after the commit."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import BankTransfer, EmailMessage, Order, SmsMessage
+from models import BankTransfer, EmailAttachment, EmailMessage, Order, SmsMessage
 from models.base import utcnow
 from notifications.interfaces import MailDeliveryError, SmsDeliveryError, SmsGateway, TransferError
-from notifications.mail import MailGateway
+from notifications.mail import Attachment, MailGateway
 from notifications.transfers import TransferGateway
 
 SMS_QUEUE_KEY = "queued_sms"
@@ -49,10 +49,13 @@ def queue_sms(
 
 
 def queue_email(
-    session: Session, to: str, subject: str, body: str, template: str, order: Order | None = None
+    session: Session, to: str, subject: str, body: str, template: str, order: Order | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     message = EmailMessage(
-        to_address=to, subject=subject, body=body, template=template, order_id=order.id if order else None
+        to_address=to, subject=subject, body=body, template=template, order_id=order.id if order else None,
+        attachments=[EmailAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
+                     for a in attachments],
     )
     return _queue(session, EMAIL_QUEUE_KEY, message)
 
@@ -93,7 +96,8 @@ def deliver(session: Session, gateway: SmsGateway, message_ids: list[int]) -> No
 def deliver_emails(session: Session, mailer: MailGateway, email_ids: list[int]) -> None:
     """Send the given e-mails; each ends "sent" or "failed" (the row stays for a retry)."""
     _deliver(session, EmailMessage, email_ids, MailDeliveryError,
-             lambda m: mailer.send(m.to_address, m.subject, m.body))
+             lambda m: mailer.send(m.to_address, m.subject, m.body,
+                                   [Attachment(a.filename, a.content_type, a.content) for a in m.attachments]))
 
 
 def deliver_transfers(session: Session, gateway: TransferGateway, transfer_ids: list[int]) -> None:
