@@ -71,6 +71,26 @@ class Defaults:
     QUEUE_COUNTS_TTL_SECONDS = 15
     MATERIAL_REQUEST_TTL_DAYS = 15
     PHONE_REUSE_WARNING_ORGS = 3
+    # Payments: "sandbox" (its own ledger under instance/) or "alipay" (OpenAPI, RSA2 keys).
+    PAYMENT_PROVIDER = "sandbox"
+    SANDBOX_PAY_LEDGER = str(INSTANCE / "sandbox-pay" / "ledger.sqlite3")
+    SANDBOX_PAY_DELAY_SECONDS = 3.0
+    ALIPAY_APP_ID = ""
+    ALIPAY_PRIVATE_KEY = ""
+    ALIPAY_PUBLIC_KEY = ""
+    ALIPAY_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+    # An order not paid within this many hours is cancelled by `billing cancel-unpaid`.
+    PAYMENT_WINDOW_HOURS = 24
+    # E-invoices: "sandbox" numbers them itself; a tax platform adapter assigns numbers there.
+    INVOICE_ISSUER = "sandbox"
+    INVOICE_VERIFY_URL = "https://inv-veri.chinatax.gov.cn/"
+    INVOICE_PLATFORM_URL = ""
+    INVOICE_PLATFORM_KEY = ""
+    SELLER_NAME = "示例数字认证股份有限公司"
+    SELLER_TAXPAYER_ID = "91110000MA00CA0001"
+    SELLER_ADDRESS_PHONE = "北京市海淀区知春路 1 号 010-88886666"
+    SELLER_BANK_ACCOUNT = "中国工商银行北京海淀支行 0200001234567890123"
+    INVOICE_DRAWER = "财务"
 
 
 def load(test_config: dict | None = None) -> dict:
@@ -97,7 +117,11 @@ def _from_environment() -> dict:
                  "RATELIMIT_STORAGE_URI", "UPLOAD_FOLDER", "DEFAULT_CHANNEL", "PUBLIC_BASE_URL",
                  "MAIL_GATEWAY", "MAIL_FROM", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
                  "BANK_TRANSFER_GATEWAY", "BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY",
-                 "IDENTITY_VERIFIER", "IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY"):
+                 "IDENTITY_VERIFIER", "IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY",
+                 "PAYMENT_PROVIDER", "SANDBOX_PAY_LEDGER", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY",
+                 "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "INVOICE_ISSUER", "INVOICE_PLATFORM_URL",
+                 "INVOICE_PLATFORM_KEY", "SELLER_NAME",
+                 "SELLER_TAXPAYER_ID", "SELLER_ADDRESS_PHONE", "SELLER_BANK_ACCOUNT"):
         if name in os.environ:
             env[name] = os.environ[name]
     if "SMTP_PORT" in os.environ:

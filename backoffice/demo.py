@@ -20,7 +20,10 @@ from models import (
 )
 from models.base import utcnow
 
-PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT, 30000)]
+PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT)]
+# Each business type has its own price; unlocking is free and has none.
+BUSINESS_PRICES = {BusinessType.NEW: 30000, BusinessType.RENEWAL: 20000, BusinessType.REPLACEMENT: 25000,
+                   BusinessType.INFO_CHANGE: 10000, BusinessType.REVOCATION: 0}
 MEDIA = [("UKEY-RS", "UKEY-RS", 0), ("UKEY-G", "UKEY-G", 0)]
 CHANNELS = [
     ("direct", "数字证书网上营业厅", None),
@@ -51,11 +54,12 @@ def load(session: Session) -> Iterator[str]:
 
 def load_catalogue(session: Session) -> Iterator[str]:
     """Products, key models, prices and channels."""
-    for code, name, name_en, kind, cents in PRODUCTS:
+    for code, name, name_en, kind in PRODUCTS:
         product = _get_or_add(session, Product, {"code": code}, name=name, name_en=name_en,
                               cert_kind=kind)
-        _get_or_add(session, Price, {"product_id": product.id, "channel_id": None,
-                                     "business_type": BusinessType.NEW}, amount_cents=cents)
+        for business_type, cents in BUSINESS_PRICES.items():
+            _get_or_add(session, Price, {"product_id": product.id, "channel_id": None,
+                                         "business_type": business_type}, amount_cents=cents)
     for code, name, cents in MEDIA:
         _get_or_add(session, MediaModel, {"code": code}, name=name, price_cents=cents)
     for code, name, special in CHANNELS:

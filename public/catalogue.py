@@ -48,6 +48,10 @@ def media_models(session: Session) -> list[MediaModel]:
     return list(session.scalars(select(MediaModel).where(MediaModel.active).order_by(MediaModel.id)))
 
 
+# Business types that put a new key in the post, so a key bought from the CA is charged.
+NEW_KEY = frozenset({BusinessType.NEW, BusinessType.REPLACEMENT})
+
+
 def price_cents(
     session: Session,
     product: Product,
@@ -55,7 +59,10 @@ def price_cents(
     business_type: BusinessType,
     media: MediaModel | None,
 ) -> int:
-    """The channel's own price where set, else the product's; plus the key if bought."""
+    """The channel's own price for the business type where set, else the product's; plus the
+    key where a new one is sent. Unlocking is free."""
+    if business_type is BusinessType.UNLOCK:
+        return 0
     prices = session.scalars(
         select(Price).where(
             Price.product_id == product.id,
@@ -66,4 +73,5 @@ def price_cents(
     if not prices:
         raise LookupError(f"no price for {product.code} / {business_type}")
     chosen = min(prices, key=lambda p: p.channel_id is None)  # channel price wins
-    return chosen.amount_cents + (media.price_cents if media else 0)
+    key = media.price_cents if media and business_type in NEW_KEY else 0
+    return chosen.amount_cents + key

@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from billing import refunds
 from models import (
     REVIEW_ROLES,
     BusinessType,
@@ -146,6 +147,7 @@ def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: li
     order.queue = None
     order.move_to(OrderStatus.REJECTED, staff.actor, note="; ".join([r.text_zh for r in reasons] + [note or ""]))
     messages.rejected(session, order, [r.text_zh for r in reasons], note)
+    refunds.propose_refund_for_rejected(session, order, actor=staff.actor)  # finance confirms it
 
 
 def request_materials(session: Session, order: Order, staff: Staff, *, kinds: list[MaterialKind],

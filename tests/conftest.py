@@ -31,6 +31,8 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
         "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
         "AUDIT_SEAL_KEY": "YXVkaXQtc2VhbC1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
         "QUEUE_COUNTS_TTL_SECONDS": 0,
+        "SANDBOX_PAY_LEDGER": str(tmp_path_factory.mktemp("sandbox-pay") / "ledger.sqlite3"),
+        "SANDBOX_PAY_DELAY_SECONDS": 0.5,
     }
 
 
@@ -229,3 +231,29 @@ def login_as(client, db_session):
         return staff
 
     return login
+
+
+# --- billing (sandbox payment provider) ----------------------------------------------------------
+
+@pytest.fixture
+def billing_services(app, tmp_path):
+    """The app's billing services with a sandbox ledger of this test's own: order numbers
+    repeat from test to test (the database rolls back), the provider's books would not."""
+    import shutil
+
+    from billing.payments.sandbox import SandboxProvider
+    from billing.services import build_services
+
+    shared_keys = os.path.dirname(app.config["SANDBOX_PAY_LEDGER"])
+    SandboxProvider(app.config["SANDBOX_PAY_LEDGER"])  # makes the sandbox's RSA key once per session
+    ledger = tmp_path / "sandbox-pay" / "ledger.sqlite3"
+    ledger.parent.mkdir()
+    for name in ("sandbox-private.pem", "sandbox-public.pem"):
+        shutil.copy(os.path.join(shared_keys, name), ledger.parent / name)
+    services = build_services({**app.config, "SANDBOX_PAY_LEDGER": str(ledger)})
+    previous = app.extensions.pop("billing", None)
+    app.extensions["billing"] = services
+    yield services
+    del app.extensions["billing"]
+    if previous is not None:
+        app.extensions["billing"] = previous

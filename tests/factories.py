@@ -39,6 +39,16 @@ def application(**overrides) -> dict:
 def paid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,
                paid_at: dt.datetime | None = None, **overrides) -> Order:
     """An order with its five materials, signed and paid, waiting in its review queue."""
+    order = unpaid_order(session, upload_folder, business_type=business_type, **overrides)
+    order.move_to(OrderStatus.PAID, "applicant:test")
+    operations.enqueue_paid_order(session, order, paid_at or utcnow())
+    session.flush()
+    return order
+
+
+def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,
+                 **overrides) -> Order:
+    """An order with its five materials, signed, awaiting payment."""
     channel = session.scalars(select(Channel).filter_by(code="direct")).one()
     order = public_operations.submit_application(session, channel, application(**overrides), actor="applicant:test",
                                                  applicant_secret=None)
@@ -50,9 +60,8 @@ def paid_order(session, upload_folder: str, *, business_type: BusinessType = Bus
                              content_type=image.content_type, size_bytes=len(image.content),
                              sha256=image.sha256, width=image.width, height=image.height,
                              uploaded_by="applicant:test"))
-    for status in (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID):
+    for status in (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT):
         order.move_to(status, "applicant:test")
-    operations.enqueue_paid_order(session, order, paid_at or utcnow())
     session.flush()
     return order
 

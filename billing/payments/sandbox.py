@@ -266,12 +266,12 @@ class SandboxProvider:
                 " JOIN trades USING (out_trade_no) WHERE refunded_at >= ? AND refunded_at < ? AND in_bill = 1",
                 (start, end)).fetchall()
         rows = [(trade["paid_at"], self._bill_row(trade, "交易", trade["paid_at"],
-                                                  trade["bill_amount_cents"] or trade["amount_cents"], ""))
+                                                  _bill_amount(trade), ""))
                 for trade in trades]
         rows += [(refund["refunded_at"], self._bill_row(refund, "退款", refund["refunded_at"],
                                                         -refund["refund_cents"], refund["out_request_no"]))
                  for refund in refunds]
-        received = sum(trade["bill_amount_cents"] or trade["amount_cents"] for trade in trades)
+        received = sum(_bill_amount(trade) for trade in trades)
         refunded = sum(refund["refund_cents"] for refund in refunds)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -291,7 +291,7 @@ class SandboxProvider:
 
     @staticmethod
     def _bill_row(trade: sqlite3.Row, kind: str, finished_at: str, received_cents: int, request_no: str) -> list[str]:
-        order_amount = trade["bill_amount_cents"] or trade["amount_cents"]
+        order_amount = _bill_amount(trade)
         received = ("-" if received_cents < 0 else "") + cents_to_yuan(abs(received_cents))
         cells = [trade["trade_no"], trade["out_trade_no"], kind, trade["subject"], trade["created_at"], finished_at,
                  "", "", "", "", BUYER, cents_to_yuan(order_amount), received, "0.00", "0.00", "0.00", "0.00", "0.00",
@@ -397,6 +397,12 @@ class SandboxProvider:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError(f"{private_path} does not hold an RSA key")
         return key
+
+
+def _bill_amount(trade: sqlite3.Row) -> int:
+    """What the bill shows for a trade: a planted amount (even 0), else the real one."""
+    planted = trade["bill_amount_cents"]
+    return trade["amount_cents"] if planted is None else planted
 
 
 def _chinese_date(day: dt.date) -> str:

@@ -1,0 +1,109 @@
+"""Giving a payment back: proposed (by a rejection, or automatically for a late payment),
+confirmed by finance, sent to the provider, and reversed on the invoice side.
+
+The request number is derived from the trade (one whole refund per payment), so sending a
+refund again after a crash or a timeout asks the provider for the same refund, which it
+answers without paying twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from billing import invoices
+from billing.issuers import IssuerError
+from billing.payments.interfaces import ProviderError
+from billing.services import N_, BillingError, BillingServices
+from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
+
+log = logging.getLogger(__name__)
+
+
+def propose_refund(session: Session, payment: Payment, reason: RefundReason, *, actor: str,
+                   confirmed_at: dt.datetime | None = None) -> Refund:
+    """The refund of a paid payment; a second proposal answers the first one. One proposed
+    with `confirmed_at` needs no confirmation (a late payment goes back at once)."""
+    if payment.refund is not None:
+        return payment.refund
+    if payment.status is not PaymentStatus.PAID:
+        raise BillingError(N_("Only a paid payment can be refunded."))
+    refund = Refund(payment=payment, out_request_no=f"{payment.out_trade_no}-R1", amount_cents=payment.amount_cents,
+                    reason=reason, requested_by=actor, confirmed_at=confirmed_at,
+                    status=RefundStatus.CONFIRMED if confirmed_at else RefundStatus.AWAITING_CONFIRMATION)
+    session.add(refund)
+    session.flush()
+    record(session, actor, "refund.proposed", order=payment.order, target=f"refund:{refund.out_request_no}",
+           after={"reason": str(reason), "amount_cents": refund.amount_cents, "status": str(refund.status)})
+    return refund
+
+
+def propose_refund_for_rejected(session: Session, order: Order, *, actor: str) -> Refund | None:
+    """A rejected order that was paid gets its refund proposed; finance confirms it."""
+    payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if payment is None or payment.status is not PaymentStatus.PAID:
+        return None
+    return propose_refund(session, payment, RefundReason.REJECTED, actor=actor)
+
+
+def confirm_refund(session: Session, services: BillingServices, refund: Refund, staff: Staff, *,
+                   now: dt.datetime) -> None:
+    """Finance's confirmation, then the refund is sent. Of two confirmations at once exactly
+    one goes through: a conditional UPDATE from "awaiting confirmation"."""
+    confirmed = session.execute(
+        update(Refund).where(Refund.id == refund.id, Refund.status == RefundStatus.AWAITING_CONFIRMATION)
+        .values(status=RefundStatus.CONFIRMED, confirmed_by_id=staff.id, confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(refund)
+    if not confirmed:
+        raise BillingError(N_("This refund is not waiting for confirmation."))
+    record(session, staff.actor, "refund.confirmed", order=refund.payment.order,
+           target=f"refund:{refund.out_request_no}")
+    execute_refund(session, services, refund, actor=staff.actor, now=now)
+
+
+def execute_refund(session: Session, services: BillingServices, refund: Refund, *, actor: str,
+                   now: dt.datetime) -> bool:
+    """Send a confirmed refund to the provider. On failure it stays confirmed, with the error,
+    for `billing sweep` or finance to send again. On success the payment is refunded and an
+    invoice in force is reversed by a red one."""
+    if refund.status is not RefundStatus.CONFIRMED:
+        return refund.status is RefundStatus.SUCCEEDED
+    payment = refund.payment
+    refund.attempts += 1
+    try:
+        services.provider.refund(payment.out_trade_no, refund.amount_cents, refund.out_request_no,
+                                 _reason_text(refund.reason))
+    except ProviderError as exc:
+        refund.last_error = str(exc)
+        log.warning("refund %s failed: %s", refund.out_request_no, exc)
+        record(session, actor, "refund.failed", order=payment.order, target=f"refund:{refund.out_request_no}",
+               note=str(exc))
+        return False
+    refund.status, refund.succeeded_at, refund.last_error = RefundStatus.SUCCEEDED, now, None
+    payment.status = PaymentStatus.REFUNDED
+    record(session, actor, "refund.succeeded", order=payment.order, target=f"refund:{refund.out_request_no}",
+           after={"amount_cents": refund.amount_cents})
+    reverse_invoice(session, services, payment.order, actor=actor, now=now)
+    return True
+
+
+def reverse_invoice(session: Session, services: BillingServices, order: Order, *, actor: str,
+                    now: dt.datetime) -> None:
+    """A refunded order's invoice in force gets its red invoice (retried by the sweep if the
+    issuer is down)."""
+    blue = invoices.active_blue_invoice(session, order)
+    if blue is None:
+        return
+    try:
+        invoices.issue_red_invoice(session, services, blue, actor=actor, now=now)
+    except IssuerError as exc:
+        record(session, actor, "invoice.deferred", order=order, note=f"red invoice: {exc}")
+
+
+def _reason_text(reason: RefundReason) -> str:
+    return {RefundReason.REJECTED: "证书申请审核未通过，退还款项",
+            RefundReason.LATE_PAYMENT: "订单已超时取消，退还款项"}[reason]

@@ -1,0 +1,27 @@
+"""What the scheduled `billing sweep` finishes: refunds the provider did not take yet, and
+invoices the issuer could not make when the payment or refund happened."""
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from models import Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentStatus, Refund, RefundStatus
+
+
+def refunds_to_send(session: Session) -> list[int]:
+    return list(session.scalars(select(Refund.id).where(Refund.status == RefundStatus.CONFIRMED).order_by(Refund.id)))
+
+
+def orders_without_invoice(session: Session) -> list[int]:
+    """Paid orders that never got a blue invoice (a voided one counts: finance decided)."""
+    any_blue = exists().where(Invoice.order_id == Payment.order_id, Invoice.kind == InvoiceKind.BLUE)
+    return list(session.scalars(select(Payment.order_id).where(Payment.status == PaymentStatus.PAID, ~any_blue)
+                                .order_by(Payment.order_id)))
+
+
+def refunded_orders_with_invoice(session: Session) -> list[int]:
+    """Refunded orders whose invoice is still in force: the red invoice is owed."""
+    in_force = exists().where(Invoice.order_id == Payment.order_id, Invoice.kind == InvoiceKind.BLUE,
+                              Invoice.status == InvoiceStatus.ISSUED)
+    return list(session.scalars(select(Payment.order_id).where(Payment.status == PaymentStatus.REFUNDED, in_force)
+                                .order_by(Payment.order_id)))
