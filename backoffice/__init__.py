@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(app_config.load(test_config))
 
+    import billing
     import notifications
     import review
     from models import sealed
@@ -43,10 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     notifications.init_app(app)
     review.init_app(app)
+    billing.init_app(app)
 
     from backoffice.auth import bp as auth_bp
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp
+    from public.payment_views import payment_notification
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
@@ -54,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     admin.init_app(app)
     extensions.csrf.exempt(api_bp)  # the API authenticates each call by its channel key
+    extensions.csrf.exempt(payment_notification)  # the provider signs its notifications
     if app.testing:
         from public.testing import bp as testing_bp
 

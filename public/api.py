@@ -8,9 +8,13 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+import billing
 from backoffice.extensions import db, limiter
-from models import MaterialKind, Order
-from public import catalogue, openapi, operations, sms_codes
+from billing import checkout
+from billing.services import BillingError
+from models import MaterialKind, Order, OrderStatus
+from models.base import utcnow
+from public import catalogue, openapi, operations, payments, sms_codes
 from public.forms import ApplicationForm
 from public.materials import InvalidUpload, MaterialStore, check_image
 
@@ -146,13 +150,31 @@ def confirm_signature(order: Order):
     body = request.get_json(silent=True) or {}
     try:
         operations.confirm_signature(
-            db.session, _policy(), order, str(body.get("sms_code", "")), actor=_actor()
+            db.session, _policy(), billing.services(), order, str(body.get("sms_code", "")), actor=_actor()
         )
     except sms_codes.CodeInvalid as exc:
         return jsonify(errors=[{"field": "sms_code", "message": str(exc)}]), 422
     except operations.NotEditable:
         return _problem(409, "the order is not waiting for a signature")
     return jsonify(_status(order))
+
+
+@limiter.limit("60/minute", key_func=_channel_key)
+@channel_required
+@order_required
+def payment(order: Order):
+    """The QR code a channel shows its applicant; the status endpoint tells when it is paid."""
+    services = billing.services()
+    if order.status is OrderStatus.AWAITING_PAYMENT:
+        payments.check_payment(db.session, services, order, now=utcnow())
+    if order.status is not OrderStatus.AWAITING_PAYMENT:
+        return _problem(409, "the order is not waiting for payment", order_status=str(order.status))
+    try:
+        trade, qr_code = checkout.payment_qr_code(db.session, services, order)
+    except BillingError as exc:
+        return _problem(503, str(exc))
+    return jsonify(number=order.number, amount_cents=trade.amount_cents, qr_code=qr_code,
+                   pay_before=(order.signed_at + services.payment_window).isoformat())
 
 
 def _status(order: Order) -> dict:

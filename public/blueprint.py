@@ -1,7 +1,7 @@
 """URL table of the applicant side: the public pages and the channels' JSON API."""
 from flask import Blueprint
 
-from public import api, views
+from public import api, payment_views, query_views, views
 
 public_bp = Blueprint("public", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -19,6 +19,10 @@ _PUBLIC = [
     ("/apply/<number>/signature/code", views.signature_code, ["POST"]),
     ("/apply/<number>/done", views.done_page, ["GET"]),
     ("/apply/<number>/more/<token>", views.more_materials, ["GET", "POST"]),
+    ("/apply/<number>/pay", payment_views.payment_page, ["GET"]),
+    ("/apply/<number>/pay/status", payment_views.payment_status, ["GET"]),
+    ("/apply/<number>/invoices/<int:invoice_id>", payment_views.invoice_pdf, ["GET"]),
+    ("/pay/notify", payment_views.payment_notification, ["POST"]),
     ("/captcha.png", views.captcha_image, ["GET"]),
     ("/regions.json", views.regions_json, ["GET"]),
     ("/legal/<document>", views.legal_document, ["GET"]),
@@ -30,9 +34,19 @@ _API = [
     ("/v1/applications/<number>/materials/<kind>", api.upload_material, ["PUT"]),
     ("/v1/applications/<number>/signature-code", api.send_signature_code, ["POST"]),
     ("/v1/applications/<number>/signature", api.confirm_signature, ["POST"]),
+    ("/v1/applications/<number>/payment", api.payment, ["GET"]),
+]
+_QUERY = [
+    ("/query", query_views.order_query, ["GET", "POST"]),
+    ("/query/verify", query_views.query_verify, ["GET", "POST"]),
+    ("/query/results", query_views.query_results, ["GET"]),
+    ("/query/invoices/<int:invoice_id>", query_views.query_invoice, ["GET"]),
+    ("/query/orders/<number>/continue", query_views.query_continue, ["POST"]),
 ]
 
 for rule, view, methods in _PUBLIC:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 for rule, view, methods in _API:
     api_bp.add_url_rule(rule, view_func=view, methods=methods)
+for rule, view, methods in _QUERY:
+    public_bp.add_url_rule(rule, view_func=view, methods=methods)

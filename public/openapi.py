@@ -164,5 +164,16 @@ def document() -> dict:
                     "properties": {"sms_code": {"type": "string"}}}}}},
                 "responses": {"200": status, "422": invalid},
             }},
+            "/api/v1/applications/{number}/payment": {"get": {
+                "summary": "The QR code content to pay the order (awaiting payment only); scanning it "
+                           "with Alipay pays the order, after which its status becomes paid",
+                "parameters": [number],
+                "responses": {"200": {"description": "the trade", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "number": {"type": "string"}, "amount_cents": {"type": "integer"},
+                        "qr_code": {"type": "string"}, "pay_before": {"type": "string", "format": "date-time"}}}}}},
+                              "409": {"description": "not awaiting payment"},
+                              "503": {"description": "the payment provider is unavailable; try again"}},
+            }},
         },
     }

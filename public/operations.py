@@ -6,6 +6,8 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing import checkout
+from billing.services import BillingServices
 from models import (
     AuditEntry,
     BusinessType,
@@ -246,9 +248,10 @@ def send_signature_code(
 
 
 def confirm_signature(
-    session: Session, policy: sms_codes.CodePolicy, order: Order, code: str, *, actor: str
+    session: Session, policy: sms_codes.CodePolicy, services: BillingServices, order: Order, code: str, *,
+    actor: str
 ) -> None:
-    """The agent's SMS code is the signature; the order then awaits payment."""
+    """The agent's SMS code is the signature; the order then awaits payment, its trade open."""
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         raise NotEditable(order.number)
     sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
@@ -257,3 +260,4 @@ def confirm_signature(
         OrderStatus.AWAITING_PAYMENT, actor,
         note="consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest(),
     )
+    checkout.ensure_payment(session, services, order)

@@ -18,8 +18,10 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
+import billing
 from backoffice.extensions import db, limiter
 from backoffice.staff_login import is_staff
+from billing import invoices
 from models import Material, MaterialKind, Order, OrderStatus
 from public import captcha, catalogue, operations, regions, sms_codes
 from public.forms import PublicApplicationForm
@@ -221,9 +223,9 @@ def signature_page(number: str):
     if request.method == "POST":
         try:
             operations.confirm_signature(
-                db.session, _policy(), order, request.form.get("sms_code", ""), actor=_actor()
+                db.session, _policy(), billing.services(), order, request.form.get("sms_code", ""), actor=_actor()
             )
-            return redirect(url_for("public.done_page", number=number))
+            return redirect(url_for("public.payment_page", number=number))
         except sms_codes.CodeInvalid as exc:
             error = gettext(str(exc))
     return render_template("public/signature.html", order=order, error=error,
@@ -245,7 +247,7 @@ def signature_code(number: str):
 
 def done_page(number: str):
     order = _owned_order(number)
-    return render_template("public/done.html", order=order)
+    return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order))
 
 
 @limiter.limit("30/minute")

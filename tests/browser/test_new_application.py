@@ -87,4 +87,4 @@ def test_new_application_end_to_end(page: Page, live_server: str, live_app, tmp_
     page.fill("#sms_code", code)
     page.click("#confirm-signature")
     expect(page.locator("#order-number")).to_have_text(number)
-    expect(page.locator("#order-status")).not_to_be_empty()
+    expect(page.locator("#pay-qr")).to_be_visible()  # signed: the QR code to pay (tests/browser/test_payment.py)

@@ -70,7 +70,7 @@ def test_the_documented_example_creates_an_order(api, client):
     assert api.get(f"/api/v1/applications/{body['number']}").get_json() == body
 
 
-def test_whole_flow_by_program(api, latest_sms, db_session):
+def test_whole_flow_by_program(api, latest_sms, db_session, billing_services):
     number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
     bad = api.put(f"/api/v1/applications/{number}/materials/business_licence", data=b"GIF89a")
     assert bad.status_code == 422
@@ -90,6 +90,12 @@ def test_whole_flow_by_program(api, latest_sms, db_session):
     assert done.get_json()["status"] == "awaiting_payment"
     reused = api.post(f"/api/v1/applications/{number}/signature", json={"sms_code": code})
     assert reused.status_code == 409
+    # the channel shows the QR code; once the applicant has paid, the order says so
+    trade = api.get(f"/api/v1/applications/{number}/payment").get_json()
+    assert trade["amount_cents"] == done.get_json()["price_cents"] and trade["qr_code"].endswith(number)
+    billing_services.provider.pay(number)  # the notification is late: the next call asks the provider
+    assert api.get(f"/api/v1/applications/{number}/payment").status_code == 409
+    assert api.get(f"/api/v1/applications/{number}").get_json()["status"] == "paid"
 
 
 def test_a_channel_sees_only_its_own_orders(api, order_number):

@@ -193,7 +193,7 @@ def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_ses
         as_text=True)
     assert 'data-error-for="sms_code"' in page
     response = client.post(f"/apply/{order_number}/signature", data={"sms_code": code})
-    assert response.headers["Location"].endswith("/done")
+    assert response.headers["Location"].endswith("/pay")  # signed: on to the QR code
     order = _order(db_session, order_number)
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.signed_at is not None
     order_id = order.id

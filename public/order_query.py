@@ -1,0 +1,260 @@
+"""The applicant's order query (订单查询): the orders of one ID, opened by an SMS code sent to
+the agent's phone. Plain functions on a SQLAlchemy session; the views keep the session mark.
+
+Whose ID: the portal's manual asks for the certificate type and "the corresponding ID number";
+for a unit certificate its query screen asks for the organisation's unified social credit
+code. The agent's own ID document (the same types as on the application form) finds the
+orders they handled; for a personal certificate the agent is the holder. Either way the code
+goes to the agent's phone on the most recent matching order.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    AuditEntry,
+    Certificate,
+    CertKind,
+    IdentityMethod,
+    IdType,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Order,
+    OrderStatus,
+    Organisation,
+    Person,
+)
+from models.order_state import UNPAID
+from models.sealed import lookup_digest, mask, seal, unseal
+from public import sms_codes
+from public.operations import session_hash
+from public.validators import N_
+
+CREDIT_CODE = "credit_code"  # the ID type of an organisation: its unified social credit code
+QUERY_PURPOSE = "order_query"
+QUERY_SMS = "【数字证书】您正在查询证书订单，验证码{{code}}，{minutes}分钟内有效。如非本人操作请忽略。"
+QUERY_ACTOR = "applicant:query"
+MARK_TTL = dt.timedelta(minutes=15)
+# One message for every failure: a different one for "no code was ever sent" would tell
+# whether the ID has orders.
+CODE_REJECTED = N_("The SMS code is wrong or no longer valid. Please check it, or ask for a new code.")
+
+HISTORY = frozenset({OrderStatus.COMPLETED, OrderStatus.REJECTED, OrderStatus.CANCELLED})
+CONTINUABLE = UNPAID
+NOT_ISSUED = "not_issued"
+_SEAL_PURPOSE = "session.order_query.credit_code"
+
+
+class NotContinuable(Exception):
+    """The order is past the applicant's steps (paid, in review, finished)."""
+
+
+@dataclass(frozen=True)
+class QueryIdentity:
+    """What the applicant typed, reduced to what the lookup needs. A credit code is kept
+    itself (the lookup needs it; it is sealed in the session mark); an ID number only as its
+    keyed digest."""
+
+    cert_kind: CertKind
+    id_type: str  # CREDIT_CODE or an IdType value
+    digest: str
+    masked: str
+    credit_code: str | None = None
+
+    @classmethod
+    def of(cls, cert_kind: str, id_type: str, number: str) -> QueryIdentity:
+        """`number` as the validators normalised it."""
+        if id_type != CREDIT_CODE:
+            IdType(id_type)
+        return cls(CertKind(cert_kind), id_type, lookup_digest(number), mask(number, 4, 4),
+                   number if id_type == CREDIT_CODE else None)
+
+
+def session_mark(identity: QueryIdentity, *, now: dt.datetime) -> dict:
+    """The identity as the browser session keeps it (JSON): never an ID number in clear."""
+    mark = {"cert_kind": identity.cert_kind.value, "id_type": identity.id_type, "digest": identity.digest,
+            "masked": identity.masked, "expires_at": int((now + MARK_TTL).timestamp())}
+    if identity.credit_code is not None:
+        mark["credit_code"] = base64.b64encode(seal(identity.credit_code, _SEAL_PURPOSE)).decode()
+    return mark
+
+
+def identity_from(mark, *, now: dt.datetime) -> QueryIdentity | None:
+    """The identity of an unexpired session mark; None when missing, expired or unreadable."""
+    if not isinstance(mark, dict):
+        return None
+    try:
+        if now.timestamp() >= mark["expires_at"]:
+            return None
+        id_type = mark["id_type"]
+        credit_code = None
+        if id_type == CREDIT_CODE:
+            credit_code = unseal(base64.b64decode(mark["credit_code"]), _SEAL_PURPOSE)
+        else:
+            IdType(id_type)
+        return QueryIdentity(CertKind(mark["cert_kind"]), id_type, mark["digest"], mark["masked"], credit_code)
+    except (KeyError, TypeError, ValueError, binascii.Error, InvalidTag):
+        return None
+
+
+def _matching(identity: QueryIdentity) -> Select:
+    query = select(Order).where(Order.cert_kind == identity.cert_kind)
+    if identity.id_type == CREDIT_CODE:
+        return query.join(Order.organisation).where(Organisation.credit_code == identity.credit_code)
+    return query.join(Order.agent).where(Person.id_number_digest == identity.digest,
+                                         Person.id_type == IdType(identity.id_type))
+
+
+def _newest_first(query: Select) -> Select:
+    return query.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def find_orders(session: Session, identity: QueryIdentity) -> list[Order]:
+    """Every order of the ID, newest first."""
+    query = _newest_first(_matching(identity)).options(
+        selectinload(Order.product), selectinload(Order.organisation),
+        selectinload(Order.agent), selectinload(Order.legal_rep))
+    return list(session.scalars(query))
+
+
+def latest_order(session: Session, identity: QueryIdentity) -> Order | None:
+    return session.scalars(_newest_first(_matching(identity)).limit(1)).first()
+
+
+def order_of(session: Session, identity: QueryIdentity, number: str) -> Order | None:
+    """The order with this number, if it is one of the ID's orders."""
+    return session.scalars(_matching(identity).where(Order.number == number)).first()
+
+
+def send_query_code(
+    session: Session, policy: sms_codes.CodePolicy, identity: QueryIdentity, *, client_ip: str | None
+) -> None:
+    """Send a code to the agent of the ID's most recent order, if there is one. The caller
+    answers the same whatever happened here."""
+    order = latest_order(session, identity)
+    if order is None or not order.agent.phone:
+        return
+    text = QUERY_SMS.format(minutes=max(policy.ttl_seconds // 60, 1))
+    try:
+        sms_codes.send_code(session, policy, phone=order.agent.phone, purpose=QUERY_PURPOSE, text=text,
+                            client_ip=client_ip, order=order)
+    except sms_codes.CodeRefused:
+        # "Too soon" or "too many" would only ever be said for an ID that has orders. The
+        # per-IP limit of the page answers everybody alike.
+        return
+
+
+def check_query_code(session: Session, policy: sms_codes.CodePolicy, identity: QueryIdentity, code: str) -> None:
+    """Accept the agent's code for the ID (once); raises CodeInvalid with one message for all."""
+    order = latest_order(session, identity)
+    if order is None or not order.agent.phone:
+        raise sms_codes.CodeInvalid(CODE_REJECTED)
+    try:
+        sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=QUERY_PURPOSE, code=code,
+                           order=order)
+    except sms_codes.CodeInvalid as exc:
+        raise sms_codes.CodeInvalid(CODE_REJECTED) from exc
+
+
+def invoice_status(invoices: list[Invoice]) -> str:
+    """Where the order's invoicing stands: not issued, or the state of its blue invoice (a
+    voided one replaced by a new issue counts as issued)."""
+    blue = {i.status for i in invoices if i.kind == InvoiceKind.BLUE}
+    for status in (InvoiceStatus.ISSUED, InvoiceStatus.REVERSED, InvoiceStatus.VOIDED):
+        if status in blue:
+            return status.value
+    return NOT_ISSUED
+
+
+def downloadable(invoice: Invoice) -> bool:
+    """Issued and reversed blue invoices and red ones; a voided invoice is void."""
+    return invoice.status != InvoiceStatus.VOIDED
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order: Order
+    invoice_status: str
+    invoices: list[Invoice]  # the ones the applicant may download
+    certificate: Certificate | None
+
+    @property
+    def continuable(self) -> bool:
+        return self.order.status in CONTINUABLE
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        o = self.order
+        return o.completed_at or o.rejected_at or o.cancelled_at
+
+    @property
+    def password_method(self) -> str:
+        """How the certificate password reaches the applicant."""
+        if self.order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
+            return "transfer_memo"
+        return "sms_legal_rep"
+
+    @property
+    def shipped(self) -> bool:
+        return self.order.status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class QueryResults:
+    unfinished: list[OrderRow]
+    history: list[OrderRow]
+
+
+def query_results(session: Session, identity: QueryIdentity) -> QueryResults:
+    """The ID's orders split as the portal shows them: unfinished, and history."""
+    orders = find_orders(session, identity)
+    ids = [o.id for o in orders]
+    invoices: dict[int, list[Invoice]] = {i: [] for i in ids}
+    certificates: dict[int, Certificate] = {}
+    if ids:
+        for invoice in session.scalars(select(Invoice).where(Invoice.order_id.in_(ids))
+                                       .order_by(Invoice.issued_at, Invoice.id)):
+            invoices[invoice.order_id].append(invoice)
+        for certificate in session.scalars(select(Certificate).where(Certificate.order_id.in_(ids))
+                                           .order_by(Certificate.id)):
+            certificates[certificate.order_id] = certificate  # the latest wins
+    rows = [OrderRow(o, invoice_status(invoices[o.id]), [i for i in invoices[o.id] if downloadable(i)],
+                     certificates.get(o.id)) for o in orders]
+    return QueryResults(unfinished=[r for r in rows if r.order.status not in HISTORY],
+                        history=[r for r in rows if r.order.status in HISTORY])
+
+
+def invoice_for(session: Session, identity: QueryIdentity, invoice_id: int) -> Invoice | None:
+    """A downloadable invoice of one of the ID's orders, else None."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or not downloadable(invoice):
+        return None
+    owned = session.scalar(_matching(identity).with_only_columns(Order.id).where(Order.id == invoice.order_id))
+    return invoice if owned is not None else None
+
+
+def rebind_order(session: Session, order: Order, *, applicant_secret: str) -> None:
+    """'Continue': the order now belongs to this browser session (and no longer to the one
+    that started it), so the applicant's pages open for it."""
+    if order.status not in CONTINUABLE:
+        raise NotContinuable(order.number)
+    new_hash = session_hash(applicant_secret)
+    if order.applicant_session_hash == new_hash:
+        return
+    before = order.applicant_session_hash
+    order.applicant_session_hash = new_hash
+    # The first 12 characters are what the actor of the session's later steps shows.
+    order.audit_entries.append(AuditEntry(
+        actor=QUERY_ACTOR, action="order.rebound",
+        before={"applicant_session": before[:12] if before else None},
+        after={"applicant_session": new_hash[:12]},
+    ))
+    session.flush()

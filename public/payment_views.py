@@ -1,0 +1,73 @@
+"""The payment page (QR code, polled until paid), the provider's notification endpoint and
+the applicant's invoice download."""
+from __future__ import annotations
+
+import segno
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+import billing
+from backoffice.extensions import db, limiter
+from billing import checkout
+from billing.services import BillingError
+from models import Invoice, NotificationOutcome, OrderStatus
+from models.base import utcnow
+from public import payments
+from public.views import _owned_order
+
+# Alipay stops re-sending a notification once the answer is exactly "success".
+HANDLED = frozenset({NotificationOutcome.ACCEPTED, NotificationOutcome.DUPLICATE, NotificationOutcome.LATE,
+                     NotificationOutcome.IGNORED})
+
+
+def payment_page(number: str):
+    order = _owned_order(number)
+    if order.status is not OrderStatus.AWAITING_PAYMENT:
+        return redirect(url_for("public.done_page", number=number))
+    services = billing.services()
+    error = qr_svg = wallet_url = None
+    try:
+        payment, qr_code = checkout.payment_qr_code(db.session, services, order)
+    except BillingError as exc:
+        error = gettext(exc.message, **exc.params)
+    else:
+        qr_svg = segno.make(qr_code, error="m").svg_data_uri(scale=6, border=2)
+        if "sandbox_wallet" in current_app.blueprints:
+            wallet_url = url_for("sandbox_wallet.cashier", out_trade_no=payment.out_trade_no)
+    return render_template("public/pay.html", order=order, qr_svg=qr_svg, error=error, wallet_url=wallet_url,
+                           deadline=order.signed_at + services.payment_window if order.signed_at else None)
+
+
+@limiter.limit("60/minute")
+def payment_status(number: str):
+    """Polled by the payment page: where the order stands, and where to go once it is paid."""
+    order = _owned_order(number)
+    if order.status is OrderStatus.AWAITING_PAYMENT:
+        payments.check_payment(db.session, billing.services(), order, now=utcnow())
+    waiting = order.status is OrderStatus.AWAITING_PAYMENT
+    return jsonify(status=str(order.status), waiting=waiting,
+                   next=None if waiting else url_for("public.done_page", number=number))
+
+
+@limiter.limit("120/minute")
+def payment_notification():
+    """The provider's asynchronous notification: verified, logged, applied once."""
+    settlement = payments.record_notification(db.session, billing.services(), request.form.to_dict(),
+                                              now=utcnow())
+    handled = settlement.outcome in HANDLED
+    return Response("success" if handled else "fail", status=200 if handled else 400, mimetype="text/plain")
+
+
+def invoice_pdf(number: str, invoice_id: int):
+    order = _owned_order(number)
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.order_id != order.id:
+        abort(404)
+    return pdf_response(invoice)
+
+
+def pdf_response(invoice: Invoice) -> Response:
+    response = Response(invoice.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename={invoice.filename}"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,172 @@
+"""Controllers of the order query (订单查询): ask for a code, enter it, see the ID's orders.
+
+The browser session keeps two marks, never an ID number in clear: the ID a code was asked
+for (PENDING), and, once the code was right, the verified ID (VERIFIED), each for 15 minutes.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from backoffice.extensions import db, limiter
+from models import CertKind, Order, OrderStatus
+from models.base import utcnow
+from models.sealed import mask
+from public import order_query as queries
+from public import regions, sms_codes, validators, views
+from public.forms import ID_TYPES
+from public.payment_views import pdf_response
+
+PENDING = "order_query_pending"
+VERIFIED = "order_query"
+
+CERT_KINDS = [(CertKind.UNIT.value, _l("Unit certificate")),
+              (CertKind.PERSONAL.value, _l("Personal certificate"))]
+QUERY_ID_TYPES = [(queries.CREDIT_CODE, _l("Unified social credit code")), *ID_TYPES]
+# How the applicant reads each status (the staff labels say what the desk does next).
+STATUS_WORDING = {
+    OrderStatus.AWAITING_MATERIALS: _l("Submitted, waiting for the materials"),
+    OrderStatus.AWAITING_SIGNATURE: _l("Materials uploaded, waiting for the SMS signature"),
+    OrderStatus.AWAITING_PAYMENT: _l("Signed, waiting for payment"),
+    OrderStatus.PAID: _l("Paid, waiting for review"),
+    OrderStatus.IN_REVIEW: _l("In review"),
+    OrderStatus.MORE_MATERIALS_NEEDED: _l("In review, more materials needed (see our SMS or e-mail)"),
+    OrderStatus.APPROVED: _l("Reviewed, waiting for the key to be made"),
+    OrderStatus.PROGRAMMING: _l("Reviewed, the key is being made"),
+    OrderStatus.SHIPPED: _l("Key mailed, on its way"),
+    OrderStatus.COMPLETED: _l("Completed"),
+    OrderStatus.REJECTED: _l("Not approved"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
+}
+INVOICE_WORDING = {
+    queries.NOT_ISSUED: _l("Not issued"),
+    "issued": _l("Issued"),
+    "voided": _l("Voided"),
+    "reversed": _l("Reversed by a red invoice"),
+}
+PASSWORD_WORDING = {
+    "transfer_memo": _l("In the memo of the 0.01-yuan transfer to the corporate account"),
+    "sms_legal_rep": _l("By SMS to the legal representative's phone"),
+}
+# Where 'continue' takes the applicant.
+NEXT_STEP = {
+    OrderStatus.AWAITING_MATERIALS: "public.materials_page",
+    OrderStatus.AWAITING_SIGNATURE: "public.signature_page",
+    OrderStatus.AWAITING_PAYMENT: "public.payment_page",
+}
+
+
+def _required():
+    return InputRequired(message=_l("This field is required."))
+
+
+class OrderQueryForm(FlaskForm):
+    cert_kind = RadioField(_l("Certificate type"), choices=[SelectChoice(v, t) for v, t in CERT_KINDS],
+                           default=CertKind.UNIT.value, validators=[_required()])
+    id_type = SelectField(_l("ID type"), choices=[SelectChoice(v, t) for v, t in QUERY_ID_TYPES],
+                          default=queries.CREDIT_CODE, validators=[_required()])
+    id_number = StringField(_l("ID number"), validators=[_required(), Length(max=30)])
+    captcha = StringField(_l("Captcha"), validators=[_required(), Length(max=8)])
+
+    def validate_id_type(self, field) -> None:
+        if field.data == queries.CREDIT_CODE and self.cert_kind.data == CertKind.PERSONAL:
+            raise ValidationError(gettext("A personal certificate is found by the holder's identity document."))
+
+    def validate_id_number(self, field) -> None:
+        try:
+            if self.id_type.data == queries.CREDIT_CODE:
+                field.data = validators.unified_social_credit_code(field.data)
+            else:
+                field.data = validators.id_number(self.id_type.data, field.data)
+        except validators.InvalidValue as exc:
+            raise ValidationError(gettext(str(exc))) from exc
+
+
+def _mark(key: str) -> queries.QueryIdentity | None:
+    identity = queries.identity_from(session.get(key), now=utcnow())
+    if identity is None and key in session:
+        session.pop(key)
+        flash(gettext("Fifteen minutes have passed: please query again."), "error")
+    return identity
+
+
+def _page(**context):
+    return render_template("public/query.html", cert_kinds=dict(CERT_KINDS), id_types=dict(QUERY_ID_TYPES),
+                           **context)
+
+
+@limiter.limit("10/minute;30/hour", methods=["POST"])
+def order_query():
+    form = OrderQueryForm()
+    if request.method == "POST":
+        valid = form.validate()
+        if views._captcha_ok(form) and valid:
+            identity = queries.QueryIdentity.of(form.cert_kind.data, form.id_type.data, form.id_number.data)
+            policy = views._policy()
+            queries.send_query_code(db.session, policy, identity, client_ip=request.remote_addr)
+            session.pop(VERIFIED, None)
+            session[PENDING] = queries.session_mark(identity, now=utcnow())
+            # The same words whether or not the ID has orders.
+            flash(gettext("If there are orders for this ID, a code has been sent by SMS to the agent's phone "
+                          "of the latest one. It is valid for %(minutes)s minutes; a new code can be asked for "
+                          "after a minute.", minutes=max(policy.ttl_seconds // 60, 1)))
+            return redirect(url_for("public.query_verify"))
+    return _page(form=form, pending=None)
+
+
+@limiter.limit("10/minute;60/hour", methods=["POST"])
+def query_verify():
+    identity = _mark(PENDING)
+    if identity is None:
+        return redirect(url_for("public.order_query"))
+    error = None
+    if request.method == "POST":
+        try:
+            queries.check_query_code(db.session, views._policy(), identity, request.form.get("sms_code", ""))
+        except sms_codes.CodeInvalid as exc:
+            error = gettext(str(exc))
+        else:
+            session.pop(PENDING, None)
+            session[VERIFIED] = queries.session_mark(identity, now=utcnow())
+            return redirect(url_for("public.query_results"))
+    return _page(form=None, pending=identity, error=error)
+
+
+def query_results():
+    identity = _mark(VERIFIED)
+    if identity is None:
+        return redirect(url_for("public.order_query"))
+    response = make_response(render_template(
+        "public/query_results.html", identity=identity, results=queries.query_results(db.session, identity),
+        id_types=dict(QUERY_ID_TYPES), cert_kinds=dict(CERT_KINDS), status_wording=STATUS_WORDING,
+        invoice_wording=INVOICE_WORDING, password_wording=PASSWORD_WORDING, regions=regions, mask=mask,
+    ))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@limiter.limit("30/minute")
+def query_invoice(invoice_id: int):
+    identity = queries.identity_from(session.get(VERIFIED), now=utcnow())
+    invoice = queries.invoice_for(db.session, identity, invoice_id) if identity else None
+    if invoice is None:
+        abort(404)
+    return pdf_response(invoice)
+
+
+@limiter.limit("10/minute")
+def query_continue(number: str):
+    identity = _mark(VERIFIED)
+    if identity is None:
+        return redirect(url_for("public.order_query"))
+    order: Order = queries.order_of(db.session, identity, number) or abort(404)
+    try:
+        queries.rebind_order(db.session, order, applicant_secret=views._applicant_secret())
+    except queries.NotContinuable:
+        flash(gettext("This order is past the applicant's steps: there is nothing to continue."), "error")
+        return redirect(url_for("public.query_results"))
+    return redirect(url_for(NEXT_STEP[order.status], number=order.number))

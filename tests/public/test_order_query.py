@@ -1,0 +1,409 @@
+"""The order query (订单查询): nothing without the agent's SMS code, then the ID's orders."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+
+from models import (
+    AuditEntry,
+    BusinessType,
+    Channel,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Order,
+    OrderStatus,
+    SmsCode,
+)
+from models.base import utcnow
+from public import operations as public_operations
+from public import order_query
+from public.validators import resident_id_check_char
+from tests import factories
+from tests.conftest import sms_code_in
+
+AGENT_ID = "110105199003071239"  # the agent of every application made from APPLICATION_EXAMPLE
+AGENT_ID_MASKED = "1101**********1239"
+LEGAL_REP_ID = "11010519491231002X"
+ACCOUNT = "6222021234567890123"
+_invoice_serials = count(1)
+
+
+def resident_id(body17: str) -> str:
+    return body17 + resident_id_check_char(body17)
+
+
+OTHER_PERSON_ID = resident_id("11010519850101123")
+
+
+@pytest.fixture
+def paid(app, db_session):
+    """paid(**application overrides) -> (order number, credit code, agent phone), committed."""
+
+    def make(**overrides):
+        order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], **overrides)
+        facts = order.number, order.organisation.credit_code, order.agent.phone
+        db_session.commit()
+        return facts
+
+    return make
+
+
+def unsigned_order(db_session, status: OrderStatus, **overrides) -> tuple[str, str, str]:
+    """An order started in some other browser, stopped at one of the applicant's steps."""
+    channel = db_session.scalars(select(Channel).filter_by(code="direct")).one()
+    order = public_operations.submit_application(
+        db_session, channel, factories.application(**overrides), actor="applicant:test", applicant_secret="elsewhere")
+    for step in (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT):
+        if order.status == status:
+            break
+        order.move_to(step, "applicant:test")
+    facts = order.number, order.organisation.credit_code, order.agent.phone
+    db_session.commit()
+    return facts
+
+
+def add_invoice(db_session, number: str, *, kind=InvoiceKind.BLUE, status=InvoiceStatus.ISSUED,
+                original: Invoice | None = None) -> int:
+    order = db_session.scalars(select(Order).where(Order.number == number)).one()
+    serial = next(_invoice_serials)
+    invoice = Invoice(
+        order_id=order.id, kind=kind, status=status, issuer="test", number=f"2641{serial:016d}", year=2026,
+        sequence=serial, original=original, issued_at=utcnow(), buyer_name=order.organisation.name,
+        buyer_taxpayer_id=order.invoice_taxpayer_id, item_name="*信息技术服务*数字证书服务费",
+        tax_rate=Decimal("0.06"), amount_cents=28302, tax_cents=1698, total_cents=30000,
+        verify_url="https://inv-veri.example.cn/", pdf=b"%PDF-1.4 invoice " + str(serial).encode(),
+    )
+    db_session.add(invoice)
+    db_session.flush()
+    invoice_id = invoice.id
+    db_session.commit()
+    return invoice_id
+
+
+def ask(client, id_number: str, *, cert_kind="unit", id_type="credit_code", captcha=None):
+    client.get("/captcha.png")
+    answer = client.get("/_test/captcha").get_data(as_text=True) if captcha is None else captcha
+    return client.post("/query", data={"cert_kind": cert_kind, "id_type": id_type, "id_number": id_number,
+                                       "captcha": answer})
+
+
+def wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+@pytest.fixture
+def verified(client, latest_sms):
+    """verified(id_number, phone, **ask args): query, enter the code the agent got; returns the results page."""
+
+    def verify(id_number: str, phone: str, **kwargs):
+        client.get("/query?lang=en")
+        assert ask(client, id_number, **kwargs).headers["Location"].endswith("/query/verify")
+        response = client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+        assert response.headers["Location"].endswith("/query/results"), response.get_data(as_text=True)[:800]
+        return client.get("/query/results")
+
+    return verify
+
+
+def test_query_page_asks_for_certificate_type_id_and_captcha(client):
+    page = client.get("/query?lang=en").get_data(as_text=True)
+    for expected in ('name="cert_kind"', 'name="id_type"', 'name="id_number"', 'name="captcha"',
+                     "Unified social credit code", "Resident ID card", "Passport", "Personal certificate"):
+        assert expected in page, expected
+
+
+def test_nothing_is_shown_without_the_sms_code(client, paid, db_session):
+    number, credit_code, phone = paid()
+    response = ask(client, credit_code)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/query/verify")
+    page = client.get("/query/verify").get_data(as_text=True)
+    assert number not in page and 'name="sms_code"' in page
+    assert client.get("/query/results").headers["Location"].endswith("/query")
+    code = db_session.scalars(select(SmsCode).where(SmsCode.purpose == "order_query")).one()
+    assert code.phone == phone
+
+
+def test_the_session_keeps_no_id_number_in_clear(client, paid, latest_sms):
+    _, credit_code, phone = paid()
+    ask(client, credit_code)
+    client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    with client.session_transaction() as session:
+        stored = json.dumps(dict(session))
+        assert session["order_query"]["digest"]
+    assert credit_code not in stored
+    with client.session_transaction() as session:
+        session.clear()
+    ask(client, AGENT_ID, id_type="resident_id")
+    with client.session_transaction() as session:
+        assert AGENT_ID not in json.dumps(dict(session))
+
+
+def _normalised(page: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", page)
+
+
+def test_an_id_without_orders_gets_the_same_answer(app, paid, db_session):
+    _, credit_code, phone = paid()
+    unknown = factories.credit_code(999_001)
+    pages = []
+    for typed in (credit_code, unknown, credit_code):  # the third is refused: a code went out a moment ago
+        browser = app.test_client()
+        browser.get("/query?lang=en")
+        response = ask(browser, typed)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/query/verify")
+        page = browser.get("/query/verify").get_data(as_text=True)
+        pages.append(_normalised(page).replace(typed[:4], "####").replace(typed[-4:], "####"))
+    assert pages[0] == pages[1] == pages[2]
+    assert "If there are orders for this ID, a code has been sent" in pages[0]
+    codes = db_session.scalars(select(SmsCode.phone).where(SmsCode.purpose == "order_query")).all()
+    assert codes == [phone]
+    # and entering a code for the unknown ID reads exactly like a wrong code for a real one
+    errors = []
+    for typed in (unknown, credit_code):
+        browser = app.test_client()
+        ask(browser, typed)
+        page = browser.post("/query/verify", data={"sms_code": "123456"}).get_data(as_text=True)
+        errors.append(re.search(r'data-error-for="sms_code">([^<]*)<', page).group(1))
+    assert errors[0] == errors[1]
+
+
+def test_a_wrong_code_shows_an_error_and_no_data(client, paid, latest_sms):
+    number, credit_code, phone = paid()
+    ask(client, credit_code)
+    code = sms_code_in(latest_sms(phone))
+    response = client.post("/query/verify", data={"sms_code": wrong(code)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-error-for="sms_code"' in page and number not in page
+    assert client.get("/query/results").status_code == 302
+
+
+def test_wrong_tries_are_limited(client, paid, latest_sms, app):
+    _, credit_code, phone = paid()
+    ask(client, credit_code)
+    code = sms_code_in(latest_sms(phone))
+    for _ in range(app.config["SMS_CODE_MAX_ATTEMPTS"]):
+        client.post("/query/verify", data={"sms_code": wrong(code)})
+    page = client.post("/query/verify", data={"sms_code": code}).get_data(as_text=True)
+    assert 'data-error-for="sms_code"' in page
+    assert client.get("/query/results").status_code == 302
+
+
+def test_the_right_code_shows_the_orders_with_masked_numbers_only(paid, verified):
+    number, credit_code, phone = paid()
+    response = verified(credit_code, phone)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
+    unfinished = page.split('id="unfinished-orders"')[1].split('id="history-orders"')[0]
+    assert number in unfinished
+    assert "Paid, waiting for review" in unfinished and "Not issued" in unfinished
+    assert "By SMS to the legal representative" in unfinished  # identity method: legal_rep_phone
+    assert "郑州市" in unfinished and "花园路1号" in unfinished  # mailing: city name and address
+    assert "—" in unfinished  # no media number yet
+    assert AGENT_ID_MASKED in page
+    for secret in (AGENT_ID, LEGAL_REP_ID, ACCOUNT, credit_code, phone):
+        assert secret not in page, secret
+    assert "Continue" not in unfinished  # paid: nothing left for the applicant to do
+
+
+def test_query_by_the_agents_id_finds_the_orders_they_handled(client, paid, db_session, verified):
+    first, _, _ = paid()
+    second, _, second_phone = paid()
+    by_legal_rep_only, _, _ = paid(legal_rep_id_number=AGENT_ID, agent_id_number=OTHER_PERSON_ID)
+    page = verified(AGENT_ID, second_phone, id_type="resident_id").get_data(as_text=True)
+    assert first in page and second in page and by_legal_rep_only not in page
+
+
+def test_certificate_type_is_part_of_the_id(client, paid, db_session):
+    paid()
+    response = ask(client, AGENT_ID, cert_kind="personal", id_type="resident_id")
+    assert response.status_code == 302  # the same answer ...
+    assert db_session.scalars(select(SmsCode)).all() == []  # ... but the unit orders do not match
+    page = ask(client, factories.credit_code(5), cert_kind="personal").get_data(as_text=True)
+    assert 'data-error-for="id_type"' in page
+
+
+@pytest.mark.parametrize(("id_type", "typed"), [
+    ("resident_id", "110105199003071238"),  # wrong check digit
+    ("credit_code", "91350100M000100Y44"),  # wrong check character
+    ("home_return_permit", "X1234"),
+])
+def test_invalid_id_numbers_are_refused_and_kept(client, db_session, id_type, typed):
+    response = ask(client, typed, id_type=id_type)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-error-for="id_number"' in page
+    assert f'value="{typed}"' in page
+    assert db_session.scalars(select(SmsCode)).all() == []
+
+
+def test_a_wrong_captcha_sends_nothing(client, paid, db_session):
+    _, credit_code, _ = paid()
+    page = ask(client, credit_code, captcha="0000").get_data(as_text=True)
+    assert 'data-error-for="captcha"' in page and f'value="{credit_code}"' in page
+    assert db_session.scalars(select(SmsCode)).all() == []
+
+
+def test_invoice_status_and_downloads(client, paid, db_session, verified):
+    number, credit_code, phone = paid()
+    blue = add_invoice(db_session, number, status=InvoiceStatus.REVERSED)
+    red = add_invoice(db_session, number, kind=InvoiceKind.RED, original=db_session.get(Invoice, blue))
+    voided = add_invoice(db_session, number, status=InvoiceStatus.VOIDED)
+    page = verified(credit_code, phone).get_data(as_text=True)
+    assert "Reversed by a red invoice" in page
+    assert f"/query/invoices/{blue}" in page and f"/query/invoices/{red}" in page
+    assert f"/query/invoices/{voided}" not in page
+    response = client.get(f"/query/invoices/{red}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    invoice_number = db_session.get(Invoice, red).number
+    assert response.headers["Content-Disposition"] == f"attachment; filename=invoice-{invoice_number}.pdf"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert client.get(f"/query/invoices/{voided}").status_code == 404
+
+
+def test_invoice_of_another_id_or_without_verification_is_404(app, client, paid, db_session, verified):
+    number, credit_code, phone = paid()
+    mine = add_invoice(db_session, number)
+    other_number, _, _ = paid()
+    theirs = add_invoice(db_session, other_number)
+    assert client.get(f"/query/invoices/{mine}").status_code == 404  # not verified yet
+    verified(credit_code, phone)
+    assert client.get(f"/query/invoices/{mine}").status_code == 200
+    assert client.get(f"/query/invoices/{theirs}").status_code == 404
+    assert client.get("/query/invoices/999999").status_code == 404
+    assert app.test_client().get(f"/query/invoices/{mine}").status_code == 404
+
+
+def test_history_lists_finished_orders(client, paid, db_session, verified):
+    phone = "13700000001"
+    number, _, _ = paid(agent_id_number=OTHER_PERSON_ID, agent_phone=phone)
+    order = db_session.scalars(select(Order).where(Order.number == number)).one()
+    for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.SHIPPED,
+                   OrderStatus.COMPLETED):
+        order.move_to(status, "staff:test")
+    order.completed_at = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)
+    order.created_at = dt.datetime(2026, 2, 27, 1, 5, tzinfo=dt.UTC)
+    db_session.commit()
+    cancelled, _, _ = unsigned_order(db_session, OrderStatus.AWAITING_PAYMENT, agent_id_number=OTHER_PERSON_ID,
+                                     agent_phone=phone)
+    order = db_session.scalars(select(Order).where(Order.number == cancelled)).one()
+    order.move_to(OrderStatus.CANCELLED, "system")
+    db_session.commit()
+    page = verified(OTHER_PERSON_ID, phone, id_type="resident_id").get_data(as_text=True)
+    history = page.split('id="history-orders"')[1]
+    assert number in history and cancelled in history
+    assert "2026-02-27 09:05" in history and "2026-03-02 00:30" in history  # Beijing time
+    assert "Shipped" in history and "Not shipped" in history
+    assert "No unfinished orders." in page
+
+
+def test_the_verified_mark_expires(client, paid, verified):
+    number, credit_code, phone = paid()
+    assert number in verified(credit_code, phone).get_data(as_text=True)
+    with client.session_transaction() as session:
+        mark = session["order_query"]
+        assert mark["expires_at"] - time.time() == pytest.approx(15 * 60, abs=5)
+        mark["expires_at"] = int(time.time()) - 1
+        session["order_query"] = mark
+    response = client.get("/query/results")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/query")
+    assert number not in client.get("/query").get_data(as_text=True)
+    assert client.post(f"/query/orders/{number}/continue").headers["Location"].endswith("/query")
+
+
+def test_mark_reading_is_pure_and_time_bound(app):
+    with app.app_context():
+        identity = order_query.QueryIdentity.of("unit", "credit_code", "91350100M000100Y43")
+        now = utcnow()
+        mark = order_query.session_mark(identity, now=now)
+        assert "91350100M000100Y43" not in json.dumps(mark)
+        assert order_query.identity_from(mark, now=now + dt.timedelta(minutes=14)) == identity
+        assert order_query.identity_from(mark, now=now + dt.timedelta(minutes=15)) is None
+        assert order_query.identity_from({**mark, "credit_code": "bm9wZQ=="}, now=now) is None
+        assert order_query.identity_from(None, now=now) is None
+
+
+@pytest.mark.parametrize(("status", "target"), [
+    (OrderStatus.AWAITING_MATERIALS, "/materials"),
+    (OrderStatus.AWAITING_SIGNATURE, "/signature"),
+    (OrderStatus.AWAITING_PAYMENT, "/pay"),
+])
+def test_continue_binds_the_order_to_this_browser(app, client, db_session, verified, status, target):
+    number, credit_code, phone = unsigned_order(db_session, status)
+    page = verified(credit_code, phone).get_data(as_text=True)
+    assert "Continue" in page.split('id="history-orders"')[0]
+    assert client.get(f"/apply/{number}/materials").status_code == 404  # not this browser's order yet
+    response = client.post(f"/query/orders/{number}/continue")
+    assert response.status_code == 302 and response.headers["Location"] == f"/apply/{number}{target}"
+    assert client.get(f"/apply/{number}").status_code == 200
+    order = db_session.scalars(select(Order).where(Order.number == number)).one()
+    assert order.applicant_session_hash != public_operations.session_hash("elsewhere")
+    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order.id,
+                                                          AuditEntry.action == "order.rebound")).all()
+    assert [(e.actor, e.before) for e in entries] == [
+        ("applicant:query", {"applicant_session": public_operations.session_hash("elsewhere")[:12]})]
+
+
+def test_the_browser_that_started_the_order_loses_it(app, client, apply, db_session, latest_sms):
+    response = apply()
+    number = response.headers["Location"].rsplit("/", 1)[-1]
+    credit_code = db_session.scalars(select(Order).where(Order.number == number)).one().organisation.credit_code
+    assert client.get(f"/apply/{number}").status_code == 200
+    other = app.test_client()
+    other.get("/query?lang=en")
+    ask(other, credit_code)
+    code = sms_code_in(latest_sms("13912345678"))
+    other.post("/query/verify", data={"sms_code": code})
+    assert other.post(f"/query/orders/{number}/continue").headers["Location"].endswith("/materials")
+    assert other.get(f"/apply/{number}/materials").status_code == 200
+    assert client.get(f"/apply/{number}").status_code == 404
+
+
+def test_continue_refuses_other_ids_and_finished_steps(client, paid, db_session, verified):
+    number, credit_code, phone = paid()
+    stranger, _, _ = unsigned_order(db_session, OrderStatus.AWAITING_MATERIALS)
+    verified(credit_code, phone)
+    assert client.post(f"/query/orders/{stranger}/continue").status_code == 404
+    response = client.post(f"/query/orders/{number}/continue")
+    assert response.headers["Location"].endswith("/query/results")
+    assert db_session.scalars(select(AuditEntry).where(AuditEntry.action == "order.rebound")).all() == []
+
+
+def test_posts_need_the_csrf_token(make_app, db_session):
+    browser = make_app(WTF_CSRF_ENABLED=True).test_client()
+    for url in ("/query", "/query/verify", "/query/orders/20260101U000001/continue"):
+        assert browser.post(url, data={"sms_code": "123456"}).status_code == 400, url
+
+
+@pytest.fixture
+def rate_limited_app(make_app):
+    yield make_app(RATELIMIT_ENABLED=True)
+    make_app()  # one Limiter serves every app: switch it off again, with fresh counters, for the other tests
+
+
+def test_asking_for_codes_is_rate_limited_per_ip(rate_limited_app, db_session):
+    browser = rate_limited_app.test_client()
+    statuses = [browser.post("/query", data={"id_number": "x"}).status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+    assert browser.get("/query").status_code == 200
+
+
+def test_business_type_is_shown(paid, verified):
+    number, credit_code, phone = paid(business_type=BusinessType.REPLACEMENT)
+    page = verified(credit_code, phone).get_data(as_text=True)
+    assert "Replacement" in page.split(f"<td>{number}</td>")[1][:300]
+
+
+def test_results_speak_chinese_by_default(client, paid, latest_sms):
+    number, credit_code, phone = paid()
+    ask(client, credit_code)
+    client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    page = client.get("/query/results").get_data(as_text=True)
+    assert number in page and "1年期单位证书" in page
