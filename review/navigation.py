@@ -62,6 +62,9 @@ def console_nav() -> dict:
         badges = queues.sla_badges(db.session, request_calendar(), utcnow(), ttl)
         nav.badges = {**badges, "overdue_url": url_for("review.queue", name="new", due="overdue"),
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
+    if role in (StaffRole.FINANCE, StaffRole.ADMIN):
+        nav.links.append(NavItem("finance", str(_l("Finance")), url_for("finance.home"),
+                                 active=request.blueprint == "finance"))
     if role == StaffRole.ADMIN:
         nav.links.append(NavItem("admin", str(_l("Administration")), url_for("admin.index")))
     return {"console_nav": nav}

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.guards import roles_required, staff_required
+from billing import checkout, invoices
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -65,6 +66,8 @@ def home():
         return redirect(url_for("review.queue", name=ReviewQueue.NEW.value))
     if current_user.role == StaffRole.ADMIN:
         return redirect(url_for("admin.index"))
+    if current_user.role == StaffRole.FINANCE:
+        return redirect(url_for("finance.home"))
     return redirect(url_for("review.search"))
 
 
@@ -149,6 +152,7 @@ def order_page(number: str):
         else [],
         next_url=_next_in_queue(order),
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
+        payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
     )
 
 

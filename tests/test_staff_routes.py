@@ -10,6 +10,7 @@ from tests import factories
 
 REVIEWERS = {StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER}
 EVERYONE = set(StaffRole)
+FINANCE_VIEWERS = {StaffRole.FINANCE, StaffRole.ADMIN}  # admins look; finance acts
 ALLOWED = {
     "review.home": EVERYONE,
     "review.search": EVERYONE,
@@ -23,6 +24,18 @@ ALLOWED = {
     "review.reveal": REVIEWERS,
     "review.reassign": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
+    "finance.home": FINANCE_VIEWERS,
+    "finance.payments": FINANCE_VIEWERS,
+    "finance.notifications": FINANCE_VIEWERS,
+    "finance.refund_list": FINANCE_VIEWERS,
+    "finance.confirm_refund": {StaffRole.FINANCE},
+    "finance.send_refund": {StaffRole.FINANCE},
+    "finance.invoice_list": FINANCE_VIEWERS,
+    "finance.invoice_pdf": FINANCE_VIEWERS | REVIEWERS,
+    "finance.void_invoice": {StaffRole.FINANCE},
+    "finance.red_invoice": {StaffRole.FINANCE},
+    "finance.issue_invoice_again": {StaffRole.FINANCE},
+    "finance.reconciliation": FINANCE_VIEWERS,
 }
 # Sign-in pages are for everybody; logout for anybody signed in.
 OPEN = {"auth.login", "auth.totp", "auth.enrol", "auth.logout"}
@@ -35,7 +48,8 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 
 
 def _cases(app, order, material_id):
-    values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv"}
+    values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
+              "refund_id": 1, "invoice_id": 1}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue

@@ -239,3 +239,21 @@ def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_fact
             with app.app_context():
                 db.engine.dispose()
 
+
+
+def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_as, db_session, billing_services):
+    from billing import checkout
+
+    order = factories.unpaid_order(db_session, app.config["UPLOAD_FOLDER"])
+    checkout.payment_qr_code(db_session, billing_services, order)
+    [params] = billing_services.provider.pay(order.number)
+    assert checkout.receive_notification(db_session, billing_services, params, now=utcnow()).newly_paid
+    number = order.number
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    page = client.get(f"/console/orders/{number}").get_data(as_text=True)
+    assert params["trade_no"] in page and "300.00" in page
+    link = re.search(r'href="(/console/finance/invoices/\d+/pdf)" class="invoice-link">(\d{20})<', page)
+    pdf = client.get(link.group(1))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-") and link.group(2) in pdf.headers[
+        "Content-Disposition"]

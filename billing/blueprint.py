@@ -1,0 +1,26 @@
+"""URL table of the finance console."""
+from flask import Blueprint
+
+from billing import finance_views as views
+
+finance_bp = Blueprint("finance", __name__, url_prefix="/console/finance")
+
+_RULES = [
+    ("/", views.home, ["GET"]),
+    ("/payments", views.payments, ["GET"]),
+    ("/notifications", views.notifications, ["GET"]),
+    ("/refunds", views.refund_list, ["GET"]),
+    ("/refunds/<int:refund_id>/confirm", views.confirm_refund, ["POST"]),
+    ("/refunds/<int:refund_id>/send", views.send_refund, ["POST"]),
+    ("/invoices", views.invoice_list, ["GET"]),
+    ("/invoices/<int:invoice_id>/pdf", views.invoice_pdf, ["GET"]),
+    ("/invoices/<int:invoice_id>/void", views.void_invoice, ["POST"]),
+    ("/invoices/<int:invoice_id>/red", views.red_invoice, ["POST"]),
+    ("/orders/<number>/invoice", views.issue_invoice_again, ["POST"]),
+    ("/reconciliation", views.reconciliation, ["GET"]),
+]
+
+for rule, view, methods in _RULES:
+    finance_bp.add_url_rule(rule, view_func=view, methods=methods)
+
+finance_bp.context_processor(views.template_helpers)

@@ -1,0 +1,324 @@
+"""Controllers of the finance console: payments, notifications that paid nothing, refunds,
+invoices and the daily reconciliation with the provider's bill.
+
+Finance works here. An admin sees every page and export but changes nothing: confirming a
+refund or voiding an invoice moves money or tax records, which finance answers for. Reviewers
+may download an invoice's PDF (an applicant asks them about it). Each action loads its object
+(404), calls one billing operation and redirects; the request edge commits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+import billing
+from backoffice.extensions import db
+from backoffice.guards import has_role, roles_required
+from billing import finance_queries as queries
+from billing import invoices, refunds
+from billing.finance_forms import ActionForm, VoidForm
+from billing.issuers import IssuerError
+from billing.labels import billing_label
+from billing.payments.interfaces import ProviderError
+from billing.reconciliation import MismatchKind, reconcile_with_provider
+from billing.services import BillingError
+from models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    NotificationOutcome,
+    Order,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    StaffRole,
+)
+from models.base import utcnow
+from reports import exports
+
+ACTORS = (StaffRole.FINANCE,)
+VIEWERS = (StaffRole.FINANCE, StaffRole.ADMIN)
+INVOICE_READERS = (StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER)
+PAGE_SIZE = 50
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+def yuan(cents: int | None) -> str:
+    return "" if cents is None else f"{cents / 100:,.2f}"
+
+
+def template_helpers() -> dict:
+    return {"yuan": yuan}
+
+
+def _yuan_cell(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+# --- reading the request -----------------------------------------------------------------------
+
+
+def _day(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.args.get(name) or "")
+    except ValueError:
+        return None
+
+
+def _days() -> queries.Days:
+    return queries.Days(_day("since"), _day("until"))
+
+
+def _enum(cls, name: str):
+    try:
+        return cls(request.args.get(name)) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+def _text(name: str = "q") -> str | None:
+    return (request.args.get(name) or "").strip()[:64] or None
+
+
+def _page_number() -> int:
+    return max(request.args.get("p", 1, type=int), 1)
+
+
+def _kept() -> dict[str, str]:
+    """The filters, for the pager and the export links."""
+    return {key: value for key, value in request.args.items() if key not in ("p", "export") and value}
+
+
+def _export_format() -> str | None:
+    wanted = request.args.get("export")
+    return wanted if wanted in EXPORT_FORMATS else None
+
+
+def _export(fmt: str, name: str, title: str, headers: list, rows, day: dt.date | None = None) -> Response:
+    """The table as a download named after its day (the business day of the export by default)."""
+    headers = [str(header) for header in headers]
+    body = exports.csv_bytes(headers, rows) if fmt == "csv" else exports.xlsx_bytes(headers, rows, title)
+    response = Response(body, mimetype=EXPORT_FORMATS[fmt])
+    day = day or queries.business_today(utcnow())
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{day:%Y%m%d}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _list(template: str, page: queries.Page, **context) -> str:
+    return render_template(template, page=page, args=_kept(), can_act=has_role(current_user, *ACTORS), **context)
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@roles_required(*VIEWERS)
+def home():
+    now = utcnow()
+    today = queries.business_today(now).isoformat()
+    return render_template("finance/home.html", counts=queries.finance_counts(db.session, now), today=today)
+
+
+PAYMENT_HEADERS = [_l("Order no."), _l("Organisation name"), _l("Business type"), _l("Amount (yuan)"), _l("Status"),
+                   _l("Provider trade no."), _l("Paid at (Beijing time)"), _l("Refund"), _l("Invoice no.")]
+
+
+@roles_required(*VIEWERS)
+def payments():
+    on = request.args.get("on")
+    flt = queries.PaymentFilter(days=_days(), on=on if on in queries.PAYMENT_DATES else "paid",
+                                status=_enum(PaymentStatus, "status"), number=_text())
+    if fmt := _export_format():
+        rows = ([r.order_number, r.organisation, billing_label(r.business_type), _yuan_cell(r.amount_cents),
+                 billing_label(r.status), r.trade_no, r.paid_at, billing_label(r.refund_status), r.invoice_number]
+                for r in queries.payment_rows(db.session, flt))
+        return _export(fmt, "payments", _("Payments"), PAYMENT_HEADERS, rows)
+    return _list("finance/payments.html", queries.payment_page(db.session, flt, _page_number(), PAGE_SIZE),
+                 totals=queries.payment_totals(db.session, flt), statuses=list(PaymentStatus))
+
+
+NOTIFICATION_HEADERS = [_l("Received at (Beijing time)"), _l("Merchant trade no."), _l("Provider status"),
+                        _l("Amount (yuan)"), _l("Outcome"), _l("Detail")]
+
+
+@roles_required(*VIEWERS)
+def notifications():
+    flt = queries.NotificationFilter(days=_days(), outcome=_enum(NotificationOutcome, "outcome"), number=_text())
+    if fmt := _export_format():
+        rows = ([r.received_at, r.out_trade_no, r.trade_status, _yuan_cell(r.amount_cents), billing_label(r.outcome),
+                 r.detail] for r in queries.notification_rows(db.session, flt))
+        return _export(fmt, "notifications", _("Payment notifications"), NOTIFICATION_HEADERS, rows)
+    return _list("finance/notifications.html", queries.notification_page(db.session, flt, _page_number(), PAGE_SIZE),
+                 outcomes=queries.ODD_OUTCOMES)
+
+
+REFUND_HEADERS = [_l("Refund request no."), _l("Order no."), _l("Organisation name"), _l("Amount (yuan)"),
+                  _l("Reason"), _l("Status"), _l("Proposed by"), _l("Proposed at (Beijing time)"), _l("Confirmed by"),
+                  _l("Confirmed at (Beijing time)"), _l("Refunded at (Beijing time)"), _l("Attempts"),
+                  _l("Last error")]
+
+
+@roles_required(*VIEWERS)
+def refund_list():
+    flt = queries.RefundFilter(days=_days(), status=_enum(RefundStatus, "status"),
+                               failed=request.args.get("failed") == "1", number=_text())
+    if fmt := _export_format():
+        rows = ([r.out_request_no, r.order_number, r.organisation, _yuan_cell(r.amount_cents), billing_label(r.reason),
+                 billing_label(r.status), r.requested_by, r.requested_at, r.confirmed_by, r.confirmed_at,
+                 r.succeeded_at, r.attempts, r.last_error] for r in queries.refund_rows(db.session, flt))
+        return _export(fmt, "refunds", _("Refunds"), REFUND_HEADERS, rows)
+    return _list("finance/refunds.html", queries.refund_page(db.session, flt, _page_number(), PAGE_SIZE),
+                 statuses=list(RefundStatus))
+
+
+INVOICE_HEADERS = [_l("Invoice no."), _l("Kind"), _l("Status"), _l("Buyer"), _l("Buyer's taxpayer ID"),
+                   _l("Total incl. tax (yuan)"), _l("Issued at (Beijing time)"), _l("Order no."),
+                   _l("Original invoice no."), _l("Void reason")]
+
+
+@roles_required(*VIEWERS)
+def invoice_list():
+    flt = queries.InvoiceFilter(days=_days(), kind=_enum(InvoiceKind, "kind"), status=_enum(InvoiceStatus, "status"),
+                                number=_text())
+    if fmt := _export_format():
+        rows = ([r.number, billing_label(r.kind), billing_label(r.status), r.buyer_name, r.buyer_taxpayer_id,
+                 _yuan_cell(r.signed_total_cents), r.issued_at, r.order_number, r.original_number, r.void_reason]
+                for r in queries.invoice_rows(db.session, flt))
+        return _export(fmt, "invoices", _("Invoices"), INVOICE_HEADERS, rows)
+    return _list("finance/invoices.html", queries.invoice_page(db.session, flt, _page_number(), PAGE_SIZE),
+                 kinds=list(InvoiceKind), statuses=list(InvoiceStatus), now=utcnow())
+
+
+@roles_required(*INVOICE_READERS)
+def invoice_pdf(invoice_id: int):
+    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    response = Response(invoice.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{invoice.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+MISMATCH_HEADERS = [_l("Difference"), _l("Merchant trade no."), _l("Order no."), _l("Provider trade no."),
+                    _l("Refund request no."), _l("Our amount (yuan)"), _l("Bill amount (yuan)"), _l("Note")]
+
+
+@roles_required(*VIEWERS)
+def reconciliation():
+    today = queries.business_today(utcnow())
+    day = _day("day") or today - dt.timedelta(days=1)
+    result = error = None
+    if day >= today:
+        error = _("A day's bill is ready the day after; pick an earlier day.")
+    else:
+        try:
+            result = reconcile_with_provider(db.session, billing.services().provider, day)
+        except ProviderError as exc:
+            error = _("The payment provider did not give the bill of %(day)s: %(error)s", day=day.isoformat(),
+                      error=str(exc))
+        except ValueError as exc:
+            error = _("The bill of %(day)s could not be reconciled: %(error)s", day=day.isoformat(), error=str(exc))
+    if result is not None and (fmt := _export_format()):
+        rows = ([billing_label(m.kind), m.out_trade_no, m.order_number, m.trade_no, m.out_request_no,
+                 _yuan_cell(m.ours_cents), _yuan_cell(m.bill_cents), m.note] for m in result.mismatches)
+        return _export(fmt, "reconciliation", _("Reconciliation"), MISMATCH_HEADERS, rows, day)
+    return render_template("finance/reconciliation.html", day=day, latest=today - dt.timedelta(days=1),
+                           result=result, error=error, kinds=list(MismatchKind))
+
+
+# --- actions (finance only) --------------------------------------------------------------------
+
+
+def _back(endpoint: str):
+    """To the list the button was on, with its filters, or else the list itself."""
+    target = request.form.get("next") or ""
+    if target.startswith("/console/finance/"):
+        return redirect(target)
+    return redirect(url_for(endpoint))
+
+
+def _button() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+def _attempt(action) -> bool:
+    """Run the operation; what it refuses is shown, not raised."""
+    try:
+        action()
+    except BillingError as exc:
+        flash(_(exc.message, **exc.params), "error")
+        return False
+    except IssuerError as exc:
+        flash(_("The invoice platform did not answer: %(error)s", error=str(exc)), "error")
+        return False
+    return True
+
+
+@roles_required(*ACTORS)
+def confirm_refund(refund_id: int):
+    refund = db.session.get(Refund, refund_id) or abort(404)
+    _button()
+    if _attempt(lambda: refunds.confirm_refund(db.session, billing.services(), refund, current_user, now=utcnow())):
+        _flash_sent(refund)
+    return _back("finance.refund_list")
+
+
+@roles_required(*ACTORS)
+def send_refund(refund_id: int):
+    refund = db.session.get(Refund, refund_id) or abort(404)
+    _button()
+    if refund.status is not RefundStatus.CONFIRMED:
+        flash(_("Only a confirmed refund that was not sent yet can be sent again."), "error")
+    else:
+        refunds.execute_refund(db.session, billing.services(), refund, actor=current_user.actor, now=utcnow())
+        _flash_sent(refund)
+    return _back("finance.refund_list")
+
+
+def _flash_sent(refund: Refund) -> None:
+    if refund.status is RefundStatus.SUCCEEDED:
+        flash(_("Refund %(number)s sent: the payer gets %(amount)s yuan back.", number=refund.out_request_no,
+                amount=yuan(refund.amount_cents)), "success")
+    else:
+        flash(_("The provider did not take refund %(number)s: %(error)s. It stays confirmed; send it again later.",
+                number=refund.out_request_no, error=refund.last_error), "warning")
+
+
+@roles_required(*ACTORS)
+def void_invoice(invoice_id: int):
+    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for voiding the invoice (at most 200 characters)."), "error")
+    elif _attempt(lambda: invoices.void_invoice(db.session, billing.services(), invoice, actor=current_user.actor,
+                                                reason=form.reason.data, now=utcnow())):
+        flash(_("Invoice %(number)s is voided.", number=invoice.number), "success")
+    return _back("finance.invoice_list")
+
+
+@roles_required(*ACTORS)
+def red_invoice(invoice_id: int):
+    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    _button()
+    if _attempt(lambda: invoices.issue_red_invoice(db.session, billing.services(), invoice,
+                                                   actor=current_user.actor, now=utcnow())):
+        flash(_("Invoice %(number)s is reversed by a red invoice.", number=invoice.number), "success")
+    return _back("finance.invoice_list")
+
+
+@roles_required(*ACTORS)
+def issue_invoice_again(number: str):
+    order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
+    _button()
+    if not queries.may_issue_again(db.session, order):
+        flash(_("Only a paid order without an invoice in force can be invoiced again."), "error")
+    elif _attempt(lambda: invoices.issue_blue_invoice(db.session, billing.services(), order,
+                                                      actor=current_user.actor, now=utcnow())):
+        flash(_("A new invoice for order %(number)s is issued and e-mailed to the agent.", number=number), "success")
+    return _back("finance.invoice_list")
