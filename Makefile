@@ -86,7 +86,8 @@ demo: migrate ## load demo data and print the demo staff accounts (idempotent)
 	$(FLASK) demo load
 	@if [ ! -f instance/.demo-applications ]; then \
 		echo "==> flask demo-data --applications 300 (first run only)"; \
-		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
+		$(FLASK) demo-data --applications 300 && $(FLASK) billing pay-demo-orders --count 6 && \
+			touch instance/.demo-applications; \
 	fi
 	@echo "==> flask audit seal"
 	$(FLASK) audit seal

@@ -1,0 +1,116 @@
+"""Scheduled billing commands: `billing cancel-unpaid` (hourly) and `billing sweep` (every few
+minutes). Each order is its own transaction, so one failure does not hold up the rest."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+import billing
+from backoffice import edge
+from backoffice.extensions import db
+from billing import checkout, invoices, reconciliation, refunds, sweep
+from billing.issuers import IssuerError
+from billing.payments.interfaces import ProviderError
+from billing.services import BillingError
+from models import Order, OrderStatus, Refund
+from models.base import utcnow
+from models.order_number import BUSINESS_TZ
+from public import payments
+
+billing_cli = AppGroup("billing", help="Payments, refunds and invoices.")
+
+
+def _each(ids: list[int], work: Callable[[int], bool]) -> tuple[int, int]:
+    """Run `work` per id in its own transaction; count successes and failures."""
+    done = failed = 0
+    for row_id in ids:
+        try:
+            done += bool(work(row_id))
+            db.session.commit()
+            edge.deliver_queued()
+        except (BillingError, IssuerError) as exc:
+            db.session.rollback()
+            failed += 1
+            click.echo(f"  {row_id}: {exc}", err=True)
+    return done, failed
+
+
+@billing_cli.command("cancel-unpaid")
+def cancel_unpaid() -> None:
+    """Cancel orders unpaid after the payment window, closing their trades first."""
+    services = billing.services()
+    now = utcnow()
+    ids = checkout.overdue_orders(db.session, services, now)
+    cancelled, failed = _each(ids, lambda order_id: payments.cancel_unpaid(
+        db.session, services, db.session.get(Order, order_id), now=now))
+    click.echo(f"{cancelled} order(s) cancelled, {len(ids) - cancelled - failed} found paid, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@billing_cli.command("sweep")
+def sweep_command() -> None:
+    """Send confirmed refunds again and make the invoices the issuer could not make before."""
+    services = billing.services()
+    now = utcnow()
+    actor = "system:sweep"
+    sent, failed_refunds = _each(sweep.refunds_to_send(db.session), lambda refund_id: refunds.execute_refund(
+        db.session, services, db.session.get(Refund, refund_id), actor=actor, now=now))
+    blue, failed_blue = _each(sweep.orders_without_invoice(db.session), lambda order_id: invoices.issue_blue_invoice(
+        db.session, services, db.session.get(Order, order_id), actor=actor, now=now))
+    red, failed_red = _each(sweep.refunded_orders_with_invoice(db.session), lambda order_id: invoices.issue_red_invoice(
+        db.session, services, invoices.active_blue_invoice(db.session, db.session.get(Order, order_id)),
+        actor=actor, now=now))
+    click.echo(f"refunds sent {sent}, invoices issued {blue}, red invoices {red}; "
+               f"failed {failed_refunds + failed_blue + failed_red}")
+    if failed_refunds + failed_blue + failed_red:
+        sys.exit(1)
+
+
+@billing_cli.command("pay-demo-orders")
+@click.option("--count", default=5, show_default=True, type=click.IntRange(min=1))
+def pay_demo_orders(count: int) -> None:
+    """Pay some orders awaiting payment through the sandbox, as buyers scanning the QR code
+    would (demo data for the finance console; sandbox outside production only)."""
+    services = billing.services()
+    if current_app.config["APP_ENV"] == "production" or services.provider_name != "sandbox":
+        raise click.ClickException("demo payments need the sandbox provider outside production")
+    waiting = db.session.scalars(select(Order).where(Order.status == OrderStatus.AWAITING_PAYMENT)
+                                 .order_by(Order.id).limit(count)).all()
+    now = utcnow()
+    for order in waiting:
+        payment, _qr = checkout.payment_qr_code(db.session, services, order)
+        for params in services.provider.pay(payment.out_trade_no):
+            payments.record_notification(db.session, services, params, now=now)
+        db.session.commit()
+        edge.deliver_queued()
+    click.echo(f"{len(waiting)} order(s) paid through the sandbox, with their invoices")
+
+
+@billing_cli.command("reconcile")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Beijing business day (default: yesterday).")
+def reconcile_command(day: dt.datetime | None) -> None:
+    """Compare the provider's bill of a day with our payments and refunds (schedule daily,
+    after the provider publishes the bill); exit 1 when anything disagrees."""
+    business_day = day.date() if day else (utcnow().astimezone(BUSINESS_TZ).date() - dt.timedelta(days=1))
+    try:
+        result = reconciliation.reconcile_with_provider(db.session, billing.services().provider, business_day)
+    except (ProviderError, ValueError) as exc:
+        raise click.ClickException(f"no reconciliation for {business_day}: {exc}") from exc
+    finally:
+        db.session.rollback()
+    click.echo(f"{business_day}: bill {result.bill_trades} trade(s) {result.bill_trade_cents / 100:.2f} yuan, "
+               f"{result.bill_refunds} refund(s); ours {result.our_trades} / {result.our_refunds}; "
+               f"matched {result.matched}")
+    for mismatch in result.mismatches:
+        click.echo(f"  {mismatch.kind}: {mismatch.out_trade_no} ours {mismatch.ours_cents} "
+                   f"bill {mismatch.bill_cents} {mismatch.note}")
+    if not result.clean:
+        sys.exit(1)
