@@ -17,7 +17,7 @@ from backoffice import edge
 from backoffice.extensions import db
 from notifications import outbox
 from notifications.interfaces import MailDeliveryError
-from notifications.mail import SandboxMailer, SmtpMailer, build_mailer
+from notifications.mail import Attachment, SandboxMailer, SmtpMailer, build_mailer
 
 
 def _import_aiosmtpd():
@@ -100,6 +100,18 @@ def test_chinese_subject_and_body_arrive_intact(smtp_server):
     assert received["From"] == SENDER and received["To"] == "lina@example.com"
     assert received["Message-ID"] == message_id and message_id.endswith("@ca.example.cn>")
     assert inbox.envelopes[0].mail_from == SENDER
+
+
+def test_the_invoice_pdf_arrives_as_an_attachment(smtp_server):
+    controller, inbox = smtp_server
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    mailer_for(controller).send("lina@example.com", SUBJECT, BODY,
+                                [Attachment("invoice-26110108000000000001.pdf", "application/pdf", pdf)])
+    (received,) = inbox.messages
+    assert received.get_body(("plain",)).get_content().rstrip("\n") == BODY
+    (part,) = received.iter_attachments()
+    assert part.get_filename() == "invoice-26110108000000000001.pdf"
+    assert part.get_content_type() == "application/pdf" and part.get_content() == pdf
 
 
 def test_signs_in_when_a_username_is_set(smtp_server):
