@@ -1,13 +1,16 @@
-"""The e-invoice PDF: its text, extracted with pdftotext, and its embedded CJK font."""
+"""The e-invoice PDF: its text, extracted with pdftotext, its embedded CJK font and its QR code."""
 from __future__ import annotations
 
 import dataclasses
 import re
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import segno
+from PIL import Image
 
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, invoice_text, minimal_pdf, money, render_invoice
 from reports.pdf import ForbiddenUrlError, get_renderer
@@ -89,6 +92,28 @@ def test_buyer_text_is_escaped(renderer):
 def test_invalid_invoice_data(changes, message):
     with pytest.raises(ValueError, match=message):
         make_invoice(**changes)
+
+
+@pytest.mark.parametrize("changes", [{}, {"red": True, "original_number": "25110000000000000041"}], ids=["blue", "red"])
+def test_invoice_text_is_what_the_pdf_shows(renderer, changes):
+    """The benchmark's baseline prints invoice_text: it must be the invoice's characters, no more, no fewer."""
+    invoice = make_invoice(**changes)
+    shown = Counter("".join(pdf_text(render_invoice(invoice, renderer)).split()))
+    assert shown == Counter("".join(invoice_text(invoice).split()))
+
+
+def test_qr_code_is_the_verification_url(invoice_pdf, tmp_path):
+    """The QR code is one embedded image, a pixel per module: exactly segno's symbol for verify_url."""
+    (tmp_path / "invoice.pdf").write_bytes(invoice_pdf)
+    subprocess.run(["pdfimages", "-png", str(tmp_path / "invoice.pdf"), str(tmp_path / "image")], check=True)
+    images = sorted(tmp_path.glob("image-*.png"))
+    assert len(images) == 1, images
+    with Image.open(images[0]) as image:
+        grey = image.convert("L")
+    modules = segno.make("https://inv-veri.example.cn/verify?n=42", error="m").matrix
+    assert grey.size == (len(modules), len(modules))
+    dark = [[grey.getpixel((x, y)) < 128 for x in range(grey.width)] for y in range(grey.height)]
+    assert dark == [[bool(module) for module in row] for row in modules]
 
 
 def test_minimal_pdf_has_the_same_text(renderer):
