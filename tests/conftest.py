@@ -78,6 +78,12 @@ def make_app(tmp_path_factory, database_url):
 
 
 @pytest.fixture
+def rate_limited_app(make_app):
+    yield make_app(RATELIMIT_ENABLED=True)
+    make_app()  # one Limiter serves every app: switch it off again, with fresh counters, for the other tests
+
+
+@pytest.fixture
 def db_session(app):
     """Every commit inside the test only releases a savepoint; all is undone afterwards."""
     # No app context stays pushed during the test: each request gets its own, as in

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,32 +16,59 @@ Responder = Callable[[bytes, dict], tuple[int, str, bytes]]
 
 
 @contextmanager
-def local_service(respond: Responder, path: str = "/") -> Iterator[str]:
-    """Yields the service's URL; stops the server afterwards."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status, content_type, data = respond(body, dict(self.headers))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Runs a handler on 127.0.0.1 in a thread; yields the base URL; stops it afterwards."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll keeps shutdown, and so each test, from waiting half a second.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def answer(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@contextmanager
+def local_service(respond: Responder, path: str = "/") -> Iterator[str]:
+    """Yields the service's URL; stops the server afterwards."""
+
+    class Handler(_Quiet):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self.answer(*respond(body, dict(self.headers)))
+
+    with _serving(Handler) as base:
+        yield base + path
+
+
+@contextmanager
+def file_service(files: dict[str, tuple[int, bytes]]) -> Iterator[tuple[str, list[str]]]:
+    """A download host: answers GET for the paths in ``files`` (HTTP status, bytes), 404 for
+    others. Yields (base URL, paths requested)."""
+    requested: list[str] = []
+
+    class Handler(_Quiet):
+        def do_GET(self):
+            requested.append(self.path)
+            status, data = files.get(urllib.parse.urlsplit(self.path).path, (404, b"not found"))
+            self.answer(status, "application/octet-stream", data)
+
+    with _serving(Handler) as base:
+        yield base, requested
 
 
 @contextmanager

@@ -218,12 +218,6 @@ def test_logout_is_a_post_and_audited(client, db_session, login_as):
     assert actions_for(db_session, staff.actor)[-1] == "staff.logout"
 
 
-@pytest.fixture
-def rate_limited_app(make_app):
-    yield make_app(RATELIMIT_ENABLED=True)
-    make_app()  # one Limiter serves every app: switch it off again, with fresh counters, for the other tests
-
-
 def test_sign_in_posts_are_rate_limited_per_ip(rate_limited_app, db_session):
     client = rate_limited_app.test_client()
     wrong = {"username": "nobody", "password": "wrong-password-123"}

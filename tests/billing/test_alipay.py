@@ -8,12 +8,8 @@ import io
 import json
 import re
 import socket
-import threading
 import urllib.parse
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -22,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from billing.payments.alipay import AlipayProvider, cents_to_yuan, yuan_to_cents
 from billing.payments.interfaces import BadNotification, BadSignature, ProviderError, TradeState
-from tests.fake_service import local_service
+from tests.fake_service import file_service, local_service
 
 APP_ID = "2021000123456789"
 
@@ -329,35 +325,6 @@ def alipay_bill_zip(text: str = BILL_TEXT, **options) -> bytes:
     return bill_zip({f"{BILL_PREFIX}_业务明细.csv": text, f"{BILL_PREFIX}_业务明细(汇总).csv": SUMMARY_TEXT}, **options)
 
 
-@contextmanager
-def file_server(files: dict[str, tuple[int, bytes]]) -> Iterator[str]:
-    """Alipay's download host: answers GET for the paths in ``files``; yields its base URL."""
-    requested: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            requested.append(self.path)
-            status, data = files.get(urllib.parse.urlsplit(self.path).path, (404, b"not found"))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/oct-stream")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 class FakeAlipayWithBills(FakeAlipay):
     """Alipay that also hands out the download URL of a day's bill, for the dates in ``bill_urls``."""
 
@@ -383,7 +350,7 @@ def bill_files():
 @pytest.fixture
 def bills(keys, bill_files):
     alipay = FakeAlipayWithBills(keys["app"].public_key(), keys["alipay"])
-    with fake_gateway(alipay) as gateway, file_server(bill_files) as download_host:
+    with fake_gateway(alipay) as gateway, file_service(bill_files) as (download_host, _requested):
         provider = AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), gateway_url=gateway,
                                   timeout=5)
         yield provider, alipay, download_host

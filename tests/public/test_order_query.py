@@ -382,12 +382,6 @@ def test_posts_need_the_csrf_token(make_app, db_session):
         assert browser.post(url, data={"sms_code": "123456"}).status_code == 400, url
 
 
-@pytest.fixture
-def rate_limited_app(make_app):
-    yield make_app(RATELIMIT_ENABLED=True)
-    make_app()  # one Limiter serves every app: switch it off again, with fresh counters, for the other tests
-
-
 def test_asking_for_codes_is_rate_limited_per_ip(rate_limited_app, db_session):
     browser = rate_limited_app.test_client()
     statuses = [browser.post("/query", data={"id_number": "x"}).status_code for _ in range(11)]
