@@ -35,6 +35,7 @@ from models import (
 )
 
 log = logging.getLogger(__name__)
+MAX_FIELDS = 64
 PAID_STATES = frozenset({TradeState.TRADE_SUCCESS, TradeState.TRADE_FINISHED})
 
 
@@ -86,9 +87,9 @@ def receive_notification(session: Session, services: BillingServices, params: di
                          now: dt.datetime) -> Settlement:
     """Check and log one asynchronous notification, and pay the order if it says so."""
     entry = PaymentNotification(
-        provider=services.provider_name, params=dict(params), out_trade_no=params.get("out_trade_no"),
-        notify_id=params.get("notify_id"), trade_status=params.get("trade_status"),
-        outcome=NotificationOutcome.MALFORMED)
+        provider=services.provider_name, params=_as_received(params),
+        out_trade_no=_short(params.get("out_trade_no")), notify_id=_short(params.get("notify_id")),
+        trade_status=_short(params.get("trade_status"), 24), outcome=NotificationOutcome.MALFORMED)
     session.add(entry)
     try:
         notification = services.provider.verify_notification(params)
@@ -109,6 +110,16 @@ def receive_notification(session: Session, services: BillingServices, params: di
     settlement = settle(session, services, payment, notification.trade_no, notification.paid_at or now,
                         actor=f"payment:{services.provider_name}", now=now)
     return _logged(entry, settlement.outcome, None, settlement.order)
+
+
+def _as_received(params: dict[str, str]) -> dict[str, str]:
+    """The notification as kept for finance: anyone can post to the endpoint, so what is
+    stored of one is bounded (an Alipay notification has some 30 short fields)."""
+    return {str(k)[:64]: str(v)[:1024] for k, v in list(params.items())[:MAX_FIELDS]}
+
+
+def _short(value: str | None, length: int = 64) -> str | None:
+    return value[:length] if value else None
 
 
 def _logged(entry: PaymentNotification, outcome: NotificationOutcome, detail: str | None,

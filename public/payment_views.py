@@ -3,7 +3,7 @@ the applicant's invoice download."""
 from __future__ import annotations
 
 import segno
-from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 import billing
@@ -15,6 +15,7 @@ from models.base import utcnow
 from public import payments
 from public.views import _owned_order
 
+PROVIDER_CHECK_SECONDS = 10
 # Alipay stops re-sending a notification once the answer is exactly "success".
 HANDLED = frozenset({NotificationOutcome.ACCEPTED, NotificationOutcome.DUPLICATE, NotificationOutcome.LATE,
                      NotificationOutcome.IGNORED})
@@ -40,16 +41,28 @@ def payment_page(number: str):
 
 @limiter.limit("60/minute")
 def payment_status(number: str):
-    """Polled by the payment page: where the order stands, and where to go once it is paid."""
+    """Polled by the payment page: where the order stands, and where to go once it is paid.
+    The notification normally moves the order; the provider is asked directly at most every
+    PROVIDER_CHECK_SECONDS per browser, in case it is late or lost."""
     order = _owned_order(number)
-    if order.status is OrderStatus.AWAITING_PAYMENT:
-        payments.check_payment(db.session, billing.services(), order, now=utcnow())
+    now = utcnow()
+    if order.status is OrderStatus.AWAITING_PAYMENT and _time_to_ask_provider(number, now.timestamp()):
+        payments.check_payment(db.session, billing.services(), order, now=now)
     waiting = order.status is OrderStatus.AWAITING_PAYMENT
     return jsonify(status=str(order.status), waiting=waiting,
                    next=None if waiting else url_for("public.done_page", number=number))
 
 
-@limiter.limit("120/minute")
+def _time_to_ask_provider(number: str, now: float) -> bool:
+    asked = session.get("provider_checked", {})
+    if now - asked.get(number, 0) < PROVIDER_CHECK_SECONDS:
+        return False
+    session["provider_checked"] = {number: now}
+    return True
+
+
+# Generous: the provider posts every order's notifications from a few addresses.
+@limiter.limit("600/minute")
 def payment_notification():
     """The provider's asynchronous notification: verified, logged, applied once."""
     settlement = payments.record_notification(db.session, billing.services(), request.form.to_dict(),
