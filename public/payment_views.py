@@ -13,7 +13,7 @@ from billing.services import BillingError
 from models import Invoice, NotificationOutcome, OrderStatus
 from models.base import utcnow
 from public import payments
-from public.views import _owned_order
+from public.views import owned_order
 
 PROVIDER_CHECK_SECONDS = 10
 # Alipay stops re-sending a notification once the answer is exactly "success".
@@ -22,7 +22,7 @@ HANDLED = frozenset({NotificationOutcome.ACCEPTED, NotificationOutcome.DUPLICATE
 
 
 def payment_page(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return redirect(url_for("public.done_page", number=number))
     services = billing.services()
@@ -44,7 +44,7 @@ def payment_status(number: str):
     """Polled by the payment page: where the order stands, and where to go once it is paid.
     The notification normally moves the order; the provider is asked directly at most every
     PROVIDER_CHECK_SECONDS per browser, in case it is late or lost."""
-    order = _owned_order(number)
+    order = owned_order(number)
     now = utcnow()
     if order.status is OrderStatus.AWAITING_PAYMENT and _time_to_ask_provider(number, now.timestamp()):
         payments.check_payment(db.session, billing.services(), order, now=now)
@@ -72,7 +72,7 @@ def payment_notification():
 
 
 def invoice_pdf(number: str, invoice_id: int):
-    order = _owned_order(number)
+    order = owned_order(number)
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.order_id != order.id:
         abort(404)

@@ -165,7 +165,7 @@ def query_continue(number: str):
         return redirect(url_for("public.order_query"))
     order: Order = queries.order_of(db.session, identity, number) or abort(404)
     try:
-        queries.rebind_order(db.session, order, applicant_secret=views._applicant_secret())
+        queries.rebind_order(db.session, order, applicant_secret=views.applicant_secret())
     except queries.NotContinuable:
         flash(gettext("This order is past the applicant's steps: there is nothing to continue."), "error")
         return redirect(url_for("public.query_results"))

@@ -31,17 +31,17 @@ from review import operations as review_operations
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
 
 
-def _applicant_secret() -> str:
+def applicant_secret() -> str:
     if "applicant" not in session:
         session["applicant"] = secrets.token_urlsafe(32)
     return session["applicant"]
 
 
 def _actor() -> str:
-    return "applicant:" + operations.session_hash(_applicant_secret())[:12]
+    return "applicant:" + operations.session_hash(applicant_secret())[:12]
 
 
-def _owned_order(number: str) -> Order:
+def owned_order(number: str) -> Order:
     order = db.session.scalar(select(Order).where(Order.number == number))
     secret = session.get("applicant")
     if order is None or secret is None or order.applicant_session_hash != operations.session_hash(secret):
@@ -97,7 +97,7 @@ def new_application(channel_code: str):
         if _captcha_ok(form) and valid:
             order = operations.submit_application(
                 db.session, channel, form.data, actor=_actor(),
-                applicant_secret=_applicant_secret(),
+                applicant_secret=applicant_secret(),
             )
             return redirect(url_for("public.confirm_page", number=order.number))
     return render_template("public/apply.html", form=form, channel=channel, order=None)
@@ -105,7 +105,7 @@ def new_application(channel_code: str):
 
 @limiter.limit("30/minute", methods=["POST"])
 def edit_application(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     if order.status not in operations.APPLICANT_EDITABLE:
         return redirect(url_for("public.done_page", number=number))
     if request.method == "POST":
@@ -120,13 +120,13 @@ def edit_application(number: str):
 
 
 def confirm_page(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     return render_template("public/confirm.html", order=order, regions=regions)
 
 
 @limiter.limit("60/minute", methods=["POST"])
 def materials_page(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     errors: dict[str, str] = {}
     if request.method == "POST":
         errors = _receive_uploads(order)
@@ -185,7 +185,7 @@ def more_materials(number: str, token: str):
 
 
 def materials_done(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     try:
         operations.finish_materials(db.session, order, actor=_actor())
     except operations.MaterialsIncomplete:
@@ -201,7 +201,7 @@ def material_image(number: str, material_id: int):
     if staff:
         order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
     else:
-        order = _owned_order(number)
+        order = owned_order(number)
     material = db.session.get(Material, material_id)
     if material is None or material.order_id != order.id:
         abort(404)
@@ -214,7 +214,7 @@ def material_image(number: str, material_id: int):
 
 
 def signature_page(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     if order.status == OrderStatus.AWAITING_MATERIALS:
         return redirect(url_for("public.materials_page", number=number))
     if order.status != OrderStatus.AWAITING_SIGNATURE:
@@ -234,7 +234,7 @@ def signature_page(number: str):
 
 @limiter.limit("5/minute;20/hour")
 def signature_code(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     try:
         operations.send_signature_code(db.session, _policy(), order, client_ip=request.remote_addr)
         flash(gettext("A code was sent to the agent's phone."))
@@ -246,7 +246,7 @@ def signature_code(number: str):
 
 
 def done_page(number: str):
-    order = _owned_order(number)
+    order = owned_order(number)
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order))
 
 
