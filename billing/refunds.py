@@ -18,8 +18,10 @@ from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
 from billing.services import N_, BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
+from notifications import outbox
 
 log = logging.getLogger(__name__)
+REFUND_SMS = "【数字证书】您的订单{number}的款项{amount}元已按原支付方式退回，一般1-3个工作日到账。"
 
 
 def propose_refund(session: Session, payment: Payment, reason: RefundReason, *, actor: str,
@@ -87,6 +89,9 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
     payment.status = PaymentStatus.REFUNDED
     record(session, actor, "refund.succeeded", order=payment.order, target=f"refund:{refund.out_request_no}",
            after={"amount_cents": refund.amount_cents})
+    order = payment.order
+    outbox.queue_sms(session, order.agent.phone, "refund_succeeded", REFUND_SMS.format(
+        number=order.number, amount=f"{refund.amount_cents / 100:.2f}"))
     reverse_invoice(session, services, payment.order, actor=actor, now=now)
     return True
 

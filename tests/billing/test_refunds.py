@@ -19,6 +19,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
+from notifications.outbox import latest_for
 from review import operations as review_operations
 from tests import factories
 from tests.conftest import add_staff
@@ -60,6 +61,8 @@ def test_a_rejected_paid_order_is_refunded_when_finance_confirms(app, db_session
     assert kinds[InvoiceKind.RED].original_id == kinds[InvoiceKind.BLUE].id
     actions = [e.action for e in order.audit_entries]
     assert {"refund.proposed", "refund.confirmed", "refund.succeeded", "invoice.reversed"} <= set(actions)
+    sms = latest_for(db_session, order.agent.phone)
+    assert sms.template == "refund_succeeded" and "300.00元已按原支付方式退回" in sms.text
 
 
 def test_an_unpaid_rejection_proposes_no_refund(app, db_session, billing_services):
