@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +16,7 @@ from tests import factories
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _signed_order(page: Page, base: str, live_app) -> str:
@@ -45,6 +47,7 @@ def test_pay_by_qr_code_in_the_sandbox(page: Page, live_server: str, live_app):
     expect(qr).to_be_visible()
     assert qr.get_attribute("src").startswith("data:image/svg+xml")
     expect(page.locator("#pay-waiting")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "payment.png"))
 
     # The buyer's phone: the sandbox wallet the QR code stands for.
     with page.context.expect_page() as opened:
