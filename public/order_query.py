@@ -4,8 +4,12 @@ the agent's phone. Plain functions on a SQLAlchemy session; the views keep the s
 Whose ID: the portal's manual asks for the certificate type and "the corresponding ID number";
 for a unit certificate its query screen asks for the organisation's unified social credit
 code. The agent's own ID document (the same types as on the application form) finds the
-orders they handled; for a personal certificate the agent is the holder. Either way the code
-goes to the agent's phone on the most recent matching order.
+orders they handled; for a personal certificate the agent is the holder.
+
+The agent's mobile phone is part of the question: the code goes to that phone, and only the
+ID's orders with that agent phone are shown. Anybody may file an application naming a
+company's (public) credit code with their own phone; they then see that application and
+nothing else of the company's, and the company's own agent still gets their code.
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ HISTORY = frozenset({OrderStatus.COMPLETED, OrderStatus.REJECTED, OrderStatus.CA
 CONTINUABLE = UNPAID
 NOT_ISSUED = "not_issued"
 _SEAL_PURPOSE = "session.order_query.credit_code"
+_PHONE_SEAL_PURPOSE = "session.order_query.phone"
 
 
 class NotContinuable(Exception):
@@ -67,21 +72,23 @@ class QueryIdentity:
     id_type: str  # CREDIT_CODE or an IdType value
     digest: str
     masked: str
+    phone: str  # the agent's mobile phone: where the code goes, and whose orders are shown
     credit_code: str | None = None
 
     @classmethod
-    def of(cls, cert_kind: str, id_type: str, number: str) -> QueryIdentity:
-        """`number` as the validators normalised it."""
+    def of(cls, cert_kind: str, id_type: str, number: str, phone: str) -> QueryIdentity:
+        """`number` and `phone` as the validators normalised them."""
         if id_type != CREDIT_CODE:
             IdType(id_type)
-        return cls(CertKind(cert_kind), id_type, lookup_digest(number), mask(number, 4, 4),
+        return cls(CertKind(cert_kind), id_type, lookup_digest(number), mask(number, 4, 4), phone,
                    number if id_type == CREDIT_CODE else None)
 
 
 def session_mark(identity: QueryIdentity, *, now: dt.datetime) -> dict:
     """The identity as the browser session keeps it (JSON): never an ID number in clear."""
     mark = {"cert_kind": identity.cert_kind.value, "id_type": identity.id_type, "digest": identity.digest,
-            "masked": identity.masked, "expires_at": int((now + MARK_TTL).timestamp())}
+            "masked": identity.masked, "expires_at": int((now + MARK_TTL).timestamp()),
+            "phone": base64.b64encode(seal(identity.phone, _PHONE_SEAL_PURPOSE)).decode()}
     if identity.credit_code is not None:
         mark["credit_code"] = base64.b64encode(seal(identity.credit_code, _SEAL_PURPOSE)).decode()
     return mark
@@ -100,17 +107,19 @@ def identity_from(mark, *, now: dt.datetime) -> QueryIdentity | None:
             credit_code = unseal(base64.b64decode(mark["credit_code"]), _SEAL_PURPOSE)
         else:
             IdType(id_type)
-        return QueryIdentity(CertKind(mark["cert_kind"]), id_type, mark["digest"], mark["masked"], credit_code)
+        phone = unseal(base64.b64decode(mark["phone"]), _PHONE_SEAL_PURPOSE)
+        return QueryIdentity(CertKind(mark["cert_kind"]), id_type, mark["digest"], mark["masked"], phone,
+                             credit_code)
     except (KeyError, TypeError, ValueError, binascii.Error, InvalidTag):
         return None
 
 
 def _matching(identity: QueryIdentity) -> Select:
-    query = select(Order).where(Order.cert_kind == identity.cert_kind)
+    query = (select(Order).join(Order.agent)
+             .where(Order.cert_kind == identity.cert_kind, Person.phone == identity.phone))
     if identity.id_type == CREDIT_CODE:
         return query.join(Order.organisation).where(Organisation.credit_code == identity.credit_code)
-    return query.join(Order.agent).where(Person.id_number_digest == identity.digest,
-                                         Person.id_type == IdType(identity.id_type))
+    return query.where(Person.id_number_digest == identity.digest, Person.id_type == IdType(identity.id_type))
 
 
 def _newest_first(query: Select) -> Select:
@@ -137,14 +146,14 @@ def order_of(session: Session, identity: QueryIdentity, number: str) -> Order | 
 def send_query_code(
     session: Session, policy: sms_codes.CodePolicy, identity: QueryIdentity, *, client_ip: str | None
 ) -> None:
-    """Send a code to the agent of the ID's most recent order, if there is one. The caller
-    answers the same whatever happened here."""
+    """Send a code to the phone given, if it is the agent's phone of one of the ID's orders.
+    The caller answers the same whatever happened here."""
     order = latest_order(session, identity)
-    if order is None or not order.agent.phone:
+    if order is None:
         return
     text = QUERY_SMS.format(minutes=max(policy.ttl_seconds // 60, 1))
     try:
-        sms_codes.send_code(session, policy, phone=order.agent.phone, purpose=QUERY_PURPOSE, text=text,
+        sms_codes.send_code(session, policy, phone=identity.phone, purpose=QUERY_PURPOSE, text=text,
                             client_ip=client_ip, order=order)
     except sms_codes.CodeRefused:
         # "Too soon" or "too many" would only ever be said for an ID that has orders. The
@@ -155,10 +164,10 @@ def send_query_code(
 def check_query_code(session: Session, policy: sms_codes.CodePolicy, identity: QueryIdentity, code: str) -> None:
     """Accept the agent's code for the ID (once); raises CodeInvalid with one message for all."""
     order = latest_order(session, identity)
-    if order is None or not order.agent.phone:
+    if order is None:
         raise sms_codes.CodeInvalid(CODE_REJECTED)
     try:
-        sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=QUERY_PURPOSE, code=code,
+        sms_codes.use_code(session, policy, phone=identity.phone, purpose=QUERY_PURPOSE, code=code,
                            order=order)
     except sms_codes.CodeInvalid as exc:
         raise sms_codes.CodeInvalid(CODE_REJECTED) from exc

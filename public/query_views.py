@@ -70,6 +70,7 @@ class OrderQueryForm(FlaskForm):
     id_type = SelectField(_l("ID type"), choices=[SelectChoice(v, t) for v, t in QUERY_ID_TYPES],
                           default=queries.CREDIT_CODE, validators=[_required()])
     id_number = StringField(_l("ID number"), validators=[_required(), Length(max=30)])
+    agent_phone = StringField(_l("Agent's mobile phone"), validators=[_required(), Length(max=20)])
     captcha = StringField(_l("Captcha"), validators=[_required(), Length(max=8)])
 
     def validate_id_type(self, field) -> None:
@@ -82,6 +83,12 @@ class OrderQueryForm(FlaskForm):
                 field.data = validators.unified_social_credit_code(field.data)
             else:
                 field.data = validators.id_number(self.id_type.data, field.data)
+        except validators.InvalidValue as exc:
+            raise ValidationError(gettext(str(exc))) from exc
+
+    def validate_agent_phone(self, field) -> None:
+        try:
+            field.data = validators.mainland_mobile(field.data)
         except validators.InvalidValue as exc:
             raise ValidationError(gettext(str(exc))) from exc
 
@@ -105,15 +112,16 @@ def order_query():
     if request.method == "POST":
         valid = form.validate()
         if views._captcha_ok(form) and valid:
-            identity = queries.QueryIdentity.of(form.cert_kind.data, form.id_type.data, form.id_number.data)
+            identity = queries.QueryIdentity.of(form.cert_kind.data, form.id_type.data, form.id_number.data,
+                                                form.agent_phone.data)
             policy = views._policy()
             queries.send_query_code(db.session, policy, identity, client_ip=request.remote_addr)
             session.pop(VERIFIED, None)
             session[PENDING] = queries.session_mark(identity, now=utcnow())
             # The same words whether or not the ID has orders.
-            flash(gettext("If there are orders for this ID, a code has been sent by SMS to the agent's phone "
-                          "of the latest one. It is valid for %(minutes)s minutes; a new code can be asked for "
-                          "after a minute.", minutes=max(policy.ttl_seconds // 60, 1)))
+            flash(gettext("If this phone is the agent's phone of orders for this ID, a code has been sent to "
+                          "it by SMS. It is valid for %(minutes)s minutes; a new code can be asked for after a "
+                          "minute.", minutes=max(policy.ttl_seconds // 60, 1)))
             return redirect(url_for("public.query_verify"))
     return _page(form=form, pending=None)
 

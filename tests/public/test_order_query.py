@@ -88,11 +88,12 @@ def add_invoice(db_session, number: str, *, kind=InvoiceKind.BLUE, status=Invoic
     return invoice_id
 
 
-def ask(client, id_number: str, *, cert_kind="unit", id_type="credit_code", captcha=None):
+def ask(client, id_number: str, phone: str = "13800009999", *, cert_kind="unit", id_type="credit_code",
+        captcha=None):
     client.get("/captcha.png")
     answer = client.get("/_test/captcha").get_data(as_text=True) if captcha is None else captcha
     return client.post("/query", data={"cert_kind": cert_kind, "id_type": id_type, "id_number": id_number,
-                                       "captcha": answer})
+                                       "agent_phone": phone, "captcha": answer})
 
 
 def wrong(code: str) -> str:
@@ -105,7 +106,7 @@ def verified(client, latest_sms):
 
     def verify(id_number: str, phone: str, **kwargs):
         client.get("/query?lang=en")
-        assert ask(client, id_number, **kwargs).headers["Location"].endswith("/query/verify")
+        assert ask(client, id_number, phone, **kwargs).headers["Location"].endswith("/query/verify")
         response = client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
         assert response.headers["Location"].endswith("/query/results"), response.get_data(as_text=True)[:800]
         return client.get("/query/results")
@@ -122,7 +123,7 @@ def test_query_page_asks_for_certificate_type_id_and_captcha(client):
 
 def test_nothing_is_shown_without_the_sms_code(client, paid, db_session):
     number, credit_code, phone = paid()
-    response = ask(client, credit_code)
+    response = ask(client, credit_code, phone)
     assert response.status_code == 302 and response.headers["Location"].endswith("/query/verify")
     page = client.get("/query/verify").get_data(as_text=True)
     assert number not in page and 'name="sms_code"' in page
@@ -133,7 +134,7 @@ def test_nothing_is_shown_without_the_sms_code(client, paid, db_session):
 
 def test_the_session_keeps_no_id_number_in_clear(client, paid, latest_sms):
     _, credit_code, phone = paid()
-    ask(client, credit_code)
+    ask(client, credit_code, phone)
     client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
     with client.session_transaction() as session:
         stored = json.dumps(dict(session))
@@ -157,19 +158,19 @@ def test_an_id_without_orders_gets_the_same_answer(app, paid, db_session):
     for typed in (credit_code, unknown, credit_code):  # the third is refused: a code went out a moment ago
         browser = app.test_client()
         browser.get("/query?lang=en")
-        response = ask(browser, typed)
+        response = ask(browser, typed, phone)
         assert response.status_code == 302 and response.headers["Location"].endswith("/query/verify")
         page = browser.get("/query/verify").get_data(as_text=True)
         pages.append(_normalised(page).replace(typed[:4], "####").replace(typed[-4:], "####"))
     assert pages[0] == pages[1] == pages[2]
-    assert "If there are orders for this ID, a code has been sent" in pages[0]
+    assert "orders for this ID, a code has been sent to it by SMS" in pages[0]
     codes = db_session.scalars(select(SmsCode.phone).where(SmsCode.purpose == "order_query")).all()
     assert codes == [phone]
     # and entering a code for the unknown ID reads exactly like a wrong code for a real one
     errors = []
     for typed in (unknown, credit_code):
         browser = app.test_client()
-        ask(browser, typed)
+        ask(browser, typed, phone)
         page = browser.post("/query/verify", data={"sms_code": "123456"}).get_data(as_text=True)
         errors.append(re.search(r'data-error-for="sms_code">([^<]*)<', page).group(1))
     assert errors[0] == errors[1]
@@ -177,7 +178,7 @@ def test_an_id_without_orders_gets_the_same_answer(app, paid, db_session):
 
 def test_a_wrong_code_shows_an_error_and_no_data(client, paid, latest_sms):
     number, credit_code, phone = paid()
-    ask(client, credit_code)
+    ask(client, credit_code, phone)
     code = sms_code_in(latest_sms(phone))
     response = client.post("/query/verify", data={"sms_code": wrong(code)})
     page = response.get_data(as_text=True)
@@ -187,7 +188,7 @@ def test_a_wrong_code_shows_an_error_and_no_data(client, paid, latest_sms):
 
 def test_wrong_tries_are_limited(client, paid, latest_sms, app):
     _, credit_code, phone = paid()
-    ask(client, credit_code)
+    ask(client, credit_code, phone)
     code = sms_code_in(latest_sms(phone))
     for _ in range(app.config["SMS_CODE_MAX_ATTEMPTS"]):
         client.post("/query/verify", data={"sms_code": wrong(code)})
@@ -214,11 +215,13 @@ def test_the_right_code_shows_the_orders_with_masked_numbers_only(paid, verified
 
 
 def test_query_by_the_agents_id_finds_the_orders_they_handled(client, paid, db_session, verified):
-    first, _, _ = paid()
-    second, _, second_phone = paid()
-    by_legal_rep_only, _, _ = paid(legal_rep_id_number=AGENT_ID, agent_id_number=OTHER_PERSON_ID)
+    first, _, _ = paid(agent_phone="13700000002")
+    second, _, second_phone = paid(agent_phone="13700000002")
+    by_legal_rep_only, _, _ = paid(legal_rep_id_number=AGENT_ID, agent_id_number=OTHER_PERSON_ID,
+                                   agent_phone="13700000002")
+    with_another_phone, _, _ = paid()
     page = verified(AGENT_ID, second_phone, id_type="resident_id").get_data(as_text=True)
-    assert first in page and second in page and by_legal_rep_only not in page
+    assert first in page and second in page and by_legal_rep_only not in page and with_another_phone not in page
 
 
 def test_certificate_type_is_part_of_the_id(client, paid, db_session):
@@ -320,10 +323,10 @@ def test_the_verified_mark_expires(client, paid, verified):
 
 def test_mark_reading_is_pure_and_time_bound(app):
     with app.app_context():
-        identity = order_query.QueryIdentity.of("unit", "credit_code", "91350100M000100Y43")
+        identity = order_query.QueryIdentity.of("unit", "credit_code", "91350100M000100Y43", "13912345678")
         now = utcnow()
         mark = order_query.session_mark(identity, now=now)
-        assert "91350100M000100Y43" not in json.dumps(mark)
+        assert "91350100M000100Y43" not in json.dumps(mark) and "13912345678" not in json.dumps(mark)
         assert order_query.identity_from(mark, now=now + dt.timedelta(minutes=14)) == identity
         assert order_query.identity_from(mark, now=now + dt.timedelta(minutes=15)) is None
         assert order_query.identity_from({**mark, "credit_code": "bm9wZQ=="}, now=now) is None
@@ -358,7 +361,7 @@ def test_the_browser_that_started_the_order_loses_it(app, client, apply, db_sess
     assert client.get(f"/apply/{number}").status_code == 200
     other = app.test_client()
     other.get("/query?lang=en")
-    ask(other, credit_code)
+    ask(other, credit_code, "13912345678")
     code = sms_code_in(latest_sms("13912345678"))
     other.post("/query/verify", data={"sms_code": code})
     assert other.post(f"/query/orders/{number}/continue").headers["Location"].endswith("/materials")
@@ -397,7 +400,28 @@ def test_business_type_is_shown(paid, verified):
 
 def test_results_speak_chinese_by_default(client, paid, latest_sms):
     number, credit_code, phone = paid()
-    ask(client, credit_code)
+    ask(client, credit_code, phone)
     client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
     page = client.get("/query/results").get_data(as_text=True)
     assert number in page and "1年期单位证书" in page
+
+
+def test_an_application_naming_a_company_does_not_open_the_companys_orders(app, paid, db_session, latest_sms):
+    """Anybody may file an application with a company's (public) credit code and their own phone.
+    The query then shows them that application only; the company's agent still gets their code
+    and sees the company's orders, not the stranger's."""
+    real, credit_code, agent_phone = paid()
+    fake, _, stranger_phone = paid(credit_code=credit_code, agent_phone="13611112222")  # the newest order
+    stranger = app.test_client()
+    stranger.get("/query?lang=en")
+    ask(stranger, credit_code, stranger_phone)
+    stranger.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(stranger_phone))})
+    page = stranger.get("/query/results").get_data(as_text=True)
+    assert fake in page and real not in page
+    assert stranger.post(f"/query/orders/{real}/continue").status_code == 404
+    company = app.test_client()
+    company.get("/query?lang=en")
+    ask(company, credit_code, agent_phone)
+    company.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(agent_phone))})
+    page = company.get("/query/results").get_data(as_text=True)
+    assert real in page and fake not in page
