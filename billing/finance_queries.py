@@ -14,6 +14,7 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
+from billing.invoices import invoiceable_payment
 from billing.reconciliation import business_day_bounds
 from models import (
     BusinessType,
@@ -354,10 +355,10 @@ def invoice_rows(session: Session, flt: InvoiceFilter) -> list[InvoiceRow]:
 
 
 def may_issue_again(session: Session, order: Order) -> bool:
-    """The order's payment is paid and no blue invoice of it is in force (issue_blue_invoice
-    would otherwise answer the one in force, or invoice an order that was not paid)."""
-    paid = session.scalar(select(exists().where(Payment.order_id == order.id, Payment.status == PaymentStatus.PAID)))
-    return bool(paid) and not session.scalar(select(_invoice_in_force(order.id)))
+    """The order's payment should have an invoice (paid, not being refunded, order not cancelled
+    or rejected) and no blue invoice of it is in force."""
+    invoiceable = session.scalar(select(exists().where(Payment.order_id == order.id, invoiceable_payment())))
+    return bool(invoiceable) and not session.scalar(select(_invoice_in_force(order.id)))
 
 
 # --- the finance home --------------------------------------------------------------------------

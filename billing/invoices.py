@@ -4,13 +4,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, render_invoice
 from billing.issuers import InvoiceRequest
 from billing.services import N_, BillingError, BillingServices
-from models import BusinessType, Invoice, InvoiceKind, InvoiceStatus, Order, record
+from models import (
+    BusinessType,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    record,
+)
 from models.order_number import BUSINESS_TZ
 from notifications import outbox
 from notifications.mail import Attachment
@@ -35,6 +46,13 @@ def split_tax(total_cents: int, rate: Decimal) -> tuple[int, int]:
     return amount, total_cents - amount
 
 
+def invoiceable_payment() -> ColumnElement[bool]:
+    """SQL condition on Payment (joined to its Order): a payment that should have an invoice in
+    force: paid, no refund proposed, and the order neither cancelled nor rejected."""
+    return and_(Payment.status == PaymentStatus.PAID, ~exists().where(Refund.payment_id == Payment.id),
+                Order.id == Payment.order_id, Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.REJECTED)))
+
+
 def active_blue_invoice(session: Session, order: Order) -> Invoice | None:
     return session.scalar(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == InvoiceKind.BLUE,
                                                 Invoice.status == InvoiceStatus.ISSUED))
@@ -47,6 +65,8 @@ def issue_blue_invoice(session: Session, services: BillingServices, order: Order
     existing = active_blue_invoice(session, order)
     if existing is not None:
         return existing
+    if not session.scalar(select(exists().where(Payment.order_id == order.id, invoiceable_payment()))):
+        raise BillingError(N_("Only a paid order that is not being refunded can be invoiced."))
     rate = order.product.tax_rate
     amount, tax = split_tax(order.price_cents, rate)
     earlier = session.scalar(select(func.count()).select_from(Invoice).where(

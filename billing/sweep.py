@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from models import Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentStatus, Refund, RefundStatus
+from billing.invoices import invoiceable_payment
+from models import Invoice, InvoiceKind, InvoiceStatus, Order, Payment, PaymentStatus, Refund, RefundStatus
 
 
 def refunds_to_send(session: Session) -> list[int]:
@@ -13,10 +14,11 @@ def refunds_to_send(session: Session) -> list[int]:
 
 
 def orders_without_invoice(session: Session) -> list[int]:
-    """Paid orders that never got a blue invoice (a voided one counts: finance decided)."""
+    """Paid orders that never got a blue invoice (a voided one counts: finance decided), leaving
+    out those being refunded, cancelled or rejected."""
     any_blue = exists().where(Invoice.order_id == Payment.order_id, Invoice.kind == InvoiceKind.BLUE)
-    return list(session.scalars(select(Payment.order_id).where(Payment.status == PaymentStatus.PAID, ~any_blue)
-                                .order_by(Payment.order_id)))
+    return list(session.scalars(select(Payment.order_id).join(Order, Order.id == Payment.order_id)
+                                .where(invoiceable_payment(), ~any_blue).order_by(Payment.order_id)))
 
 
 def refunded_orders_with_invoice(session: Session) -> list[int]:

@@ -6,7 +6,18 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus, Staff, StaffRole
+from models import (
+    BusinessType,
+    Channel,
+    Material,
+    MaterialKind,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Staff,
+    StaffRole,
+)
 from models.base import utcnow
 from public import operations as public_operations
 from public.materials import MaterialStore, check_image
@@ -44,6 +55,19 @@ def paid_order(session, upload_folder: str, *, business_type: BusinessType = Bus
     operations.enqueue_paid_order(session, order, paid_at or utcnow())
     session.flush()
     return order
+
+
+def payment(session, upload_folder: str, *, paid_at: dt.datetime | None = None,
+            status: PaymentStatus = PaymentStatus.PAID, **overrides) -> Payment:
+    """A paid order and its payment, as checkout records them (no trade at any provider)."""
+    paid_at = paid_at or utcnow()
+    order = paid_order(session, upload_folder, paid_at=paid_at, **overrides)
+    made = Payment(order_id=order.id, provider="sandbox", out_trade_no=order.number, amount_cents=order.price_cents,
+                   status=status, trade_no=f"2088{order.number}", created_at=paid_at - dt.timedelta(minutes=5),
+                   paid_at=None if status is PaymentStatus.PENDING else paid_at)
+    session.add(made)
+    session.flush()
+    return made
 
 
 def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,

@@ -43,17 +43,8 @@ TODAY = utcnow().astimezone(BUSINESS_TZ).date()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
 
-def paid(app, db_session, *, paid_at: dt.datetime | None = None, status: PaymentStatus = PaymentStatus.PAID,
-         **overrides) -> Payment:
-    """A paid order and its payment, as checkout records them."""
-    paid_at = paid_at or utcnow()
-    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], paid_at=paid_at, **overrides)
-    payment = Payment(order_id=order.id, provider="sandbox", out_trade_no=order.number, amount_cents=order.price_cents,
-                      status=status, trade_no=f"2088{order.number}", created_at=paid_at - dt.timedelta(minutes=5),
-                      paid_at=None if status is PaymentStatus.PENDING else paid_at)
-    db_session.add(payment)
-    db_session.flush()
-    return payment
+def paid(app, db_session, **options) -> Payment:
+    return factories.payment(db_session, app.config["UPLOAD_FOLDER"], **options)
 
 
 def paid_at_the_provider(provider: SandboxProvider, out_trade_no: str, cents: int) -> None:

@@ -26,7 +26,7 @@ def _text(pdf: bytes) -> str:
 
 
 def _paid(app, session, **overrides):
-    return factories.paid_order(session, app.config["UPLOAD_FOLDER"], **overrides)
+    return factories.payment(session, app.config["UPLOAD_FOLDER"], **overrides).order
 
 
 def test_split_tax_is_exact_to_the_cent():
@@ -194,3 +194,24 @@ def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path
         finally:
             with app.app_context():
                 db.engine.dispose()
+
+
+def test_the_sweep_invoices_paid_orders_only_not_refunded_cancelled_or_rejected(app, db_session, runner,
+                                                                                billing_services):
+    from billing import refunds
+    from models import Payment, RefundReason
+
+    owed = _paid(app, db_session)
+    being_refunded = factories.payment(db_session, app.config["UPLOAD_FOLDER"])
+    refunds.propose_refund(db_session, being_refunded, RefundReason.REJECTED, actor="t")
+    late = factories.payment(db_session, app.config["UPLOAD_FOLDER"])
+    late.order.status = OrderStatus.CANCELLED  # paid late; its automatic refund has not gone through yet
+    owed_id, others = owed.id, (being_refunded.order_id, late.order_id)
+    db_session.commit()
+    result = runner.invoke(args=["billing", "sweep"])
+    assert result.exit_code == 0 and "invoices issued 1" in result.output, result.output
+    invoiced = set(db_session.scalars(select(Invoice.order_id)))
+    assert invoiced == {owed_id} and not invoiced & set(others)
+    being_refunded = db_session.scalar(select(Payment).where(Payment.order_id == others[0]))
+    with pytest.raises(BillingError, match="not being refunded"):
+        invoices.issue_blue_invoice(db_session, billing_services, being_refunded.order, actor="t", now=utcnow())

@@ -65,12 +65,6 @@ def test_a_rejected_paid_order_is_refunded_when_finance_confirms(app, db_session
     assert sms.template == "refund_succeeded" and "300.00元已按原支付方式退回" in sms.text
 
 
-def test_an_unpaid_rejection_proposes_no_refund(app, db_session, billing_services):
-    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])  # paid without a trade (legacy)
-    _reject(db_session, order)
-    assert db_session.scalar(select(Payment).where(Payment.order_id == order.id)) is None
-
-
 def test_a_failed_refund_is_sent_again_with_the_same_request_number(app, db_session, billing_services, runner):
     order = _paid_through_the_provider(app, db_session, billing_services)
     _reject(db_session, order)
