@@ -26,18 +26,25 @@ from public import payments
 billing_cli = AppGroup("billing", help="Payments, refunds and invoices.")
 
 
-def _each(ids: list[int], work: Callable[[int], bool]) -> tuple[int, int]:
-    """Run `work` per id in its own transaction; count successes and failures."""
-    done = failed = 0
+def _each(ids: list[int], work: Callable[[int], object]) -> tuple[list, int]:
+    """Run `work` per id in its own transaction; its answers, and the count of failures (an
+    exception, or a falsy answer such as a refund the provider did not take)."""
+    done, failed = [], 0
     for row_id in ids:
         try:
-            done += bool(work(row_id))
+            result = work(row_id)
             db.session.commit()
             edge.deliver_queued()
         except (BillingError, IssuerError) as exc:
             db.session.rollback()
             failed += 1
             click.echo(f"  {row_id}: {exc}", err=True)
+            continue
+        if result:
+            done.append(result)
+        else:
+            failed += 1
+            click.echo(f"  {row_id}: not done", err=True)
     return done, failed
 
 
@@ -47,9 +54,10 @@ def cancel_unpaid() -> None:
     services = billing.services()
     now = utcnow()
     ids = checkout.overdue_orders(db.session, services, now)
-    cancelled, failed = _each(ids, lambda order_id: payments.cancel_unpaid(
-        db.session, services, db.session.get(Order, order_id), now=now))
-    click.echo(f"{cancelled} order(s) cancelled, {len(ids) - cancelled - failed} found paid, {failed} failed")
+    outcomes, failed = _each(ids, lambda order_id: "cancelled" if payments.cancel_unpaid(
+        db.session, services, db.session.get(Order, order_id), now=now) else "found paid")
+    click.echo(f"{outcomes.count('cancelled')} order(s) cancelled, {outcomes.count('found paid')} found paid, "
+               f"{failed} failed")
     if failed:
         sys.exit(1)
 
@@ -67,7 +75,7 @@ def sweep_command() -> None:
     red, failed_red = _each(sweep.refunded_orders_with_invoice(db.session), lambda order_id: invoices.issue_red_invoice(
         db.session, services, invoices.active_blue_invoice(db.session, db.session.get(Order, order_id)),
         actor=actor, now=now))
-    click.echo(f"refunds sent {sent}, invoices issued {blue}, red invoices {red}; "
+    click.echo(f"refunds sent {len(sent)}, invoices issued {len(blue)}, red invoices {len(red)}; "
                f"failed {failed_refunds + failed_blue + failed_red}")
     if failed_refunds + failed_blue + failed_red:
         sys.exit(1)

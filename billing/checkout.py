@@ -198,10 +198,16 @@ def cancel_unpaid(session: Session, services: BillingServices, order: Order, *,
         try:
             services.provider.close(payment.out_trade_no)
         except ProviderError as exc:
-            settlement = check_with_provider(session, services, order, now=now)
-            if settlement is not None:
-                return settlement
-            raise BillingError(N_("The trade could not be closed: %(error)s"), error=str(exc)) from exc
+            # Paid after all, or closed already (a run that crashed before its commit)?
+            try:
+                status = services.provider.query(payment.out_trade_no)
+            except ProviderError:
+                raise BillingError(N_("The trade could not be closed: %(error)s"), error=str(exc)) from exc
+            if status.status in PAID_STATES and status.amount_cents == payment.amount_cents:
+                return settle(session, services, payment, status.trade_no, status.paid_at or now,
+                              actor=f"payment:{services.provider_name}:query", now=now)
+            if status.status not in (TradeState.TRADE_CLOSED, TradeState.NOT_FOUND):
+                raise BillingError(N_("The trade could not be closed: %(error)s"), error=str(exc)) from exc
         if not _moved(session, payment, PaymentStatus.PENDING, PaymentStatus.CLOSED, closed_at=now):
             return Settlement(NotificationOutcome.IGNORED, order)
     order.move_to(OrderStatus.CANCELLED, "system:payment-window", note=f"unpaid after {services.payment_window}")

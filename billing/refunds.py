@@ -74,8 +74,16 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
     invoice in force is reversed by a red one."""
     if refund.status is not RefundStatus.CONFIRMED:
         return refund.status is RefundStatus.SUCCEEDED
+    # Claim this attempt: of two senders at once (finance's "send again" and the sweep) one goes on.
+    claimed = session.execute(
+        update(Refund).where(Refund.id == refund.id, Refund.status == RefundStatus.CONFIRMED,
+                             Refund.attempts == refund.attempts)
+        .values(attempts=Refund.attempts + 1).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(refund)
+    if not claimed:
+        return refund.status is RefundStatus.SUCCEEDED
     payment = refund.payment
-    refund.attempts += 1
     try:
         services.provider.refund(payment.out_trade_no, refund.amount_cents, refund.out_request_no,
                                  _reason_text(refund.reason))

@@ -232,3 +232,20 @@ def test_the_daily_reconciliation_command_flags_a_planted_mismatch(runner, db_se
     billing_services.provider.plant_mismatch(Mismatch.AMOUNT_DIFFERS, order, amount_cents=100)
     flagged = runner.invoke(args=["billing", "reconcile", "--day", day.isoformat()])
     assert flagged.exit_code == 1 and f"amount_differs: {order} ours 30000 bill 100" in flagged.output
+
+
+def test_cancellation_goes_on_when_the_provider_says_the_trade_is_closed_already(db_session, billing_services,
+                                                                               order):
+    """A run that closed the trade and crashed before its commit: the next run's close is refused
+    (as Alipay refuses closing a closed trade), the query says closed, and the order is cancelled."""
+    provider = billing_services.provider
+    provider.close(order)
+    refusing = checkout.ProviderError("ACQ.TRADE_STATUS_ERROR", code="40004", sub_code="ACQ.TRADE_STATUS_ERROR")
+
+    def close_refused(out_trade_no):
+        raise refusing
+
+    provider.close = close_refused
+    order_row = _order(db_session, order)
+    assert checkout.cancel_unpaid(db_session, billing_services, order_row, now=utcnow()) is None
+    assert order_row.status == OrderStatus.CANCELLED

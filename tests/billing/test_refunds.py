@@ -93,3 +93,20 @@ def test_a_failed_refund_is_sent_again_with_the_same_request_number(app, db_sess
     assert refund.status == RefundStatus.SUCCEEDED and refund.attempts == 2
     assert calls == [request_no] * 2
     assert provider.query(number).status == "TRADE_CLOSED"  # refunded once: the total is not exceeded
+
+
+def test_a_refund_another_sender_has_claimed_is_not_sent_again(app, db_session, billing_services):
+    """Finance's "send again" and the sweep at once: the second finds the attempt taken."""
+    from sqlalchemy import update
+
+    order = _paid_through_the_provider(app, db_session, billing_services)
+    _reject(db_session, order)
+    refund = db_session.scalar(select(Payment).where(Payment.order_id == order.id)).refund
+    refund.status = RefundStatus.CONFIRMED
+    db_session.flush()
+    calls = []
+    billing_services.provider.refund = lambda *args: calls.append(args)
+    db_session.execute(update(Refund).where(Refund.id == refund.id).values(attempts=Refund.attempts + 1)
+                       .execution_options(synchronize_session=False))  # the other sender's claim
+    assert refunds.execute_refund(db_session, billing_services, refund, actor="sweep", now=utcnow()) is False
+    assert calls == [] and refund.attempts == 1
