@@ -8,6 +8,8 @@ once exactly one pays the order; the other finds nothing to change.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -36,6 +38,8 @@ from models import (
 
 log = logging.getLogger(__name__)
 MAX_FIELDS = 64
+UNVERIFIED_FIELDS = ("app_id", "seller_id", "out_trade_no", "trade_no", "trade_status", "total_amount",
+                     "gmt_payment", "notify_id", "notify_time", "sign_type")
 PAID_STATES = frozenset({TradeState.TRADE_SUCCESS, TradeState.TRADE_FINISHED})
 
 
@@ -87,7 +91,7 @@ def receive_notification(session: Session, services: BillingServices, params: di
                          now: dt.datetime) -> Settlement:
     """Check and log one asynchronous notification, and pay the order if it says so."""
     entry = PaymentNotification(
-        provider=services.provider_name, params=_as_received(params),
+        provider=services.provider_name, params=_unverified(params),
         out_trade_no=_short(params.get("out_trade_no")), notify_id=_short(params.get("notify_id")),
         trade_status=_short(params.get("trade_status"), 24), outcome=NotificationOutcome.MALFORMED)
     session.add(entry)
@@ -97,7 +101,7 @@ def receive_notification(session: Session, services: BillingServices, params: di
         return _logged(entry, NotificationOutcome.BAD_SIGNATURE, str(exc))
     except BadNotification as exc:
         return _logged(entry, NotificationOutcome.MALFORMED, str(exc))
-    entry.amount_cents = notification.amount_cents
+    entry.amount_cents, entry.params = notification.amount_cents, _as_received(params)
     payment = session.scalar(select(Payment).where(Payment.out_trade_no == notification.out_trade_no))
     if payment is None:
         return _logged(entry, NotificationOutcome.UNKNOWN_TRADE, "no order has this trade number")
@@ -113,9 +117,16 @@ def receive_notification(session: Session, services: BillingServices, params: di
 
 
 def _as_received(params: dict[str, str]) -> dict[str, str]:
-    """The notification as kept for finance: anyone can post to the endpoint, so what is
-    stored of one is bounded (an Alipay notification has some 30 short fields)."""
+    """A verified notification as kept for finance (an Alipay one has some 30 short fields)."""
     return {str(k)[:64]: str(v)[:1024] for k, v in list(params.items())[:MAX_FIELDS]}
+
+
+def _unverified(params: dict[str, str]) -> dict[str, str]:
+    """What is kept of a post that may not come from the provider (anyone can post to the
+    endpoint): the fields finance reads, short, and a digest of the whole."""
+    whole = json.dumps(params, sort_keys=True, ensure_ascii=False).encode()
+    kept = {k: str(params[k])[:128] for k in UNVERIFIED_FIELDS if k in params}
+    return {**kept, "sha256": hashlib.sha256(whole).hexdigest(), "fields": str(len(params))}
 
 
 def _short(value: str | None, length: int = 64) -> str | None:
