@@ -79,6 +79,7 @@ class Defaults:
     ALIPAY_PRIVATE_KEY = ""
     ALIPAY_PUBLIC_KEY = ""
     ALIPAY_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+    ALIPAY_SELLER_ID = ""  # the merchant's Alipay account (2088…): notifications must name it
     # An order not paid within this many hours is cancelled by `billing cancel-unpaid`.
     PAYMENT_WINDOW_HOURS = 24
     # E-invoices: "sandbox" numbers them itself; a tax platform adapter assigns numbers there.
@@ -99,7 +100,7 @@ def load(test_config: dict | None = None) -> dict:
     if test_config:
         config.update(test_config)
     if config["APP_ENV"] == "production":
-        missing = [name for name in SECRET_NAMES if not config.get(name)]
+        missing = _missing_in_production(config)
         if missing:
             raise RuntimeError(f"production needs these settings: {', '.join(missing)}")
     else:
@@ -107,6 +108,19 @@ def load(test_config: dict | None = None) -> dict:
         for name, value in _dev_secrets().items():
             config.setdefault(name, value)
     return config
+
+
+def _missing_in_production(config: dict) -> list[str]:
+    """Secrets, and the real payment provider and invoice platform: the sandbox provider takes no
+    money and the sandbox issuer's numbers are no legal invoices."""
+    missing = [name for name in SECRET_NAMES if not config.get(name)]
+    if config["PAYMENT_PROVIDER"] != "alipay":
+        missing.append("PAYMENT_PROVIDER=alipay")
+    missing += [name for name in ("ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SELLER_ID")
+                if not config.get(name)]
+    if config["INVOICE_ISSUER"] != "tax_platform":
+        missing.append("INVOICE_ISSUER=tax_platform")
+    return missing + [name for name in ("INVOICE_PLATFORM_URL", "INVOICE_PLATFORM_KEY") if not config.get(name)]
 
 
 def _from_environment() -> dict:
@@ -119,7 +133,8 @@ def _from_environment() -> dict:
                  "BANK_TRANSFER_GATEWAY", "BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY",
                  "IDENTITY_VERIFIER", "IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY",
                  "PAYMENT_PROVIDER", "SANDBOX_PAY_LEDGER", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY",
-                 "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "INVOICE_ISSUER", "INVOICE_PLATFORM_URL",
+                 "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID", "INVOICE_ISSUER",
+                 "INVOICE_PLATFORM_URL",
                  "INVOICE_PLATFORM_KEY", "SELLER_NAME",
                  "SELLER_TAXPAYER_ID", "SELLER_ADDRESS_PHONE", "SELLER_BANK_ACCOUNT"):
         if name in os.environ:

@@ -36,6 +36,14 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
     }
 
 
+# What production must configure besides the secrets (the real payment provider and invoice platform).
+PRODUCTION = {"APP_ENV": "production", "PAYMENT_PROVIDER": "alipay", "ALIPAY_APP_ID": "2021000123456789",
+              "ALIPAY_PRIVATE_KEY": "app key", "ALIPAY_PUBLIC_KEY": "alipay key",
+              "ALIPAY_SELLER_ID": "2088102177846880",
+              "INVOICE_ISSUER": "tax_platform", "INVOICE_PLATFORM_URL": "https://invoice.example/api",
+              "INVOICE_PLATFORM_KEY": "platform key"}
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     return os.environ.get("TEST_DATABASE_URL") or (

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from backoffice import create_app
+from tests.conftest import PRODUCTION
 
 
 def test_health_checks_the_database(client):
@@ -36,7 +37,7 @@ def test_production_needs_its_secrets(monkeypatch):
 
 
 def test_production_session_cookie_is_secure(make_app):
-    app = make_app(APP_ENV="production")
+    app = make_app(**PRODUCTION)
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
 
 
@@ -48,7 +49,7 @@ def test_sms_outbox_command_prints_latest_and_is_refused_in_production(runner, d
     db_session.commit()
     result = runner.invoke(args=["sms", "outbox", "--phone", "13700001111"])
     assert result.exit_code == 0 and "第二条" in result.output
-    production = make_app(APP_ENV="production")
+    production = make_app(**PRODUCTION)
     result = production.test_cli_runner().invoke(args=["sms", "outbox", "--phone", "13700001111"])
     assert result.exit_code != 0 and "production" in result.output
 
@@ -63,3 +64,10 @@ def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
                              {"id": message.id}).one()
     assert raw[0] is None and b"Kx93-2a" not in bytes(raw[1])
     assert message.text == "证书密码 Kx93-2a"
+
+
+@pytest.mark.parametrize("sandbox", [{"PAYMENT_PROVIDER": "sandbox"}, {"INVOICE_ISSUER": "sandbox"},
+                                     {"ALIPAY_SELLER_ID": ""}])
+def test_production_refuses_the_payment_and_invoice_sandboxes(make_app, sandbox):
+    with pytest.raises(RuntimeError, match="production needs"):
+        make_app(**{**PRODUCTION, **sandbox})

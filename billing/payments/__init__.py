@@ -12,7 +12,7 @@ def build_provider(config: dict) -> PaymentProvider:
         from billing.payments.alipay import AlipayProvider
 
         return AlipayProvider(config["ALIPAY_APP_ID"], config["ALIPAY_PRIVATE_KEY"], config["ALIPAY_PUBLIC_KEY"],
-                              config["ALIPAY_GATEWAY_URL"])
+                              config["ALIPAY_GATEWAY_URL"], seller_id=config["ALIPAY_SELLER_ID"] or None)
     from billing.payments.sandbox import SandboxProvider
 
     return SandboxProvider(config["SANDBOX_PAY_LEDGER"], delay_seconds=config["SANDBOX_PAY_DELAY_SECONDS"])

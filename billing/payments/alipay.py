@@ -130,8 +130,10 @@ def sign_notification(params: Mapping[str, str], private_key: rsa.RSAPrivateKey)
     return signed
 
 
-def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, app_id: str) -> Notification:
-    """Verify a notification's signature, then read it; see BadSignature and BadNotification."""
+def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, app_id: str,
+                      seller_id: str | None = None) -> Notification:
+    """Verify a notification's signature, then read it; see BadSignature and BadNotification.
+    With `seller_id` (the merchant's Alipay account, 2088…) the notification must name it too."""
     sign = params.get("sign")
     if not sign or params.get("sign_type", "RSA2") != "RSA2":
         raise BadSignature("notification is not signed RSA2")
@@ -139,6 +141,8 @@ def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, a
         raise BadSignature("notification signature does not verify")
     if params.get("app_id") != app_id:
         raise BadNotification(f"notification is for app {params.get('app_id')!r}, not ours")
+    if seller_id and params.get("seller_id") != seller_id:
+        raise BadNotification(f"notification is for seller {params.get('seller_id')!r}, not ours")
     try:
         status = TradeState(params["trade_status"])
         if status is TradeState.NOT_FOUND:
@@ -220,7 +224,7 @@ class AlipayProvider:
     """Trades paid by scanning a QR code (alipay.trade.precreate and its companions)."""
 
     def __init__(self, app_id: str, app_private_key: str, alipay_public_key: str,
-                 gateway_url: str = DEFAULT_GATEWAY, timeout: float = 10.0):
+                 gateway_url: str = DEFAULT_GATEWAY, timeout: float = 10.0, seller_id: str | None = None):
         if not app_id or not app_private_key or not alipay_public_key:
             raise ValueError("the Alipay adapter needs an app id, the app's private key and Alipay's public key")
         self.app_id = app_id
@@ -228,6 +232,7 @@ class AlipayProvider:
         self.alipay_public_key = load_public_key(alipay_public_key)
         self.gateway_url = gateway_url
         self.timeout = timeout
+        self.seller_id = seller_id
 
     def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str) -> QrTrade:
         if amount_cents <= 0:
@@ -277,7 +282,7 @@ class AlipayProvider:
                 raise
 
     def verify_notification(self, params: dict[str, str]) -> Notification:
-        return read_notification(params, self.alipay_public_key, self.app_id)
+        return read_notification(params, self.alipay_public_key, self.app_id, self.seller_id)
 
     def download_bill(self, day: dt.date) -> str:
         """The day's trade bill: Alipay answers with a short-lived URL of a ZIP of CSV files,

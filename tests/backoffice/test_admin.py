@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from backoffice import admin as admin_module
 from models import AuditEntry, CalendarOverride, DenyListEntry, Staff, StaffRole, record
 from models.base import utcnow
-from tests.conftest import STAFF_PASSWORD, add_staff, totp_now
+from tests.conftest import PRODUCTION, STAFF_PASSWORD, add_staff, totp_now
 
 ADMIN_LISTS = ["staff", "products", "prices", "media", "channels", "reasons", "sla", "calendar", "deny-list",
                "audit"]
@@ -272,6 +272,6 @@ def test_staff_commands(runner, db_session, make_app):
     entries = db_session.scalars(select(AuditEntry).where(AuditEntry.target == "staff:wang")).all()
     assert {(e.actor, e.action) for e in entries} == {("cli", "staff.unlocked"), ("cli", "staff.totp_reset")}
 
-    production = make_app(APP_ENV="production").test_cli_runner()
+    production = make_app(**PRODUCTION).test_cli_runner()
     result = production.invoke(args=["staff", "totp", "liu"])
     assert result.exit_code != 0 and "production" in result.output

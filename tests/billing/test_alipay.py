@@ -21,6 +21,7 @@ from billing.payments.interfaces import BadNotification, BadSignature, ProviderE
 from tests.fake_service import file_service, local_service
 
 APP_ID = "2021000123456789"
+SELLER_ID = "2088102177846880"
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
@@ -112,7 +113,8 @@ class FakeAlipay:
         trade = self.trades[out_trade_no]
         trade.update(status="TRADE_SUCCESS", trade_no="2024061022001400001234567890", gmt_payment="2024-06-10 12:00:05")
         params = {"notify_time": "2024-06-10 12:00:06", "notify_type": "trade_status_sync",
-                  "notify_id": "2024061000222120006001234567890", "app_id": APP_ID, "charset": "utf-8",
+                  "notify_id": "2024061000222120006001234567890", "app_id": APP_ID, "seller_id": SELLER_ID,
+                  "charset": "utf-8",
                   "version": "1.0", "trade_no": trade["trade_no"], "out_trade_no": out_trade_no,
                   "trade_status": "TRADE_SUCCESS", "total_amount": trade["total_amount"],
                   "subject": trade["subject"], "gmt_payment": trade["gmt_payment"], "sign_type": "RSA2"}
@@ -145,7 +147,8 @@ def gateway(alipay):
 
 @pytest.fixture
 def provider(keys, gateway):
-    return AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), gateway_url=gateway, timeout=5)
+    return AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), gateway_url=gateway, timeout=5,
+                          seller_id=SELLER_ID)
 
 
 def test_precreate_sends_signed_common_params(provider, alipay):
@@ -248,7 +251,8 @@ def test_notification_signed_by_someone_else_fails(provider, alipay, keys):
         provider.verify_notification(params)
 
 
-@pytest.mark.parametrize("change", [{"out_trade_no": None}, {"total_amount": "1.001"}, {"app_id": "2021000999"}])
+@pytest.mark.parametrize("change", [{"out_trade_no": None}, {"total_amount": "1.001"}, {"app_id": "2021000999"},
+                                    {"seller_id": "2088000000000999"}, {"seller_id": None}])
 def test_signed_notification_we_cannot_use_is_refused(provider, alipay, keys, change):
     provider.precreate("CA8", 1, "order", "https://ca.example/notify")
     params = {k: v for k, v in {**alipay.pay("CA8"), **change}.items() if v is not None}
