@@ -5,12 +5,12 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base, enum_type, intpk, str20, str120, str255
 from models.order_number import take_next
-from models.sealed import SealedText, mask_numbers_in
+from models.sealed import SealedBytes, SealedText, mask_numbers_in
 
 
 class InvoiceKind(enum.StrEnum):
@@ -49,7 +49,8 @@ class Invoice(Base):
     tax_cents: Mapped[int]
     total_cents: Mapped[int]
     verify_url: Mapped[str255]
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    # The PDF prints the buyer's bank account in full, as an invoice must: sealed like the number.
+    pdf: Mapped[bytes] = mapped_column(SealedBytes("invoice.pdf"))
     voided_at: Mapped[dt.datetime | None]
     voided_by: Mapped[str | None] = mapped_column(String(80))
     void_reason: Mapped[str | None] = mapped_column(Text)

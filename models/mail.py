@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str40, str120, str255
-from models.sealed import SealedText
+from models.sealed import SealedBytes, SealedText
 
 
 class EmailMessage(Base):
@@ -37,7 +37,7 @@ class EmailAttachment(Base):
     email_id: Mapped[int] = mapped_column(ForeignKey("email_message.id"), index=True)
     filename: Mapped[str120]
     content_type: Mapped[str40]
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(SealedBytes("email_attachment.content"))  # an invoice, for one
 
 
 class BankTransfer(Base):

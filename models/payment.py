@@ -30,9 +30,8 @@ class Payment(Base):
     out_trade_no: Mapped[str64] = mapped_column(unique=True)
     amount_cents: Mapped[int]
     status: Mapped[PaymentStatus] = mapped_column(enum_type(PaymentStatus, 12), index=True)
-    qr_code: Mapped[str | None] = mapped_column(Text)
     trade_no: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[created]
+    created_at: Mapped[created] = mapped_column(index=True)
     paid_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     closed_at: Mapped[dt.datetime | None]
 
@@ -61,7 +60,7 @@ class PaymentNotification(Base):
     __tablename__ = "payment_notification"
 
     id: Mapped[intpk]
-    received_at: Mapped[created]
+    received_at: Mapped[created] = mapped_column(index=True)
     provider: Mapped[str20]
     out_trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
     notify_id: Mapped[str | None] = mapped_column(String(64))
@@ -96,7 +95,7 @@ class Refund(Base):
     reason: Mapped[RefundReason] = mapped_column(enum_type(RefundReason, 20))
     status: Mapped[RefundStatus] = mapped_column(enum_type(RefundStatus, 24), index=True)
     requested_by: Mapped[str] = mapped_column(String(80))
-    requested_at: Mapped[created]
+    requested_at: Mapped[created] = mapped_column(index=True)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     confirmed_at: Mapped[dt.datetime | None]
     succeeded_at: Mapped[dt.datetime | None]

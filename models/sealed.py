@@ -34,16 +34,23 @@ def _key(name: str) -> bytes:
 
 
 def seal(plaintext: str, purpose: str) -> bytes:
-    nonce = os.urandom(12)
-    body = AESGCM(_key("enc")).encrypt(nonce, plaintext.encode(), purpose.encode())
-    return _FORMAT_V1 + nonce + body
+    return seal_bytes(plaintext.encode(), purpose)
 
 
 def unseal(blob: bytes, purpose: str) -> str:
+    return unseal_bytes(blob, purpose).decode()
+
+
+def seal_bytes(plaintext: bytes, purpose: str) -> bytes:
+    nonce = os.urandom(12)
+    return _FORMAT_V1 + nonce + AESGCM(_key("enc")).encrypt(nonce, plaintext, purpose.encode())
+
+
+def unseal_bytes(blob: bytes, purpose: str) -> bytes:
     if blob[:1] != _FORMAT_V1:
         raise ValueError("unknown sealed format")
     nonce, body = blob[1:13], blob[13:]
-    return AESGCM(_key("enc")).decrypt(nonce, body, purpose.encode()).decode()
+    return AESGCM(_key("enc")).decrypt(nonce, body, purpose.encode())
 
 
 def lookup_digest(value: str) -> str:
@@ -67,8 +74,8 @@ def mask_numbers_in(text: str | None) -> str:
     return _LONG_DIGIT_RUN.sub(lambda m: mask(m.group(), 4, 4), text or "")
 
 
-class SealedText(TypeDecorator):
-    """A string column stored as AES-GCM ciphertext."""
+class SealedBytes(TypeDecorator):
+    """A binary column (a document that carries bank numbers) stored as AES-GCM ciphertext."""
 
     impl = LargeBinary
     cache_ok = True
@@ -76,6 +83,16 @@ class SealedText(TypeDecorator):
     def __init__(self, purpose: str):
         super().__init__()
         self.purpose = purpose
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else seal_bytes(bytes(value), self.purpose)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else unseal_bytes(bytes(value), self.purpose)
+
+
+class SealedText(SealedBytes):
+    """A string column stored as AES-GCM ciphertext."""
 
     def process_bind_param(self, value, dialect):
         return None if value is None else seal(value, self.purpose)

@@ -9,6 +9,7 @@ from flask_babel import gettext
 import billing
 from backoffice.extensions import db, limiter
 from billing import checkout
+from billing.finance_views import invoice_download
 from billing.services import BillingError
 from models import Invoice, NotificationOutcome, OrderStatus
 from models.base import utcnow
@@ -76,11 +77,4 @@ def invoice_pdf(number: str, invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.order_id != order.id:
         abort(404)
-    return pdf_response(invoice)
-
-
-def pdf_response(invoice: Invoice) -> Response:
-    response = Response(invoice.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f"attachment; filename={invoice.filename}"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return invoice_download(invoice)

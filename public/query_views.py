@@ -13,13 +13,13 @@ from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from backoffice.extensions import db, limiter
+from billing.finance_views import invoice_download
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
 from public import order_query as queries
 from public import regions, sms_codes, validators, views
 from public.forms import ID_TYPES
-from public.payment_views import pdf_response
 
 PENDING = "order_query_pending"
 VERIFIED = "order_query"
@@ -163,7 +163,7 @@ def query_invoice(invoice_id: int):
     invoice = queries.invoice_for(db.session, identity, invoice_id) if identity else None
     if invoice is None:
         abort(404)
-    return pdf_response(invoice)
+    return invoice_download(invoice)
 
 
 @limiter.limit("10/minute")

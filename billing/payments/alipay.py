@@ -240,7 +240,7 @@ class AlipayProvider:
         answer = self._call("alipay.trade.precreate", {
             "out_trade_no": out_trade_no, "total_amount": cents_to_yuan(amount_cents), "subject": subject,
         }, notify_url=notify_url)
-        return QrTrade(qr_code=self._field(answer, "qr_code"), trade_no=None)
+        return QrTrade(qr_code=self._field(answer, "qr_code"))
 
     def query(self, out_trade_no: str) -> TradeStatus:
         try:

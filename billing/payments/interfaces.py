@@ -41,7 +41,6 @@ class TradeState(StrEnum):
 @dataclass(frozen=True)
 class QrTrade:
     qr_code: str
-    trade_no: str | None
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class SandboxProvider:
             raise ValueError("a trade needs a positive amount")
         if amount_cents % 100 == 13:
             raise _refused("amounts ending in 13 cents fail", "ACQ.SYSTEM_ERROR")
-        qr = QrTrade(qr_code=f"sandbox:pay:{out_trade_no}", trade_no=None)
+        qr = QrTrade(qr_code=f"sandbox:pay:{out_trade_no}")
         with self._transaction() as ledger:
             trade = self._trade(ledger, out_trade_no)
             if trade is None:

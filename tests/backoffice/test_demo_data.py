@@ -35,7 +35,7 @@ from models.sealed import lookup_digest
 from public import regions, validators
 from public.materials import MaterialStore
 from review.sla import load_calendar, policy_for
-from tests.conftest import add_staff
+from tests.conftest import PRODUCTION, add_staff
 
 NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # a Wednesday, 14:30 in Beijing
 S = OrderStatus
@@ -252,7 +252,7 @@ def test_command_loads_and_reports(make_app, db_session, tmp_path):
 
 
 def test_command_refuses_production(make_app, db_session):
-    app = make_app(APP_ENV="production")
+    app = make_app(**PRODUCTION)
     app.cli.add_command(demo_data_command)
     result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "5"])
     assert result.exit_code != 0 and "production" in result.output

@@ -215,3 +215,13 @@ def test_the_sweep_invoices_paid_orders_only_not_refunded_cancelled_or_rejected(
     being_refunded = db_session.scalar(select(Payment).where(Payment.order_id == others[0]))
     with pytest.raises(BillingError, match="not being refunded"):
         invoices.issue_blue_invoice(db_session, billing_services, being_refunded.order, actor="t", now=utcnow())
+
+
+def test_the_stored_pdf_is_sealed_like_the_bank_account_it_prints(app, db_session, billing_services):
+    from sqlalchemy import text
+
+    order = _paid(app, db_session, invoice_bank_account="中国工商银行郑州分行 6222021234567890123")
+    invoice = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
+    assert "6222021234567890123" in _text(invoice.pdf)
+    stored = db_session.execute(text("SELECT pdf FROM invoice WHERE id = :id"), {"id": invoice.id}).scalar_one()
+    assert not bytes(stored).startswith(b"%PDF") and b"6222021234567890123" not in bytes(stored)

@@ -266,7 +266,7 @@ def test_invoice_status_and_downloads(client, paid, db_session, verified):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
     invoice_number = db_session.get(Invoice, red).number
-    assert response.headers["Content-Disposition"] == f"attachment; filename=invoice-{invoice_number}.pdf"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="invoice-{invoice_number}.pdf"'
     assert response.headers["Cache-Control"] == "private, no-store"
     assert client.get(f"/query/invoices/{voided}").status_code == 404
 

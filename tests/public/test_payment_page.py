@@ -46,7 +46,7 @@ def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billi
         assert f"/apply/{signed}/invoices/{invoice_id}" in done
         pdf = client.get(f"/apply/{signed}/invoices/{invoice_id}")
         assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
-        assert pdf.headers["Content-Disposition"] == f"attachment; filename={filename}"
+        assert pdf.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
         # once paid, the payment page sends the applicant on
         assert client.get(f"/apply/{signed}/pay").headers["Location"].endswith(f"/apply/{signed}/done")
 

@@ -257,3 +257,5 @@ def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-") and link.group(2) in pdf.headers[
         "Content-Disposition"]
+    downloads = db_session.scalars(select(AuditEntry.target).where(AuditEntry.action == "invoice.downloaded")).all()
+    assert downloads == [f"invoice:{link.group(2)}"]  # a staff download is audited
