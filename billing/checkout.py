@@ -59,6 +59,8 @@ def payment_of(session: Session, order: Order) -> Payment | None:
 
 def ensure_payment(session: Session, services: BillingServices, order: Order) -> Payment:
     """The order's one trade, made when it starts waiting for payment."""
+    if order.price_cents <= 0:
+        raise BillingError(N_("This order is free of charge: there is nothing to pay."))
     payment = payment_of(session, order)
     if payment is None:
         payment = Payment(order_id=order.id, provider=services.provider_name, out_trade_no=order.number,

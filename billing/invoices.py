@@ -26,8 +26,9 @@ from models.order_number import BUSINESS_TZ
 from notifications import outbox
 from notifications.mail import Attachment
 
+SERVICE_ITEM = "*信息技术服务*数字证书服务费"
 ITEM_NAMES = {
-    BusinessType.NEW: "*信息技术服务*数字证书服务费",
+    BusinessType.NEW: SERVICE_ITEM,
     BusinessType.RENEWAL: "*信息技术服务*数字证书更新服务费",
     BusinessType.REPLACEMENT: "*信息技术服务*数字证书补办服务费",
     BusinessType.INFO_CHANGE: "*信息技术服务*证书信息变更服务费",
@@ -73,7 +74,7 @@ def issue_blue_invoice(session: Session, services: BillingServices, order: Order
         Invoice.order_id == order.id, Invoice.kind == InvoiceKind.BLUE))
     request = InvoiceRequest(
         request_id=f"blue:{order.number}:{earlier + 1}", kind=InvoiceKind.BLUE, buyer_name=order.invoice_title,
-        buyer_taxpayer_id=order.invoice_taxpayer_id, item_name=ITEM_NAMES[order.business_type],
+        buyer_taxpayer_id=order.invoice_taxpayer_id, item_name=ITEM_NAMES.get(order.business_type, SERVICE_ITEM),
         tax_rate=str(rate), amount_cents=amount, tax_cents=tax, total_cents=order.price_cents)
     invoice = _issue(session, services, order, request, now, original=None)
     _mail(session, order, invoice, BLUE_MAIL, title=invoice.buyer_name)

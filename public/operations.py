@@ -260,4 +260,8 @@ def confirm_signature(
         OrderStatus.AWAITING_PAYMENT, actor,
         note="consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest(),
     )
-    checkout.ensure_payment(session, services, order)
+    if order.price_cents == 0:  # free of charge (an unlock): nothing to pay, on to review
+        order.move_to(OrderStatus.PAID, actor, note="free of charge")
+        review_operations.enqueue_paid_order(session, order)
+    else:
+        checkout.ensure_payment(session, services, order)

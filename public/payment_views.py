@@ -5,6 +5,7 @@ from __future__ import annotations
 import segno
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from sqlalchemy.exc import OperationalError
 
 import billing
 from backoffice.extensions import db, limiter
@@ -22,6 +23,7 @@ HANDLED = frozenset({NotificationOutcome.ACCEPTED, NotificationOutcome.DUPLICATE
                      NotificationOutcome.IGNORED})
 
 
+@limiter.limit("30/minute")
 def payment_page(number: str):
     order = owned_order(number)
     if order.status is not OrderStatus.AWAITING_PAYMENT:
@@ -48,7 +50,13 @@ def payment_status(number: str):
     order = owned_order(number)
     now = utcnow()
     if order.status is OrderStatus.AWAITING_PAYMENT and _time_to_ask_provider(number, now.timestamp()):
-        payments.check_payment(db.session, billing.services(), order, now=now)
+        try:
+            payments.check_payment(db.session, billing.services(), order, now=now)
+        except OperationalError:
+            # SQLite: this poll read before the notification's write and may not write after it;
+            # the notification has paid the order, and the next poll reads that.
+            db.session.rollback()
+            order = owned_order(number)
     waiting = order.status is OrderStatus.AWAITING_PAYMENT
     return jsonify(status=str(order.status), waiting=waiting,
                    next=None if waiting else url_for("public.done_page", number=number))

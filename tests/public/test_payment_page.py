@@ -75,3 +75,20 @@ def test_a_provider_failure_shows_a_clear_message_and_a_retry(client, signed, db
     page = client.get(f"/apply/{signed}/pay").get_data(as_text=True)
     assert 'id="payment-error"' in page and 'id="pay-qr"' not in page
     assert f'href="/apply/{signed}/pay"' in page
+
+
+def test_a_free_order_goes_to_review_without_a_trade(client, order_number, upload_all, latest_sms, db_session,
+                                                      billing_services):
+    from models import Payment
+
+    order = db_session.scalar(select(Order).where(Order.number == order_number))
+    order.price_cents = 0  # e.g. an unlock: the catalogue charges nothing
+    db_session.commit()
+    upload_all(order_number)
+    client.post(f"/apply/{order_number}/materials/done")
+    client.post(f"/apply/{order_number}/signature/code")
+    client.post(f"/apply/{order_number}/signature", data={"sms_code": sms_code_in(latest_sms("13912345678"))})
+    assert client.get(f"/apply/{order_number}/pay").headers["Location"].endswith("/done")
+    order = db_session.scalar(select(Order).where(Order.number == order_number))
+    assert order.status == OrderStatus.PAID and order.queue is not None
+    assert db_session.scalar(select(Payment).where(Payment.order_id == order.id)) is None
