@@ -3,13 +3,20 @@ under test. For tests that need real commits from several connections."""
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from backoffice.extensions import db
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -28,3 +35,35 @@ def own_database(folder: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def own_app(tmp_path: Path, tmp_path_factory) -> Iterator[Flask]:
+    """An app on a database of its own, with a sandbox payment ledger of its own; closed after."""
+    from tests.conftest import migrated_app
+
+    with own_database(tmp_path) as url:
+        app = migrated_app(tmp_path_factory, url)
+        app.config["SANDBOX_PAY_LEDGER"] = str(tmp_path / "own-ledger" / "ledger.sqlite3")
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def at_once(calls: list[Callable[[], T]]) -> list[T]:
+    """Run the calls in threads released at the same moment; their answers, in order."""
+    barrier = threading.Barrier(len(calls))
+    answers: list = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], T]) -> None:
+        barrier.wait()
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers

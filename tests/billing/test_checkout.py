@@ -3,12 +3,12 @@ cancellation after 24 hours and the late payment refunded."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
+import billing
 from backoffice.extensions import db
 from billing import checkout
 from billing.payments.alipay import sign_notification
@@ -29,7 +29,7 @@ from models import (
 )
 from models.base import utcnow
 from tests import factories
-from tests.databases import own_database
+from tests.databases import at_once, own_app
 
 
 @pytest.fixture
@@ -183,46 +183,25 @@ def test_a_payment_arriving_after_cancellation_is_refunded(app, client, runner, 
 
 
 def test_concurrent_notifications_pay_exactly_once(tmp_path, tmp_path_factory):
-    with own_database(tmp_path) as url:
-        from tests.conftest import migrated_app
-
-        app = migrated_app(tmp_path_factory, url)
-        app.config["SANDBOX_PAY_LEDGER"] = str(tmp_path / "race-ledger" / "ledger.sqlite3")
-        try:
-            import billing
-
-            with app.app_context():
-                services = billing.services()
-                made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])
-                checkout.payment_qr_code(db.session, services, made)
-                number = made.number
-                db.session.commit()
-            [params] = services.provider.pay(number)
-            clients = [app.test_client() for _ in range(4)]
-            barrier = threading.Barrier(len(clients))
-            answers: list[bytes] = []
-
-            def notify(client):
-                barrier.wait()
-                answers.append(client.post("/pay/notify", data=params).get_data())
-
-            threads = [threading.Thread(target=notify, args=(c,)) for c in clients]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert answers == [b"success"] * 4
-            with app.app_context():
-                paid = db.session.scalar(select(Order).where(Order.number == number))
-                assert paid.status == OrderStatus.PAID
-                outcomes = db.session.scalars(select(PaymentNotification.outcome)).all()
-                assert sorted(outcomes) == ["accepted"] + ["duplicate"] * 3
-                assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
-                statuses = [e.after for e in paid.audit_entries if e.action == "order.status"]
-                assert statuses.count({"status": "paid"}) == 1
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with own_app(tmp_path, tmp_path_factory) as app:
+        with app.app_context():
+            services = billing.services()
+            made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])
+            checkout.payment_qr_code(db.session, services, made)
+            number = made.number
+            db.session.commit()
+        [params] = services.provider.pay(number)
+        clients = [app.test_client() for _ in range(4)]
+        answers = at_once([lambda c=c: c.post("/pay/notify", data=params).get_data() for c in clients])
+        assert answers == [b"success"] * 4
+        with app.app_context():
+            paid = db.session.scalar(select(Order).where(Order.number == number))
+            assert paid.status == OrderStatus.PAID
+            outcomes = db.session.scalars(select(PaymentNotification.outcome)).all()
+            assert sorted(outcomes) == ["accepted"] + ["duplicate"] * 3
+            assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
+            statuses = [e.after for e in paid.audit_entries if e.action == "order.status"]
+            assert statuses.count({"status": "paid"}) == 1
 
 
 def test_the_daily_reconciliation_command_flags_a_planted_mismatch(runner, db_session, billing_services, client, order):

@@ -154,46 +154,27 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
 
 def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory):
     """Two orders paid at the same moment: two invoices, numbers one apart, none lost."""
-    import threading
-
     import billing
     from backoffice.extensions import db
     from billing import checkout
-    from tests.conftest import migrated_app
-    from tests.databases import own_database
+    from tests.databases import at_once, own_app
 
-    with own_database(tmp_path) as url:
-        app = migrated_app(tmp_path_factory, url)
-        app.config["SANDBOX_PAY_LEDGER"] = str(tmp_path / "numbers-ledger" / "ledger.sqlite3")
-        try:
-            with app.app_context():
-                services = billing.services()
-                numbers = []
-                for _ in range(2):
-                    made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])
-                    checkout.payment_qr_code(db.session, services, made)
-                    numbers.append(made.number)
-                db.session.commit()
-            notifications = [services.provider.pay(n)[0] for n in numbers]
-            barrier = threading.Barrier(2)
-            answers = []
-
-            def notify(params):
-                barrier.wait()
-                answers.append(app.test_client().post("/pay/notify", data=params).get_data())
-
-            threads = [threading.Thread(target=notify, args=(p,)) for p in notifications]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            assert answers == [b"success", b"success"]
-            with app.app_context():
-                sequences = sorted(db.session.scalars(select(Invoice.sequence)))
-                assert len(sequences) == 2 and sequences[1] == sequences[0] + 1
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with own_app(tmp_path, tmp_path_factory) as app:
+        with app.app_context():
+            services = billing.services()
+            numbers = []
+            for _ in range(2):
+                made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])
+                checkout.payment_qr_code(db.session, services, made)
+                numbers.append(made.number)
+            db.session.commit()
+        notifications = [services.provider.pay(n)[0] for n in numbers]
+        answers = at_once([lambda p=p: app.test_client().post("/pay/notify", data=p).get_data()
+                           for p in notifications])
+        assert answers == [b"success", b"success"]
+        with app.app_context():
+            sequences = sorted(db.session.scalars(select(Invoice.sequence)))
+            assert len(sequences) == 2 and sequences[1] == sequences[0] + 1
 
 
 def test_the_sweep_invoices_paid_orders_only_not_refunded_cancelled_or_rejected(app, db_session, runner,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +16,7 @@ from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
 from tests.conftest import add_staff, image_bytes, sign_in
-from tests.databases import own_database
+from tests.databases import at_once, own_app
 
 
 @pytest.fixture
@@ -201,44 +200,25 @@ def test_senior_reviewers_see_sla_badges(client, app, login_as, db_session):
 
 
 def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_factory):
-    with own_database(tmp_path) as url:
-        from tests.conftest import migrated_app
-
-        app = migrated_app(tmp_path_factory, url)
-        try:
-            with app.app_context():
-                order = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"])
-                reviewers = [add_staff(db.session, StaffRole.REVIEWER, f"racer{i}") for i in range(2)]
-                number, snapshots = order.number, [(r.username, r.totp_secret) for r in reviewers]
-                db.session.commit()
-            clients = [app.test_client() for _ in reviewers]
-            for client, (username, secret) in zip(clients, snapshots, strict=True):
-                sign_in(client, SimpleNamespace(username=username, totp_secret=secret))
-            barrier = threading.Barrier(2)
-            answers: list[str] = []
-
-            def click(client):
-                barrier.wait()
-                answers.append(client.post(f"/console/orders/{number}/claim", follow_redirects=True)
-                               .get_data(as_text=True))
-
-            threads = [threading.Thread(target=click, args=(c,)) for c in clients]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            won = [a for a in answers if "alert-success" in a]
-            lost = [a for a in answers if "alert-danger" in a]
-            assert len(won) == 1 and len(lost) == 1
-            with app.app_context():
-                claimed = db.session.scalar(select(Order).where(Order.number == number))
-                assert claimed.status == OrderStatus.IN_REVIEW and claimed.reviewer_id is not None
-                notes = db.session.scalars(select(AuditEntry.note).where(AuditEntry.order_id == claimed.id)).all()
-                assert notes.count("claimed") == 1
-        finally:
-            with app.app_context():
-                db.engine.dispose()
-
+    with own_app(tmp_path, tmp_path_factory) as app:
+        with app.app_context():
+            order = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"])
+            reviewers = [add_staff(db.session, StaffRole.REVIEWER, f"racer{i}") for i in range(2)]
+            number, snapshots = order.number, [(r.username, r.totp_secret) for r in reviewers]
+            db.session.commit()
+        clients = [app.test_client() for _ in reviewers]
+        for client, (username, secret) in zip(clients, snapshots, strict=True):
+            sign_in(client, SimpleNamespace(username=username, totp_secret=secret))
+        answers = at_once([lambda c=c: c.post(f"/console/orders/{number}/claim", follow_redirects=True)
+                           .get_data(as_text=True) for c in clients])
+        won = [a for a in answers if "alert-success" in a]
+        lost = [a for a in answers if "alert-danger" in a]
+        assert len(won) == 1 and len(lost) == 1
+        with app.app_context():
+            claimed = db.session.scalar(select(Order).where(Order.number == number))
+            assert claimed.status == OrderStatus.IN_REVIEW and claimed.reviewer_id is not None
+            notes = db.session.scalars(select(AuditEntry.note).where(AuditEntry.order_id == claimed.id)).all()
+            assert notes.count("claimed") == 1
 
 
 def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_as, db_session, billing_services):
