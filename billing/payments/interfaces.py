@@ -71,8 +71,10 @@ class Notification:
 
 
 class PaymentProvider(Protocol):
-    def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str) -> QrTrade:
-        """Open a trade the buyer pays by scanning the returned QR code."""
+    def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str,
+                  expires_at: dt.datetime | None = None) -> QrTrade:
+        """Open a trade the buyer pays by scanning the returned QR code; the provider closes it
+        by itself at `expires_at` (without it, after the provider's default of a few hours)."""
 
     def query(self, out_trade_no: str) -> TradeStatus:
         """Ask the provider where the trade stands."""

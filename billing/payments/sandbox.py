@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS trades (
     created_at TEXT NOT NULL,
     scanned_at TEXT,
     pay_after TEXT,
+    expires_at TEXT,
     paid_at TEXT,
     bill_amount_cents INTEGER,
     in_bill INTEGER NOT NULL DEFAULT 1
@@ -115,25 +116,30 @@ class SandboxProvider:
         self.public_key = self.private_key.public_key()
         with self._ledger() as ledger:
             ledger.executescript(SCHEMA)
+            if "expires_at" not in {row["name"] for row in ledger.execute("PRAGMA table_info(trades)")}:
+                ledger.execute("ALTER TABLE trades ADD COLUMN expires_at TEXT")  # a ledger made before it
 
     @property
     def public_key_pem(self) -> str:
         return self.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
-    def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str) -> QrTrade:
+    def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str,
+                  expires_at: dt.datetime | None = None) -> QrTrade:
         if amount_cents <= 0:
             raise ValueError("a trade needs a positive amount")
         if amount_cents % 100 == 13:
             raise _refused("amounts ending in 13 cents fail", "ACQ.SYSTEM_ERROR")
         qr = QrTrade(qr_code=f"sandbox:pay:{out_trade_no}")
         with self._transaction() as ledger:
+            self._settle(ledger)
             trade = self._trade(ledger, out_trade_no)
             if trade is None:
                 ledger.execute(
-                    "INSERT INTO trades (out_trade_no, subject, amount_cents, status, notify_url, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (out_trade_no, subject, amount_cents, TradeState.WAIT_BUYER_PAY, notify_url, self._stamp()))
+                    "INSERT INTO trades (out_trade_no, subject, amount_cents, status, notify_url, created_at,"
+                    " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (out_trade_no, subject, amount_cents, TradeState.WAIT_BUYER_PAY, notify_url, self._stamp(),
+                     format_time(expires_at) if expires_at else None))
                 return qr
             self._check_open(trade)
             if trade["amount_cents"] != amount_cents:
@@ -316,11 +322,15 @@ class SandboxProvider:
         return [dict(params) for _ in range(times)]
 
     def _settle(self, ledger: sqlite3.Connection) -> None:
-        """Complete the delayed payments whose time has come."""
+        """Complete the delayed payments whose time has come; close, as Alipay does at its
+        time_expire, the trades nobody paid in time."""
+        now = self._stamp()
         due = ledger.execute("SELECT * FROM trades WHERE status = ? AND paid_at IS NULL AND pay_after <= ?",
-                             (TradeState.WAIT_BUYER_PAY, self._stamp())).fetchall()
+                             (TradeState.WAIT_BUYER_PAY, now)).fetchall()
         for trade in due:
             self._complete(ledger, trade, trade["pay_after"])
+        ledger.execute("UPDATE trades SET status = ? WHERE status = ? AND paid_at IS NULL AND pay_after IS NULL"
+                       " AND expires_at <= ?", (TradeState.TRADE_CLOSED, TradeState.WAIT_BUYER_PAY, now))
 
     @staticmethod
     def _assign_trade_no(ledger: sqlite3.Connection, out_trade_no: str, paid_at: str, status: TradeState) -> str:

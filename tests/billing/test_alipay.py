@@ -448,3 +448,9 @@ def test_an_unreachable_download_host_is_a_provider_error(bills):
         provider.download_bill(dt.date(2024, 6, 10))
 
     assert failed.value.code is None
+
+
+def test_precreate_asks_alipay_to_close_the_trade_at_the_deadline(provider, alipay):
+    deadline = dt.datetime(2024, 6, 11, 4, 0, 5, tzinfo=dt.UTC)  # 12:00:05 in Beijing
+    provider.precreate("CA20240610002", 30000, "证书申请", "https://ca.example/pay/notify", expires_at=deadline)
+    assert json.loads(alipay.received[0]["biz_content"])["time_expire"] == "2024-06-11 12:00:05"

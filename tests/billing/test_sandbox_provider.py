@@ -215,3 +215,13 @@ def test_download_bill_is_the_days_export(sandbox, clock):
     assert [(r["支付宝交易号"], r["商户订单号"], r["订单金额（元）"]) for r in bill_rows(text)] == [
         (params["trade_no"], "CA113", "300.00")]
     assert bill_rows(sandbox.download_bill(dt.date(2024, 6, 9))) == []
+
+
+def test_a_trade_not_paid_by_its_deadline_closes_by_itself(sandbox, clock):
+    sandbox.precreate("CA140", 30000, "单位证书", NOTIFY_URL, expires_at=clock.moment + dt.timedelta(hours=24))
+    clock.advance(24 * 3600 - 1)
+    assert sandbox.query("CA140").status == TradeState.NOT_FOUND  # open, nobody scanned yet
+    clock.advance(1)
+    assert sandbox.query("CA140").status == TradeState.TRADE_CLOSED
+    with pytest.raises(ProviderError):
+        sandbox.pay("CA140")  # a scan of the old QR code pays nothing
