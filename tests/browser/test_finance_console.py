@@ -1,0 +1,71 @@
+"""Finance signs in, sees a paid order's payment and invoice, and confirms the refund of a
+rejected order; the provider gives the money back and the invoice is reversed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+import billing
+from backoffice.extensions import db
+from billing import checkout
+from models import Invoice, InvoiceStatus, Payment, PaymentStatus, StaffRole
+from models.base import utcnow
+from public import payments
+from review import operations as review_operations
+from tests import factories
+from tests.conftest import add_staff
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "correct horse 2026"
+
+
+@pytest.fixture
+def rejected_paid_order(live_app):
+    """An order paid through the sandbox, then rejected in review: its refund awaits finance."""
+    with live_app.app_context():
+        services = billing.services()
+        order = factories.unpaid_order(db.session, live_app.config["UPLOAD_FOLDER"])
+        checkout.payment_qr_code(db.session, services, order)
+        [params] = services.provider.pay(order.number)
+        payments.record_notification(db.session, services, params, now=utcnow())
+        reviewer = add_staff(db.session, StaffRole.REVIEWER)
+        review_operations.claim_order(db.session, order, reviewer)
+        review_operations.reject_order(db.session, order, reviewer, reason_ids=[], note="营业执照已注销")
+        finance = add_staff(db.session, StaffRole.FINANCE, "zhao", password=PASSWORD, display_name="财务 赵敏")
+        snapshot = order.number, finance.totp_secret
+        db.session.commit()
+        return snapshot
+
+
+def test_finance_confirms_the_refund_of_a_rejected_order(page: Page, live_server: str, live_app,
+                                                        rejected_paid_order):
+    number, secret = rejected_paid_order
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server}/console/login")
+    page.fill("[name=username]", "zhao")
+    page.fill("[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("[name=code]", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{live_server}/console/finance/")  # finance lands on its own console
+
+    page.goto(f"{live_server}/console/finance/payments?q={number}")
+    expect(page.locator("main")).to_contain_text(number)
+    page.goto(f"{live_server}/console/finance/refunds")
+    row = page.locator(f"tr[data-refund='{number}-R1']")
+    expect(row).to_have_attribute("data-status", "awaiting_confirmation")
+    page.screenshot(path=str(SCREENSHOTS / "finance.png"))
+    row.locator("button[type=submit]").click()
+    expect(page.locator(f"tr[data-refund='{number}-R1']")).to_have_attribute("data-status", "succeeded")
+
+    with live_app.app_context():
+        payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == number))
+        assert payment.status == PaymentStatus.REFUNDED
+        statuses = {i.kind.value: i.status for i in db.session.scalars(
+            select(Invoice).where(Invoice.order_id == payment.order_id))}
+        assert statuses == {"blue": InvoiceStatus.REVERSED, "red": InvoiceStatus.ISSUED}
