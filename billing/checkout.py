@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import invoices, refunds
@@ -35,6 +35,7 @@ from models import (
     RefundReason,
     record,
 )
+from models.base import update_if
 
 log = logging.getLogger(__name__)
 MAX_FIELDS = 64
@@ -185,12 +186,7 @@ def settle(session: Session, services: BillingServices, payment: Payment, trade_
 
 
 def _moved(session: Session, payment: Payment, source: PaymentStatus, target: PaymentStatus, **values) -> bool:
-    moved = session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status == source)
-        .values(status=target, **values).execution_options(synchronize_session=False)
-    ).rowcount == 1
-    session.refresh(payment)
-    return moved
+    return update_if(session, payment, Payment.status == source, status=target, **values)
 
 
 def overdue_orders(session: Session, services: BillingServices, now: dt.datetime) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import invoices
@@ -18,6 +18,7 @@ from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
 from billing.services import N_, BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
+from models.base import update_if
 from notifications import outbox
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,8 @@ def confirm_refund(session: Session, services: BillingServices, refund: Refund, 
                    now: dt.datetime) -> None:
     """Finance's confirmation, then the refund is sent. Of two confirmations at once exactly
     one goes through: a conditional UPDATE from "awaiting confirmation"."""
-    confirmed = session.execute(
-        update(Refund).where(Refund.id == refund.id, Refund.status == RefundStatus.AWAITING_CONFIRMATION)
-        .values(status=RefundStatus.CONFIRMED, confirmed_by_id=staff.id, confirmed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    session.refresh(refund)
-    if not confirmed:
+    if not update_if(session, refund, Refund.status == RefundStatus.AWAITING_CONFIRMATION,
+                     status=RefundStatus.CONFIRMED, confirmed_by_id=staff.id, confirmed_at=now):
         raise BillingError(N_("This refund is not waiting for confirmation."))
     record(session, staff.actor, "refund.confirmed", order=refund.payment.order,
            target=f"refund:{refund.out_request_no}")
@@ -75,13 +71,8 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
     if refund.status is not RefundStatus.CONFIRMED:
         return refund.status is RefundStatus.SUCCEEDED
     # Claim this attempt: of two senders at once (finance's "send again" and the sweep) one goes on.
-    claimed = session.execute(
-        update(Refund).where(Refund.id == refund.id, Refund.status == RefundStatus.CONFIRMED,
-                             Refund.attempts == refund.attempts)
-        .values(attempts=Refund.attempts + 1).execution_options(synchronize_session=False)
-    ).rowcount == 1
-    session.refresh(refund)
-    if not claimed:
+    if not update_if(session, refund, Refund.status == RefundStatus.CONFIRMED, Refund.attempts == refund.attempts,
+                     attempts=Refund.attempts + 1):
         return refund.status is RefundStatus.SUCCEEDED
     payment = refund.payment
     try:

@@ -5,8 +5,8 @@ import datetime as dt
 import enum
 from typing import Annotated
 
-from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
+from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator, update
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, registry
 
 from models.sealed import SealedText
 
@@ -51,6 +51,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def update_if(session: Session, row, *conditions, **values) -> bool:
+    """Change `row` with `values` only while `conditions` still hold, in one UPDATE: of two
+    transactions racing for the same change exactly one wins (True). The row is reloaded."""
+    model = type(row)
+    won = session.execute(
+        update(model).where(model.id == row.id, *conditions).values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(row)
+    return won
+
+
 intpk = Annotated[int, mapped_column(primary_key=True)]
 str20 = Annotated[str, mapped_column(String(20))]
 str40 = Annotated[str, mapped_column(String(40))]
@@ -71,4 +83,4 @@ class Base(DeclarativeBase):
     )
 
 
-__all__ = ["Base", "SealedText", "UtcDateTime", "utcnow"]
+__all__ = ["Base", "SealedText", "UtcDateTime", "update_if", "utcnow"]

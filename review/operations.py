@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import refunds
@@ -26,7 +26,7 @@ from models import (
     StaffRole,
     record,
 )
-from models.base import utcnow
+from models.base import update_if, utcnow
 from public.validators import N_
 from review import identity, messages, sla
 from review.dual_control import needs_dual_control
@@ -68,19 +68,12 @@ def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime |
     if order.first_approver_id == staff.id:
         raise ReviewError(N_("You gave the first approval: the second must come from another senior reviewer."))
     now = now or utcnow()
-    won = session.execute(
-        update(Order).where(Order.id == order.id, Order.reviewer_id.is_(None),
-                            Order.status == OrderStatus.PAID)
-        .values(reviewer_id=staff.id, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    if not won:
-        session.refresh(order)
+    if not update_if(session, order, Order.reviewer_id.is_(None), Order.status == OrderStatus.PAID,
+                     reviewer_id=staff.id, claimed_at=now):
         holder = order.reviewer.display_name if order.reviewer else None
         if holder:
             raise ReviewError(N_("Already claimed by %(name)s."), name=holder)
         raise ReviewError(N_("This order is not waiting for review."))
-    session.refresh(order)
     order.move_to(OrderStatus.IN_REVIEW, staff.actor, note="claimed")
 
 
