@@ -23,6 +23,7 @@ from billing.payments.interfaces import (
     BadSignature,
     ProviderError,
     TradeState,
+    TradeStatus,
 )
 from billing.services import N_, BillingError, BillingServices
 from models import (
@@ -156,6 +157,12 @@ def check_with_provider(session: Session, services: BillingServices, order: Orde
     except ProviderError as exc:
         log.warning("query %s failed: %s", payment.out_trade_no, exc)
         return None
+    return _settle_if_paid(session, services, payment, status, now)
+
+
+def _settle_if_paid(session: Session, services: BillingServices, payment: Payment, status: TradeStatus,
+                    now: dt.datetime) -> Settlement | None:
+    """What the provider answered to a query, applied: the payment settled if it says paid."""
     if status.status not in PAID_STATES or status.amount_cents != payment.amount_cents:
         return None
     return settle(session, services, payment, status.trade_no, status.paid_at or now,
@@ -213,9 +220,9 @@ def cancel_unpaid(session: Session, services: BillingServices, order: Order, *,
                 status = services.provider.query(payment.out_trade_no)
             except ProviderError:
                 raise BillingError(N_("The trade could not be closed: %(error)s"), error=str(exc)) from exc
-            if status.status in PAID_STATES and status.amount_cents == payment.amount_cents:
-                return settle(session, services, payment, status.trade_no, status.paid_at or now,
-                              actor=f"payment:{services.provider_name}:query", now=now)
+            settlement = _settle_if_paid(session, services, payment, status, now)
+            if settlement is not None:
+                return settlement
             if status.status not in (TradeState.TRADE_CLOSED, TradeState.NOT_FOUND):
                 raise BillingError(N_("The trade could not be closed: %(error)s"), error=str(exc)) from exc
         if not _moved(session, payment, PaymentStatus.PENDING, PaymentStatus.CLOSED, closed_at=now):
