@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import pyotp
 import pytest
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from backoffice.extensions import db
 from tests.conftest import migrated_app
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # shown in the README
+STAFF_PASSWORD = "correct horse 2026"
+LAPTOP = {"width": 1366, "height": 768}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -38,3 +44,13 @@ def live_server(live_app):
     yield url
     server.shutdown()
     thread.join()
+
+
+def console_sign_in(page: Page, base: str, username: str, totp_secret: str) -> None:
+    """Password, then the TOTP code, on the console's sign-in pages."""
+    page.goto(f"{base}/console/login")
+    page.fill("[name=username]", username)
+    page.fill("[name=password]", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("[name=code]", pyotp.TOTP(totp_secret).now())
+    page.click("button[type=submit]")

@@ -2,9 +2,6 @@
 rejected order; the provider gives the money back and the invoice is reversed."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -17,11 +14,10 @@ from models.base import utcnow
 from public import payments
 from review import operations as review_operations
 from tests import factories
+from tests.browser.conftest import LAPTOP, SCREENSHOTS, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct horse 2026"
 
 
 @pytest.fixture
@@ -36,7 +32,7 @@ def rejected_paid_order(live_app):
         reviewer = add_staff(db.session, StaffRole.REVIEWER)
         review_operations.claim_order(db.session, order, reviewer)
         review_operations.reject_order(db.session, order, reviewer, reason_ids=[], note="营业执照已注销")
-        finance = add_staff(db.session, StaffRole.FINANCE, "zhao", password=PASSWORD, display_name="财务 赵敏")
+        finance = add_staff(db.session, StaffRole.FINANCE, "zhao", password=STAFF_PASSWORD, display_name="财务 赵敏")
         snapshot = order.number, finance.totp_secret
         db.session.commit()
         return snapshot
@@ -45,13 +41,8 @@ def rejected_paid_order(live_app):
 def test_finance_confirms_the_refund_of_a_rejected_order(page: Page, live_server: str, live_app,
                                                         rejected_paid_order):
     number, secret = rejected_paid_order
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server}/console/login")
-    page.fill("[name=username]", "zhao")
-    page.fill("[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.fill("[name=code]", pyotp.TOTP(secret).now())
-    page.click("button[type=submit]")
+    page.set_viewport_size(LAPTOP)
+    console_sign_in(page, live_server, "zhao", secret)
     expect(page).to_have_url(f"{live_server}/console/finance/")  # finance lands on its own console
 
     page.goto(f"{live_server}/console/finance/payments?q={number}")

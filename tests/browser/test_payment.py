@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,10 +12,10 @@ from models import EmailMessage, Invoice, Order, OrderStatus
 from notifications.outbox import latest_for
 from public.openapi import APPLICATION_EXAMPLE
 from tests import factories
+from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _signed_order(page: Page, base: str, live_app) -> str:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
-import pyotp
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -18,12 +16,10 @@ from models import AuditEntry, MaterialKind, Order, OrderStatus, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
+from tests.browser.conftest import LAPTOP, SCREENSHOTS, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct horse 2026"
-LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture
@@ -32,19 +28,11 @@ def waiting_order(live_app):
         # A realistic queue around the order under test (it fits on the first page).
         load_applications(db.session, 36, now=utcnow(), upload_folder=live_app.config["UPLOAD_FOLDER"])
         order = factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
-        reviewer = add_staff(db.session, StaffRole.REVIEWER, "fang", password=PASSWORD, display_name="审核员 王芳")
+        reviewer = add_staff(db.session, StaffRole.REVIEWER, "fang", password=STAFF_PASSWORD,
+                             display_name="审核员 王芳")
         snapshot = order.number, order.agent.phone, reviewer.totp_secret
         db.session.commit()
         return snapshot
-
-
-def _sign_in(page: Page, base: str, secret: str) -> None:
-    page.goto(f"{base}/console/login")
-    page.fill("[name=username]", "fang")
-    page.fill("[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.fill("[name=code]", pyotp.TOTP(secret).now())
-    page.click("button[type=submit]")
 
 
 def _tick_every_checklist_item(page: Page) -> None:
@@ -65,7 +53,7 @@ def test_review_with_more_materials_then_approval(page: Page, browser, live_serv
     number, agent_phone, secret = waiting_order
     base = live_server
     page.set_viewport_size(LAPTOP)
-    _sign_in(page, base, secret)
+    console_sign_in(page, base, "fang", secret)
     expect(page).to_have_url(re.compile(r"/console/queues/new"))
     expect(page.locator("tbody tr")).to_have_count(20)
     expect(page.locator('[data-queue="new"] .badge')).not_to_have_text("0")
