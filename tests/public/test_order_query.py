@@ -102,14 +102,16 @@ def wrong(code: str) -> str:
 
 @pytest.fixture
 def verified(client, latest_sms):
-    """verified(id_number, phone, **ask args): query, enter the code the agent got; returns the results page."""
+    """verified(id_number, phone, browser=client, **ask args): query, enter the code the agent got;
+    returns the results page."""
 
-    def verify(id_number: str, phone: str, **kwargs):
-        client.get("/query?lang=en")
-        assert ask(client, id_number, phone, **kwargs).headers["Location"].endswith("/query/verify")
-        response = client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    def verify(id_number: str, phone: str, browser=None, **kwargs):
+        browser = browser or client
+        browser.get("/query?lang=en")
+        assert ask(browser, id_number, phone, **kwargs).headers["Location"].endswith("/query/verify")
+        response = browser.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
         assert response.headers["Location"].endswith("/query/results"), response.get_data(as_text=True)[:800]
-        return client.get("/query/results")
+        return browser.get("/query/results")
 
     return verify
 
@@ -406,22 +408,15 @@ def test_results_speak_chinese_by_default(client, paid, latest_sms):
     assert number in page and "1年期单位证书" in page
 
 
-def test_an_application_naming_a_company_does_not_open_the_companys_orders(app, paid, db_session, latest_sms):
+def test_an_application_naming_a_company_does_not_open_the_companys_orders(app, paid, verified):
     """Anybody may file an application with a company's (public) credit code and their own phone.
     The query then shows them that application only; the company's agent still gets their code
     and sees the company's orders, not the stranger's."""
     real, credit_code, agent_phone = paid()
     fake, _, stranger_phone = paid(credit_code=credit_code, agent_phone="13611112222")  # the newest order
     stranger = app.test_client()
-    stranger.get("/query?lang=en")
-    ask(stranger, credit_code, stranger_phone)
-    stranger.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(stranger_phone))})
-    page = stranger.get("/query/results").get_data(as_text=True)
+    page = verified(credit_code, stranger_phone, browser=stranger).get_data(as_text=True)
     assert fake in page and real not in page
     assert stranger.post(f"/query/orders/{real}/continue").status_code == 404
-    company = app.test_client()
-    company.get("/query?lang=en")
-    ask(company, credit_code, agent_phone)
-    company.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(agent_phone))})
-    page = company.get("/query/results").get_data(as_text=True)
+    page = verified(credit_code, agent_phone, browser=app.test_client()).get_data(as_text=True)
     assert real in page and fake not in page
