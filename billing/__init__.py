@@ -1,9 +1,10 @@
 """Prices, payments, refunds, e-invoices and reconciliation."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 
 from billing.services import BillingServices, build_services
+from models import Invoice
 
 
 def init_app(app: Flask) -> None:
@@ -23,3 +24,12 @@ def services() -> BillingServices:
     if "billing" not in app.extensions:
         app.extensions["billing"] = build_services(app.config)
     return app.extensions["billing"]
+
+
+def invoice_download(invoice: Invoice) -> Response:
+    """The stored PDF as a download nobody caches (it prints the buyer's bank account); for the
+    applicant's pages, the order query and the console alike."""
+    response = Response(invoice.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{invoice.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -196,21 +196,13 @@ def invoice_list():
                  kinds=list(InvoiceKind), statuses=list(InvoiceStatus), now=utcnow())
 
 
-def invoice_download(invoice: Invoice) -> Response:
-    """The stored PDF as a download nobody caches (it prints the buyer's bank account)."""
-    response = Response(invoice.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{invoice.filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @roles_required(*INVOICE_READERS)
 def invoice_pdf(invoice_id: int):
     """Staff downloads are audited, like a number revealed on the review screen."""
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
     record(db.session, current_user.actor, "invoice.downloaded", order=invoice.order,
            target=f"invoice:{invoice.number}")
-    return invoice_download(invoice)
+    return billing.invoice_download(invoice)
 
 
 MISMATCH_HEADERS = [_l("Difference"), _l("Merchant trade no."), _l("Order no."), _l("Provider trade no."),

@@ -10,7 +10,6 @@ from sqlalchemy.exc import OperationalError
 import billing
 from backoffice.extensions import db, limiter
 from billing import checkout
-from billing.finance_views import invoice_download
 from billing.services import BillingError
 from models import Invoice, NotificationOutcome, OrderStatus
 from models.base import utcnow
@@ -85,4 +84,4 @@ def invoice_pdf(number: str, invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.order_id != order.id:
         abort(404)
-    return invoice_download(invoice)
+    return billing.invoice_download(invoice)

@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+import billing
 from backoffice.extensions import db, limiter
-from billing.finance_views import invoice_download
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
@@ -163,7 +163,7 @@ def query_invoice(invoice_id: int):
     invoice = queries.invoice_for(db.session, identity, invoice_id) if identity else None
     if invoice is None:
         abort(404)
-    return invoice_download(invoice)
+    return billing.invoice_download(invoice)
 
 
 @limiter.limit("10/minute")
