@@ -25,7 +25,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 from PIL import Image, ImageDraw
 from sqlalchemy import Table, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backoffice.demo_people import DEPARTMENTS, Faker
@@ -59,7 +58,7 @@ from models import (
 )
 from models.audit_chain import entry_hash
 from models.base import utcnow
-from models.order_number import BUSINESS_TZ
+from models.order_number import BUSINESS_TZ, format_order_number, take_next
 from models.order_state import CertKind
 from models.sealed import lookup_digest
 from public.materials import MaterialStore, check_image
@@ -266,25 +265,18 @@ def store_images(session: Session, upload_folder: str) -> dict[MaterialKind, lis
 
 # --- numbers and ids that other writers must not get too -----------------------------------
 
-_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
 def take_order_numbers(session: Session, plans: list[Plan]) -> None:
     """Number the plans in creation order from OrderSequence, which is moved on past them."""
     days = Counter((p.created_at.astimezone(BUSINESS_TZ).date(), p.cert_kind.order_letter) for p in plans)
-    upsert = _UPSERTS[session.get_bind().dialect.name]
     following = {}
     for (day, letter), count in sorted(days.items()):
-        session.execute(upsert(OrderSequence).values(day=day, letter=letter, last=0)
-                        .on_conflict_do_nothing(index_elements=["day", "letter"]))
-        last = session.execute(update(OrderSequence).where(OrderSequence.day == day, OrderSequence.letter == letter)
-                               .values(last=OrderSequence.last + count).returning(OrderSequence.last)).scalar_one()
+        last = take_next(session, OrderSequence, count, day=day, letter=letter)
         if last > 999_999:
             raise click.ClickException(f"more than 999,999 orders on {day}")
         following[(day, letter)] = last - count + 1
     for plan in plans:
         key = (plan.created_at.astimezone(BUSINESS_TZ).date(), plan.cert_kind.order_letter)
-        plan.number = f"{key[0]:%Y%m%d}{key[1]}{following[key]:06d}"
+        plan.number = format_order_number(*key, following[key])
         following[key] += 1
 
 

@@ -30,19 +30,23 @@ def next_order_number(
 ) -> str:
     day = (now or utcnow()).astimezone(BUSINESS_TZ).date()
     letter = kind.order_letter
-    last = take_next(session, OrderSequence, day=day, letter=letter)
-    return f"{day:%Y%m%d}{letter}{last:06d}"
+    return format_order_number(day, letter, take_next(session, OrderSequence, day=day, letter=letter))
 
 
-def take_next(session: Session, counter: type[Base], **key) -> int:
-    """Count one up on the counter row with this key (made at 0 if missing) and return it.
-    The row lock of the UPDATE keeps two transactions apart; a rollback gives the number back."""
+def format_order_number(day: dt.date, letter: str, sequence: int) -> str:
+    return f"{day:%Y%m%d}{letter}{sequence:06d}"
+
+
+def take_next(session: Session, counter: type[Base], count: int = 1, **key) -> int:
+    """Count `count` up on the counter row with this key (made at 0 if missing) and return the
+    last number taken. The row lock of the UPDATE keeps two transactions apart; a rollback gives
+    the numbers back."""
     insert = _INSERTS[session.get_bind().dialect.name]
     session.execute(insert(counter).values(**key, last=0).on_conflict_do_nothing(index_elements=list(key)))
     columns = counter.__table__.c
     return session.execute(
         update(counter)
         .where(*(columns[name] == value for name, value in key.items()))
-        .values(last=columns.last + 1)
+        .values(last=columns.last + count)
         .returning(columns.last)
     ).scalar_one()
