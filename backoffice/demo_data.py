@@ -61,6 +61,7 @@ from models.base import utcnow
 from models.order_number import BUSINESS_TZ, format_order_number, take_next
 from models.order_state import CertKind
 from models.sealed import lookup_digest
+from public.catalogue import choose_price
 from public.materials import MaterialStore, check_image
 from public.operations import SIGNATURE_CONSENT
 from review import sla
@@ -202,14 +203,11 @@ class Catalogue:
         self.policies = {bt: sla.policy_for(session, bt) for bt in {s.business_type for s in SCENARIOS}}
 
     def price(self, product_id: int, channel_id: int, business_type: BusinessType, media_cents: int) -> int:
-        """The channel's price wins over the product's; types without a price cost what a new one does."""
-        if business_type == BusinessType.REVOCATION:
-            return 0
-        for bt in (business_type, BusinessType.NEW):
-            for channel in (channel_id, None):
-                if (product_id, channel, bt) in self.prices:
-                    return self.prices[(product_id, channel, bt)] + media_cents
-        return media_cents
+        """The product's pricing rule on the prices loaded once."""
+        try:
+            return choose_price(self.prices, product_id, channel_id, business_type, media_cents)
+        except LookupError as exc:
+            raise click.ClickException(f"{exc}: add it in the admin, or run `flask --app wsgi demo load`") from exc
 
 
 # --- documents ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,19 +60,27 @@ def price_cents(
     business_type: BusinessType,
     media: MediaModel | None,
 ) -> int:
-    """The channel's own price for the business type where set, else the product's; plus the
-    key where a new one is sent. Unlocking is free."""
-    if business_type is BusinessType.UNLOCK:
-        return 0
+    """What an order costs, by `choose_price` from the catalogue's rows."""
     prices = session.scalars(
         select(Price).where(
             Price.product_id == product.id,
             Price.business_type == business_type,
             (Price.channel_id == channel.id) | Price.channel_id.is_(None),
         )
-    ).all()
-    if not prices:
-        raise LookupError(f"no price for {product.code} / {business_type}")
-    chosen = min(prices, key=lambda p: p.channel_id is None)  # channel price wins
-    key = media.price_cents if media and business_type in NEW_KEY else 0
-    return chosen.amount_cents + key
+    )
+    table = {(p.product_id, p.channel_id, p.business_type): p.amount_cents for p in prices}
+    return choose_price(table, product.id, channel.id, business_type, media.price_cents if media else 0)
+
+
+def choose_price(prices: Mapping[tuple[int, int | None, BusinessType], int], product_id: int, channel_id: int,
+                 business_type: BusinessType, key_cents: int) -> int:
+    """The pricing rule over (product id, channel id or None, business type) -> cents: the
+    channel's own price for the business type where set, else the product's; plus the key
+    where a new one is sent. Unlocking is free. LookupError when no price applies."""
+    if business_type is BusinessType.UNLOCK:
+        return 0
+    for channel in (channel_id, None):  # channel price wins
+        if (product_id, channel, business_type) in prices:
+            key = key_cents if business_type in NEW_KEY else 0
+            return prices[(product_id, channel, business_type)] + key
+    raise LookupError(f"no price for product {product_id} / {business_type}")
