@@ -4,30 +4,29 @@ Each application gets its organisation, legal representative and agent, five mat
 (a few tiny images written once and shared), a status somewhere along the whole flow with
 matching timestamps, queue and working-day SLA clock, and its status history in the audit
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
-100,000 applications.
+100,000 applications. Where each application stands comes from demo_plans, its documents from
+demo_documents, names and numbers from demo_people; this module turns them into rows.
 """
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
-import io
 import random
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from PIL import Image, ImageDraw
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
+from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
 from backoffice.extensions import db
 from models import (
     REVIEW_ROLES,
@@ -52,7 +51,6 @@ from models import (
     Product,
     RejectionReason,
     ReviewDecision,
-    ReviewQueue,
     Staff,
     StaffRole,
 )
@@ -62,113 +60,10 @@ from models.order_number import BUSINESS_TZ, format_order_number, take_next
 from models.order_state import CertKind
 from models.sealed import lookup_digest
 from public.catalogue import choose_price
-from public.materials import MaterialStore, check_image
-from public.operations import SIGNATURE_CONSENT
 from review import sla
 
 CHUNK = 5000  # applications per round of inserts, and rows per executemany
-DAY = 86400
-S = OrderStatus
-
-FILE_LABELS = {MaterialKind.BUSINESS_LICENCE: "营业执照", MaterialKind.AGENT_ID_FRONT: "身份证正面",
-               MaterialKind.AGENT_ID_BACK: "身份证反面", MaterialKind.ESEAL_SAMPLE_FORM: "电子印章采集表",
-               MaterialKind.AUTHORISATION_LETTER: "法人授权书"}
-
-
-# --- where an application stands, and how it got there -----------------------------------
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One way an application stands today: the statuses it went through and since when."""
-
-    share: float
-    path: tuple[OrderStatus, ...]  # the statuses after awaiting_materials, in order
-    business_type: BusinessType = BusinessType.NEW
-    queue: ReviewQueue | None = None
-    age_days: tuple[float, float] = (0, 4.5)  # how long ago it was paid (created, if never paid): most within SLA
-    window_days: float = 3  # the later steps all happen within this many days
-    claimed: float = 0.0  # the share of those waiting in a queue that a reviewer holds
-
-
-_PAY = (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID)
-_REVIEW = (*_PAY, S.IN_REVIEW)
-_TODAY = (0, 0.9)  # unpaid orders are cancelled after 24 hours, so the open ones are recent
-SCENARIOS = (  # the first one takes the rounding remainder: the new queue holds at least 40 %
-    Scenario(0.42, _PAY, queue=ReviewQueue.NEW, claimed=0.3),
-    Scenario(0.04, (*_REVIEW, S.MORE_MATERIALS_NEEDED), queue=ReviewQueue.NEW),
-    Scenario(0.03, (*_REVIEW, S.MORE_MATERIALS_NEEDED, S.PAID), queue=ReviewQueue.RESUBMITTED),
-    Scenario(0.05, _PAY, BusinessType.REPLACEMENT, ReviewQueue.REPLACEMENT, claimed=0.25),
-    Scenario(0.04, _PAY, BusinessType.INFO_CHANGE, ReviewQueue.INFO_CHANGE, claimed=0.25),
-    Scenario(0.03, _PAY, BusinessType.REVOCATION, ReviewQueue.REVOCATION, claimed=0.25),
-    Scenario(0.05, (), age_days=_TODAY),
-    Scenario(0.02, (S.AWAITING_SIGNATURE,), age_days=_TODAY),
-    Scenario(0.05, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT), age_days=_TODAY),
-    Scenario(0.02, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.CANCELLED), age_days=(2, 60), window_days=1),
-    Scenario(0.06, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
-    Scenario(0.04, (*_REVIEW, S.REJECTED), age_days=(1, 60)),
-    Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
-             window_days=14),
-)
-# Seconds from the previous step to this one, for the steps before payment.
-_GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S.PAID: (60, 20 * 3600)}
-_CONSENT_NOTE = "consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest()
 _STATUS_JSON = {status: {"status": str(status)} for status in OrderStatus}  # shared: never mutated
-# Who moves an order into each status, and the note the real operation writes.
-_STEPS = {
-    S.AWAITING_SIGNATURE: ("applicant", None),
-    S.AWAITING_PAYMENT: ("applicant", _CONSENT_NOTE),
-    S.PAID: ("system", None),  # the payment; after more materials, the applicant's upload
-    S.IN_REVIEW: ("reviewer", "claimed"),
-    S.MORE_MATERIALS_NEEDED: ("reviewer", None),  # the note names the documents asked for
-    S.APPROVED: ("reviewer", None),
-    S.REJECTED: ("reviewer", None),  # the note gives the reason
-    S.PROGRAMMING: ("station", None),
-    S.SHIPPED: ("station", None),
-    S.COMPLETED: ("system", None),
-    S.CANCELLED: ("system", "unpaid for 24 hours"),
-}
-
-
-@dataclass
-class Plan:
-    """One application before it becomes rows."""
-
-    scenario: Scenario
-    events: list[tuple[OrderStatus, dt.datetime]]  # starts with (awaiting_materials, created_at)
-    channel_id: int
-    product_id: int
-    cert_kind: CertKind
-    number: str = ""
-
-    def __post_init__(self):
-        self.created_at = self.events[0][1]
-        self.status, self.updated_at = self.events[-1]
-        self.first = {status: at for status, at in reversed(self.events)}  # when it first reached each status
-        self.resubmitted = self.status == S.PAID and S.MORE_MATERIALS_NEEDED in self.first
-
-
-def _timeline(rng: random.Random, scenario: Scenario, path: tuple[OrderStatus, ...],
-              now: dt.datetime) -> list[tuple[OrderStatus, dt.datetime]]:
-    statuses = (S.AWAITING_MATERIALS, *path)
-    anchor = statuses.index(S.PAID) if S.PAID in statuses else 0
-    times: list[dt.datetime] = [now] * len(statuses)
-    times[anchor] = now - dt.timedelta(seconds=rng.uniform(*scenario.age_days) * DAY)
-    for i in range(anchor - 1, -1, -1):
-        times[i] = times[i + 1] - dt.timedelta(seconds=rng.uniform(*_GAPS[statuses[i + 1]]))
-    room = min((now - times[anchor]).total_seconds(), scenario.window_days * DAY)
-    later = sorted(rng.uniform(0, room) for _ in statuses[anchor + 1:])
-    for i, offset in enumerate(later, anchor + 1):
-        times[i] = times[anchor] + dt.timedelta(seconds=offset)
-    if statuses[-1] == S.CANCELLED:
-        times[-1] = times[0] + dt.timedelta(seconds=DAY + rng.uniform(0, 900))
-    return list(zip(statuses, times, strict=True))
-
-
-def _scenario_counts(n: int) -> list[int]:
-    counts = [int(s.share * n) for s in SCENARIOS]
-    counts[0] += n - sum(counts)
-    return counts
 
 
 # --- reference data --------------------------------------------------------------------
@@ -208,57 +103,6 @@ class Catalogue:
             return choose_price(self.prices, product_id, channel_id, business_type, media_cents)
         except LookupError as exc:
             raise click.ClickException(f"{exc}: add it in the admin, or run `flask --app wsgi demo load`") from exc
-
-
-# --- documents ---------------------------------------------------------------------------
-
-_LOOKS = {  # size, paper colour, format: scans are JPEG, filled-in forms PNG
-    MaterialKind.BUSINESS_LICENCE: ((420, 300), (250, 244, 230), "JPEG"),
-    MaterialKind.AGENT_ID_FRONT: ((342, 216), (224, 236, 246), "JPEG"),
-    MaterialKind.AGENT_ID_BACK: ((342, 216), (236, 242, 250), "JPEG"),
-    MaterialKind.ESEAL_SAMPLE_FORM: ((300, 420), (255, 255, 255), "PNG"),
-    MaterialKind.AUTHORISATION_LETTER: ((300, 420), (252, 252, 246), "PNG"),
-}
-
-
-def _draw(kind: MaterialKind, variant: int) -> bytes:
-    """A small picture of the document: frame, lines of 'text', a photo box or a red seal."""
-    (w, h), paper, fmt = _LOOKS[kind]
-    image = Image.new("RGB", (w, h), paper)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((5, 5, w - 6, h - 6), outline=(120, 110, 100), width=3)
-    for row in range(7 - 2 * variant):
-        y = 30 + row * 24 + variant * 9
-        draw.line((22, y, int(w * (0.55 + 0.05 * (row % 3))), y), fill=(70, 70, 80), width=3)
-    if kind == MaterialKind.AGENT_ID_FRONT:
-        draw.rectangle((w - 110, 30, w - 25, 140), fill=(190, 196, 206))
-    else:
-        cx, cy, r = w - 70 - 20 * variant, h - 70, 40
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(205, 30, 35), width=5)
-        draw.regular_polygon((cx, cy, 14), 5, fill=(205, 30, 35))
-    out = io.BytesIO()
-    image.save(out, fmt)
-    return out.getvalue()
-
-
-def store_images(session: Session, upload_folder: str) -> dict[MaterialKind, list[tuple[dict, str]]]:
-    """Two images per kind of material, stored as uploads are; a blob already stored is reused.
-    Returns the material columns each image fills, and its file name extension."""
-    store = MaterialStore(upload_folder)
-    images: dict[MaterialKind, list[tuple[dict, str]]] = {}
-    for kind in MaterialKind:
-        for variant in (0, 1):
-            checked = check_image(_draw(kind, variant), max_bytes=1 << 20)
-            name = session.scalar(select(Material.stored_name).where(Material.sha256 == checked.sha256).limit(1))
-            try:
-                reusable = name is not None and store.read(name) == checked.content
-            except (OSError, ValueError):
-                reusable = False
-            columns = {"kind": kind, "stored_name": name if reusable else store.save(checked.content),
-                       "content_type": checked.content_type, "size_bytes": len(checked.content),
-                       "sha256": checked.sha256, "width": checked.width, "height": checked.height}
-            images.setdefault(kind, []).append((columns, "jpg" if checked.content_type == "image/jpeg" else "png"))
-    return images
 
 
 # --- numbers and ids that other writers must not get too -----------------------------------
@@ -432,7 +276,7 @@ class _Loader:
                                  after={"status": str(S.AWAITING_MATERIALS), "number": plan.number}))
         before = S.AWAITING_MATERIALS
         for status, at in plan.events[1:]:
-            role, note = _STEPS[status]
+            role, note = STEPS[status]
             if status == S.MORE_MATERIALS_NEEDED:
                 note = str(requested)
             elif status == S.REJECTED:
@@ -502,7 +346,7 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
 
 
 def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime) -> list[Plan]:
-    scenarios = [s for s, count in zip(SCENARIOS, _scenario_counts(n), strict=True) for _ in range(count)]
+    scenarios = [s for s, count in zip(SCENARIOS, scenario_counts(n), strict=True) for _ in range(count)]
     rng.shuffle(scenarios)
     channel_ids, weights = zip(*catalogue.channels, strict=True)
     plans = []
@@ -512,7 +356,7 @@ def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime) -
             path = (*path, S.IN_REVIEW)
         channel_id = rng.choices(channel_ids, weights)[0]
         product_id = rng.choice(catalogue.offers[channel_id])
-        plans.append(Plan(scenario, _timeline(rng, scenario, path, now), channel_id, product_id,
+        plans.append(Plan(scenario, timeline(rng, scenario, path, now), channel_id, product_id,
                           catalogue.cert_kinds[product_id]))
     plans.sort(key=lambda p: p.created_at)
     return plans

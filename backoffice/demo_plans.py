@@ -1,0 +1,107 @@
+"""Demo applications before they are rows: where each one stands today (a scenario), the
+statuses it went through and when (its timeline), and who moved it into each status."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from dataclasses import dataclass
+
+from models import BusinessType, OrderStatus, ReviewQueue
+from models.order_state import CertKind
+from public.operations import SIGNATURE_CONSENT
+
+DAY = 86400
+S = OrderStatus
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One way an application stands today: the statuses it went through and since when."""
+
+    share: float
+    path: tuple[OrderStatus, ...]  # the statuses after awaiting_materials, in order
+    business_type: BusinessType = BusinessType.NEW
+    queue: ReviewQueue | None = None
+    age_days: tuple[float, float] = (0, 4.5)  # how long ago it was paid (created, if never paid): most within SLA
+    window_days: float = 3  # the later steps all happen within this many days
+    claimed: float = 0.0  # the share of those waiting in a queue that a reviewer holds
+
+
+_PAY = (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID)
+_REVIEW = (*_PAY, S.IN_REVIEW)
+_TODAY = (0, 0.9)  # unpaid orders are cancelled after 24 hours, so the open ones are recent
+SCENARIOS = (  # the first one takes the rounding remainder: the new queue holds at least 40 %
+    Scenario(0.42, _PAY, queue=ReviewQueue.NEW, claimed=0.3),
+    Scenario(0.04, (*_REVIEW, S.MORE_MATERIALS_NEEDED), queue=ReviewQueue.NEW),
+    Scenario(0.03, (*_REVIEW, S.MORE_MATERIALS_NEEDED, S.PAID), queue=ReviewQueue.RESUBMITTED),
+    Scenario(0.05, _PAY, BusinessType.REPLACEMENT, ReviewQueue.REPLACEMENT, claimed=0.25),
+    Scenario(0.04, _PAY, BusinessType.INFO_CHANGE, ReviewQueue.INFO_CHANGE, claimed=0.25),
+    Scenario(0.03, _PAY, BusinessType.REVOCATION, ReviewQueue.REVOCATION, claimed=0.25),
+    Scenario(0.05, (), age_days=_TODAY),
+    Scenario(0.02, (S.AWAITING_SIGNATURE,), age_days=_TODAY),
+    Scenario(0.05, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT), age_days=_TODAY),
+    Scenario(0.02, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.CANCELLED), age_days=(2, 60), window_days=1),
+    Scenario(0.06, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
+    Scenario(0.04, (*_REVIEW, S.REJECTED), age_days=(1, 60)),
+    Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
+             window_days=14),
+)
+# Seconds from the previous step to this one, for the steps before payment.
+_GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S.PAID: (60, 20 * 3600)}
+_CONSENT_NOTE = "consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest()
+# Who moves an order into each status, and the note the real operation writes.
+STEPS = {
+    S.AWAITING_SIGNATURE: ("applicant", None),
+    S.AWAITING_PAYMENT: ("applicant", _CONSENT_NOTE),
+    S.PAID: ("system", None),  # the payment; after more materials, the applicant's upload
+    S.IN_REVIEW: ("reviewer", "claimed"),
+    S.MORE_MATERIALS_NEEDED: ("reviewer", None),  # the note names the documents asked for
+    S.APPROVED: ("reviewer", None),
+    S.REJECTED: ("reviewer", None),  # the note gives the reason
+    S.PROGRAMMING: ("station", None),
+    S.SHIPPED: ("station", None),
+    S.COMPLETED: ("system", None),
+    S.CANCELLED: ("system", "unpaid for 24 hours"),
+}
+
+
+@dataclass
+class Plan:
+    """One application before it becomes rows."""
+
+    scenario: Scenario
+    events: list[tuple[OrderStatus, dt.datetime]]  # starts with (awaiting_materials, created_at)
+    channel_id: int
+    product_id: int
+    cert_kind: CertKind
+    number: str = ""
+
+    def __post_init__(self):
+        self.created_at = self.events[0][1]
+        self.status, self.updated_at = self.events[-1]
+        self.first = {status: at for status, at in reversed(self.events)}  # when it first reached each status
+        self.resubmitted = self.status == S.PAID and S.MORE_MATERIALS_NEEDED in self.first
+
+
+def timeline(rng: random.Random, scenario: Scenario, path: tuple[OrderStatus, ...],
+              now: dt.datetime) -> list[tuple[OrderStatus, dt.datetime]]:
+    statuses = (S.AWAITING_MATERIALS, *path)
+    anchor = statuses.index(S.PAID) if S.PAID in statuses else 0
+    times: list[dt.datetime] = [now] * len(statuses)
+    times[anchor] = now - dt.timedelta(seconds=rng.uniform(*scenario.age_days) * DAY)
+    for i in range(anchor - 1, -1, -1):
+        times[i] = times[i + 1] - dt.timedelta(seconds=rng.uniform(*_GAPS[statuses[i + 1]]))
+    room = min((now - times[anchor]).total_seconds(), scenario.window_days * DAY)
+    later = sorted(rng.uniform(0, room) for _ in statuses[anchor + 1:])
+    for i, offset in enumerate(later, anchor + 1):
+        times[i] = times[anchor] + dt.timedelta(seconds=offset)
+    if statuses[-1] == S.CANCELLED:
+        times[-1] = times[0] + dt.timedelta(seconds=DAY + rng.uniform(0, 900))
+    return list(zip(statuses, times, strict=True))
+
+
+def scenario_counts(n: int) -> list[int]:
+    counts = [int(s.share * n) for s in SCENARIOS]
+    counts[0] += n - sum(counts)
+    return counts
