@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import InvoiceKind, next_invoice_sequence
 from models.order_number import BUSINESS_TZ
-from notifications.http import ServiceUnavailable, post_signed_json
+from notifications.http import ServiceUnavailable, SignedJsonService
 
 # A made-up tax office code for the sandbox's numbers: 2-digit year, 6-digit office, 12-digit sequence.
 SANDBOX_OFFICE = "110108"
@@ -88,9 +88,8 @@ class TaxPlatformIssuer:
     name = "tax_platform"
 
     def __init__(self, url: str, key: str, timeout: float = 10.0):
-        if not url or not key:
-            raise ValueError("the tax platform issuer needs INVOICE_PLATFORM_URL and INVOICE_PLATFORM_KEY")
-        self.url, self.key, self.timeout = url, key.encode(), timeout
+        self.service = SignedJsonService(
+            url, key, timeout, missing="the tax platform issuer needs INVOICE_PLATFORM_URL and INVOICE_PLATFORM_KEY")
 
     def issue(self, session: Session, request: InvoiceRequest, now: dt.datetime) -> IssuedNumber:
         payload = {
@@ -115,7 +114,7 @@ class TaxPlatformIssuer:
 
     def _post(self, payload: dict) -> dict:
         try:
-            answer = post_signed_json(self.url, self.key, payload, self.timeout)
+            answer = self.service.post(payload)
         except ServiceUnavailable as exc:
             raise IssuerError(f"tax platform {exc}") from exc
         if answer.get("error"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from notifications.http import ServiceUnavailable, post_signed_json
+from notifications.http import ServiceUnavailable, SignedJsonService
 from notifications.interfaces import SmsDeliveryError
 
 
@@ -31,15 +31,12 @@ class HttpSmsGateway:
     """Posts JSON to the carrier's endpoint, signed with HMAC-SHA256 of the body."""
 
     def __init__(self, url: str, key: str, timeout: float = 5.0):
-        if not url or not key:
-            raise ValueError("the HTTP SMS gateway needs SMS_HTTP_URL and SMS_HTTP_KEY")
-        self.url = url
-        self.key = key.encode()
-        self.timeout = timeout
+        self.service = SignedJsonService(url, key, timeout,
+                                         missing="the HTTP SMS gateway needs SMS_HTTP_URL and SMS_HTTP_KEY")
 
     def send(self, phone: str, text: str) -> str:
         try:
-            answer = post_signed_json(self.url, self.key, {"phone": phone, "text": text}, self.timeout)
+            answer = self.service.post({"phone": phone, "text": text})
         except ServiceUnavailable as exc:
             raise SmsDeliveryError(f"gateway {exc}") from exc
         if not answer.get("ok"):

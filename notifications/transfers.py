@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from notifications.http import ServiceUnavailable, post_signed_json
+from notifications.http import ServiceUnavailable, SignedJsonService
 from notifications.interfaces import TransferError
 
 
@@ -53,18 +53,16 @@ class HttpTransferGateway:
     """Posts JSON to the bank's endpoint, signed with HMAC-SHA256 of the body."""
 
     def __init__(self, url: str, key: str, timeout: float = 10.0):
-        if not url or not key:
-            raise ValueError("the HTTP transfer gateway needs BANK_TRANSFER_HTTP_URL and BANK_TRANSFER_HTTP_KEY")
-        self.url = url
-        self.key = key.encode()
-        self.timeout = timeout
+        self.service = SignedJsonService(
+            url, key, timeout,
+            missing="the HTTP transfer gateway needs BANK_TRANSFER_HTTP_URL and BANK_TRANSFER_HTTP_KEY")
 
     def send(self, account_name: str, account_number: str, bank_name: str, amount_cents: int,
              memo: str) -> str:
         payload = {"account_name": account_name, "account_number": account_number, "bank_name": bank_name,
                    "amount_cents": amount_cents, "memo": memo}
         try:
-            answer = post_signed_json(self.url, self.key, payload, self.timeout)
+            answer = self.service.post(payload)
         except ServiceUnavailable as exc:
             raise TransferError(f"bank {exc}") from exc
         if not answer.get("ok"):

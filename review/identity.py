@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import AgentIdentityMethod, CheckOutcome, IdentityCheck, IdentityMethod, Order, Person
 from models.sealed import mask_numbers_in
-from notifications.http import ServiceUnavailable, post_signed_json
+from notifications.http import ServiceUnavailable, SignedJsonService
 
 # The facts each check needs, as the verifier takes them.
 METHOD_FACTS: dict[str, tuple[str, ...]] = {
@@ -102,16 +102,13 @@ class HttpVerifier:
     """
 
     def __init__(self, url: str, key: str, timeout: float = 10.0):
-        if not url or not key:
-            raise ValueError("the HTTP identity verifier needs IDENTITY_HTTP_URL and IDENTITY_HTTP_KEY")
-        self.url = url
-        self.key = key.encode()
-        self.timeout = timeout
+        self.service = SignedJsonService(
+            url, key, timeout, missing="the HTTP identity verifier needs IDENTITY_HTTP_URL and IDENTITY_HTTP_KEY")
 
     def check(self, method: str, **facts: str) -> VerificationResult:
         _require_facts(method, facts)
         try:
-            answer = post_signed_json(self.url, self.key, {"method": method, **facts}, self.timeout)
+            answer = self.service.post({"method": method, **facts})
         except ServiceUnavailable as exc:
             return VerificationResult(CheckOutcome.ERROR, f"verifier {exc}", "")
         try:
