@@ -8,7 +8,9 @@ is one offset page of ``size`` rows, newest first (refunds: those waiting for fi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -72,9 +74,24 @@ class Page:
         return (self.number - 1) * self.size + 1
 
 
-def _page(session: Session, query: Select, make, number: int, size: int) -> Page:
-    rows = session.execute(query.offset((number - 1) * size).limit(size + 1)).all()
-    return Page([make(row) for row in rows[:size]], number, size, len(rows) > size)
+Filter = TypeVar("Filter")
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Listing(Generic[Filter, Row]):
+    """One of the finance lists: its query for a filter, and the row each result becomes."""
+
+    query: Callable[[Filter], Select]
+    row: Callable[..., Row]
+
+    def page(self, session: Session, flt: Filter, number: int, size: int) -> Page:
+        found = session.execute(self.query(flt).offset((number - 1) * size).limit(size + 1)).all()
+        return Page([self.row(**r._mapping) for r in found[:size]], number, size, len(found) > size)
+
+    def rows(self, session: Session, flt: Filter) -> list[Row]:
+        """Every row, for the exports."""
+        return [self.row(**r._mapping) for r in session.execute(self.query(flt))]
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -139,12 +156,7 @@ def _payments(flt: PaymentFilter) -> Select:
             .order_by(func.coalesce(Payment.paid_at, Payment.created_at).desc(), Payment.id.desc()))
 
 
-def payment_page(session: Session, flt: PaymentFilter, number: int, size: int) -> Page:
-    return _page(session, _payments(flt), lambda row: PaymentRow(**row._mapping), number, size)
-
-
-def payment_rows(session: Session, flt: PaymentFilter) -> list[PaymentRow]:
-    return [PaymentRow(**row._mapping) for row in session.execute(_payments(flt))]
+PAYMENTS = Listing(_payments, PaymentRow)
 
 
 def payment_totals(session: Session, flt: PaymentFilter) -> PaymentTotals:
@@ -192,12 +204,7 @@ def _notifications(flt: NotificationFilter) -> Select:
     return query
 
 
-def notification_page(session: Session, flt: NotificationFilter, number: int, size: int) -> Page:
-    return _page(session, _notifications(flt), lambda row: NotificationRow(**row._mapping), number, size)
-
-
-def notification_rows(session: Session, flt: NotificationFilter) -> list[NotificationRow]:
-    return [NotificationRow(**row._mapping) for row in session.execute(_notifications(flt))]
+NOTIFICATIONS = Listing(_notifications, NotificationRow)
 
 
 # --- refunds -----------------------------------------------------------------------------------
@@ -259,12 +266,7 @@ def _refunds(flt: RefundFilter) -> Select:
     return query
 
 
-def refund_page(session: Session, flt: RefundFilter, number: int, size: int) -> Page:
-    return _page(session, _refunds(flt), lambda row: RefundRow(**row._mapping), number, size)
-
-
-def refund_rows(session: Session, flt: RefundFilter) -> list[RefundRow]:
-    return [RefundRow(**row._mapping) for row in session.execute(_refunds(flt))]
+REFUNDS = Listing(_refunds, RefundRow)
 
 
 # --- invoices ----------------------------------------------------------------------------------
@@ -346,12 +348,7 @@ def _invoices(flt: InvoiceFilter) -> Select:
     return query
 
 
-def invoice_page(session: Session, flt: InvoiceFilter, number: int, size: int) -> Page:
-    return _page(session, _invoices(flt), lambda row: InvoiceRow(**row._mapping), number, size)
-
-
-def invoice_rows(session: Session, flt: InvoiceFilter) -> list[InvoiceRow]:
-    return [InvoiceRow(**row._mapping) for row in session.execute(_invoices(flt))]
+INVOICES = Listing(_invoices, InvoiceRow)
 
 
 def may_issue_again(session: Session, order: Order) -> bool:

@@ -112,7 +112,8 @@ def _export(fmt: str, name: str, title: str, headers: list, rows, day: dt.date |
     return response
 
 
-def _list(template: str, page: queries.Page, **context) -> str:
+def _list(template: str, listing: queries.Listing, flt, **context) -> str:
+    page = listing.page(db.session, flt, _page_number(), PAGE_SIZE)
     return render_template(template, page=page, args=_kept(), can_act=has_role(current_user, *ACTORS), **context)
 
 
@@ -138,9 +139,9 @@ def payments():
     if fmt := _export_format():
         rows = ([r.order_number, r.organisation, billing_label(r.business_type), _yuan_cell(r.amount_cents),
                  billing_label(r.status), r.trade_no, r.paid_at, billing_label(r.refund_status), r.invoice_number]
-                for r in queries.payment_rows(db.session, flt))
+                for r in queries.PAYMENTS.rows(db.session, flt))
         return _export(fmt, "payments", _("Payments"), PAYMENT_HEADERS, rows)
-    return _list("finance/payments.html", queries.payment_page(db.session, flt, _page_number(), PAGE_SIZE),
+    return _list("finance/payments.html", queries.PAYMENTS, flt,
                  totals=queries.payment_totals(db.session, flt), statuses=list(PaymentStatus))
 
 
@@ -153,10 +154,9 @@ def notifications():
     flt = queries.NotificationFilter(days=_days(), outcome=_enum(NotificationOutcome, "outcome"), number=_text())
     if fmt := _export_format():
         rows = ([r.received_at, r.out_trade_no, r.trade_status, _yuan_cell(r.amount_cents), billing_label(r.outcome),
-                 r.detail] for r in queries.notification_rows(db.session, flt))
+                 r.detail] for r in queries.NOTIFICATIONS.rows(db.session, flt))
         return _export(fmt, "notifications", _("Payment notifications"), NOTIFICATION_HEADERS, rows)
-    return _list("finance/notifications.html", queries.notification_page(db.session, flt, _page_number(), PAGE_SIZE),
-                 outcomes=queries.ODD_OUTCOMES)
+    return _list("finance/notifications.html", queries.NOTIFICATIONS, flt, outcomes=queries.ODD_OUTCOMES)
 
 
 REFUND_HEADERS = [_l("Refund request no."), _l("Order no."), _l("Organisation name"), _l("Amount (yuan)"),
@@ -172,10 +172,9 @@ def refund_list():
     if fmt := _export_format():
         rows = ([r.out_request_no, r.order_number, r.organisation, _yuan_cell(r.amount_cents), billing_label(r.reason),
                  billing_label(r.status), r.requested_by, r.requested_at, r.confirmed_by, r.confirmed_at,
-                 r.succeeded_at, r.attempts, r.last_error] for r in queries.refund_rows(db.session, flt))
+                 r.succeeded_at, r.attempts, r.last_error] for r in queries.REFUNDS.rows(db.session, flt))
         return _export(fmt, "refunds", _("Refunds"), REFUND_HEADERS, rows)
-    return _list("finance/refunds.html", queries.refund_page(db.session, flt, _page_number(), PAGE_SIZE),
-                 statuses=list(RefundStatus))
+    return _list("finance/refunds.html", queries.REFUNDS, flt, statuses=list(RefundStatus))
 
 
 INVOICE_HEADERS = [_l("Invoice no."), _l("Kind"), _l("Status"), _l("Buyer"), _l("Buyer's taxpayer ID"),
@@ -190,9 +189,9 @@ def invoice_list():
     if fmt := _export_format():
         rows = ([r.number, billing_label(r.kind), billing_label(r.status), r.buyer_name, r.buyer_taxpayer_id,
                  _yuan_cell(r.signed_total_cents), r.issued_at, r.order_number, r.original_number, r.void_reason]
-                for r in queries.invoice_rows(db.session, flt))
+                for r in queries.INVOICES.rows(db.session, flt))
         return _export(fmt, "invoices", _("Invoices"), INVOICE_HEADERS, rows)
-    return _list("finance/invoices.html", queries.invoice_page(db.session, flt, _page_number(), PAGE_SIZE),
+    return _list("finance/invoices.html", queries.INVOICES, flt,
                  kinds=list(InvoiceKind), statuses=list(InvoiceStatus), now=utcnow())
 
 
