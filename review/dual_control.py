@@ -12,7 +12,10 @@ _DONE = (OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.SHIPPED, Ord
 
 def changed_identity(session: Session, order: Order) -> list[str]:
     """Which of name / legal representative an information change alters, compared with the
-    organisation's last approved order (the data its current certificate was issued on)."""
+    organisation's last approved order (the data its current certificate was issued on);
+    nothing for the other business types."""
+    if order.business_type != BusinessType.INFO_CHANGE:
+        return []
     previous = session.scalar(
         select(Order).join(Organisation, Order.organisation_id == Organisation.id)
         .where(Organisation.credit_code == order.organisation.credit_code, Order.id != order.id,
@@ -29,7 +32,6 @@ def changed_identity(session: Session, order: Order) -> list[str]:
     return changed
 
 
-def needs_dual_control(session: Session, order: Order) -> bool:
-    if order.business_type == BusinessType.REVOCATION:
-        return True
-    return order.business_type == BusinessType.INFO_CHANGE and bool(changed_identity(session, order))
+def needs_dual_control(order: Order, identity_changes: list[str]) -> bool:
+    """Revocations, and orders whose `changed_identity` is not empty."""
+    return order.business_type == BusinessType.REVOCATION or bool(identity_changes)

@@ -29,7 +29,7 @@ from models import (
 from models.base import update_if, utcnow
 from public.validators import N_
 from review import identity, messages, sla
-from review.dual_control import needs_dual_control
+from review.dual_control import changed_identity, needs_dual_control
 
 QUEUE_OF = {
     BusinessType.NEW: ReviewQueue.NEW,
@@ -110,7 +110,7 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
     _require_holder(order, staff)
     _require_approvable(session, order, checklist)
     now = now or utcnow()
-    if needs_dual_control(session, order):
+    if needs_dual_control(order, changed_identity(session, order)):
         if staff.role != StaffRole.SENIOR_REVIEWER:
             raise ReviewError(N_("This change needs the approval of two senior reviewers."))
         if order.first_approver_id is None:

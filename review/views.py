@@ -46,7 +46,6 @@ from review.navigation import QUEUE_LABELS, request_calendar
 from review.warnings import warnings_for
 
 REVIEWERS = tuple(REVIEW_ROLES)
-ALL_STAFF = tuple(StaffRole)
 
 
 def _order(number: str) -> Order:
@@ -121,7 +120,7 @@ def _reviewers():
         Staff.role.in_(REVIEWERS), Staff.active.is_(True)).order_by(Staff.display_name)).all()
 
 
-@roles_required(*ALL_STAFF)
+@staff_required
 def search():
     text = (request.args.get("q") or "").strip()[:64]
     return render_template("console/search.html", q=text, results=queues.search_orders(db.session, text))
@@ -135,6 +134,7 @@ def order_page(number: str):
     materials = current_materials(db.session, order)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
+    identity_changes = changed_identity(db.session, order)
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
@@ -147,9 +147,7 @@ def order_page(number: str):
         checks=identity.latest_checks(db.session, order),
         decisions=db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
                                      .order_by(ReviewDecision.id)).all(),
-        dual_control=needs_dual_control(db.session, order),
-        identity_changes=changed_identity(db.session, order) if order.business_type == BusinessType.INFO_CHANGE
-        else [],
+        dual_control=needs_dual_control(order, identity_changes), identity_changes=identity_changes,
         next_url=_next_in_queue(order),
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
         payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
