@@ -17,11 +17,11 @@ def digest_text(session: Session, now: dt.datetime) -> str:
     counts = queues.queue_counts(session, ttl=0)
     badges = queues.sla_badges(session, calendar, now, ttl=0)
     breached = session.scalar(select(func.count()).where(
-        Order.queue.is_not(None), Order.status.in_(queues.ACTIVE), Order.sla_limit_at < now)) or 0
+        queues.IN_A_QUEUE, Order.sla_limit_at < now)) or 0
     overdue = session.execute(
         select(Order.number, Organisation.name, Order.sla_due_at, Order.sla_limit_at)
         .join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Order.queue.is_not(None), Order.status.in_(queues.ACTIVE), Order.sla_due_at < now)
+        .where(queues.IN_A_QUEUE, Order.sla_due_at < now)
         .order_by(Order.sla_due_at, Order.id).limit(20)).all()
     lines = [f"审核日报 {shanghai(now)}（北京时间）", ""]
     lines += [f"{QUEUE_LABELS[q]}：{counts[q]}" for q in QUEUE_LABELS]

@@ -30,6 +30,8 @@ from review import sla
 # What a reviewer works on; an order waiting for the applicant stays listed but paused.
 ACTIVE = (OrderStatus.PAID, OrderStatus.IN_REVIEW)
 LISTED = (*ACTIVE, OrderStatus.MORE_MATERIALS_NEEDED)
+# Waiting or in review in one of the queues: what the counts, badges and the digest count.
+IN_A_QUEUE = and_(Order.queue.is_not(None), Order.status.in_(ACTIVE))
 DUE_FILTERS = ("overdue", "due_today", "due_in_1_day")
 
 
@@ -193,7 +195,7 @@ def queue_counts(session: Session, ttl: float) -> dict[ReviewQueue, int]:
     """Orders waiting or in review per queue."""
     def compute():
         rows = session.execute(
-            select(Order.queue, func.count()).where(Order.queue.is_not(None), Order.status.in_(ACTIVE))
+            select(Order.queue, func.count()).where(IN_A_QUEUE)
             .group_by(Order.queue)).all()
         counts = dict.fromkeys(ReviewQueue, 0)
         counts.update({queue: n for queue, n in rows})
@@ -206,10 +208,9 @@ def sla_badges(session: Session, calendar, now: dt.datetime, ttl: float) -> dict
     """Overdue and due-soon (within one working day) counts across all queues."""
     def compute():
         _, soon = sla.due_window(calendar, now, "due_in_1_day")
-        active = and_(Order.queue.is_not(None), Order.status.in_(ACTIVE))
-        overdue = session.scalar(select(func.count()).where(active, Order.sla_due_at < now))
+        overdue = session.scalar(select(func.count()).where(IN_A_QUEUE, Order.sla_due_at < now))
         due_soon = session.scalar(select(func.count()).where(
-            active, Order.sla_due_at >= now, Order.sla_due_at < soon))
+            IN_A_QUEUE, Order.sla_due_at >= now, Order.sla_due_at < soon))
         return {"overdue": overdue or 0, "due_soon": due_soon or 0}
 
     return _cache.get("badges", ttl, compute)
