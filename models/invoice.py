@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base, enum_type, intpk, str20, str120, str255
 from models.order_number import take_next
-from models.sealed import SealedBytes, SealedText, mask_numbers_in
+from models.sealed import SealedBytes, SealedText
 
 
 class InvoiceKind(enum.StrEnum):
@@ -57,10 +57,6 @@ class Invoice(Base):
 
     order = relationship("Order")
     original: Mapped[Invoice | None] = relationship(remote_side="Invoice.id")
-
-    @property
-    def buyer_bank_account_masked(self) -> str:
-        return mask_numbers_in(self.buyer_bank_account)
 
     @property
     def filename(self) -> str:

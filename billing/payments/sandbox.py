@@ -119,11 +119,6 @@ class SandboxProvider:
             if "expires_at" not in {row["name"] for row in ledger.execute("PRAGMA table_info(trades)")}:
                 ledger.execute("ALTER TABLE trades ADD COLUMN expires_at TEXT")  # a ledger made before it
 
-    @property
-    def public_key_pem(self) -> str:
-        return self.public_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
-
     def precreate(self, out_trade_no: str, amount_cents: int, subject: str, notify_url: str,
                   expires_at: dt.datetime | None = None) -> QrTrade:
         if amount_cents <= 0:
