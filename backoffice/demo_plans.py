@@ -3,13 +3,12 @@ statuses it went through and when (its timeline), and who moved it into each sta
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import random
 from dataclasses import dataclass
 
 from models import BusinessType, OrderStatus, ReviewQueue
 from models.order_state import CertKind
-from public.operations import SIGNATURE_CONSENT
+from public.operations import SIGNATURE_NOTE
 
 DAY = 86400
 S = OrderStatus
@@ -49,11 +48,10 @@ SCENARIOS = (  # the first one takes the rounding remainder: the new queue holds
 )
 # Seconds from the previous step to this one, for the steps before payment.
 _GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S.PAID: (60, 20 * 3600)}
-_CONSENT_NOTE = "consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest()
 # Who moves an order into each status, and the note the real operation writes.
 STEPS = {
     S.AWAITING_SIGNATURE: ("applicant", None),
-    S.AWAITING_PAYMENT: ("applicant", _CONSENT_NOTE),
+    S.AWAITING_PAYMENT: ("applicant", SIGNATURE_NOTE),
     S.PAID: ("system", None),  # the payment; after more materials, the applicant's upload
     S.IN_REVIEW: ("reviewer", "claimed"),
     S.MORE_MATERIALS_NEEDED: ("reviewer", None),  # the note names the documents asked for

@@ -37,6 +37,8 @@ SIGNATURE_CONSENT = (
     "代表我对证书申请行为的真实意思表示。本人保证所提交的申请资料真实、准确、完整，"
     "愿意承担由资料虚假失实而导致的一切后果。"
 )
+# What the order history keeps of the signature: which text was agreed to.
+SIGNATURE_NOTE = "consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest()
 SIGNATURE_SMS = "【数字证书】您正在确认证书申请订单{number}，验证码{{code}}，5分钟内有效。如非本人操作请忽略。"
 
 
@@ -258,7 +260,7 @@ def confirm_signature(
                        code=code, order=order)
     order.move_to(
         OrderStatus.AWAITING_PAYMENT, actor,
-        note="consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest(),
+        note=SIGNATURE_NOTE,
     )
     if order.price_cents == 0:  # free of charge (an unlock): nothing to pay, on to review
         order.move_to(OrderStatus.PAID, actor, note="free of charge")

@@ -11,15 +11,13 @@ import billing
 from backoffice.extensions import db, limiter
 from billing import checkout
 from billing.services import BillingError
-from models import Invoice, NotificationOutcome, OrderStatus
+from models import Invoice, OrderStatus
 from models.base import utcnow
+from models.payment import REJECTED_OUTCOMES
 from public import payments
 from public.views import owned_order
 
 PROVIDER_CHECK_SECONDS = 10
-# Alipay stops re-sending a notification once the answer is exactly "success".
-HANDLED = frozenset({NotificationOutcome.ACCEPTED, NotificationOutcome.DUPLICATE, NotificationOutcome.LATE,
-                     NotificationOutcome.IGNORED})
 
 
 @limiter.limit("30/minute")
@@ -75,7 +73,8 @@ def payment_notification():
     """The provider's asynchronous notification: verified, logged, applied once."""
     settlement = payments.record_notification(db.session, billing.services(), request.form.to_dict(),
                                               now=utcnow())
-    handled = settlement.outcome in HANDLED
+    # Alipay stops re-sending a notification once the answer is exactly "success".
+    handled = settlement.outcome not in REJECTED_OUTCOMES
     return Response("success" if handled else "fail", status=200 if handled else 400, mimetype="text/plain")
 
 
