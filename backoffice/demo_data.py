@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backoffice.demo_documents import FILE_LABELS, store_images
@@ -31,7 +31,6 @@ from backoffice.extensions import db
 from models import (
     REVIEW_ROLES,
     AgentIdentityMethod,
-    AuditChainHead,
     AuditEntry,
     BusinessType,
     Channel,
@@ -54,7 +53,7 @@ from models import (
     Staff,
     StaffRole,
 )
-from models.audit_chain import entry_hash
+from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
 from models.order_number import BUSINESS_TZ, format_order_number, take_next
 from models.order_state import CertKind
@@ -299,14 +298,10 @@ class _Loader:
         in one piece, orders in creation order. They go in with their final hashes: the append-only
         trigger allows no linking afterwards."""
         if self.head is None:
-            self.head = self.session.execute(select(AuditChainHead.seq, AuditChainHead.entry_hash)
-                                             .where(AuditChainHead.id == 1).with_for_update()).one()
-        seq, prev = self.head
-        for entry in self.audit:
-            seq += 1
-            entry["seq"], entry["prev_hash"] = seq, prev
-            prev = entry["entry_hash"] = entry_hash(entry, seq, prev)
-        self.head = (seq, prev)
+            self.head = locked_head(self.session)
+        for entry, seq, prev, digest in chained(self.audit, *self.head):
+            entry["seq"], entry["prev_hash"], entry["entry_hash"] = seq, prev, digest
+            self.head = (seq, digest)
         for table, rows in (*self.rows.items(), (AuditEntry.__table__, self.audit)):
             self.counts[table.name] += len(rows)
             _insert(self.session, table, rows)
@@ -315,9 +310,7 @@ class _Loader:
     def close_chain(self) -> None:
         """Move the chain head past the entries added."""
         if self.head is not None:
-            seq, prev = self.head
-            self.session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
-                                 .values(seq=seq, entry_hash=prev))
+            move_head(self.session, *self.head)
 
 
 @contextmanager

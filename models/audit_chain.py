@@ -46,24 +46,37 @@ def entry_hash(row, seq: int, prev_hash: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _link(connection: Connection, rows) -> list[tuple[int, int, str, str]]:
-    """Chain `rows` (in id order) after the head; the head row is locked until commit."""
+def locked_head(connection: Connection | Session) -> tuple[int, str]:
+    """The chain's last link (seq, hash); the head row is locked until commit."""
     head = connection.execute(
         select(_head.c.seq, _head.c.entry_hash).where(_head.c.id == 1).with_for_update()
     ).one()
-    seq, prev = head.seq, head.entry_hash
-    links = []
+    return head.seq, head.entry_hash
+
+
+def chained(rows, seq: int, prev: str) -> Iterator[tuple[object, int, str, str]]:
+    """Each of `rows` in turn with its link after (seq, prev): (row, seq, previous hash, hash)."""
     for row in rows:
         seq += 1
         digest = entry_hash(row, seq, prev)
-        links.append((row.id, seq, prev, digest))
+        yield row, seq, prev, digest
         prev = digest
+
+
+def move_head(connection: Connection | Session, seq: int, last_hash: str) -> None:
+    connection.execute(update(_head).where(_head.c.id == 1).values(seq=seq, entry_hash=last_hash))
+
+
+def _link(connection: Connection, rows) -> list[tuple[int, int, str, str]]:
+    """Chain `rows` (in id order) after the head."""
+    links = [(row.id, seq, prev, digest) for row, seq, prev, digest in chained(rows, *locked_head(connection))]
     if links:
         connection.execute(
             update(_entries).where(_entries.c.id == bindparam("row_id")),
             [{"row_id": i, "seq": s, "prev_hash": p, "entry_hash": h} for i, s, p, h in links],
         )
-        connection.execute(update(_head).where(_head.c.id == 1).values(seq=seq, entry_hash=prev))
+        _, seq, _, last_hash = links[-1]
+        move_head(connection, seq, last_hash)
     return links
 
 
