@@ -6,6 +6,7 @@ fails keeps what the applicant typed and shows its message beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -45,7 +46,7 @@ PROVINCE_FIELDS = {
 }
 
 
-def _choices(pairs) -> list[SelectChoice]:
+def choices_of(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -56,85 +57,89 @@ class Checked:
         self.check = check
 
     def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        try:
-            field.data = self.check(field.data)
-        except validators.InvalidValue as exc:
-            raise ValidationError(gettext(str(exc))) from exc
+        if field.data:
+            check_field(field, self.check)
 
 
-def _required():
+def check_field(field, check: Callable[[str], str]) -> None:
+    """Run `check` on the field's value and keep what it answers, or show its message."""
+    try:
+        field.data = check(field.data)
+    except validators.InvalidValue as exc:
+        raise ValidationError(gettext(str(exc))) from exc
+
+
+def input_required():
     return InputRequired(message=_l("This field is required."))
 
 
-def _text(label, required=True, max_length=100, *extra):
+def text_field(label, required=True, max_length=100, *extra):
     # No Optional() for the others: it would stop the chain before the checks that make
     # a field required for one identity method.
-    first = [_required()] if required else []
+    first = [input_required()] if required else []
     return StringField(label, validators=[*first, Length(max=max_length), *extra])
 
 
 def _province(label):
-    return SelectField(label, validators=[_required()])
+    return SelectField(label, validators=[input_required()])
 
 
 def _city(label):
-    return SelectField(label, validators=[_required()])
+    return SelectField(label, validators=[input_required()])
 
 
 class ApplicationForm(FlaskForm):
     identity_method = RadioField(
-        _l("Identity method"), choices=_choices(IDENTITY_METHODS),
-        default=IdentityMethod.CORPORATE_TRANSFER.value, validators=[_required()],
+        _l("Identity method"), choices=choices_of(IDENTITY_METHODS),
+        default=IdentityMethod.CORPORATE_TRANSFER.value, validators=[input_required()],
     )
-    org_name = _text(_l("Organisation name"), True, 100)
-    org_department = _text(_l("Department"), False, 60)
-    credit_code = _text(_l("Unified social credit code"), True, 30,
+    org_name = text_field(_l("Organisation name"), True, 100)
+    org_department = text_field(_l("Department"), False, 60)
+    credit_code = text_field(_l("Unified social credit code"), True, 30,
                         Checked(validators.unified_social_credit_code))
     region_province = _province(_l("Region (province)"))
     region_city = _city(_l("Region (city)"))
-    org_phone = _text(_l("Organisation phone"), False, 30, Checked(validators.landline_or_mobile))
+    org_phone = text_field(_l("Organisation phone"), False, 30, Checked(validators.landline_or_mobile))
 
-    legal_rep_name = _text(_l("Legal representative's name"), True, 50)
-    legal_rep_phone = _text(_l("Legal representative's mobile phone"), False, 20,
+    legal_rep_name = text_field(_l("Legal representative's name"), True, 50)
+    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), False, 20,
                             Checked(validators.mainland_mobile))
-    legal_rep_id_type = SelectField(_l("ID type"), choices=_choices(ID_TYPES),
-                                    default=IdType.RESIDENT_ID.value, validators=[_required()])
-    legal_rep_id_number = _text(_l("Legal representative's ID number"), True, 30)
-    legal_rep_bank_card = _text(_l("Legal representative's bank card number"), False, 40,
+    legal_rep_id_type = SelectField(_l("ID type"), choices=choices_of(ID_TYPES),
+                                    default=IdType.RESIDENT_ID.value, validators=[input_required()])
+    legal_rep_id_number = text_field(_l("Legal representative's ID number"), True, 30)
+    legal_rep_bank_card = text_field(_l("Legal representative's bank card number"), False, 40,
                                 Checked(validators.bank_account_number))
 
-    product = SelectField(_l("Certificate product"), validators=[_required()])
-    media_type = RadioField(_l("Media type"), choices=_choices(MEDIA_TYPES), default="card",
-                            validators=[_required()])
-    media_model = RadioField(_l("Key model"), validators=[_required()])
+    product = SelectField(_l("Certificate product"), validators=[input_required()])
+    media_type = RadioField(_l("Media type"), choices=choices_of(MEDIA_TYPES), default="card",
+                            validators=[input_required()])
+    media_model = RadioField(_l("Key model"), validators=[input_required()])
 
-    account_number = _text(_l("Account number"), True, 40, Checked(validators.bank_account_number))
-    bank_name = _text(_l("Bank name"), True, 60)
+    account_number = text_field(_l("Account number"), True, 40, Checked(validators.bank_account_number))
+    bank_name = text_field(_l("Bank name"), True, 60)
     bank_province = _province(_l("Bank address (province)"))
     bank_city = _city(_l("Bank address (city)"))
 
-    invoice_taxpayer_id = _text(_l("Taxpayer ID"), True, 30, Checked(validators.taxpayer_id))
-    invoice_address_phone = _text(_l("Address and phone"), False, 120)
-    invoice_bank_account = _text(_l("Bank and account"), False, 120)
+    invoice_taxpayer_id = text_field(_l("Taxpayer ID"), True, 30, Checked(validators.taxpayer_id))
+    invoice_address_phone = text_field(_l("Address and phone"), False, 120)
+    invoice_bank_account = text_field(_l("Bank and account"), False, 120)
 
     agent_identity_method = SelectField(
-        _l("Agent identity method"), choices=_choices(AGENT_IDENTITY_METHODS),
-        default=AgentIdentityMethod.PHONE.value, validators=[_required()],
+        _l("Agent identity method"), choices=choices_of(AGENT_IDENTITY_METHODS),
+        default=AgentIdentityMethod.PHONE.value, validators=[input_required()],
     )
-    agent_name = _text(_l("Agent's name"), True, 50)
-    agent_phone = _text(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
-    agent_id_type = SelectField(_l("Agent's ID type"), choices=_choices(ID_TYPES),
-                                default=IdType.RESIDENT_ID.value, validators=[_required()])
-    agent_id_number = _text(_l("Agent's ID number"), True, 30)
-    agent_bank_account = _text(_l("Agent's bank card number"), False, 40,
+    agent_name = text_field(_l("Agent's name"), True, 50)
+    agent_phone = text_field(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
+    agent_id_type = SelectField(_l("Agent's ID type"), choices=choices_of(ID_TYPES),
+                                default=IdType.RESIDENT_ID.value, validators=[input_required()])
+    agent_id_number = text_field(_l("Agent's ID number"), True, 30)
+    agent_bank_account = text_field(_l("Agent's bank card number"), False, 40,
                                Checked(validators.bank_account_number))
-    agent_email = _text(_l("Agent's e-mail"), True, 120, Checked(validators.email_address))
+    agent_email = text_field(_l("Agent's e-mail"), True, 120, Checked(validators.email_address))
 
     mailing_province = _province(_l("Mailing province"))
     mailing_city = _city(_l("Mailing city"))
-    mailing_address = _text(_l("Mailing address"), True, 200)
+    mailing_address = text_field(_l("Mailing address"), True, 200)
 
     consent = BooleanField(
         _l("I have read and agree to the service agreement, the privacy policy and the risk notice"),
@@ -143,32 +148,28 @@ class ApplicationForm(FlaskForm):
 
     def __init__(self, *args, products=(), media_models=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product.choices = _choices((p.code, p.name) for p in products)
-        self.media_model.choices = _choices(
+        self.product.choices = choices_of((p.code, p.name) for p in products)
+        self.media_model.choices = choices_of(
             [(m.code, m.name) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
         )
         if self.product.data is None and self.product.choices:
             self.product.data = self.product.choices[0].value
         if self.media_model.data is None and media_models:
             self.media_model.data = media_models[0].code
-        province_choices = _choices(
+        province_choices = choices_of(
             [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()]
         )
         for province_field, city_field in PROVINCE_FIELDS.items():
             getattr(self, province_field).choices = province_choices
             chosen = getattr(self, province_field).data
-            getattr(self, city_field).choices = _choices(
+            getattr(self, city_field).choices = choices_of(
                 [("", _l("Please choose"))]
                 + [(c["code"], c["name"]) for c in regions.cities(chosen or "")]
             )
 
     def _id_number(self, type_field, number_field) -> None:
-        if not number_field.data:
-            return
-        try:
-            number_field.data = validators.id_number(type_field.data, number_field.data)
-        except validators.InvalidValue as exc:
-            raise ValidationError(gettext(str(exc))) from exc
+        if number_field.data:
+            check_field(number_field, partial(validators.id_number, type_field.data))
 
     def validate_legal_rep_id_number(self, field) -> None:
         self._id_number(self.legal_rep_id_type, field)
@@ -194,4 +195,4 @@ class ApplicationForm(FlaskForm):
 class PublicApplicationForm(ApplicationForm):
     """The browser form adds the image captcha."""
 
-    captcha = StringField(_l("Captcha"), validators=[_required(), Length(max=8)])
+    captcha = StringField(_l("Captcha"), validators=[input_required(), Length(max=8)])

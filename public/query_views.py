@@ -5,12 +5,14 @@ for (PENDING), and, once the code was right, the verified ID (VERIFIED), each fo
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import RadioField, SelectField
+from wtforms.validators import ValidationError
 
 import billing
 from backoffice.extensions import db, limiter
@@ -19,7 +21,7 @@ from models.base import utcnow
 from models.sealed import mask
 from public import order_query as queries
 from public import regions, sms_codes, validators, views
-from public.forms import ID_TYPES
+from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
 
 PENDING = "order_query_pending"
 VERIFIED = "order_query"
@@ -60,37 +62,24 @@ NEXT_STEP = {
 }
 
 
-def _required():
-    return InputRequired(message=_l("This field is required."))
-
-
 class OrderQueryForm(FlaskForm):
-    cert_kind = RadioField(_l("Certificate type"), choices=[SelectChoice(v, t) for v, t in CERT_KINDS],
-                           default=CertKind.UNIT.value, validators=[_required()])
-    id_type = SelectField(_l("ID type"), choices=[SelectChoice(v, t) for v, t in QUERY_ID_TYPES],
-                          default=queries.CREDIT_CODE, validators=[_required()])
-    id_number = StringField(_l("ID number"), validators=[_required(), Length(max=30)])
-    agent_phone = StringField(_l("Agent's mobile phone"), validators=[_required(), Length(max=20)])
-    captcha = StringField(_l("Captcha"), validators=[_required(), Length(max=8)])
+    cert_kind = RadioField(_l("Certificate type"), choices=choices_of(CERT_KINDS), default=CertKind.UNIT.value,
+                           validators=[input_required()])
+    id_type = SelectField(_l("ID type"), choices=choices_of(QUERY_ID_TYPES), default=queries.CREDIT_CODE,
+                          validators=[input_required()])
+    id_number = text_field(_l("ID number"), True, 30)
+    agent_phone = text_field(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
+    captcha = text_field(_l("Captcha"), True, 8)
 
     def validate_id_type(self, field) -> None:
         if field.data == queries.CREDIT_CODE and self.cert_kind.data == CertKind.PERSONAL:
             raise ValidationError(gettext("A personal certificate is found by the holder's identity document."))
 
     def validate_id_number(self, field) -> None:
-        try:
-            if self.id_type.data == queries.CREDIT_CODE:
-                field.data = validators.unified_social_credit_code(field.data)
-            else:
-                field.data = validators.id_number(self.id_type.data, field.data)
-        except validators.InvalidValue as exc:
-            raise ValidationError(gettext(str(exc))) from exc
-
-    def validate_agent_phone(self, field) -> None:
-        try:
-            field.data = validators.mainland_mobile(field.data)
-        except validators.InvalidValue as exc:
-            raise ValidationError(gettext(str(exc))) from exc
+        if self.id_type.data == queries.CREDIT_CODE:
+            check_field(field, validators.unified_social_credit_code)
+        else:
+            check_field(field, partial(validators.id_number, self.id_type.data))
 
 
 def _mark(key: str) -> queries.QueryIdentity | None:
