@@ -264,6 +264,7 @@ def test_invoice_status_and_downloads(client, paid, db_session, verified):
     assert "Reversed by a red invoice" in page
     assert f"/query/invoices/{blue}" in page and f"/query/invoices/{red}" in page
     assert f"/query/invoices/{voided}" not in page
+    assert "Download Blue invoice" in page and "Download Red invoice" in page
     response = client.get(f"/query/invoices/{red}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
