@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from billing.invoices import invoiceable_payment
+from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
 from billing.reconciliation import business_day_bounds
 from models import (
     BusinessType,
@@ -308,21 +308,13 @@ class InvoiceRow:
         return self.kind is InvoiceKind.BLUE and self.status is InvoiceStatus.ISSUED
 
     def voidable(self, now: dt.datetime) -> bool:
-        """Only a blue invoice of the current month (Beijing time) can be voided."""
-        issued, today = self.issued_at.astimezone(BUSINESS_TZ), now.astimezone(BUSINESS_TZ)
-        return self.in_force and (issued.year, issued.month) == (today.year, today.month)
+        return self.in_force and in_voidable_month(self.issued_at, now)
 
     @property
     def issuable_again(self) -> bool:
         """A blue invoice no longer in force, for an order still paid that has no other in force."""
         return (self.kind is InvoiceKind.BLUE and self.status is not InvoiceStatus.ISSUED
                 and self.payment_status is PaymentStatus.PAID and not self.order_has_invoice_in_force)
-
-
-def _invoice_in_force(order_id) -> ColumnElement[bool]:
-    blue = aliased(Invoice)
-    return exists().where(blue.order_id == order_id, blue.kind == InvoiceKind.BLUE,
-                          blue.status == InvoiceStatus.ISSUED)
 
 
 def _invoices(flt: InvoiceFilter) -> Select:
@@ -332,7 +324,7 @@ def _invoices(flt: InvoiceFilter) -> Select:
                     Order.number.label("order_number"), original.number.label("original_number"),
                     Invoice.voided_at, Invoice.voided_by, Invoice.void_reason,
                     Payment.status.label("payment_status"),
-                    _invoice_in_force(Invoice.order_id).label("order_has_invoice_in_force"))
+                    blue_in_force(Invoice.order_id).label("order_has_invoice_in_force"))
              .join(Order, Order.id == Invoice.order_id)
              .outerjoin(original, original.id == Invoice.original_id)
              .outerjoin(Payment, Payment.order_id == Invoice.order_id)
@@ -354,8 +346,7 @@ INVOICES = Listing(_invoices, InvoiceRow)
 def may_issue_again(session: Session, order: Order) -> bool:
     """The order's payment should have an invoice (paid, not being refunded, order not cancelled
     or rejected) and no blue invoice of it is in force."""
-    invoiceable = session.scalar(select(exists().where(Payment.order_id == order.id, invoiceable_payment())))
-    return bool(invoiceable) and not session.scalar(select(_invoice_in_force(order.id)))
+    return is_invoiceable(session, order) and not session.scalar(select(blue_in_force(order.id)))
 
 
 # --- the finance home --------------------------------------------------------------------------

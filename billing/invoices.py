@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, render_invoice
 from billing.issuers import InvoiceRequest
@@ -54,6 +54,24 @@ def invoiceable_payment() -> ColumnElement[bool]:
                 Order.id == Payment.order_id, Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.REJECTED)))
 
 
+def is_invoiceable(session: Session, order: Order) -> bool:
+    """The order's payment should have an invoice in force (see `invoiceable_payment`)."""
+    return bool(session.scalar(select(exists().where(Payment.order_id == order.id, invoiceable_payment()))))
+
+
+def blue_in_force(order_id) -> ColumnElement[bool]:
+    """SQL condition: the order (an id or an id column) has a blue invoice in force."""
+    blue = aliased(Invoice)
+    return exists().where(blue.order_id == order_id, blue.kind == InvoiceKind.BLUE,
+                          blue.status == InvoiceStatus.ISSUED)
+
+
+def in_voidable_month(issued_at: dt.datetime, now: dt.datetime) -> bool:
+    """An invoice can be voided (作废) in the month of its issue only (Beijing time)."""
+    issued, today = (t.astimezone(BUSINESS_TZ) for t in (issued_at, now))
+    return (issued.year, issued.month) == (today.year, today.month)
+
+
 def active_blue_invoice(session: Session, order: Order) -> Invoice | None:
     return session.scalar(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == InvoiceKind.BLUE,
                                                 Invoice.status == InvoiceStatus.ISSUED))
@@ -66,7 +84,7 @@ def issue_blue_invoice(session: Session, services: BillingServices, order: Order
     existing = active_blue_invoice(session, order)
     if existing is not None:
         return existing
-    if not session.scalar(select(exists().where(Payment.order_id == order.id, invoiceable_payment()))):
+    if not is_invoiceable(session, order):
         raise BillingError(N_("Only a paid order that is not being refunded can be invoiced."))
     rate = order.product.tax_rate
     amount, tax = split_tax(order.price_cents, rate)
@@ -110,8 +128,7 @@ def void_invoice(session: Session, services: BillingServices, invoice: Invoice, 
         raise BillingError(N_("Only an issued blue invoice can be voided."))
     if not reason.strip():
         raise BillingError(N_("Give the reason for voiding the invoice."))
-    issued, today = (t.astimezone(BUSINESS_TZ) for t in (invoice.issued_at, now))
-    if (issued.year, issued.month) != (today.year, today.month):
+    if not in_voidable_month(invoice.issued_at, now):
         raise BillingError(N_("Only invoices of the current month can be voided; issue a red invoice instead."))
     services.issuer.void(invoice.number, reason.strip())
     invoice.status, invoice.voided_at, invoice.voided_by, invoice.void_reason = (

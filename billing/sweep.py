@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from billing.invoices import invoiceable_payment
-from models import Invoice, InvoiceKind, InvoiceStatus, Order, Payment, PaymentStatus, Refund, RefundStatus
+from billing.invoices import blue_in_force, invoiceable_payment
+from models import Invoice, InvoiceKind, Order, Payment, PaymentStatus, Refund, RefundStatus
 
 
 def refunds_to_send(session: Session) -> list[int]:
@@ -23,7 +23,6 @@ def orders_without_invoice(session: Session) -> list[int]:
 
 def refunded_orders_with_invoice(session: Session) -> list[int]:
     """Refunded orders whose invoice is still in force: the red invoice is owed."""
-    in_force = exists().where(Invoice.order_id == Payment.order_id, Invoice.kind == InvoiceKind.BLUE,
-                              Invoice.status == InvoiceStatus.ISSUED)
-    return list(session.scalars(select(Payment.order_id).where(Payment.status == PaymentStatus.REFUNDED, in_force)
+    return list(session.scalars(select(Payment.order_id).where(Payment.status == PaymentStatus.REFUNDED,
+                                                               blue_in_force(Payment.order_id))
                                 .order_by(Payment.order_id)))
