@@ -1,4 +1,5 @@
-"""Amounts in Chinese capital numerals (大写金额) as printed on invoices, e.g. 318.00 → 叁佰壹拾捌元整.
+"""Amounts as printed on invoices and in messages: in figures (318.00), and in Chinese capital
+numerals (大写金额), e.g. 318.00 → 叁佰壹拾捌元整.
 
 The conventions follow the People's Bank of China rules for filling in bills (正确填写票据和
 结算凭证的基本规定), choosing the stricter form wherever the rules allow two:
@@ -20,6 +21,13 @@ SMALL_UNITS = ("", "拾", "佰", "仟")
 GROUP_UNITS = ("元", "万", "亿")
 FRACTION_UNITS = ("角", "分")
 MAX_CENTS = 10**14 - 1  # 9999 亿 9999 万 9999 元 9 角 9 分: above that the units would be 万亿
+
+
+def money(cents: int) -> str:
+    """Cents as yuan with two decimals: 31800 → "318.00", -5 → "-0.05"."""
+    sign = "-" if cents < 0 else ""
+    yuan, fen = divmod(abs(cents), 100)
+    return f"{sign}{yuan}.{fen:02d}"
 
 
 def capital_amount(cents: int) -> str:

@@ -22,7 +22,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader
 from PIL import Image
 
-from billing.capital import capital_amount
+from billing.capital import capital_amount, money
 from models.order_number import BUSINESS_TZ
 from reports.pdf import PdfRenderer
 
@@ -109,13 +109,6 @@ class InvoiceData:
             raise ValueError("total must be amount plus tax")
         if min(self.amount_cents, self.tax_cents) < 0:
             raise ValueError("amounts are magnitudes; a red invoice is marked with red=True")
-
-
-def money(cents: int) -> str:
-    """Cents as yuan with two decimals: 31800 → "318.00", -5 → "-0.05"."""
-    sign = "-" if cents < 0 else ""
-    yuan, fen = divmod(abs(cents), 100)
-    return f"{sign}{yuan}.{fen:02d}"
 
 
 def _percent(rate: Decimal) -> str:

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from billing.capital import money
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, render_invoice
 from billing.issuers import InvoiceRequest
 from billing.services import N_, BillingError, BillingServices
@@ -175,7 +176,7 @@ def _issue(session: Session, services: BillingServices, order: Order, request: I
 
 def _mail(session: Session, order: Order, invoice: Invoice, template: tuple[str, str], **extra) -> None:
     subject, body = template
-    values = {"number": invoice.number, "order": order.number, "total": f"{invoice.total_cents / 100:.2f}", **extra}
+    values = {"number": invoice.number, "order": order.number, "total": money(invoice.total_cents), **extra}
     outbox.queue_email(session, order.agent.email, subject.format(**values), body.format(**values),
                        template=f"invoice_{invoice.kind}", order=order,
                        attachments=[Attachment(invoice.filename, "application/pdf", invoice.pdf)])

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from billing.capital import money
 from models import InvoiceKind, next_invoice_sequence
 from models.order_number import BUSINESS_TZ
 from notifications.http import ServiceUnavailable, SignedJsonService
@@ -62,7 +63,7 @@ class InvoiceIssuer(Protocol):
 
 def verify_url(base: str, number: str, issued_at: dt.datetime, total_cents: int) -> str:
     day = issued_at.astimezone(BUSINESS_TZ).strftime("%Y%m%d")
-    return f"{base}?{urlencode({'fphm': number, 'kprq': day, 'jshj': f'{total_cents / 100:.2f}'})}"
+    return f"{base}?{urlencode({'fphm': number, 'kprq': day, 'jshj': money(total_cents)})}"
 
 
 class SandboxIssuer:

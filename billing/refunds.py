@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing import invoices
+from billing.capital import money
 from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
 from billing.services import N_, BillingError, BillingServices
@@ -90,7 +91,7 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
            after={"amount_cents": refund.amount_cents})
     order = payment.order
     outbox.queue_sms(session, order.agent.phone, "refund_succeeded", REFUND_SMS.format(
-        number=order.number, amount=f"{refund.amount_cents / 100:.2f}"))
+        number=order.number, amount=money(refund.amount_cents)))
     reverse_invoice(session, services, payment.order, actor=actor, now=now)
     return True
 
