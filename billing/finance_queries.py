@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
-from billing.reconciliation import business_day_bounds
+from billing.reconciliation import PAID_STATES, business_day_bounds
 from models import (
     BusinessType,
     Invoice,
@@ -371,6 +371,6 @@ def finance_counts(session: Session, now: dt.datetime) -> FinanceCounts:
         PaymentNotification.received_at < end))
     paid = session.execute(select(func.count(), func.coalesce(func.sum(Payment.amount_cents), 0)).where(
         Payment.paid_at >= start, Payment.paid_at < end,
-        Payment.status.in_((PaymentStatus.PAID, PaymentStatus.REFUNDED)))).one()
+        Payment.status.in_(PAID_STATES))).one()
     return FinanceCounts(refunds_awaiting=refunds[0], refunds_failed=refunds[1], notifications_rejected_today=rejected,
                          payments_today=paid[0], payments_today_cents=paid[1])

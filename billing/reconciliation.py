@@ -45,6 +45,7 @@ REQUIRED_COLUMNS = (COL_TRADE_NO, COL_OUT_TRADE_NO, COL_KIND, COL_FINISHED, COL_
                     COL_REQUEST_NO)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Payments that took money (a refunded one did too): what a day's bill lists and takings count.
 PAID_STATES = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 # Rows per IN (...) when looking up the lines that matched nothing: far below every database's limit.
 LOOKUP_BATCH = 500
@@ -264,10 +265,7 @@ def _reconcile_trades(session: Session, bill: list[BillRow], start: dt.datetime,
     paid = {
         payment.out_trade_no: payment
         for payment in session.execute(
-            select(Payment.out_trade_no, Payment.amount_cents, Payment.status, Payment.paid_at,
-                   Order.number.label("order_number"))
-            .join(Order, Order.id == Payment.order_id)
-            .where(Payment.paid_at >= start, Payment.paid_at < end, Payment.status.in_(PAID_STATES))
+            _payment_columns().where(Payment.paid_at >= start, Payment.paid_at < end, Payment.status.in_(PAID_STATES))
         )
     }
     result.our_trades = len(paid)
@@ -396,6 +394,12 @@ def _reconcile_refunds(session: Session, bill: list[BillRow], start: dt.datetime
             trade_no=row.trade_no, out_request_no=row.refund_request_no))
 
 
+def _payment_columns():
+    return (select(Payment.out_trade_no, Payment.amount_cents, Payment.status, Payment.paid_at,
+                   Order.number.label("order_number"))
+            .join(Order, Order.id == Payment.order_id))
+
+
 def _refund_columns():
     return (select(Refund.out_request_no, Refund.amount_cents, Refund.status, Refund.succeeded_at,
                    Payment.out_trade_no, Order.number.label("order_number"))
@@ -412,10 +416,7 @@ def _batches(values: set[str]) -> Iterator[list[str]]:
 def _payments_by_out_trade_no(session: Session, out_trade_nos: set[str]) -> dict:
     found = {}
     for batch in _batches(out_trade_nos):
-        for payment in session.execute(
-                select(Payment.out_trade_no, Payment.amount_cents, Payment.status, Payment.paid_at,
-                       Order.number.label("order_number"))
-                .join(Order, Order.id == Payment.order_id).where(Payment.out_trade_no.in_(batch))):
+        for payment in session.execute(_payment_columns().where(Payment.out_trade_no.in_(batch))):
             found[payment.out_trade_no] = payment
     return found
 
