@@ -81,7 +81,7 @@ def payment_qr_code(session: Session, services: BillingServices, order: Order) -
     try:
         # The trade stays open as long as the order waits; the provider closes it at the deadline.
         trade = services.provider.precreate(payment.out_trade_no, payment.amount_cents, _subject(order),
-                                            services.notify_url, expires_at=order.signed_at + services.payment_window)
+                                            services.notify_url, expires_at=services.payment_deadline(order))
     except ProviderError as exc:
         log.warning("precreate %s failed: %s", payment.out_trade_no, exc)
         raise BillingError(N_("The payment service is not available right now. Please try again in a minute.")) from exc

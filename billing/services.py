@@ -9,6 +9,7 @@ from billing.invoice_pdf import Party
 from billing.issuers import InvoiceIssuer, build_issuer
 from billing.payments import build_provider
 from billing.payments.interfaces import PaymentProvider
+from models import Order
 from reports.pdf import PdfRenderer, get_renderer
 
 NOTIFY_PATH = "/pay/notify"
@@ -37,6 +38,10 @@ class BillingServices:
     drawer: str
     public_base_url: str
     payment_window: dt.timedelta
+
+    def payment_deadline(self, order: Order) -> dt.datetime | None:
+        """When a signed order's trade closes and the order is cancelled if still unpaid."""
+        return order.signed_at + self.payment_window if order.signed_at else None
 
     @property
     def notify_url(self) -> str:

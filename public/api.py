@@ -174,7 +174,7 @@ def payment(order: Order):
     except BillingError as exc:
         return _problem(503, str(exc))
     return jsonify(number=order.number, amount_cents=trade.amount_cents, qr_code=qr_code,
-                   pay_before=(order.signed_at + services.payment_window).isoformat())
+                   pay_before=services.payment_deadline(order).isoformat())
 
 
 def _status(order: Order) -> dict:

@@ -36,7 +36,7 @@ def payment_page(number: str):
         if "sandbox_wallet" in current_app.blueprints:
             wallet_url = url_for("sandbox_wallet.cashier", out_trade_no=payment.out_trade_no)
     return render_template("public/pay.html", order=order, qr_svg=qr_svg, error=error, wallet_url=wallet_url,
-                           deadline=order.signed_at + services.payment_window if order.signed_at else None)
+                           deadline=services.payment_deadline(order))
 
 
 @limiter.limit("60/minute")
