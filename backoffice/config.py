@@ -20,6 +20,8 @@ class Defaults:
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MATERIAL_MAX_BYTES = 1536 * 1024  # 1.5 MB, as the portal promises
+    MATERIAL_MAX_PIXELS = 25_000_000  # a phone photo is 12 megapixels
+    MATERIAL_MAX_SIDE = 3508  # pixels on the long side of the stored image (A4 at 300 dpi)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
@@ -36,10 +38,25 @@ class Defaults:
     SMS_CODE_MAX_ATTEMPTS = 5
     SMS_CODES_PER_PHONE_PER_HOUR = 5
     SMS_CODES_PER_IP_PER_HOUR = 20
+    # Codes asked for through the API are counted per channel, not per IP: one channel's
+    # server asks for all its applicants.
+    SMS_CODES_PER_CHANNEL_PER_HOUR = 1000
     SMS_CODE_MIN_INTERVAL_SECONDS = 60
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Reverse proxies in front of the app that add X-Forwarded-For / -Proto / -Host
+    # (werkzeug's ProxyFix); 0 when browsers reach the app directly.
+    TRUSTED_PROXIES = 0
+    # The API keeps the first answer to a call with an Idempotency-Key this long.
+    IDEMPOTENCY_KEY_HOURS = 24
+    # Full ID and bank numbers one staff member may reveal per hour.
+    REVEALS_PER_STAFF_PER_HOUR = 30
+    # The CA whose registration desk this is: named in the consent texts and agreements,
+    # its service phone on every public page.
+    CA_NAME = "示例数字认证股份有限公司"
+    CA_NAME_EN = "Example Digital Certification Co., Ltd."
+    CA_SERVICE_PHONE = "400-000-1234"
     TESTING = False
     # Links in SMS and e-mail to applicants point here.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
@@ -50,6 +67,9 @@ class Defaults:
     TOTP_ISSUER = "CA Registration Desk"
     # Audit chain: the head is sealed with AUDIT_SEAL_KEY (never stored in the database).
     AUDIT_SEAL_MAX_AGE_HOURS = 26
+    # Every new chain head's MAC is also appended here, outside the database, so rows cut off
+    # back to an earlier head are found. Keep it on other storage than the database in production.
+    AUDIT_ANCHOR_PATH = str(INSTANCE / "audit-anchor.log")
     # E-mail: "sandbox" keeps messages in the outbox only; "smtp" sends them.
     MAIL_GATEWAY = "sandbox"
     MAIL_FROM = "noreply@ca.example.cn"
@@ -136,11 +156,15 @@ def _from_environment() -> dict:
                  "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID", "INVOICE_ISSUER",
                  "INVOICE_PLATFORM_URL",
                  "INVOICE_PLATFORM_KEY", "SELLER_NAME",
-                 "SELLER_TAXPAYER_ID", "SELLER_ADDRESS_PHONE", "SELLER_BANK_ACCOUNT"):
+                 "SELLER_TAXPAYER_ID", "SELLER_ADDRESS_PHONE", "SELLER_BANK_ACCOUNT", "AUDIT_ANCHOR_PATH",
+                 "CA_NAME", "CA_NAME_EN", "CA_SERVICE_PHONE"):
         if name in os.environ:
             env[name] = os.environ[name]
     if "SMTP_PORT" in os.environ:
         env["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    for name in ("TRUSTED_PROXIES", "SMS_CODES_PER_CHANNEL_PER_HOUR", "REVEALS_PER_STAFF_PER_HOUR"):
+        if name in os.environ:
+            env[name] = int(os.environ[name])
     if "SMTP_STARTTLS" in os.environ:
         env["SMTP_STARTTLS"] = os.environ["SMTP_STARTTLS"] == "1"
     return env

@@ -3,8 +3,10 @@ from models import audit_chain  # registers the flush hook that links audit entr
 from models.audit import AuditChainHead, AuditEntry, AuditSeal, record
 from models.base import Base
 from models.calendar import CalendarOverride, SlaPolicy
+from models.captcha import CaptchaChallenge
 from models.certificate import Certificate
 from models.channel import Channel, ChannelProduct
+from models.idempotency import IdempotencyRecord
 from models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceStatus, next_invoice_sequence
 from models.mail import BankTransfer, EmailAttachment, EmailMessage
 from models.material import Material, MaterialKind
@@ -39,7 +41,8 @@ from models.staff import REVIEW_ROLES, Staff, StaffRole
 __all__ = [
     "audit_chain", "record",
     "REVIEW_ROLES", "AgentIdentityMethod", "AuditChainHead", "AuditEntry", "AuditSeal",
-    "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CertKind", "Certificate",
+    "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CaptchaChallenge", "CertKind", "Certificate",
+    "IdempotencyRecord",
     "Channel", "ChannelProduct", "CheckOutcome", "Decision", "DenyListEntry", "EmailMessage",
     "IdType", "IdentityCheck", "IdentityMethod", "Material", "MaterialKind", "MaterialRequest",
     "MediaModel", "Order", "OrderSequence", "OrderStatus", "Organisation", "Person",

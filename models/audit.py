@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str40, str120
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
+    # Counting one staff member's recent actions of a kind (e.g. numbers revealed this hour).
+    __table_args__ = (Index("ix_audit_entry_actor_action_at", "actor", "action", "at"),)
 
     id: Mapped[intpk]
     # Position in the chain; contiguous, so a removed row leaves a visible gap.
@@ -47,6 +49,9 @@ class AuditChainHead(Base):
     id: Mapped[intpk]
     seq: Mapped[int] = mapped_column(default=0)
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of (seq, entry_hash) with the seal key, renewed with every append: without the key
+    # nobody can move the head, so entries written since the last seal cannot be rewritten.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditSeal(Base):

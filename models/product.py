@@ -36,6 +36,7 @@ class MediaModel(Base):
     id: Mapped[intpk]
     code: Mapped[str20] = mapped_column(unique=True)
     name: Mapped[str120]
+    name_en: Mapped[str120 | None]  # the English page shows `name` when there is none
     price_cents: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 

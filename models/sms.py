@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created, intpk, str20, str40, str64
@@ -14,6 +14,8 @@ class SmsCode(Base):
     """A one-time code sent to a phone for one purpose (e.g. signing an order)."""
 
     __tablename__ = "sms_code"
+    # A channel's hourly budget of codes asked for through the API counts along this index.
+    __table_args__ = (Index("ix_sms_code_channel_created", "channel_id", "created_at"),)
 
     id: Mapped[intpk]
     phone: Mapped[str20] = mapped_column(index=True)
@@ -21,6 +23,8 @@ class SmsCode(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"))
     code_hash: Mapped[str64]
     client_ip: Mapped[str40 | None] = mapped_column(index=True)
+    # Set when a channel's server asked for the code through the API (counted per channel, not per IP).
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     created_at: Mapped[created]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
