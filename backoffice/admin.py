@@ -33,6 +33,7 @@ from wtforms.validators import InputRequired, Length, Regexp
 
 from backoffice import guards, security, staff_accounts
 from backoffice.extensions import db
+from backoffice.forms import TextChecks
 from models import (
     AuditEntry,
     BusinessType,
@@ -126,7 +127,7 @@ class AdminForm(SecureForm):
     `csrf_token` too, so SecureForm's field must not share that name.
     """
 
-    class Meta:
+    class Meta(TextChecks):
         csrf_field_name = "admin_csrf_token"
 
         @property

@@ -14,13 +14,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length, Regexp
 
 from backoffice import guards, staff_accounts
+from backoffice.database import writes
 from backoffice.extensions import db, limiter
+from backoffice.forms import Form
 from backoffice.staff_login import is_staff
 from models import Staff, record
 from models.base import utcnow
@@ -32,16 +33,12 @@ PENDING_SECONDS = 300
 ATTEMPT_LIMIT = "10/minute;60/hour"  # per IP, on every POST of the sign-in pages
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
-
-
-class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=40)], filters=[_strip])
+class LoginForm(Form):
+    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("6-digit code"), filters=[lambda value: value.replace(" ", "") if value else value],
                        validators=[InputRequired(), Regexp(r"^\d{6}$", message=_l(
                            "Enter the 6 digits your authenticator app shows."))])
@@ -134,6 +131,7 @@ def totp():
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @limiter.limit(ATTEMPT_LIMIT, methods=["POST"])
+@writes
 def enrol():
     staff = _pending_staff()
     if staff is None:

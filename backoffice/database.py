@@ -3,19 +3,36 @@
 SQLite (the embedded default) needs help: Python's sqlite3 module starts transactions
 late and mishandles SAVEPOINT, so we let SQLAlchemy emit BEGIN itself, turn on foreign
 keys, and use WAL with a busy timeout so a reader never blocks the one writer.
-A request that may write (any method but GET/HEAD/OPTIONS) takes the write lock at BEGIN
-(BEGIN IMMEDIATE): two writers then queue up on the busy timeout instead of the second
-failing on a stale snapshot (two reviewers claiming the same order at once).
+A request that may write takes the write lock at BEGIN (BEGIN IMMEDIATE): two writers then
+queue up on the busy timeout instead of the second failing on a stale snapshot ("database is
+locked": two reviewers claiming the same order at once, eight opening audited documents).
+Every method but GET/HEAD/OPTIONS may write; a GET view that writes says so with `@writes`.
 """
+from collections.abc import Callable
 from contextvars import ContextVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backoffice.extensions import db
 
 _writing_request: ContextVar[bool] = ContextVar("writing_request", default=False)
+READING_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def writes(view: Callable) -> Callable:
+    """Marks a view that writes on GET (an audited view, a download that is recorded, a poll
+    that asks the payment provider). Decorators that wrap it keep the mark (functools.wraps)."""
+    view.writes = True
+    return view
+
+
+def is_writing_request() -> bool:
+    if request.method not in READING_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "writes", False))
 
 
 def init_app(app: Flask) -> None:
@@ -28,7 +45,7 @@ def init_app(app: Flask) -> None:
 
         @app.before_request
         def _mark_writing_request():
-            _writing_request.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+            _writing_request.set(is_writing_request())
 
         @app.teardown_request
         def _unmark(_exc):

@@ -3,19 +3,15 @@ invoice needs a reason."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-
-def _stripped(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+from backoffice.forms import Form
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button (confirm or send a refund, reverse an invoice, issue one again)."""
 
 
-class VoidForm(FlaskForm):
-    reason = StringField(_l("Reason for voiding"), filters=[_stripped],
-                         validators=[DataRequired(), Length(max=200)])
+class VoidForm(Form):
+    reason = StringField(_l("Reason for voiding"), validators=[DataRequired(), Length(max=200)])

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import billing
+from backoffice.database import writes
 from backoffice.extensions import db
 from backoffice.guards import has_role, roles_required
 from billing import finance_queries as queries
@@ -196,6 +197,7 @@ def invoice_list():
 
 
 @roles_required(*INVOICE_READERS)
+@writes
 def invoice_pdf(invoice_id: int):
     """Staff downloads are audited, like a number revealed on the review screen."""
     invoice = db.session.get(Invoice, invoice_id) or abort(404)

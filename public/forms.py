@@ -10,10 +10,10 @@ from functools import partial
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from backoffice.forms import Form
 from models import AgentIdentityMethod, IdentityMethod, IdType
 from public import regions, validators
 
@@ -88,7 +88,7 @@ def _city(label):
     return SelectField(label, validators=[input_required()])
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(Form):
     identity_method = RadioField(
         _l("Identity method"), choices=choices_of(IDENTITY_METHODS),
         default=IdentityMethod.CORPORATE_TRANSFER.value, validators=[input_required()],

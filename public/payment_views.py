@@ -8,6 +8,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 
 import billing
+from backoffice.database import writes
 from backoffice.extensions import db, limiter
 from billing import checkout
 from billing.services import BillingError
@@ -21,6 +22,7 @@ PROVIDER_CHECK_SECONDS = 10
 
 
 @limiter.limit("30/minute")
+@writes
 def payment_page(number: str):
     order = owned_order(number)
     if order.status is not OrderStatus.AWAITING_PAYMENT:
@@ -40,6 +42,7 @@ def payment_page(number: str):
 
 
 @limiter.limit("60/minute")
+@writes
 def payment_status(number: str):
     """Polled by the payment page: where the order stands, and where to go once it is paid.
     The notification normally moves the order; the provider is asked directly at most every

@@ -10,12 +10,12 @@ from functools import partial
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
 import billing
 from backoffice.extensions import db, limiter
+from backoffice.forms import Form
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
@@ -62,7 +62,7 @@ NEXT_STEP = {
 }
 
 
-class OrderQueryForm(FlaskForm):
+class OrderQueryForm(Form):
     cert_kind = RadioField(_l("Certificate type"), choices=choices_of(CERT_KINDS), default=CertKind.UNIT.value,
                            validators=[input_required()])
     id_type = SelectField(_l("ID type"), choices=choices_of(QUERY_ID_TYPES), default=queries.CREDIT_CODE,

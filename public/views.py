@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import billing
+from backoffice.database import writes
 from backoffice.extensions import db, limiter
 from backoffice.staff_login import is_staff
 from billing import invoices
@@ -194,6 +195,7 @@ def materials_done(number: str):
     return redirect(url_for("public.signature_page", number=number))
 
 
+@writes
 def material_image(number: str, material_id: int):
     """A material is shown to the session that uploaded it and to staff, nobody else;
     a staff member's view is audited like one in the review console."""

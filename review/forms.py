@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
+from backoffice.forms import Form
 from models import MaterialKind
 
 # What a reviewer confirms for each document kind before approving.
@@ -34,7 +34,7 @@ DECISIONS = ("approve", "reject", "more_materials")
 REVEALABLE = ("legal_rep_id_number", "agent_id_number", "account_number", "legal_rep_bank_card", "agent_bank_card")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision = StringField(validators=[InputRequired(), AnyOf(DECISIONS)])
     reason_ids = SelectMultipleField(_l("Reasons"), coerce=int, validators=[Optional()])
     kinds = SelectMultipleField(_l("Documents to upload again"), validators=[Optional()],
@@ -49,13 +49,13 @@ class DecisionForm(FlaskForm):
         }
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     staff_id = SelectField(_l("Reviewer"), coerce=int, validators=[InputRequired()])
 
 
-class RevealForm(FlaskForm):
+class RevealForm(Form):
     field = StringField(validators=[InputRequired(), AnyOf(REVEALABLE)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button with nothing but the CSRF token (claim, release, verify)."""

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from backoffice.database import writes
 from backoffice.extensions import db
 from backoffice.guards import roles_required, staff_required
 from billing import checkout, invoices
@@ -127,6 +128,7 @@ def search():
 
 
 @roles_required(*REVIEWERS)
+@writes
 def order_page(number: str):
     order = _order(number)
     now = utcnow()
@@ -171,6 +173,7 @@ def _next_in_queue(order: Order) -> str | None:
 
 
 @roles_required(*REVIEWERS)
+@writes
 def material_image(number: str, material_id: int):
     """A document as the reviewer sees it; every view is audited."""
     order = _order(number)
