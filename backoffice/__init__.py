@@ -58,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     admin.init_app(app)
     extensions.csrf.exempt(api_bp)  # the API authenticates each call by its channel key
     extensions.csrf.exempt(payment_notification)  # the provider signs its notifications
-    if app.testing:
+    if app.config["APP_ENV"] != "production":  # scripts and load tests use them against `make run` too
         from public.testing import bp as testing_bp
 
         app.register_blueprint(testing_bp)

@@ -19,8 +19,8 @@ from backoffice.forms import Form
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
+from public import captcha, regions, sms_codes, validators, views
 from public import order_query as queries
-from public import regions, sms_codes, validators, views
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
 
 PENDING = "order_query_pending"
@@ -112,7 +112,7 @@ def order_query():
                           "it by SMS. It is valid for %(minutes)s minutes; a new code can be asked for after a "
                           "minute.", minutes=max(policy.ttl_seconds // 60, 1)))
             return redirect(url_for("public.query_verify"))
-    return _page(form=form, pending=None)
+    return _page(form=form, pending=None, captcha_token=captcha.new_token())
 
 
 @limiter.limit("10/minute;60/hour", methods=["POST"])

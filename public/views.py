@@ -66,7 +66,10 @@ def _form(channel, **kwargs) -> PublicApplicationForm:
 
 
 def _captcha_ok(form: PublicApplicationForm) -> bool:
-    problem = captcha.check(form.captcha.data or "")
+    """Takes the answer to the picture of the posted token; a problem goes on the captcha field."""
+    config = current_app.config
+    problem = captcha.take(db.session, config["SECRET_KEY"], request.form.get("captcha_token", ""),
+                           form.captcha.data or "", max_tries=config["CAPTCHA_MAX_ATTEMPTS"])
     if problem:
         form.captcha.errors = [*form.captcha.errors, gettext(problem)]
     form.captcha.data = ""
@@ -101,7 +104,8 @@ def new_application(channel_code: str):
                 applicant_secret=applicant_secret(),
             )
             return redirect(url_for("public.confirm_page", number=order.number))
-    return render_template("public/apply.html", form=form, channel=channel, order=None)
+    return render_template("public/apply.html", form=form, channel=channel, order=None,
+                           captcha_token=captcha.new_token())
 
 
 @limiter.limit("30/minute", methods=["POST"])
@@ -117,7 +121,8 @@ def edit_application(number: str):
             return redirect(url_for("public.confirm_page", number=order.number))
     else:
         form = _form(order.channel, data=operations.form_data(order))
-    return render_template("public/apply.html", form=form, channel=order.channel, order=order)
+    return render_template("public/apply.html", form=form, channel=order.channel, order=order,
+                           captcha_token=captcha.new_token())
 
 
 def confirm_page(number: str):
@@ -252,9 +257,14 @@ def done_page(number: str):
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order))
 
 
+@writes
 @limiter.limit("30/minute")
 def captcha_image():
-    response = Response(captcha.new_image(), mimetype="image/png")
+    token = request.args.get("t", "")
+    if not captcha.is_token(token):
+        abort(404)
+    response = Response(captcha.new_picture(db.session, current_app.config["SECRET_KEY"], token),
+                        mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response
 

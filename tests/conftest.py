@@ -155,16 +155,24 @@ def form_data():
     return data
 
 
+def solve_captcha(client, page_url: str) -> dict[str, str]:
+    """The captcha fields of the form on `page_url` as a browser posts them, answered by the test
+    hook: the page's token, its picture fetched, and the picture's answer."""
+    page = client.get(page_url).get_data(as_text=True)
+    token = re.search(r'name="captcha_token" value="([^"]+)"', page).group(1)
+    assert client.get(f"/captcha.png?t={token}").status_code == 200
+    return {"captcha_token": token, "captcha": client.get(f"/_test/captcha?t={token}").get_data(as_text=True)}
+
+
 @pytest.fixture
 def apply(client, form_data):
     """Fill the public form as a browser would (captcha via the test hook); returns the response."""
 
     def submit(channel: str = "direct", url: str | None = None, **overrides):
-        client.get("/captcha.png")
-        answer = client.get("/_test/captcha").get_data(as_text=True)
-        data = {**form_data, "captcha": answer, **overrides}
+        url = url or f"/c/{channel}/apply"
+        data = {**form_data, **solve_captcha(client, url), **overrides}
         data = {k: v for k, v in data.items() if v is not None}
-        return client.post(url or f"/c/{channel}/apply", data=data)
+        return client.post(url, data=data)
 
     return submit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from backoffice import create_app
-from tests.conftest import PRODUCTION
+from tests.conftest import PRODUCTION, solve_captcha
 
 
 def test_health_checks_the_database(client):
@@ -24,10 +24,19 @@ def test_posts_without_csrf_token_are_refused(make_app, db_session, form_data):
     assert client.post("/c/direct/apply", data=form_data).status_code == 400
 
 
-def test_captcha_hook_exists_only_in_test_configuration(make_app):
+def test_captcha_hook_serves_development_for_scripts_and_load_tests(make_app, db_session):
     client = make_app(TESTING=False, APP_ENV="development").test_client()
-    client.get("/captcha.png")
-    assert client.get("/_test/captcha").status_code == 404
+    assert len(solve_captcha(client, "/c/direct/apply")["captcha"]) == 4
+
+
+def test_production_has_no_captcha_hook(make_app, db_session):
+    app = make_app(**PRODUCTION)
+    assert not [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/_test")]
+    client = app.test_client()
+    page = client.get("/c/direct/apply").get_data(as_text=True)
+    token = page.split('name="captcha_token" value="', 1)[1].split('"', 1)[0]
+    assert client.get(f"/captcha.png?t={token}").status_code == 200
+    assert client.get(f"/_test/captcha?t={token}").status_code == 404
 
 
 def test_production_needs_its_secrets(monkeypatch):

@@ -1,5 +1,6 @@
-// The application form: cities follow the chosen province, the invoice title and
-// account name mirror the organisation name, and the captcha picture can be renewed.
+// The application form: cities follow the chosen province (and come back with the page
+// shown again by Back), the invoice title and account name mirror the organisation name,
+// and the captcha picture can be renewed.
 // The server checks all of this again; the page works without this script.
 (function () {
   "use strict";
@@ -7,6 +8,10 @@
   var form = document.getElementById("application-form");
   if (!script || !form) { return; }
   var pairs = { region_province: "region_city", bank_province: "bank_city", mailing_province: "mailing_city" };
+  // The cities chosen, kept in this page's history entry: a page shown again by Back without
+  // the back/forward cache is built anew, and the browser restores a select's value only if
+  // its option is already there, which the cities filled in by this script are not.
+  var CHOSEN = "applyCities";
 
   function fillCities(citySelect, cities) {
     var placeholder = citySelect.options[0];
@@ -21,12 +26,46 @@
     citySelect.value = "";
   }
 
+  function chosenCities() {
+    return (history.state && history.state[CHOSEN]) || {};
+  }
+
+  function remember(city) {
+    var state = Object.assign({}, history.state);
+    state[CHOSEN] = Object.assign({}, chosenCities());
+    state[CHOSEN][city.name] = city.value;
+    history.replaceState(state, "");
+  }
+
+  function codes(cities) {
+    return cities.map(function (city) { return city[0]; });
+  }
+
+  // Each city select holds the cities of its province, and the city chosen before if it is one.
+  function restoreCities(regions) {
+    var chosen = chosenCities();
+    Object.keys(pairs).forEach(function (provinceName) {
+      var cities = regions[form.elements[provinceName].value];
+      var city = form.elements[pairs[provinceName]];
+      if (!cities) { return; }
+      var shown = Array.prototype.slice.call(city.options, 1).map(function (option) { return option.value; });
+      if (shown.join() !== codes(cities).join()) { fillCities(city, cities); }
+      if (!city.value && codes(cities).indexOf(chosen[city.name]) >= 0) { city.value = chosen[city.name]; }
+    });
+  }
+
   fetch(script.dataset.regions).then(function (r) { return r.json(); }).then(function (regions) {
     Object.keys(pairs).forEach(function (provinceName) {
       var province = form.elements[provinceName];
       var city = form.elements[pairs[provinceName]];
-      province.addEventListener("change", function () { fillCities(city, regions[province.value]); });
+      province.addEventListener("change", function () {
+        fillCities(city, regions[province.value]);
+        remember(city);
+      });
+      city.addEventListener("change", function () { remember(city); });
     });
+    restoreCities(regions);
+    window.addEventListener("pageshow", function () { restoreCities(regions); });
     form.dataset.regionsReady = "1";
   });
 
@@ -48,8 +87,17 @@
   form.addEventListener("change", toggle);
   toggle();
 
+  // A new picture for the page's captcha token; the server forgets the earlier answer.
   var image = document.getElementById("captcha-img");
-  document.querySelector(".captcha-refresh").addEventListener("click", function () {
-    image.src = script.dataset.captcha + "?t=" + Date.now();
+  function newPicture() {
+    var url = new URL(image.src);
+    url.searchParams.set("r", Date.now());
+    image.src = url.href;
+  }
+  document.querySelector(".captcha-refresh").addEventListener("click", newPicture);
+  // A page shown again by Back holds an answer that was used up, or was for an earlier picture.
+  window.addEventListener("pageshow", function (event) {
+    form.elements.captcha.value = "";
+    if (event.persisted) { newPicture(); }
   });
 })();

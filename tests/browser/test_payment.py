@@ -22,8 +22,10 @@ def _signed_order(page: Page, base: str, live_app) -> str:
     """Form, materials and SMS signature through the browser's own session (its cookies), so the
     order is this browser's: it waits for payment."""
     form = {**factories.application(), "consent": "y"}
-    page.request.get(f"{base}/captcha.png")
-    form["captcha"] = page.request.get(f"{base}/_test/captcha").text()
+    apply_page = page.request.get(f"{base}/c/direct/apply").text()
+    form["captcha_token"] = re.search(r'name="captcha_token" value="([^"]+)"', apply_page).group(1)
+    page.request.get(f"{base}/captcha.png?t={form['captcha_token']}")
+    form["captcha"] = page.request.get(f"{base}/_test/captcha?t={form['captcha_token']}").text()
     response = page.request.post(f"{base}/c/direct/apply", form=form, max_redirects=0)
     number = response.headers["location"].rsplit("/", 1)[-1]
     files = {kind: {"name": f"{kind}.png", "mimeType": "image/png", "buffer": image_bytes()} for kind in MATERIAL_KINDS}

@@ -7,7 +7,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from models import AuditEntry, Material, Order, OrderStatus
-from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
+from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in, solve_captcha
 
 
 def _order(db_session, number) -> Order:
@@ -74,14 +74,16 @@ def test_consent_is_required(apply):
     assert 'data-error-for="consent"' in page
 
 
-def test_wrong_captcha_is_refused_and_tries_are_limited(client, form_data, app):
-    client.get("/captcha.png")
+def test_wrong_captcha_is_refused_and_tries_are_limited(client, form_data, app, db_session):
+    solved = solve_captcha(client, "/c/direct/apply")
     for _ in range(app.config["CAPTCHA_MAX_ATTEMPTS"]):
-        page = client.post("/c/direct/apply", data={**form_data, "captcha": "0000"}).get_data(
+        page = client.post("/c/direct/apply", data={**form_data, **solved, "captcha": "0000"}).get_data(
             as_text=True)
         assert 'data-error-for="captcha"' in page
-    answer = client.get("/_test/captcha")
+    answer = client.get(f"/_test/captcha?t={solved['captcha_token']}")
     assert answer.status_code == 404  # used up: a new picture is needed
+    assert client.post("/c/direct/apply", data={**form_data, **solved}).status_code == 200
+    assert db_session.scalars(select(Order)).all() == []
 
 
 def test_valid_form_creates_order_awaiting_materials(order_number, client, db_session):

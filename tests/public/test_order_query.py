@@ -27,7 +27,7 @@ from public import operations as public_operations
 from public import order_query
 from public.validators import resident_id_check_char
 from tests import factories
-from tests.conftest import sms_code_in
+from tests.conftest import sms_code_in, solve_captcha
 
 AGENT_ID = "110105199003071239"  # the agent of every application made from APPLICATION_EXAMPLE
 AGENT_ID_MASKED = "1101**********1239"
@@ -90,10 +90,9 @@ def add_invoice(db_session, number: str, *, kind=InvoiceKind.BLUE, status=Invoic
 
 def ask(client, id_number: str, phone: str = "13800009999", *, cert_kind="unit", id_type="credit_code",
         captcha=None):
-    client.get("/captcha.png")
-    answer = client.get("/_test/captcha").get_data(as_text=True) if captcha is None else captcha
+    solved = solve_captcha(client, "/query")
     return client.post("/query", data={"cert_kind": cert_kind, "id_type": id_type, "id_number": id_number,
-                                       "agent_phone": phone, "captcha": answer})
+                                       "agent_phone": phone, **solved, "captcha": captcha or solved["captcha"]})
 
 
 def wrong(code: str) -> str:
