@@ -22,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import billing
     import notifications
     import review
-    from models import sealed
+    from models import audit_chain, sealed
 
     sealed.configure(
         base64.b64decode(app.config["FIELD_ENCRYPTION_KEY"]),
@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from backoffice import admin, cli, database, edge, extensions, guards, i18n, security, staff_login
 
     extensions.db.init_app(app)
+    with app.app_context():
+        audit_chain.configure(extensions.db.engine, base64.b64decode(app.config["AUDIT_SEAL_KEY"]),
+                              app.config["AUDIT_ANCHOR_PATH"])
     database.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)

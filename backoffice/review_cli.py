@@ -1,4 +1,5 @@
-"""Commands of the review console: `audit verify`, `audit seal`, `review digest`."""
+"""Commands of the review console: `audit verify`, `audit seal`, `audit acknowledge-restore`,
+`review digest`."""
 from __future__ import annotations
 
 import base64
@@ -10,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from backoffice import edge
+from backoffice.cli import CLI_ACTOR
 from backoffice.extensions import db
 from models import audit_chain
 from models.base import utcnow
@@ -44,6 +46,27 @@ def seal_audit() -> None:
     seal = audit_chain.seal_head(db.session, _seal_key())
     db.session.commit()
     click.echo(f"sealed entry {seal.head_seq} at {seal.sealed_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@audit_cli.command("acknowledge-restore")
+def acknowledge_restore() -> None:
+    """Record a restore from backup: the anchor file names later heads than the database holds.
+
+    Run it after restoring and before the application writes again. It refuses when the
+    database is not an earlier state of the anchored chain.
+    """
+    try:
+        restore = audit_chain.acknowledge_restore(db.session, _seal_key(), CLI_ACTOR)
+    except audit_chain.RestoreRefused as refused:
+        db.session.rollback()
+        raise click.ClickException(f"refused: {refused}") from None
+    if restore is None:
+        db.session.rollback()
+        click.echo("nothing to acknowledge: the anchor names no head beyond the database's")
+        return
+    db.session.commit()
+    click.echo(f"restore acknowledged as entry {restore.entry_seq}: chain restored to entry {restore.seq}, "
+               f"{restore.dropped} anchored head(s) up to entry {restore.anchored_to} dropped")
 
 
 @review_cli.command("digest")

@@ -30,6 +30,8 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
         "FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
         "AUDIT_SEAL_KEY": "YXVkaXQtc2VhbC1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
+        # Never instance/audit-anchor.log: apps on databases of their own really commit heads.
+        "AUDIT_ANCHOR_PATH": str(tmp_path_factory.mktemp("audit-anchor") / "audit-anchor.log"),
         "QUEUE_COUNTS_TTL_SECONDS": 0,
         "SANDBOX_PAY_LEDGER": str(tmp_path_factory.mktemp("sandbox-pay") / "ledger.sqlite3"),
         "SANDBOX_PAY_DELAY_SECONDS": 0.5,
