@@ -1,7 +1,7 @@
 """URL table of the applicant side: the public pages and the channels' JSON API."""
 from flask import Blueprint
 
-from public import api, payment_views, query_views, views
+from public import api, ca, payment_views, printables, query_views, sample_views, views
 
 public_bp = Blueprint("public", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -15,6 +15,8 @@ _PUBLIC = [
     ("/apply/<number>/materials", views.materials_page, ["GET", "POST"]),
     ("/apply/<number>/materials/done", views.materials_done, ["POST"]),
     ("/apply/<number>/materials/<int:material_id>", views.material_image, ["GET"]),
+    ("/apply/<number>/forms/<kind>.pdf", sample_views.printable_form, ["GET"]),
+    ("/samples/<kind>.png", sample_views.sample_picture, ["GET"]),
     ("/apply/<number>/signature", views.signature_page, ["GET", "POST"]),
     ("/apply/<number>/signature/code", views.signature_code, ["POST"]),
     ("/apply/<number>/done", views.done_page, ["GET"]),
@@ -50,3 +52,6 @@ for rule, view, methods in _API:
     api_bp.add_url_rule(rule, view_func=view, methods=methods)
 for rule, view, methods in _QUERY:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
+# Every page on the public layout names the CA and its service phone, error pages included.
+public_bp.app_context_processor(ca.template_values)
+public_bp.add_app_template_test(printables.printable, "printable")  # a material with a form to print

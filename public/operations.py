@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,12 +34,23 @@ from review import operations as review_operations
 
 SIGNATURE_PURPOSE = "order_signature"
 SIGNATURE_CONSENT = (
-    "我同意向CA申请电子签名认证证书，自愿遵守其电子认证业务规则，并通过【输入短信验证码】的方式"
+    "我同意向{ca_name}申请电子签名认证证书，自愿遵守其电子认证业务规则，并通过【输入短信验证码】的方式"
     "代表我对证书申请行为的真实意思表示。本人保证所提交的申请资料真实、准确、完整，"
     "愿意承担由资料虚假失实而导致的一切后果。"
 )
-# What the order history keeps of the signature: which text was agreed to.
-SIGNATURE_NOTE = "consent sha256 " + hashlib.sha256(SIGNATURE_CONSENT.encode()).hexdigest()
+
+
+def signature_consent(ca_name: str) -> str:
+    """The text the agent agrees to with the SMS code; it names the CA (its Chinese name, as the
+    text is Chinese in either language of the page)."""
+    return SIGNATURE_CONSENT.format(ca_name=ca_name)
+
+
+def signature_note(ca_name: str) -> str:
+    """What the order history keeps of the signature: which text was agreed to."""
+    return "consent sha256 " + hashlib.sha256(signature_consent(ca_name).encode()).hexdigest()
+
+
 SIGNATURE_SMS = "【数字证书】您正在确认证书申请订单{number}，验证码{{code}}，5分钟内有效。如非本人操作请忽略。"
 
 
@@ -258,9 +270,10 @@ def confirm_signature(
         raise NotEditable(order.number)
     sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
                        code=code, order=order)
+    # The signature page shows the consent naming the configured CA: that text is what was agreed to.
     order.move_to(
         OrderStatus.AWAITING_PAYMENT, actor,
-        note=SIGNATURE_NOTE,
+        note=signature_note(current_app.config["CA_NAME"]),
     )
     if order.price_cents == 0:  # free of charge (an unlock): nothing to pay, on to review
         order.move_to(OrderStatus.PAID, actor, note="free of charge")

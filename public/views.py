@@ -236,7 +236,7 @@ def signature_page(number: str):
         except sms_codes.CodeInvalid as exc:
             error = gettext(str(exc))
     return render_template("public/signature.html", order=order, error=error,
-                           consent=operations.SIGNATURE_CONSENT)
+                           consent=operations.signature_consent(current_app.config["CA_NAME"]))
 
 
 @limiter.limit("5/minute;20/hour")

@@ -397,7 +397,7 @@ def test_asking_for_codes_is_rate_limited_per_ip(rate_limited_app, db_session):
 def test_business_type_is_shown(paid, verified):
     number, credit_code, phone = paid(business_type=BusinessType.REPLACEMENT)
     page = verified(credit_code, phone).get_data(as_text=True)
-    assert "Replacement" in page.split(f"<td>{number}</td>")[1][:300]
+    assert "Replacement" in page.split(f'<td data-label="Order number">{number}</td>')[1][:300]
 
 
 def test_results_speak_chinese_by_default(client, paid, latest_sms):

@@ -1,0 +1,1 @@
+"""Documents: what the materials look like, below the areas that show or store them."""
