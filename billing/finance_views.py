@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -42,12 +43,14 @@ from models import (
     record,
 )
 from models.base import utcnow
+from models.working_days import load_calendar
 from reports import exports
 
 ACTORS = (StaffRole.FINANCE,)
 VIEWERS = (StaffRole.FINANCE, StaffRole.ADMIN)
 INVOICE_READERS = (StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER)
 PAGE_SIZE = 50
+# Whole Content-Type values: given as `mimetype`, a text/* type would get a second charset.
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -106,7 +109,7 @@ def _export(fmt: str, name: str, title: str, headers: list, rows, day: dt.date |
     """The table as a download named after its day (the business day of the export by default)."""
     headers = [str(header) for header in headers]
     body = exports.csv_bytes(headers, rows) if fmt == "csv" else exports.xlsx_bytes(headers, rows, title)
-    response = Response(body, mimetype=EXPORT_FORMATS[fmt])
+    response = Response(body, content_type=EXPORT_FORMATS[fmt])
     day = day or queries.business_today(utcnow())
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{day:%Y%m%d}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -124,8 +127,9 @@ def _list(template: str, listing: queries.Listing, flt, **context) -> str:
 @roles_required(*VIEWERS)
 def home():
     now = utcnow()
-    today = queries.business_today(now).isoformat()
-    return render_template("finance/home.html", counts=queries.finance_counts(db.session, now), today=today)
+    today = queries.business_today(now)
+    return render_template("finance/home.html", counts=queries.finance_counts(db.session, now), today=today,
+                           weekday=format_date(today, "EEEE"), workday=load_calendar(db.session).is_workday(today))
 
 
 PAYMENT_HEADERS = [_l("Order no."), _l("Organisation name"), _l("Business type"), _l("Amount (yuan)"), _l("Status"),

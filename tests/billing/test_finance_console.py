@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from billing.payments.interfaces import ProviderError
 from billing.payments.sandbox import Mismatch, SandboxProvider
 from models import (
     AuditEntry,
+    CalendarOverride,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -109,7 +111,7 @@ def test_payments_export_as_csv_with_bom_and_as_xlsx(app, client, db_session, lo
 
     response = client.get(f"/console/finance/payments?since={TODAY}&export=csv")
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
@@ -118,6 +120,7 @@ def test_payments_export_as_csv_with_bom_and_as_xlsx(app, client, db_session, lo
     assert rows[1][3] == f"{price / 100:.2f}" and rows[1][8] == invoice_number
 
     response = client.get(f"/console/finance/payments?since={TODAY}&export=xlsx")
+    assert response.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = list(sheet.iter_rows(values_only=True))
     assert len(values) == 2
@@ -348,6 +351,36 @@ def test_reconciliation_says_when_the_provider_fails(app, client, db_session, lo
     assert response.status_code == 200
     assert "gateway timeout" in re.search(r"data-error>(.*?)</div>", response.get_data(as_text=True)).group(1)
     assert client.get(f"/console/finance/reconciliation?day={TODAY}").status_code == 200
+
+
+# --- the finance home --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("moment", "weekday", "working"), [
+    (beijing(dt.date(2026, 11, 29), 10), "Sunday", False),
+    (beijing(dt.date(2026, 11, 27), 23), "Friday", True),
+    (beijing(dt.date(2026, 2, 14), 9), "Saturday", True),  # worked for the Spring Festival
+    (beijing(dt.date(2026, 11, 30), 0), "Monday", True),  # Sunday 16:00 UTC
+])
+def test_the_finance_home_names_the_day_and_calls_no_day_off_a_working_day(client, db_session, login_as, moment,
+                                                                            weekday, working):
+    with time_machine.travel(moment, tick=False):
+        login_as(StaffRole.FINANCE)
+        page = client.get("/console/finance/?lang=en").get_data(as_text=True)
+    day = moment.date().isoformat()
+    assert f"Today (Beijing time): {day}, {weekday}." in page
+    assert ("Not a working day" in page) is not working
+    assert f"/console/finance/payments?since={day}&amp;until={day}" in page
+
+
+def test_a_day_off_the_admins_declared_is_no_working_day_on_the_finance_home(client, db_session, login_as):
+    wednesday = dt.date(2026, 11, 25)
+    db_session.add(CalendarOverride(day=wednesday, is_workday=False, note="office move", added_by="admin"))
+    db_session.commit()
+    with time_machine.travel(beijing(wednesday), tick=False):
+        login_as(StaffRole.ADMIN)
+        page = client.get("/console/finance/?lang=en").get_data(as_text=True)
+    assert "Today (Beijing time): 2026-11-25, Wednesday." in page and "Not a working day" in page
 
 
 def test_the_navigation_leads_finance_and_admins_to_the_finance_console(client, db_session, login_as):
