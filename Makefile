@@ -81,13 +81,12 @@ migrate: install softhsm ## apply database migrations (flask db upgrade)
 	@echo "==> flask db upgrade"
 	$(FLASK) db upgrade
 
-demo: migrate ## load demo data and print the demo staff accounts (idempotent)
+demo: translations migrate ## load demo data and print the demo staff accounts (idempotent)
 	@echo "==> flask demo load"
 	$(FLASK) demo load
 	@if [ ! -f instance/.demo-applications ]; then \
-		echo "==> flask demo-data --applications 300 (first run only)"; \
-		$(FLASK) demo-data --applications 300 && $(FLASK) billing pay-demo-orders --count 6 && \
-			touch instance/.demo-applications; \
+		echo "==> flask demo-data --applications 300 (first run only; with their payments and invoices)"; \
+		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
 	fi
 	@echo "==> flask audit seal"
 	$(FLASK) audit seal

@@ -7,9 +7,7 @@ import sys
 from collections.abc import Callable
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 import billing
 from backoffice import edge
@@ -18,7 +16,7 @@ from billing import checkout, invoices, reconciliation, refunds, sweep
 from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
 from billing.services import BillingError
-from models import Order, OrderStatus, Refund
+from models import Order, Refund
 from models.base import utcnow
 from models.order_number import BUSINESS_TZ
 from public import payments
@@ -79,26 +77,6 @@ def sweep_command() -> None:
                f"failed {failed_refunds + failed_blue + failed_red}")
     if failed_refunds + failed_blue + failed_red:
         sys.exit(1)
-
-
-@billing_cli.command("pay-demo-orders")
-@click.option("--count", default=5, show_default=True, type=click.IntRange(min=1))
-def pay_demo_orders(count: int) -> None:
-    """Pay some orders awaiting payment through the sandbox, as buyers scanning the QR code
-    would (demo data for the finance console; sandbox outside production only)."""
-    services = billing.services()
-    if current_app.config["APP_ENV"] == "production" or services.provider_name != "sandbox":
-        raise click.ClickException("demo payments need the sandbox provider outside production")
-    waiting = db.session.scalars(select(Order).where(Order.status == OrderStatus.AWAITING_PAYMENT)
-                                 .order_by(Order.id).limit(count)).all()
-    now = utcnow()
-    for order in waiting:
-        payment, _qr = checkout.payment_qr_code(db.session, services, order)
-        for params in services.provider.pay(payment.out_trade_no):
-            payments.record_notification(db.session, services, params, now=now)
-        db.session.commit()
-        edge.deliver_queued()
-    click.echo(f"{len(waiting)} order(s) paid through the sandbox, with their invoices")
 
 
 @billing_cli.command("reconcile")

@@ -5,7 +5,8 @@ Each application gets its organisation, legal representative and agent, five mat
 matching timestamps, queue and working-day SLA clock, and its status history in the audit
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
 100,000 applications. Where each application stands comes from demo_plans, its documents from
-demo_documents, names and numbers from demo_people; this module turns them into rows.
+demo_documents, names and numbers from demo_people; this module turns them into rows. The command
+then has demo_billing give the paid orders their payments, invoices and refunds.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
+import billing
+from backoffice import demo_billing, edge
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
 from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
@@ -385,15 +388,29 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, upload_fold
 @click.option("--applications", default=1000, show_default=True, type=click.IntRange(min=1),
               help="How many applications to add.")
 @click.option("--seed", default=2026, show_default=True, help="The same seed gives the same applications.")
+@click.option("--billing/--no-billing", "with_billing", default=True, show_default=True,
+              help="Give the paid orders their payments, invoices and refunds (sandboxes only; about 0.1 s "
+                   "an order, so leave it out of big loads).")
 @with_appcontext
-def demo_data_command(applications: int, seed: int) -> None:
+def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
     """Add realistic demo applications with documents and audit trail (never in production)."""
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("demo data does not belong in a production database")
+    services = billing.services() if with_billing else None
+    if services is not None:
+        try:
+            demo_billing.check_services(services)
+        except ValueError as exc:
+            raise click.ClickException(f"{exc}, or add --no-billing") from exc
     started = time.perf_counter()
-    counts = load_applications(db.session, applications, now=utcnow(),
+    now = utcnow()
+    counts = load_applications(db.session, applications, now=now,
                                upload_folder=current_app.config["UPLOAD_FOLDER"], seed=seed)
+    if services is not None:
+        click.echo("paying and invoicing the orders past payment through the sandboxes (about 0.1 s each)")
+        counts["billing"] = demo_billing.bill_demo_orders(db.session, services, now=now)
     db.session.commit()
+    edge.deliver_queued()
     click.echo(f"added {applications} applications in {time.perf_counter() - started:.1f} s")
     for group, numbers in counts.items():
         click.echo(f"{group + ':':10}" + ", ".join(f"{name} {count}" for name, count in sorted(numbers.items())))

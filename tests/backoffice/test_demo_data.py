@@ -1,4 +1,5 @@
-"""Demo applications in bulk: what they look like, and that they fit the rest of the system."""
+"""Demo applications in bulk: what they look like, and that they fit the rest of the system,
+the finance side included."""
 from __future__ import annotations
 
 import base64
@@ -9,20 +10,32 @@ import re
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
+from backoffice.demo_billing import PAST_PAYMENT, REFUND_CONFIRMED_AFTER, bill_demo_orders
 from backoffice.demo_data import demo_data_command, load_applications
+from billing import finance_queries
+from billing.payments.interfaces import TradeState
+from billing.reconciliation import reconcile_with_provider
 from models import (
     REVIEW_ROLES,
     AuditEntry,
     BusinessType,
     CertKind,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
     Material,
     Order,
     OrderStatus,
     Organisation,
+    Payment,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
     ReviewQueue,
     Staff,
     StaffRole,
@@ -45,7 +58,8 @@ S = OrderStatus
 def staff(db_session):
     return SimpleNamespace(reviewers=[add_staff(db_session, StaffRole.REVIEWER),
                                       add_staff(db_session, StaffRole.SENIOR_REVIEWER)],
-                           station=add_staff(db_session, StaffRole.FULFILLMENT))
+                           station=add_staff(db_session, StaffRole.FULFILLMENT),
+                           finance=add_staff(db_session, StaffRole.FINANCE))
 
 
 def load(db_session, tmp_path, n: int, seed: int = 7) -> SimpleNamespace:
@@ -240,15 +254,127 @@ def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session
     assert len(stored) <= 10  # the second load found the first one's images
 
 
+# --- the same orders as finance sees them ---------------------------------------------------------
+
+
+@pytest.fixture
+def billed(db_session, staff, tmp_path, billing_services):
+    """Demo applications with their payments, invoices and refunds, as `flask demo-data` makes them."""
+    loaded = load(db_session, tmp_path, 50, seed=5)  # a seed whose rejections include a recent one
+    loaded.before = {o.id: (o.status, o.updated_at) for o in loaded.orders}
+    loaded.billing = bill_demo_orders(db_session, billing_services, now=NOW)
+    loaded.paid = [o for o in loaded.orders if o.status in PAST_PAYMENT and o.price_cents]
+    return loaded
+
+
+def payment_of(db_session, order: Order) -> Payment | None:
+    return db_session.scalar(select(Payment).where(Payment.order_id == order.id))
+
+
+def invoices_of(db_session, order: Order, kind: InvoiceKind) -> list[Invoice]:
+    return list(db_session.scalars(select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == kind)))
+
+
+def test_every_paid_order_has_its_trade_payment_invoice_and_refund(app, db_session, billed, billing_services):
+    sent = waiting = 0
+    for order in billed.orders:
+        payment = payment_of(db_session, order)
+        if order not in billed.paid:  # unpaid, cancelled unpaid, or free of charge: nothing to pay
+            assert payment is None and not invoices_of(db_session, order, InvoiceKind.BLUE)
+            continue
+        trade = billing_services.provider.query(order.number)
+        assert payment.amount_cents == trade.amount_cents == order.price_cents and payment.trade_no == trade.trade_no
+        assert payment.paid_at == trade.paid_at == order.paid_at.replace(microsecond=0)
+        assert payment.created_at == order.signed_at
+        (blue,) = invoices_of(db_session, order, InvoiceKind.BLUE)
+        assert blue.issued_at == order.paid_at and blue.total_cents == order.price_cents
+        refund = payment.refund
+        if order.status is not S.REJECTED:
+            assert refund is None and payment.status is PaymentStatus.PAID and blue.status is InvoiceStatus.ISSUED
+            assert trade.status is TradeState.TRADE_SUCCESS
+            continue
+        assert refund.reason is RefundReason.REJECTED and refund.requested_at == order.rejected_at
+        confirmed_at = order.rejected_at + REFUND_CONFIRMED_AFTER
+        if confirmed_at <= NOW:
+            sent += 1
+            assert refund.status is RefundStatus.SUCCEEDED
+            assert refund.confirmed_at == refund.succeeded_at == confirmed_at
+            assert refund.confirmed_by.role is StaffRole.FINANCE
+            assert payment.status is PaymentStatus.REFUNDED and trade.status is TradeState.TRADE_CLOSED
+            assert blue.status is InvoiceStatus.REVERSED
+            assert [red.original_id for red in invoices_of(db_session, order, InvoiceKind.RED)] == [blue.id]
+        else:
+            waiting += 1
+            assert refund.status is RefundStatus.AWAITING_CONFIRMATION
+            assert payment.status is PaymentStatus.PAID and blue.status is InvoiceStatus.ISSUED
+    assert sent and waiting
+    assert billed.billing == {"paid and invoiced": len(billed.paid), "refunds proposed": sent + waiting,
+                              "refunds sent": sent}
+    assert bill_demo_orders(db_session, billing_services, now=NOW) == {}  # each order is billed once
+
+
+def test_the_billing_keeps_the_orders_history_and_the_audit_chain(app, db_session, billed):
+    for order in billed.paid:
+        entries = {e.action: e.at for e in db_session.scalars(select(AuditEntry).where(
+            AuditEntry.order_id == order.id, AuditEntry.action != "order.status"))}
+        assert entries["invoice.issued"] == order.paid_at
+        if order.status is S.REJECTED:
+            assert entries["refund.proposed"] == order.rejected_at
+    db_session.expire_all()  # a rejected order is invoiced as it stood when paid, then put back as it is
+    assert {o.id: (o.status, o.updated_at) for o in billed.orders} == billed.before
+    key = base64.b64decode(app.config["AUDIT_SEAL_KEY"])
+    seal_head(db_session, key, now=NOW)
+    assert chain_problems(db_session, key) == []
+
+
+def test_the_finance_console_and_the_sandbox_bill_agree_with_the_review_side(db_session, billed, billing_services,
+                                                                           client, login_as):
+    totals = finance_queries.payment_totals(db_session, finance_queries.PaymentFilter())
+    assert totals.count == len(billed.paid) and totals.cents == sum(o.price_cents for o in billed.paid)
+    today = NOW.astimezone(BUSINESS_TZ).date()
+    paid_today = sum(o.paid_at.astimezone(BUSINESS_TZ).date() == today for o in billed.paid)
+    assert paid_today and finance_queries.finance_counts(db_session, NOW).payments_today == paid_today
+
+    payments = db_session.scalars(select(Payment)).all()
+    refunded = [p.refund.succeeded_at for p in payments if p.refund and p.refund.succeeded_at]
+    trades = refunds = 0
+    for day in sorted({moment.astimezone(BUSINESS_TZ).date() for moment in [p.paid_at for p in payments] + refunded}):
+        result = reconcile_with_provider(db_session, billing_services.provider, day)
+        assert result.clean, (day, result.mismatches)
+        trades, refunds = trades + result.matched_trades, refunds + result.matched_refunds
+    assert trades == len(payments) == len(billed.paid) and refunds == len(refunded) == billed.billing["refunds sent"]
+
+    with time_machine.travel(NOW, tick=False):
+        login_as(StaffRole.FINANCE)
+        home = client.get("/console/finance/").get_data(as_text=True)
+    assert re.search(rf'data-count="payments_today">\s*<span[^>]*>{paid_today}<', home)
+
+
 def test_command_loads_and_reports(make_app, db_session, tmp_path):
     app = make_app(UPLOAD_FOLDER=str(tmp_path))
     app.cli.add_command(demo_data_command)
     before = db_session.scalar(select(func.count()).select_from(Organisation))
+    payments = db_session.scalar(select(func.count()).select_from(Payment))
     result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "25", "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert re.search(r"added 25 applications in \d+\.\d s", result.output)
     assert "order 25" in result.output and "statuses:" in result.output
     assert db_session.scalar(select(func.count()).select_from(Organisation)) == before + 25
+    made = re.search(r"billing: +paid and invoiced (\d+)", result.output)
+    assert made and db_session.scalar(select(func.count()).select_from(Payment)) == payments + int(made.group(1))
+
+
+def test_command_without_billing_pays_nothing_and_billing_needs_the_sandboxes(make_app, db_session, tmp_path):
+    payments = db_session.scalar(select(func.count()).select_from(Payment))
+    app = make_app(UPLOAD_FOLDER=str(tmp_path), INVOICE_ISSUER="tax_platform",
+                   INVOICE_PLATFORM_URL="https://invoice.example/api", INVOICE_PLATFORM_KEY="platform key")
+    app.cli.add_command(demo_data_command)
+    refused = app.test_cli_runner().invoke(args=["demo-data", "--applications", "5"])
+    assert refused.exit_code != 0 and "sandbox invoice issuer" in refused.output and "--no-billing" in refused.output
+    result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "5", "--no-billing"])
+    assert result.exit_code == 0, result.output
+    assert "billing:" not in result.output
+    assert db_session.scalar(select(func.count()).select_from(Payment)) == payments
 
 
 def test_command_refuses_production(make_app, db_session):
