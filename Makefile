@@ -23,7 +23,7 @@ SOFTHSM2_CONF := $(CURDIR)/instance/softhsm2.conf
 export SOFTHSM2_CONF
 
 .PHONY: help system-deps-run system-deps-test install install-dev translations \
-        softhsm migrate demo run test test-sqlite test-pg lint clean
+        softhsm migrate demo run test test-sqlite test-pg screenshots lint clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -111,6 +111,9 @@ test-sqlite: install-dev translations softhsm ## only the SQLite pass
 
 test-pg: install-dev translations softhsm ## only the PostgreSQL pass (throw-away cluster)
 	scripts/pg-test-cluster.sh $(VENV)/bin/pytest -m "not browser"
+
+screenshots: install-dev translations softhsm ## refresh the README's screenshots (docs/screenshots) from the browser tests
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest tests/browser -m browser --update-screenshots
 
 lint: $(VENV)/.installed-dev ## ruff check
 	$(VENV)/bin/ruff check .

@@ -46,6 +46,14 @@ PRODUCTION = {"APP_ENV": "production", "PAYMENT_PROVIDER": "alipay", "ALIPAY_APP
               "INVOICE_PLATFORM_KEY": "platform key"}
 
 
+def pytest_addoption(parser):
+    # Here rather than in tests/browser/conftest.py: only this conftest is read before the
+    # command line, whichever tests are asked for.
+    parser.addoption("--update-screenshots", action="store_true",
+                     help="browser tests save their screenshots into docs/screenshots (shown in the README) "
+                          "instead of a temporary folder")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     return os.environ.get("TEST_DATABASE_URL") or (

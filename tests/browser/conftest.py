@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from backoffice.extensions import db
 from tests.conftest import migrated_app
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # shown in the README
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STAFF_PASSWORD = "correct horse 2026"
 LAPTOP = {"width": 1366, "height": 768}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,6 +23,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
             "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def screenshots(request, tmp_path_factory) -> Path:
+    """Where the tests save their screenshots: the README's with --update-screenshots (`make
+    screenshots`), else a temporary folder, so that a test run changes no tracked file."""
+    if request.config.getoption("--update-screenshots"):
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from models.base import utcnow
 from public import payments
 from review import operations as review_operations
 from tests import factories
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, STAFF_PASSWORD, console_sign_in
+from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def rejected_paid_order(live_app):
 
 
 def test_finance_confirms_the_refund_of_a_rejected_order(page: Page, live_server: str, live_app,
-                                                        rejected_paid_order):
+                                                        rejected_paid_order, screenshots):
     number, secret = rejected_paid_order
     page.set_viewport_size(LAPTOP)
     console_sign_in(page, live_server, "zhao", secret)
@@ -50,7 +50,7 @@ def test_finance_confirms_the_refund_of_a_rejected_order(page: Page, live_server
     page.goto(f"{live_server}/console/finance/refunds")
     row = page.locator(f"tr[data-refund='{number}-R1']")
     expect(row).to_have_attribute("data-status", "awaiting_confirmation")
-    page.screenshot(path=str(SCREENSHOTS / "finance.png"))
+    page.screenshot(path=str(screenshots / "finance.png"))
     row.locator("button[type=submit]").click()
     expect(page.locator(f"tr[data-refund='{number}-R1']")).to_have_attribute("data-status", "succeeded")
 

@@ -12,7 +12,6 @@ from models import EmailMessage, Invoice, Order, OrderStatus
 from notifications.outbox import latest_for
 from public.openapi import APPLICATION_EXAMPLE
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
 
 pytestmark = pytest.mark.browser
@@ -38,7 +37,7 @@ def _signed_order(page: Page, base: str, live_app) -> str:
     return number
 
 
-def test_pay_by_qr_code_in_the_sandbox(page: Page, live_server: str, live_app):
+def test_pay_by_qr_code_in_the_sandbox(page: Page, live_server: str, live_app, screenshots):
     base = live_server
     number = _signed_order(page, base, live_app)
     page.goto(f"{base}/apply/{number}/pay")
@@ -48,7 +47,7 @@ def test_pay_by_qr_code_in_the_sandbox(page: Page, live_server: str, live_app):
     expect(qr).to_be_visible()
     assert qr.get_attribute("src").startswith("data:image/svg+xml")
     expect(page.locator("#pay-waiting")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "payment.png"))
+    page.screenshot(path=str(screenshots / "payment.png"))
 
     # The buyer's phone: the sandbox wallet the QR code stands for.
     with page.context.expect_page() as opened:

@@ -16,7 +16,7 @@ from models import AuditEntry, MaterialKind, Order, OrderStatus, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, STAFF_PASSWORD, console_sign_in
+from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def _png() -> bytes:
 
 
 def test_review_with_more_materials_then_approval(page: Page, browser, live_server: str, live_app,
-                                                  waiting_order, tmp_path):
+                                                  waiting_order, tmp_path, screenshots):
     number, agent_phone, secret = waiting_order
     base = live_server
     page.set_viewport_size(LAPTOP)
@@ -57,7 +57,7 @@ def test_review_with_more_materials_then_approval(page: Page, browser, live_serv
     expect(page).to_have_url(re.compile(r"/console/queues/new"))
     expect(page.locator("tbody tr")).to_have_count(20)
     expect(page.locator('[data-queue="new"] .badge')).not_to_have_text("0")
-    page.screenshot(path=str(SCREENSHOTS / "queue.png"))
+    page.screenshot(path=str(screenshots / "queue.png"))
     page.fill(".queue-filters [name=q]", number)  # the queue's own search
     page.click(".queue-filters button[type=submit]")
     row = page.locator(f'tr[data-order="{number}"]')
@@ -73,7 +73,7 @@ def test_review_with_more_materials_then_approval(page: Page, browser, live_serv
     page.locator("#doc-business_licence [data-zoom='1.25']").click()
     expect(image).to_have_attribute("data-rotate", "90")
     expect(image).to_have_attribute("data-zoom", "1.25")
-    page.screenshot(path=str(SCREENSHOTS / "review.png"))
+    page.screenshot(path=str(screenshots / "review.png"))
     page.locator("button.reveal[data-field=agent_id_number]").click()
     expect(page.locator('[data-reveal-value="agent_id_number"]')).to_have_text(re.compile(r"^\d{17}[\dX]$"))
 
