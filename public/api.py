@@ -114,11 +114,13 @@ def upload_material(order: Order, kind: str):
         material_kind = MaterialKind(kind)
     except ValueError:
         return _problem(404, f"unknown material kind; one of {[k.value for k in MaterialKind]}")
-    limit = current_app.config["MATERIAL_MAX_BYTES"]
+    config = current_app.config
+    limit = config["MATERIAL_MAX_BYTES"]
     try:
-        image = check_image(request.get_data(cache=False)[: limit + 1], limit)
+        image = check_image(request.get_data(cache=False)[: limit + 1], limit,
+                            max_pixels=config["MATERIAL_MAX_PIXELS"], max_side=config["MATERIAL_MAX_SIDE"])
         operations.store_material(
-            db.session, MaterialStore(current_app.config["UPLOAD_FOLDER"]), order,
+            db.session, MaterialStore(config["UPLOAD_FOLDER"]), order,
             material_kind, image, original_filename=None, actor=_actor(),
         )
     except InvalidUpload as exc:

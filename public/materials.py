@@ -1,23 +1,60 @@
 """Checking and storing uploaded materials.
 
-A material is trusted only after Pillow has decoded every pixel; it is then re-encoded
-from the pixels alone, which drops EXIF (GPS, device), comments and anything appended
-to the file. Stored files get random names outside the static folder.
+A material is trusted only after Pillow has decoded every pixel; its pixels alone are then
+drawn into a new image and re-encoded, which drops EXIF (GPS, device), comments and anything
+appended to the file. Stored files get random names outside the static folder.
+
+One upload's decoding stays under 200 MB (tests/public/test_upload_memory.py measures it): the
+pixel count is refused from the header before anything is decoded, a big JPEG is decoded
+already reduced, the new image is drawn from the decoded one a tile at a time (see `_redraw`),
+and at most `DECODES_AT_ONCE` uploads are decoded at once in a process.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import math
+import os
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
-from public.validators import N_
+from public.validators import N_, InvalidValue, plain_text
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "BMP"}
-MAX_PIXELS = 40_000_000  # far above any scan; stops decompression bombs early
+log = logging.getLogger(__name__)
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP")
+# How the accepted formats begin: a file that does and still cannot be read is broken or cut
+# short, one that does not is of another kind (GIF, HEIC, PDF).
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+# Defaults for scripts and demo data; the app passes its MATERIAL_MAX_PIXELS and MATERIAL_MAX_SIDE.
+MAX_PIXELS = 25_000_000
+MAX_SIDE = 3508
+# A side longer than this costs the decoders far more than its pixels (buffers of whole rows,
+# a pointer for each row): 20,000 pixels is nearly six times a stored image's long side.
+_LONGEST_SIDE = 20_000
+# A decode holds up to about 180 MB at its peak: two at once bound a worker process to under
+# 400 MB however many uploads arrive together; the others wait their turn.
+DECODES_AT_ONCE = 2
+_decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
+# JPEG's decoder may keep every DCT coefficient of a progressive image (2 bytes a coefficient,
+# 64 a block of 8 x 8 pixels) besides the decoded pixels; beyond this sum it would pass 200 MB.
+_JPEG_BUDGET = 180_000_000
+_TILE = 512  # source pixels a side read at a time, besides those the filter reaches
+_LANCZOS_REACH = 3  # the Lanczos filter reads 3 pixels each side (scaled when reducing)
+# EXIF orientation -> the transposition that shows the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class InvalidUpload(ValueError):
@@ -36,39 +73,179 @@ class CheckedImage:
         return hashlib.sha256(self.content).hexdigest()
 
 
-def check_image(data: bytes, max_bytes: int) -> CheckedImage:
+def check_filename(filename: str) -> str:
+    """The name the applicant's file had, kept for the reviewers; control and invisible
+    characters (a NUL is refused by PostgreSQL) are refused here, per file."""
+    try:
+        return plain_text(filename)
+    except InvalidValue:
+        raise InvalidUpload(N_("The file name contains control or invisible characters. "
+                               "Please rename the file and upload it again.")) from None
+
+
+def check_image(data: bytes, max_bytes: int, *, max_pixels: int = MAX_PIXELS,
+                max_side: int = MAX_SIDE) -> CheckedImage:
+    """Decode the upload completely and re-encode it at most `max_side` pixels on its long side:
+    JPEG stays JPEG, PNG and BMP become PNG."""
     if not data:
         raise InvalidUpload(N_("Please choose a file."))
     if len(data) > max_bytes:
         raise InvalidUpload(N_("The file is larger than 1.5 MB."))
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            image_format = probe.format
-            if image_format not in ACCEPTED_FORMATS:
-                raise InvalidUpload(N_("Only JPG, JPEG, PNG and BMP images are accepted."))
-            if probe.width * probe.height > MAX_PIXELS:
+    with _decoding:
+        try:
+            image, is_jpeg = _decode(data, max_pixels, max_side)
+        except InvalidUpload:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise InvalidUpload(N_("The image has too many pixels.")) from exc
+        except UnidentifiedImageError as exc:
+            if data.startswith(_SIGNATURES):
+                raise InvalidUpload(N_("The file is not a readable image.")) from exc
+            raise InvalidUpload(N_("Only JPG, JPEG, PNG and BMP images are accepted.")) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InvalidUpload(N_("The file is not a readable image.")) from exc
+        with image:
+            return _encode(image, is_jpeg)
+
+
+class _Upload(io.BytesIO):
+    """The uploaded bytes as a file that notes when a decoder reads on past its end.
+
+    A decoder reads until the image is complete, so one that reads at the end of the file has
+    run out of data. Pillow refuses such a file only while `ImageFile.LOAD_TRUNCATED_IMAGES` is
+    off, and that switch is process-wide: WeasyPrint turns it on when it is imported (its images
+    then get grey where data is missing). Noting the read here refuses a cut-short image however
+    the switch is set.
+    """
+
+    ran_out = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk and size != 0:
+            self.ran_out = True
+        return chunk
+
+
+def _decode(data: bytes, max_pixels: int, max_side: int) -> tuple[Image.Image, bool]:
+    """The upload's pixels in a new image no longer than `max_side`, upright, and whether it was a JPEG."""
+    upload = _Upload(data)
+    with Image.open(upload, formats=ACCEPTED_FORMATS) as source:
+        # Refused from the header, before a pixel is decoded.
+        if source.width * source.height > max_pixels:
+            raise InvalidUpload(N_("The image has too many pixels."))
+        if max(source.size) > _LONGEST_SIDE:
+            raise InvalidUpload(N_("The image is too long or too narrow: no side may be longer "
+                                   "than 20,000 pixels."))
+        size = _fitted(source.size, max_side)
+        is_jpeg = source.format == "JPEG"
+        if is_jpeg:
+            full_size = source.size
+            # The decoder scales by 1/2, 1/4 or 1/8 while decoding, never below `size`.
+            source.draft(None, size)
+            if _jpeg_decoding_bytes(source, full_size, size) > _JPEG_BUDGET:
                 raise InvalidUpload(N_("The image has too many pixels."))
-            probe.load()
-            image = ImageOps.exif_transpose(probe)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise InvalidUpload(N_("The file is not a readable image.")) from exc
-    return _reencode(image, image_format)
+        source.load()
+        if upload.ran_out:
+            raise InvalidUpload(N_("The file is not a readable image."))
+        upright = _UPRIGHT.get(source.getexif().get(ExifTags.Base.Orientation))
+        image = _redraw(source, size, _stored_mode(source))
+    if upright is None:
+        return image, is_jpeg
+    with image:
+        return image.transpose(upright), is_jpeg
 
 
-def _reencode(image: Image.Image, image_format: str) -> CheckedImage:
+def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    width, height = size
+    scale = max_side / max(width, height)
+    if scale >= 1:
+        return size
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _jpeg_decoding_bytes(source: Image.Image, full_size: tuple[int, int], size: tuple[int, int]) -> int:
+    """The most a JPEG holds while decoded and redrawn: its decoded pixels (after `draft`), and
+    beside them first the decoder's coefficients, then the new image.
+
+    A progressive JPEG, or one whose components come in separate scans, keeps every DCT
+    coefficient of the full-size image while decoding (2 bytes each, 64 for a block of 8 x 8
+    pixels of a component). Only the decoder learns how the scans come, so every JPEG is
+    counted so. With the usual 4:2:0 subsampling every JPEG up to 25 megapixels passes; without
+    subsampling one passes up to 18 megapixels (4:4:4 RGB) or 15 (CMYK), unless `draft` reduces
+    it: few files of 1.5 MB are that big."""
+    width, height = full_size
+    h_max = max(h for _, h, _, _ in source.layer)
+    v_max = max(v for _, _, v, _ in source.layer)
+    blocks = sum(math.ceil(width * h / h_max / 8) * math.ceil(height * v / v_max / 8)
+                 for _, h, v, _ in source.layer)
+    grey = source.mode == "L"
+    decoded = source.width * source.height * (1 if grey else 4)
+    redrawn = size[0] * size[1] * (1 if grey else 4)
+    return decoded + max(blocks * 64 * 2, redrawn)
+
+
+def _stored_mode(image: Image.Image) -> str:
+    """Grey stays grey and transparency stays; JPEG stores neither alpha nor CMYK."""
+    grey = image.mode in ("1", "L", "LA", "I", "F") or image.mode.startswith("I;16")
+    alpha = image.mode in ("LA", "RGBA", "PA") or "transparency" in image.info
+    if image.format == "JPEG":
+        return "L" if grey else "RGB"
+    if grey:
+        return "LA" if alpha else "L"
+    return "RGBA" if alpha else "RGB"
+
+
+def _redraw(source: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:
+    """A new image of `size` and `mode` drawn from the pixels of `source`, a tile at a time.
+
+    Only pixels come across: no EXIF, ICC profile, comment or text chunk. Converting or resizing
+    the whole image at once would hold another full-size copy beside the decoded one (Pillow
+    resamples through an intermediate image, and converts RGBA to premultiplied alpha first);
+    tile by tile these copies stay small. Each tile reads the pixels around it that the filter
+    reaches, so the tiles join without seams; the result differs from resizing at once only by
+    rounding (Pillow picks the order of its two passes by the shape of what it resizes).
+    """
+    out = Image.new(mode, size)
+    resizing = size != source.size
+    for left, right, first_x, last_x, box_x in _spans(source.width, size[0], resizing):
+        for top, bottom, first_y, last_y, box_y in _spans(source.height, size[1], resizing):
+            tile = _in_mode(source.crop((first_x, first_y, last_x, last_y)), mode)
+            if resizing:
+                tile = tile.resize((right - left, bottom - top), Image.Resampling.LANCZOS,
+                                   box=(box_x[0], box_y[0], box_x[1], box_y[1]))
+            out.paste(tile, (left, top))
+    return out
+
+
+def _spans(source_length: int, length: int, resizing: bool) -> Iterator[tuple]:
+    """Along one side: the new image's pixels [start, end) drawn from one tile, the source pixels
+    [first, last) the tile reads, and where in the tile the drawn pixels come from."""
+    scale = source_length / length
+    step = max(1, int(_TILE / scale))
+    reach = math.ceil(_LANCZOS_REACH * max(scale, 1)) + 1 if resizing else 0
+    for start in range(0, length, step):
+        end = min(start + step, length)
+        first = max(0, math.floor(start * scale) - reach)
+        last = min(source_length, math.ceil(end * scale) + reach)
+        yield start, end, first, last, (start * scale - first, min(end * scale, source_length) - first)
+
+
+def _in_mode(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode.startswith("I;16"):
+        # 16-bit grey: Pillow's conversion to 8 bits clips at 255, which turns a scan white.
+        image = image.point(lambda value: value / 256)
+    return image if image.mode == mode else image.convert(mode)
+
+
+def _encode(image: Image.Image, is_jpeg: bool) -> CheckedImage:
     out = io.BytesIO()
-    if image_format == "JPEG":
-        clean = Image.frombytes(image.mode, image.size, image.tobytes())
-        if clean.mode not in ("RGB", "L"):
-            clean = clean.convert("RGB")
-        clean.save(out, "JPEG", quality=90, optimize=True)
+    if is_jpeg:
+        image.save(out, "JPEG", quality=90, optimize=True)
         content_type = "image/jpeg"
     else:
         # Screenshots and BMP scans become PNG: lossless and understood by every browser.
-        mode = image.mode if image.mode in ("RGB", "RGBA", "L", "LA") else "RGBA"
-        converted = image.convert(mode)
-        clean = Image.frombytes(mode, converted.size, converted.tobytes())
-        clean.save(out, "PNG", optimize=True)
+        image.save(out, "PNG", optimize=True)
         content_type = "image/png"
     return CheckedImage(out.getvalue(), content_type, image.width, image.height)
 
@@ -80,16 +257,98 @@ class MaterialStore:
         self.root = Path(root)
 
     def save(self, content: bytes) -> str:
+        """Write the file through to the disk, so a row committed after it never names a lost
+        file; a failed write leaves nothing behind."""
         name = secrets.token_hex(16)
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        with path.open("xb") as file:
+            try:
+                file.write(content)
+                file.flush()
+                os.fsync(file.fileno())
+            except BaseException:
+                path.unlink()
+                raise
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the file's name, too, is on the disk
+        finally:
+            os.close(folder)
         return name
 
     def read(self, name: str) -> bytes:
         return self._path(name).read_bytes()
 
+    def delete(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
     def _path(self, name: str) -> Path:
         if len(name) != 32 or not all(c in "0123456789abcdef" for c in name):
             raise ValueError("not a stored material name")
         return self.root / name[:2] / name
+
+
+# --- files kept only with their committed rows --------------------------------------------------
+
+# A material's file is written before its row is flushed, and deleted again when the transaction
+# (or the savepoint) it was written in ends without committing. Writing it only after the commit
+# would leave, after a crash between the two, a committed row whose document is lost; this way a
+# crash leaves at worst a file that no row names, which harms nobody and which comparing the
+# folder with the table finds.
+_UNCOMMITTED = "uncommitted_material_files"
+
+
+def save_until_committed(session: Session, store: MaterialStore, content: bytes) -> str:
+    """Write a material's file, to be deleted again unless `session`'s transaction commits."""
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own session, which knows its transactions
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    name = store.save(content)
+    session.info.setdefault(_UNCOMMITTED, []).append((transaction, store, name))
+    return name
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_files(session: Session) -> None:
+    # A released savepoint leaves the decision to the transaction around it.
+    if not session.in_nested_transaction():
+        session.info.pop(_UNCOMMITTED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _delete_rolled_back_files(session: Session, previous_transaction: SessionTransaction) -> None:
+    _delete_files(session, previous_transaction)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _delete_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
+    # After a commit nothing is left to delete; a session closed without one lands here.
+    if transaction.parent is None:
+        _delete_files(session, transaction)
+
+
+def _delete_files(session: Session, ended: SessionTransaction) -> None:
+    """Delete the files written in `ended` or in a savepoint within it."""
+    pending = session.info.get(_UNCOMMITTED)
+    if not pending:
+        return
+    kept = []
+    for transaction, store, name in pending:
+        if not _within(transaction, ended):
+            kept.append((transaction, store, name))
+            continue
+        try:
+            store.delete(name)
+        except OSError:
+            # The rollback goes on; the file is one that no row names.
+            log.exception("could not delete the uncommitted material file %s", name)
+    session.info[_UNCOMMITTED] = kept
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

@@ -29,7 +29,7 @@ from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE
 from public import catalogue, sms_codes
 from public.forms import OWN_KEY
-from public.materials import CheckedImage, MaterialStore
+from public.materials import CheckedImage, MaterialStore, save_until_committed
 from review import operations as review_operations
 
 SIGNATURE_PURPOSE = "order_signature"
@@ -211,7 +211,7 @@ def _replace_material(session, store, order, kind, image, original_filename, act
     if previous is not None:
         previous.superseded_at = utcnow()
     material = Material(
-        order_id=order.id, kind=kind, stored_name=store.save(image.content),
+        order_id=order.id, kind=kind, stored_name=save_until_committed(session, store, image.content),
         content_type=image.content_type, size_bytes=len(image.content), sha256=image.sha256,
         width=image.width, height=image.height,
         original_filename=(original_filename or "")[:120] or None, uploaded_by=actor,

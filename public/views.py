@@ -26,7 +26,7 @@ from billing import invoices
 from models import Material, MaterialKind, Order, OrderStatus
 from public import captcha, catalogue, operations, regions, sms_codes
 from public.forms import PublicApplicationForm
-from public.materials import InvalidUpload, MaterialStore, check_image
+from public.materials import InvalidUpload, MaterialStore, check_filename, check_image
 from review import operations as review_operations
 
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
@@ -152,15 +152,19 @@ def _receive_uploads(order: Order, kinds=tuple(MaterialKind), store=None) -> dic
     store = store or (lambda kind, image, filename: operations.store_material(
         db.session, _store(), order, kind, image, original_filename=filename, actor=_actor()))
     errors = {}
-    limit = current_app.config["MATERIAL_MAX_BYTES"]
+    config = current_app.config
+    limit = config["MATERIAL_MAX_BYTES"]
     for kind in kinds:
         upload = request.files.get(kind.value)
         if upload is None or not upload.filename:
             continue
         try:
+            filename = check_filename(upload.filename)
             with upload.stream:
                 data = upload.read(limit + 1)
-            store(kind, check_image(data, limit), upload.filename)
+            image = check_image(data, limit, max_pixels=config["MATERIAL_MAX_PIXELS"],
+                                max_side=config["MATERIAL_MAX_SIDE"])
+            store(kind, image, filename)
         except InvalidUpload as exc:
             errors[kind.value] = gettext(str(exc))
         except operations.NotEditable:

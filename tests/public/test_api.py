@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 from openapi_spec_validator import validate
+from PIL import Image
+from sqlalchemy import select
 
+from models import Material
 from public.openapi import APPLICATION_EXAMPLE
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
 
@@ -100,3 +103,22 @@ def test_whole_flow_by_program(api, latest_sms, db_session, billing_services):
 
 def test_a_channel_sees_only_its_own_orders(api, order_number):
     assert api.get(f"/api/v1/applications/{order_number}").status_code == 404
+
+
+def test_an_upload_is_checked_and_reduced_like_the_form(api, app, db_session, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    url = f"/api/v1/applications/{number}/materials/business_licence"
+    jpeg = image_bytes("JPEG", size=(400, 300))
+    cut_short = api.put(url, data=jpeg[:-100], content_type="image/jpeg")
+    assert cut_short.status_code == 422
+    assert cut_short.get_json()["errors"][0]["message"] == "The file is not a readable image."
+    huge = api.put(url, data=image_bytes("PNG", size=(6300, 6300)), content_type="image/png")
+    assert huge.status_code == 422 and huge.get_json()["errors"][0]["message"] == "The image has too many pixels."
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert api.put(url, data=image_bytes("JPEG", size=(4000, 1000)), content_type="image/jpeg").status_code == 200
+    material = db_session.scalars(select(Material)).one()
+    assert (material.width, material.height) == (3508, 877)
+    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert [path.name for path in stored] == [material.stored_name]
+    assert Image.open(stored[0]).size == (3508, 877)

@@ -1,10 +1,14 @@
 """The applicant's new-application path through the public pages."""
 from __future__ import annotations
 
+import html
 import io
+import re
 
+import pytest
 from PIL import Image
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from models import AuditEntry, Material, Order, OrderStatus
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in, solve_captcha
@@ -206,3 +210,86 @@ def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_ses
     assert actions[0] == "order.created" and actions.count("order.status") == 2
     # once signed, the submitted data and materials are fixed
     assert client.get(f"/apply/{order_number}/edit").status_code == 302
+
+
+# --- uploads: what is refused, and no file without its committed row ----------------------------
+
+def _error_for(page: str, kind: str) -> str:
+    match = re.search(rf'data-error-for="{kind}">([^<]*)<', page)
+    return html.unescape(match.group(1)) if match else ""
+
+
+@pytest.fixture
+def upload_folder(app, tmp_path, monkeypatch):
+    """The test's own upload folder, empty at the start: the files in it are this test's."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+    return lambda: sorted(path.name for path in tmp_path.rglob("*") if path.is_file())
+
+
+def _post_files(client, number: str, files: dict):
+    return client.post(f"/apply/{number}/materials?lang=en", content_type="multipart/form-data",
+                       data={kind: (io.BytesIO(data), name) for kind, (data, name) in files.items()})
+
+
+def test_cut_short_images_are_refused_after_a_pdf_was_rendered(client, order_number, db_session,
+                                                                upload_folder):
+    """WeasyPrint switches Pillow to fill in grey where data is missing when it is imported."""
+    from reports.pdf import get_renderer
+
+    get_renderer().render("<p>发票</p>")
+    png, jpeg = image_bytes("PNG", size=(400, 300)), image_bytes("JPEG", size=(400, 300))
+    page = _post_files(client, order_number, {"business_licence": (png[: len(png) // 2], "licence.png"),
+                                              "agent_id_front": (jpeg[:-100], "front.jpg")}).get_data(as_text=True)
+    for kind in ("business_licence", "agent_id_front"):
+        assert _error_for(page, kind) == "The file is not a readable image."
+    assert db_session.scalars(select(Material)).all() == [] and upload_folder() == []
+
+
+def test_a_failed_flush_leaves_no_file(client, order_number, db_session, upload_folder):
+    """The file is written before the row is flushed; the flush fails, the request rolls back."""
+    def database_fails(session, flush_context, instances):
+        if any(isinstance(row, Material) for row in session.new):
+            raise RuntimeError("the database went away")
+
+    event.listen(Session, "before_flush", database_fails)
+    try:
+        with pytest.raises(RuntimeError, match="went away"):
+            _post_files(client, order_number, {"business_licence": (image_bytes(), "licence.png")})
+    finally:
+        event.remove(Session, "before_flush", database_fails)
+    assert upload_folder() == []
+    _post_files(client, order_number, {"business_licence": (image_bytes(), "licence.png")})
+    assert upload_folder() == [db_session.scalars(select(Material)).one().stored_name]
+
+
+def test_a_refused_file_leaves_the_good_ones_of_the_same_post_stored(client, order_number, db_session,
+                                                                     upload_folder):
+    page = _post_files(client, order_number, {"business_licence": (image_bytes(), "licence.png"),
+                                              "agent_id_front": (image_bytes("GIF"), "front.gif")})
+    assert _error_for(page.get_data(as_text=True), "agent_id_front") == (
+        "Only JPG, JPEG, PNG and BMP images are accepted.")
+    material = db_session.scalars(select(Material)).one()
+    assert material.kind == "business_licence" and upload_folder() == [material.stored_name]
+
+
+def test_a_file_name_with_control_characters_is_refused_per_file(client, order_number, db_session,
+                                                                 upload_folder):
+    """A NUL in a name made PostgreSQL answer 500 and left the files on disk."""
+    page = _post_files(client, order_number, {
+        "business_licence": (image_bytes(), "licence\x00.png"),
+        "agent_id_front": (image_bytes(), "front\u202egnp.exe"),
+        "agent_id_back": (image_bytes(), "身份证反面.png"),
+    }).get_data(as_text=True)
+    for kind in ("business_licence", "agent_id_front"):
+        assert "rename the file" in _error_for(page, kind), kind
+    material = db_session.scalars(select(Material)).one()
+    assert (material.kind, material.original_filename) == ("agent_id_back", "身份证反面.png")
+    assert upload_folder() == [material.stored_name]
+
+
+def test_a_big_image_is_stored_at_most_3508_pixels_long(client, order_number, db_session, upload_folder):
+    _post_files(client, order_number, {"business_licence": (image_bytes("JPEG", size=(5000, 2000)), "scan.jpg")})
+    material = db_session.scalars(select(Material)).one()
+    assert (material.width, material.height) == (3508, 1403)
+    served = client.get(f"/apply/{order_number}/materials/{material.id}").data
+    assert Image.open(io.BytesIO(served)).size == (3508, 1403)
