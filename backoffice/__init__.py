@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backoffice import config as app_config
 from backoffice.config import ROOT
@@ -18,6 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path=str(app_config.INSTANCE),
     )
     app.config.from_mapping(app_config.load(test_config))
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies every visitor would share the proxy's address (rate limits,
+        # the SMS codes per IP): take the client's from the headers the proxies set.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     import billing
     import notifications
@@ -29,8 +34,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         base64.b64decode(app.config["LOOKUP_KEY"]),
     )
 
-    from backoffice import admin, cli, database, edge, extensions, guards, i18n, security, staff_login
+    from backoffice import (
+        admin,
+        cli,
+        database,
+        edge,
+        errors,
+        extensions,
+        guards,
+        i18n,
+        request_guard,
+        security,
+        staff_login,
+    )
 
+    request_guard.init_app(app)  # before any other hook reads the address
+    errors.init_app(app)
     extensions.db.init_app(app)
     with app.app_context():
         audit_chain.configure(extensions.db.engine, base64.b64decode(app.config["AUDIT_SEAL_KEY"]),

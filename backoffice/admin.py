@@ -34,6 +34,7 @@ from wtforms.validators import InputRequired, Length, Regexp
 from backoffice import guards, security, staff_accounts
 from backoffice.extensions import db
 from backoffice.forms import TextChecks
+from backoffice.request_guard import bounded_int
 from models import (
     AuditEntry,
     BusinessType,
@@ -77,9 +78,19 @@ def enum_select(enum_class: type[enum.Enum]) -> dict:
             "coerce": enum_class}
 
 
+class _EnumEqualFilter(sqla_filters.EnumEqualFilter):
+    """Flask-Admin's enum filter looks members up by name and fails (500) on an unknown one;
+    here an unknown name is an invalid filter, which the list ignores."""
+
+    def clean(self, value):
+        try:
+            return super().clean(value)
+        except KeyError:
+            raise ValueError(f"no member {value!r}") from None
+
+
 def enum_filter(column, name, enum_class: type[enum.Enum]) -> sqla_filters.EnumEqualFilter:
-    # Flask-Admin's enum filter looks members up by name.
-    return sqla_filters.EnumEqualFilter(column, name, options=[(m.name, enum_label(m)) for m in enum_class])
+    return _EnumEqualFilter(column, name, options=[(m.name, enum_label(m)) for m in enum_class])
 
 
 def _local_time(view, value: dt.datetime, name: str) -> str:
@@ -170,11 +181,42 @@ class PostRowAction(BaseListRowAction):
         ).format(get_url(self.endpoint), row_id, generate_csrf(), self.title, self.title, self.icon_class)
 
 
+# Column headings, filter names and form labels of every admin view, in the page's language.
+COLUMN_LABELS = {
+    "username": _l("Username"), "display_name": _l("Name"), "email": _l("E-mail"), "role": _l("Role"),
+    "active": _l("Active"), "totp_confirmed_at": _l("Second factor since"), "failed_logins": _l("Failed sign-ins"),
+    "locked_until": _l("Locked until"), "last_login_at": _l("Last sign-in"), "password": _l("Initial password"),
+    "code": _l("Code"), "name": _l("Name (Chinese)"), "name_en": _l("Name (English)"),
+    "cert_kind": _l("Certificate type"), "validity_months": _l("Validity (months)"), "tax_rate": _l("Tax rate"),
+    "product": _l("Product"), "product_id": _l("Product"), "channel_id": _l("Channel"),
+    "business_type": _l("Business type"), "amount_cents": _l("Amount (fen)"), "price_cents": _l("Price (fen)"),
+    "created_at": _l("Created"), "position": _l("Position"), "text_zh": _l("Text (Chinese)"),
+    "text_en": _l("Text (English)"), "target_days": _l("Target (working days)"),
+    "limit_days": _l("Limit (working days)"), "shipping_days": _l("Shipping (working days)"), "day": _l("Day"),
+    "is_workday": _l("Working day"), "note": _l("Note"), "added_by": _l("Added by"),
+    "id_number": _l("ID number"), "id_number_masked": _l("ID number"), "reason": _l("Reason"),
+    "seq": _l("Sequence"), "at": _l("Time"), "actor": _l("Actor"), "action": _l("Action"), "order_id": _l("Order"),
+    "target": _l("Target"), "before": _l("Before"), "after": _l("After"), "entry_hash": _l("Entry hash"),
+}
+
+
+MAX_LIST_PAGE = 100_000
+
+
 class AuditedView(AdminOnly, ModelView):
     form_base_class = AdminForm
     can_delete = False
     page_size = 50
     column_type_formatters = TYPE_FORMATTERS
+    column_labels = COLUMN_LABELS
+
+    def _get_list_extra_args(self):
+        # Flask-Admin reads page numbers with int(): keep the offset within what a database binds.
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), MAX_LIST_PAGE)
+        if args.page_size not in self.page_size_options:
+            args.page_size = 0  # the view's own
+        return args
 
     def apply_rules(self, form, model, is_created: bool) -> None:
         """The view's own rules, applied before the change is audited."""
@@ -205,10 +247,6 @@ class _PasswordOnce(PasswordField):
 class StaffView(AuditedView):
     column_list = ["username", "display_name", "email", "role", "active", "totp_confirmed_at", "failed_logins",
                    "locked_until", "last_login_at"]
-    column_labels = {"username": _l("Username"), "display_name": _l("Name"), "email": _l("E-mail"),
-                     "role": _l("Role"), "active": _l("Active"), "totp_confirmed_at": _l("Second factor since"),
-                     "failed_logins": _l("Failed sign-ins"), "locked_until": _l("Locked until"),
-                     "last_login_at": _l("Last sign-in")}
     column_searchable_list = ["username", "display_name", "email"]
     column_filters = [enum_filter(Staff.role, _l("Role"), StaffRole), "active"]
     column_default_sort = "username"
@@ -246,7 +284,7 @@ class StaffView(AuditedView):
         return model.actor
 
     def _posted_staff(self) -> Staff:
-        staff = db.session.get(Staff, request.form.get("id", type=int) or 0)
+        staff = db.session.get(Staff, request.form.get("id", type=bounded_int) or 0)
         if staff is None:
             abort(404)
         return staff
@@ -277,13 +315,12 @@ class ProductView(AuditedView):
 
 class PriceView(AuditedView):
     column_list = ["product", "channel_id", "business_type", "amount_cents"]
-    column_labels = {"channel_id": _l("Channel"), "amount_cents": _l("Amount (fen)")}
     column_formatters = {"channel_id": lambda view, context, price, name: _channel_name(price.channel_id)}
     # Plain selects over the ids: Flask-Admin's relation field yields the tuples WTForms 3.3 deprecates.
     form_columns = ["product_id", "channel_id", "business_type", "amount_cents"]
     form_overrides = {"product_id": SelectField, "channel_id": SelectField, "business_type": SelectField}
-    form_args = {"product_id": {"label": _l("Product"), "coerce": int},
-                 "channel_id": {"label": _l("Channel"), "coerce": lambda value: int(value) if value else None},
+    form_args = {"product_id": {"coerce": int},
+                 "channel_id": {"coerce": lambda value: int(value) if value else None},
                  "business_type": enum_select(BusinessType)}
 
     def create_form(self, obj=None):
@@ -309,7 +346,7 @@ def _channel_name(channel_id: int | None) -> str:
 
 
 class MediaModelView(AuditedView):
-    column_list = ["code", "name", "price_cents", "active"]
+    column_list = ["code", "name", "name_en", "price_cents", "active"]
     form_columns = column_list
 
 
@@ -345,7 +382,6 @@ class CalendarOverrideView(AuditedView):
 
 class DenyListView(AuditedView):
     column_list = ["id_number_masked", "reason", "active", "added_by", "created_at"]
-    column_labels = {"id_number_masked": _l("ID number")}
     column_searchable_list = ["reason"]
     column_filters = ["active"]
     column_default_sort = ("created_at", True)
@@ -400,8 +436,6 @@ class AuditLogView(AuditedView):
     column_list = ["at", "actor", "action", "order_id", "target", "note"]
     column_details_list = ["seq", "at", "actor", "action", "order_id", "target", "before", "after", "note",
                            "entry_hash"]
-    column_labels = {"at": _l("Time"), "actor": _l("Actor"), "action": _l("Action"), "order_id": _l("Order"),
-                     "target": _l("Target"), "note": _l("Note")}
     column_searchable_list = ["actor", "target"]
     column_filters = ["action", "actor", "order_id",
                       _AtAfter(AuditEntry.at, _l("Time")), _AtBefore(AuditEntry.at, _l("Time")),

@@ -50,7 +50,9 @@ class DefaultOrderList(ModelView):
 
 
 def _bench_app(database_url: str, upload_folder: str):
+    # The scratch database's audit heads are anchored beside it, never in the instance's anchor.
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": upload_folder,
+                      "AUDIT_ANCHOR_PATH": str(Path(upload_folder).parent / "audit-anchor.log"),
                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "QUEUE_COUNTS_TTL_SECONDS": 3600,
                       "STAFF_IDLE_TIMEOUT_MINUTES": 600})
     admin = Admin(app, name="bench", url="/bench-admin", endpoint="bench_admin")

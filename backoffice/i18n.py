@@ -2,19 +2,26 @@
 from flask import Flask, current_app, has_request_context, request, session
 
 from backoffice.extensions import babel
-from public.labels import request_labels
+from public.labels import catalogue_name, request_labels
+
+
+def remember_language() -> None:
+    """`?lang=` is kept in the session on every request, so it survives a redirect (`/?lang=en`
+    goes on to the form in English) as well as a page that renders nothing."""
+    wanted = request.args.get("lang")
+    if wanted in current_app.config["LANGUAGES"]:
+        session["lang"] = wanted
 
 
 def select_locale() -> str:
     if not has_request_context():  # CLI commands and app set-up speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    wanted = request.args.get("lang")
-    if wanted in current_app.config["LANGUAGES"]:
-        session["lang"] = wanted
+    remember_language()
     return session.get("lang", current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(remember_language)
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -23,4 +30,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language():
-        return {"current_locale": select_locale(), "label": request_labels()}
+        return {"current_locale": select_locale(), "label": request_labels(), "catalogue_name": catalogue_name}

@@ -22,6 +22,7 @@ import billing
 from backoffice.database import writes
 from backoffice.extensions import db
 from backoffice.guards import has_role, roles_required
+from backoffice.request_guard import bounded_int
 from billing import finance_queries as queries
 from billing import invoices, refunds
 from billing.finance_forms import ActionForm, VoidForm
@@ -92,7 +93,7 @@ def _text(name: str = "q") -> str | None:
 
 
 def _page_number() -> int:
-    return max(request.args.get("p", 1, type=int), 1)
+    return max(request.args.get("p", 1, type=bounded_int), 1)
 
 
 def _kept() -> dict[str, str]:

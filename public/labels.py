@@ -1,4 +1,5 @@
 """Human names of the codes stored on orders, for pages in either language."""
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -85,3 +86,10 @@ def request_labels():
         return cache[value]
 
     return cached
+
+
+def catalogue_name(item) -> str:
+    """A product's or key model's name in the page's language (the Chinese one where the
+    catalogue has no English name)."""
+    english = getattr(item, "name_en", None)
+    return english if english and get_locale().language == "en" else item.name

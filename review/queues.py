@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from backoffice.request_guard import bounded_int
 from models import (
     BusinessType,
     Channel,
@@ -59,7 +60,7 @@ class Cursor:
         try:
             micros, order_id = text.split(".")
             due = dt.datetime.fromtimestamp(int(micros) / 1_000_000, dt.UTC)
-            return cls(due, int(order_id))
+            return cls(due, bounded_int(order_id))
         except (AttributeError, ValueError, OverflowError, OSError):
             return None
 
@@ -102,7 +103,7 @@ def _filtered(query, queue: ReviewQueue, f: QueueFilter, me: Staff, calendar, no
         query = query.where(Order.reviewer_id == me.id)
     elif f.reviewer == "none":
         query = query.where(Order.reviewer_id.is_(None))
-    elif f.reviewer and f.reviewer.isdigit():
+    elif f.reviewer and f.reviewer.isdigit() and len(f.reviewer) < 10:  # a staff id, never out of range
         query = query.where(Order.reviewer_id == int(f.reviewer))
     if f.due in DUE_FILTERS:
         lo, hi = sla.due_window(calendar, now, f.due)

@@ -80,3 +80,13 @@ def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
 def test_production_refuses_the_payment_and_invoice_sandboxes(make_app, sandbox):
     with pytest.raises(RuntimeError, match="production needs"):
         make_app(**{**PRODUCTION, **sandbox})
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_from_trusted_proxies_only(make_app, db_session, proxies, seen):
+    from flask import request
+
+    app = make_app(TRUSTED_PROXIES=proxies)
+    app.add_url_rule("/_whoami", view_func=lambda: request.remote_addr)
+    headers = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}  # the client forged the first one
+    assert app.test_client().get("/_whoami", headers=headers).get_data(as_text=True) == seen

@@ -1,0 +1,78 @@
+"""Error answers in the visitor's language: a page of the product's own for browsers (the
+console's layout under /console), JSON for the channel API. Every HTTP error goes through here
+(400, 403, 404, 405, 413, 429, 500), Flask-Limiter's 429 and werkzeug's 413 included, and an
+unhandled exception as a 500."""
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from backoffice.staff_login import is_staff
+
+API_PREFIX = "/api/"
+
+
+class PageError(HTTPException):
+    """An HTTP error with words of its own: a message for the error page (or a template of its
+    own with its context) and one for the API."""
+
+    def __init__(self, code: int, *, message: str | None = None, api_message: str | None = None,
+                 template: str | None = None, **context):
+        super().__init__()
+        self.code, self.message, self.api_message = code, message, api_message
+        self.template, self.context = template, context
+
+
+def _message(code: int) -> str:
+    messages = {
+        400: _("The request could not be read. Please go back and try again."),
+        403: _("You may not open this page."),
+        404: _("This page does not exist. Please check the address."),
+        405: _("This page cannot be used that way."),
+        413: _("What you sent is too large: each material may be at most %(each)s MB, and one upload at most "
+               "%(total)s MB in all. Please go back and send fewer or smaller files at a time.",
+               each=_megabytes(current_app.config["MATERIAL_MAX_BYTES"]),
+               total=_megabytes(current_app.config["MAX_CONTENT_LENGTH"])),
+        429: _("Too many requests in a short time. Please wait a minute and try again."),
+    }
+    return messages.get(code, _("Something went wrong on our side. Nothing was saved; please try again."))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g}"
+
+
+# What the API says, in English like the rest of its messages.
+_API_MESSAGES = {
+    400: "the request could not be read",
+    401: "a valid channel API key is required (Authorization: Bearer ...)",
+    403: "not allowed",
+    404: "no such resource",
+    405: "method not allowed",
+    413: "the request body is too large",
+    429: "too many requests",
+}
+
+
+def _api_answer(error: HTTPException):
+    message = getattr(error, "api_message", None) or _API_MESSAGES.get(error.code, "internal server error")
+    body = {"error": message}
+    if error.code == 429:
+        body["limit"] = str(error.description)
+    return jsonify(body), error.code
+
+
+def handle(error: HTTPException):
+    if request.path.startswith(API_PREFIX):
+        return _api_answer(error)
+    if getattr(error, "template", None):
+        return render_template(error.template, **error.context), error.code
+    layout = "console/base.html" if request.path.startswith("/console") and is_staff() else "base.html"
+    return render_template("errors/page.html", layout=layout, code=error.code,
+                           message=getattr(error, "message", None) or _message(error.code)), error.code
+
+
+def init_app(app: Flask) -> None:
+    # Flask hands an unhandled exception to this handler too, as an InternalServerError, once logged.
+    app.register_error_handler(HTTPException, handle)

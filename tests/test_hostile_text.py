@@ -1,0 +1,167 @@
+"""Text a database or a screen cannot hold — NUL and the other control characters, zero-width
+characters, bidirectional overrides and isolates, the byte-order mark — is refused with a clear
+message wherever it can come in: every text field of the application form and of the API, every
+console form, every path and query string. The suite runs on PostgreSQL too, which refuses a NUL
+outright (SQLite would store it)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+from wtforms import StringField
+
+from models import Order, StaffRole
+from public.forms import ApplicationForm, form_fields
+from public.openapi import APPLICATION_EXAMPLE
+from tests import factories
+
+UNSAFE = ["\x00", "\x07", "\t", "\x1b", "\x7f", "\x85", "\u200b", "\u200d", "\u2060", "\u202e", "\u2066", "\ufeff"]
+TEXT_FIELDS = sorted(name for name, kind in form_fields(ApplicationForm).items() if issubclass(kind, StringField))
+SAMPLE = {name: "x" for name in TEXT_FIELDS}
+
+
+def _orders(db_session) -> int:
+    return db_session.scalar(select(func.count()).select_from(Order))
+
+
+def _error_for(page: str, field: str) -> str:
+    found = re.search(rf'data-error-for="{field}">([^<]*)<', page)
+    return found.group(1) if found else ""
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_every_text_field_of_the_form_refuses_a_nul_and_keeps_the_rest(apply, db_session, form_data, field):
+    before = _orders(db_session)
+    typed = (form_data.get(field) or "某") + "\x00"
+    response = apply(**{field: typed})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "控制字符" in _error_for(page, field)
+    assert _orders(db_session) == before
+    # what the applicant typed in the other fields is still there
+    assert form_data["org_name"] in page and form_data["mailing_address"] in page
+
+
+@pytest.mark.parametrize("character", UNSAFE)
+def test_invisible_and_control_characters_are_refused(apply, db_session, character):
+    before = _orders(db_session)
+    response = apply(org_name=f"郑州{character}信源科技有限公司")
+    assert response.status_code == 200 and _error_for(response.get_data(as_text=True), "org_name")
+    assert _orders(db_session) == before
+
+
+def test_required_fields_blank_after_trimming_are_refused(apply, db_session):
+    before = _orders(db_session)
+    page = apply(org_name="   ", agent_name="\u3000 ", mailing_address=" \u00a0 ").get_data(as_text=True)
+    for field in ("org_name", "agent_name", "mailing_address"):
+        assert _error_for(page, field), field
+    assert _orders(db_session) == before
+
+
+def test_surrounding_whitespace_is_trimmed_before_it_is_kept(apply, db_session):
+    response = apply(org_name="  郑州信源测试科技有限公司  ")
+    assert response.status_code == 302
+    order = db_session.scalars(select(Order).order_by(Order.id.desc())).first()
+    assert order.organisation.name == "郑州信源测试科技有限公司"
+
+
+@pytest.fixture
+def api_headers(runner):
+    output = runner.invoke(args=["channel", "create", "敌意输入渠道", "--code", "hostile"]).output
+    return {"Authorization": "Bearer " + output.split("api key:")[1].strip()}
+
+
+@pytest.mark.parametrize("field", [f for f in TEXT_FIELDS if f != "captcha"])
+def test_every_text_field_of_the_api_refuses_a_nul(client, db_session, api_headers, field):
+    before = _orders(db_session)
+    body = {**APPLICATION_EXAMPLE, field: (APPLICATION_EXAMPLE.get(field) or "x") + "\x00"}
+    response = client.post("/api/v1/applications", json=body, headers=api_headers)
+    assert response.status_code == 422
+    assert field in {e["field"] for e in response.get_json()["errors"]}
+    assert _orders(db_session) == before
+
+
+def test_the_api_refuses_lone_surrogates(client, db_session, api_headers):
+    body = json.dumps({**APPLICATION_EXAMPLE, "org_name": "\ud800"})  # valid JSON, no valid text
+    response = client.post("/api/v1/applications", data=body, content_type="application/json", headers=api_headers)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["org_name"]
+
+
+def _console_get_urls(app, number: str, material_id: int):
+    values = {"number": number, "material_id": material_id, "name": "new", "export_type": "csv",
+              "refund_id": 1, "invoice_id": 1}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/console") and "GET" in rule.methods and not rule.endpoint.endswith("static"):
+            url = rule.rule
+            for argument in rule.arguments:
+                url = re.sub(rf"<(?:\w+:)?{argument}>", str(values[argument]), url)
+            yield url
+
+
+@pytest.mark.parametrize("role", [StaffRole.SENIOR_REVIEWER, StaffRole.FINANCE, StaffRole.ADMIN])
+def test_console_search_and_filters_refuse_unsafe_text_and_survive_odd_values(app, client, db_session, login_as,
+                                                                              role):
+    from models import Material
+
+    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    material_id = db_session.scalar(select(Material.id).where(Material.order_id == order.id))
+    number = order.number
+    db_session.commit()
+    login_as(role)
+    names = ["q", "search", "status", "type", "region", "channel", "reviewer", "due", "after", "before", "p",
+             "since", "until", "on", "failed", "day", "action", "actor", "sort", "page", "page_size", "flt0_0",
+             "flt1_1", "export"]
+    odd = ["9" * 30, "-1", "'; --", "%", "a" * 3000, "２０２６-１２-０１", "2026-02-30", "[]", "0x10"]
+    failures = []
+    for url in _console_get_urls(app, number, material_id):
+        refused = client.get(url, query_string={"q": "a\x00b", "search": "\u202e"})
+        if refused.status_code != 400:
+            failures.append(f"{url} with a NUL -> {refused.status_code}")
+        for value in odd:
+            answer = client.get(url, query_string={name: value for name in names})
+            if answer.status_code >= 500:
+                failures.append(f"{url} with {value[:12]!r} -> {answer.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_an_unsafe_path_is_refused_in_the_visitors_language(client):
+    chinese = client.get("/apply/2026%00")
+    assert chinese.status_code == 400 and "控制字符" in chinese.get_data(as_text=True)
+    english = client.get("/console/orders/%E2%80%AE?lang=en")
+    assert english.status_code == 400 and "control or invisible characters" in english.get_data(as_text=True)
+
+
+def test_a_review_note_with_control_characters_is_refused(app, client, db_session, login_as):
+    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    number, order_id = order.number, order.id
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    client.post(f"/console/orders/{number}/claim")
+    response = client.post(f"/console/orders/{number}/decide",
+                           data={"decision": "reject", "note": "line one\nline\x00two"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert db_session.get(Order, order_id).status.value == "in_review"
+    accepted = client.post(f"/console/orders/{number}/decide",
+                           data={"decision": "reject", "note": "第一行\r\n第二行"}, follow_redirects=True)
+    assert accepted.status_code == 200
+    db_session.expire_all()
+    assert db_session.get(Order, order_id).status.value == "rejected"
+
+
+def test_admin_forms_refuse_unsafe_text(client, db_session, login_as):
+    login_as(StaffRole.ADMIN)
+    response = client.post("/console/admin/channels/new/", data={"code": "nul\x00code", "name": "渠道",
+                                                                 "active": "y"})
+    assert response.status_code == 200
+    assert "控制字符" in response.get_data(as_text=True)
+    from models import Channel
+
+    assert db_session.scalar(select(func.count()).select_from(Channel).where(Channel.name == "渠道")) == 0
+
+
+def test_staff_sign_in_refuses_a_nul_in_the_username(client, db_session):
+    response = client.post("/console/login", data={"username": "admin\x00", "password": "whatever-password"})
+    assert response.status_code == 200
