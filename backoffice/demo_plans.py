@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from backoffice.config import Defaults
 from models import BusinessType, OrderStatus, ReviewQueue
 from models.order_state import CertKind
-from public.operations import signature_note
+from public.operations import signature_consent, signature_note
 
 DAY = 86400
 S = OrderStatus
@@ -52,7 +52,7 @@ _GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S
 # Who moves an order into each status, and the note the real operation writes.
 STEPS = {
     S.AWAITING_SIGNATURE: ("applicant", None),
-    S.AWAITING_PAYMENT: ("applicant", signature_note(Defaults.CA_NAME)),
+    S.AWAITING_PAYMENT: ("applicant", signature_note(signature_consent(Defaults.CA_NAME))),
     S.PAID: ("system", None),  # the payment; after more materials, the applicant's upload
     S.IN_REVIEW: ("reviewer", "claimed"),
     S.MORE_MATERIALS_NEEDED: ("reviewer", None),  # the note names the documents asked for

@@ -57,6 +57,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 # Statuses in which the applicant may still change what they submitted.
 APPLICANT_EDITABLE = frozenset({S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE})
 UNPAID = frozenset({S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT})
+# Statuses an order never leaves: everything else is an open order.
+CLOSED = frozenset(status for status, onward in TRANSITIONS.items() if not onward)
 
 
 class IllegalTransition(Exception):

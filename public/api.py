@@ -1,22 +1,26 @@
 """The JSON API for channels that integrate by program; each call carries the channel's key."""
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
 from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
 
 import billing
+from backoffice.database import writes
 from backoffice.extensions import db, limiter
 from billing import checkout
 from billing.services import BillingError
 from models import MaterialKind, Order, OrderStatus
 from models.base import utcnow
-from public import catalogue, openapi, operations, payments, sms_codes
-from public.forms import ApplicationForm
+from public import catalogue, idempotency, openapi, operations, payments, sms_codes
+from public.forms import AGREED, ApplicationForm, form_fields
 from public.materials import InvalidUpload, MaterialStore, check_image
+from public.validators import InvalidValue
 
 
 def _problem(status: int, message: str, **extra):
@@ -61,13 +65,57 @@ def order_required(view):
     return wrapped
 
 
-def _as_formdata(body: dict) -> MultiDict:
-    def text(value):
-        if isinstance(value, bool):
-            return "y" if value else ""
-        return "" if value is None else str(value)
+def _field_errors(errors: list[tuple[str | None, str]], status: int = 422):
+    return jsonify(errors=[{"field": field, "message": message} for field, message in errors]), status
 
-    return MultiDict({key: text(value) for key, value in body.items()})
+
+def _form_input(form_class: type, body: dict) -> tuple[MultiDict, list[tuple[str, str]]]:
+    """The JSON body as the form's input, and the fields whose JSON type is wrong: an agreement
+    is JSON true and nothing else (not "true", not 1); every other field is a string, or null
+    for an empty one; a field the form does not have is refused."""
+    kinds = form_fields(form_class)
+    data, errors = MultiDict(), []
+    for name, value in body.items():
+        kind = kinds.get(name)
+        if kind is None:
+            errors.append((name, "unknown field"))
+        elif issubclass(kind, BooleanField):
+            if value is True:
+                data[name] = AGREED
+            else:
+                errors.append((name, "must be JSON true: the applicant agrees"))
+        elif value is None or isinstance(value, str):
+            data[name] = value or ""
+        else:
+            errors.append((name, "must be a string"))
+    return data, errors
+
+
+def idempotent(view):
+    """Honours an `Idempotency-Key` header (public.idempotency): the same key with the same
+    request answers the first answer again with 200, with another request 422."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Idempotency-Key")
+        if header is None:
+            return view(*args, **kwargs)
+        try:
+            key = idempotency.check_key(header)
+        except InvalidValue as exc:
+            return _field_errors([("Idempotency-Key", str(exc))])
+        digest = idempotency.request_digest(request.method, request.path, request.get_data())
+        lifetime = dt.timedelta(hours=current_app.config["IDEMPOTENCY_KEY_HOURS"])
+        try:
+            claimed = idempotency.claim(db.session, g.channel, key, digest, now=utcnow(), lifetime=lifetime)
+        except idempotency.KeyReused:
+            return _field_errors([("Idempotency-Key", "this key was used with another request")])
+        if isinstance(claimed, idempotency.Replay):
+            return jsonify(claimed.response), 200
+        response = current_app.make_response(view(*args, **kwargs))
+        idempotency.keep(db.session, claimed, response.status_code, response.get_json(silent=True) or {})
+        return response
+
+    return wrapped
 
 
 def _policy() -> sms_codes.CodePolicy:
@@ -78,28 +126,40 @@ def openapi_document():
     return jsonify(openapi.document())
 
 
+@limiter.limit("60/minute", key_func=_channel_key)
+@channel_required
+def catalogue_listing():
+    """The product and key-model codes an application takes, and what they cost this channel
+    (a key model's price is added for a new key)."""
+    return jsonify(catalogue.listing(db.session, g.channel))
+
+
 @limiter.limit("120/minute", key_func=_channel_key)
 @channel_required
+@idempotent
 def create_application():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify(errors=[{"field": None, "message": "the body must be a JSON object"}]), 422
+        return _field_errors([(None, "the body must be a JSON object")])
+    formdata, wrong_types = _form_input(ApplicationForm, body)
+    if wrong_types:
+        return _field_errors(wrong_types)
     with force_locale("en"):
         form = ApplicationForm(
-            formdata=_as_formdata(body), meta={"csrf": False},
+            formdata=formdata, meta={"csrf": False},
             products=catalogue.products_for(db.session, g.channel),
             media_models=catalogue.media_models(db.session),
         )
         if not form.validate():
-            errors = [{"field": name, "message": str(message)}
-                      for name, messages in form.errors.items() for message in messages]
-            return jsonify(errors=errors), 422
+            return _field_errors([(name, str(message))
+                                  for name, messages in form.errors.items() for message in messages])
     order = operations.submit_application(
         db.session, g.channel, form.data, actor=_actor(), applicant_secret=None
     )
     return jsonify(_status(order)), 201
 
 
+@limiter.limit("300/minute", key_func=_channel_key)
 @channel_required
 @order_required
 def application_status(order: Order):
@@ -130,30 +190,48 @@ def upload_material(order: Order, kind: str):
     return jsonify(_status(order)), 200
 
 
-@limiter.limit("5/minute", key_func=_channel_key)
+# A channel's server asks for all its applicants: codes are counted per channel (an hourly
+# budget, SMS_CODES_PER_CHANNEL_PER_HOUR) and per phone, never per IP.
+@limiter.limit("120/minute", key_func=_channel_key)
 @channel_required
+@idempotent
 @order_required
 def send_signature_code(order: Order):
     try:
         operations.finish_materials(db.session, order, actor=_actor())
-        operations.send_signature_code(db.session, _policy(), order, client_ip=request.remote_addr)
+        operations.send_signature_code(db.session, _policy(), order, client_ip=None, channel=g.channel)
     except operations.MaterialsIncomplete as exc:
         return _problem(409, "materials missing", missing=[str(k) for k in exc.missing])
     except operations.NotEditable:
         return _problem(409, "the order is not waiting for a signature")
     except sms_codes.CodeRefused as exc:
         return _problem(429, str(exc))
-    return jsonify(sent_to=order.agent.phone_masked), 202
+    return jsonify(sent_to=order.agent.phone_masked, consent_text=_signature_consent()), 202
 
 
+def _signature_consent() -> str:
+    """The text the agent agrees to with the code: the channel shows it beside the code's field."""
+    return operations.signature_consent(current_app.config["CA_NAME"])
+
+
+@limiter.limit("60/minute", key_func=_channel_key)
 @channel_required
+@idempotent
 @order_required
 def confirm_signature(order: Order):
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _field_errors([(None, "the body must be a JSON object")])
+    refused = [(name, message) for name, wrong, message in (
+        ("sms_code", not isinstance(body.get("sms_code"), str), "must be a string"),
+        ("consent", body.get("consent") is not True,
+         "must be JSON true: the agent agrees to the signature consent text"),
+    ) if wrong]
+    if refused:
+        return _field_errors(refused)
     try:
-        operations.confirm_signature(
-            db.session, _policy(), billing.services(), order, str(body.get("sms_code", "")), actor=_actor()
-        )
+        operations.confirm_signature(db.session, _policy(), billing.services(), order, body["sms_code"],
+                                     consent=_signature_consent(), actor=_actor())
     except sms_codes.CodeInvalid as exc:
         return jsonify(errors=[{"field": "sms_code", "message": str(exc)}]), 422
     except operations.NotEditable:
@@ -164,6 +242,7 @@ def confirm_signature(order: Order):
 @limiter.limit("60/minute", key_func=_channel_key)
 @channel_required
 @order_required
+@writes
 def payment(order: Order):
     """The QR code a channel shows its applicant; the status endpoint tells when it is paid."""
     services = billing.services()

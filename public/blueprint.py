@@ -31,6 +31,7 @@ _PUBLIC = [
 ]
 _API = [
     ("/openapi.json", api.openapi_document, ["GET"]),
+    ("/v1/catalogue", api.catalogue_listing, ["GET"]),
     ("/v1/applications", api.create_application, ["POST"]),
     ("/v1/applications/<number>", api.application_status, ["GET"]),
     ("/v1/applications/<number>/materials/<kind>", api.upload_material, ["PUT"]),

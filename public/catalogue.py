@@ -49,6 +49,26 @@ def media_models(session: Session) -> list[MediaModel]:
     return list(session.scalars(select(MediaModel).where(MediaModel.active).order_by(MediaModel.id)))
 
 
+def listing(session: Session, channel: Channel) -> dict:
+    """The codes an application takes (products, key models) with what each business type
+    costs through this channel, for the channel API."""
+    media = media_models(session)
+    products = []
+    for product in products_for(session, channel):
+        prices = {}
+        for business_type in BusinessType:
+            try:
+                prices[business_type.value] = price_cents(session, product, channel, business_type, None)
+            except LookupError:
+                continue  # not offered for this business type
+        products.append({"code": product.code, "name": product.name, "name_en": product.name_en,
+                         "cert_kind": product.cert_kind.value, "validity_months": product.validity_months,
+                         "prices_cents": prices})
+    return {"products": products,
+            "media_models": [{"code": m.code, "name": m.name, "name_en": m.name_en or m.name,
+                              "price_cents": m.price_cents} for m in media]}
+
+
 # Business types that put a new key in the post, so a key bought from the CA is charged.
 NEW_KEY = frozenset({BusinessType.NEW, BusinessType.REPLACEMENT})
 

@@ -11,11 +11,13 @@ from functools import partial
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.fields.core import UnboundField
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 from backoffice.forms import Form
 from models import AgentIdentityMethod, IdentityMethod, IdType
 from public import regions, validators
+from public.labels import catalogue_name
 
 IDENTITY_METHODS = [
     (IdentityMethod.CORPORATE_TRANSFER.value,
@@ -44,6 +46,29 @@ PROVINCE_FIELDS = {
     "bank_province": "bank_city",
     "mailing_province": "mailing_city",
 }
+
+
+# The value a ticked checkbox sends (BooleanField's own); nothing else counts as agreement.
+AGREED = "y"
+
+
+def form_fields(form_class: type) -> dict[str, type]:
+    """Each field of a form class by name, with its field class (before any form is built)."""
+    return {name: unbound.field_class for cls in reversed(form_class.__mro__)
+            for name, unbound in vars(cls).items() if isinstance(unbound, UnboundField)}
+
+
+class Agreed:
+    """A consent is the checkbox's own value, ticked: "false", "0" or "off" is no agreement."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.raw_data != [AGREED]:
+            raise StopValidation(self.message)
 
 
 def choices_of(pairs) -> list[SelectChoice]:
@@ -143,14 +168,14 @@ class ApplicationForm(Form):
 
     consent = BooleanField(
         _l("I have read and agree to the service agreement, the privacy policy and the risk notice"),
-        validators=[InputRequired(message=_l("Please read and accept the three documents."))],
+        validators=[Agreed(message=_l("Please read and accept the three documents."))],
     )
 
     def __init__(self, *args, products=(), media_models=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product.choices = choices_of((p.code, p.name) for p in products)
+        self.product.choices = choices_of((p.code, catalogue_name(p)) for p in products)
         self.media_model.choices = choices_of(
-            [(m.code, m.name) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
+            [(m.code, catalogue_name(m)) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
         )
         if self.product.data is None and self.product.choices:
             self.product.data = self.product.choices[0].value

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from models import (
     next_order_number,
 )
 from models.base import utcnow
-from models.order_state import APPLICANT_EDITABLE
+from models.order_state import APPLICANT_EDITABLE, CLOSED
 from public import catalogue, sms_codes
 from public.forms import OWN_KEY
 from public.materials import CheckedImage, MaterialStore, save_until_committed
@@ -46,9 +46,9 @@ def signature_consent(ca_name: str) -> str:
     return SIGNATURE_CONSENT.format(ca_name=ca_name)
 
 
-def signature_note(ca_name: str) -> str:
+def signature_note(consent: str) -> str:
     """What the order history keeps of the signature: which text was agreed to."""
-    return "consent sha256 " + hashlib.sha256(signature_consent(ca_name).encode()).hexdigest()
+    return "consent sha256 " + hashlib.sha256(consent.encode()).hexdigest()
 
 
 SIGNATURE_SMS = "【数字证书】您正在确认证书申请订单{number}，验证码{{code}}，5分钟内有效。如非本人操作请忽略。"
@@ -153,6 +153,28 @@ def _fill(session: Session, order: Order, channel: Channel, product: Product, da
     order.price_cents = catalogue.price_cents(session, product, channel, BusinessType.NEW, media)
 
 
+@dataclass(frozen=True)
+class OpenOrders:
+    """Other open orders of the same organisation and business type: those this browser filed
+    (shown by number) and how many others there are (their numbers are not the visitor's)."""
+
+    own: list[str]
+    others: int
+
+
+def open_duplicates(session: Session, order: Order) -> OpenOrders:
+    """Before the applicant confirms: does the organisation already have such an order open?"""
+    rows = session.execute(
+        select(Order.number, Order.applicant_session_hash)
+        .join(Organisation, Order.organisation_id == Organisation.id)
+        .where(Organisation.credit_code == order.organisation.credit_code, Order.id != order.id,
+               Order.business_type == order.business_type, Order.status.not_in(CLOSED))
+        .order_by(Order.id)).all()
+    own = [number for number, owner in rows
+           if owner is not None and owner == order.applicant_session_hash]
+    return OpenOrders(own=own, others=len(rows) - len(own))
+
+
 def form_data(order: Order) -> dict:
     """The order as form values, for 'return to edit'."""
     o, lr, ag = order.organisation, order.legal_rep, order.agent
@@ -251,30 +273,30 @@ def finish_materials(session: Session, order: Order, *, actor: str) -> None:
 
 
 def send_signature_code(
-    session: Session, policy: sms_codes.CodePolicy, order: Order, *, client_ip: str | None
+    session: Session, policy: sms_codes.CodePolicy, order: Order, *, client_ip: str | None,
+    channel: Channel | None = None,
 ) -> None:
+    """The agent's signature code: from the browser (counted per IP) or from a channel's
+    server through the API (counted per channel)."""
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         raise NotEditable(order.number)
     sms_codes.send_code(
         session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
-        text=SIGNATURE_SMS.format(number=order.number), client_ip=client_ip, order=order,
+        text=SIGNATURE_SMS.format(number=order.number), client_ip=client_ip, order=order, channel=channel,
     )
 
 
 def confirm_signature(
     session: Session, policy: sms_codes.CodePolicy, services: BillingServices, order: Order, code: str, *,
-    actor: str
+    consent: str, actor: str
 ) -> None:
-    """The agent's SMS code is the signature; the order then awaits payment, its trade open."""
+    """The agent's SMS code is the signature under `consent`, the text they were shown; the
+    order then awaits payment, its trade open."""
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         raise NotEditable(order.number)
     sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
                        code=code, order=order)
-    # The signature page shows the consent naming the configured CA: that text is what was agreed to.
-    order.move_to(
-        OrderStatus.AWAITING_PAYMENT, actor,
-        note=signature_note(current_app.config["CA_NAME"]),
-    )
+    order.move_to(OrderStatus.AWAITING_PAYMENT, actor, note=signature_note(consent))
     if order.price_cents == 0:  # free of charge (an unlock): nothing to pay, on to review
         order.move_to(OrderStatus.PAID, actor, note="free of charge")
         review_operations.enqueue_paid_order(session, order)

@@ -54,12 +54,6 @@ PASSWORD_WORDING = {
     "transfer_memo": _l("In the memo of the 0.01-yuan transfer to the corporate account"),
     "sms_legal_rep": _l("By SMS to the legal representative's phone"),
 }
-# Where 'continue' takes the applicant.
-NEXT_STEP = {
-    OrderStatus.AWAITING_MATERIALS: "public.materials_page",
-    OrderStatus.AWAITING_SIGNATURE: "public.signature_page",
-    OrderStatus.AWAITING_PAYMENT: "public.payment_page",
-}
 
 
 class OrderQueryForm(Form):
@@ -166,4 +160,4 @@ def query_continue(number: str):
     except queries.NotContinuable:
         flash(gettext("This order is past the applicant's steps: there is nothing to continue."), "error")
         return redirect(url_for("public.query_results"))
-    return redirect(url_for(NEXT_STEP[order.status], number=order.number))
+    return redirect(url_for(views.NEXT_STEP[order.status], number=order.number))

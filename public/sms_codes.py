@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Order, SmsCode
+from models import Channel, Order, SmsCode
 from models.base import utcnow
 from notifications.outbox import queue_sms
 from public.validators import N_
@@ -22,6 +22,7 @@ class CodePolicy:
     max_attempts: int = 5
     per_phone_per_hour: int = 5
     per_ip_per_hour: int = 20
+    per_channel_per_hour: int = 1000
     min_interval_seconds: int = 60
 
     @classmethod
@@ -31,6 +32,7 @@ class CodePolicy:
             max_attempts=config["SMS_CODE_MAX_ATTEMPTS"],
             per_phone_per_hour=config["SMS_CODES_PER_PHONE_PER_HOUR"],
             per_ip_per_hour=config["SMS_CODES_PER_IP_PER_HOUR"],
+            per_channel_per_hour=config["SMS_CODES_PER_CHANNEL_PER_HOUR"],
             min_interval_seconds=config["SMS_CODE_MIN_INTERVAL_SECONDS"],
         )
 
@@ -56,8 +58,11 @@ def send_code(
     text: str,
     client_ip: str | None,
     order: Order | None = None,
+    channel: Channel | None = None,
 ) -> SmsCode:
-    """Create a code and queue the SMS. `text` has a {code} placeholder."""
+    """Create a code and queue the SMS. `text` has a {code} placeholder. A browser's request is
+    counted against its IP (`client_ip`); a channel server's API call against the channel's
+    hourly budget (`channel`), never its IP, which all of its applicants share."""
     now = utcnow()
     hour_ago = now - dt.timedelta(hours=1)
     recent = session.scalars(
@@ -79,6 +84,12 @@ def send_code(
             raise CodeRefused(
                 N_("Too many codes requested from this network. Please try again later.")
             )
+    if channel is not None:
+        from_channel = session.scalar(
+            select(func.count()).where(SmsCode.channel_id == channel.id, SmsCode.created_at > hour_ago)
+        )
+        if from_channel >= policy.per_channel_per_hour:
+            raise CodeRefused(N_("This channel has used its hourly budget of SMS codes. Please try again later."))
     code = f"{secrets.randbelow(10**6):06d}"
     record = SmsCode(
         phone=phone,
@@ -86,6 +97,7 @@ def send_code(
         order_id=order.id if order else None,
         code_hash=_hash(phone, purpose, code),
         client_ip=client_ip,
+        channel_id=channel.id if channel else None,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=policy.ttl_seconds),
     )

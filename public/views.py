@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 import billing
 from backoffice.database import writes
+from backoffice.errors import PageError
 from backoffice.extensions import db, limiter
 from backoffice.staff_login import is_staff
 from billing import invoices
@@ -30,6 +31,12 @@ from public.materials import InvalidUpload, MaterialStore, check_filename, check
 from review import operations as review_operations
 
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
+# The applicant's next page while the order is theirs to move on ('continue').
+NEXT_STEP = {
+    OrderStatus.AWAITING_MATERIALS: "public.materials_page",
+    OrderStatus.AWAITING_SIGNATURE: "public.signature_page",
+    OrderStatus.AWAITING_PAYMENT: "public.payment_page",
+}
 
 
 def applicant_secret() -> str:
@@ -43,10 +50,12 @@ def _actor() -> str:
 
 
 def owned_order(number: str) -> Order:
+    """The order, if this browser filed it (or took it over through the order query); else the
+    page that points to the order query, the same whether or not the number exists."""
     order = db.session.scalar(select(Order).where(Order.number == number))
     secret = session.get("applicant")
     if order is None or secret is None or order.applicant_session_hash != operations.session_hash(secret):
-        abort(404)
+        raise PageError(404, template="public/order_elsewhere.html", number=number[:20])
     return order
 
 
@@ -127,7 +136,9 @@ def edit_application(number: str):
 
 def confirm_page(number: str):
     order = owned_order(number)
-    return render_template("public/confirm.html", order=order, regions=regions)
+    editable = order.status in operations.APPLICANT_EDITABLE
+    return render_template("public/confirm.html", order=order, regions=regions, editable=editable,
+                           duplicates=operations.open_duplicates(db.session, order) if editable else None)
 
 
 @limiter.limit("60/minute", methods=["POST"])
@@ -206,10 +217,13 @@ def materials_done(number: str):
 
 @writes
 def material_image(number: str, material_id: int):
-    """A material is shown to the session that uploaded it and to staff, nobody else;
-    a staff member's view is audited like one in the review console."""
+    """A material is shown to the session that uploaded it and to the staff who may see
+    documents (the console's rule), nobody else; a staff member's view is audited like one in
+    the review console."""
     staff = is_staff()
     if staff:
+        if not review_operations.may_view_documents(current_user):
+            abort(403)
         order = db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
     else:
         order = owned_order(number)
@@ -231,16 +245,15 @@ def signature_page(number: str):
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         return redirect(url_for("public.done_page", number=number))
     error = None
+    consent = operations.signature_consent(current_app.config["CA_NAME"])
     if request.method == "POST":
         try:
-            operations.confirm_signature(
-                db.session, _policy(), billing.services(), order, request.form.get("sms_code", ""), actor=_actor()
-            )
+            operations.confirm_signature(db.session, _policy(), billing.services(), order,
+                                         request.form.get("sms_code", ""), consent=consent, actor=_actor())
             return redirect(url_for("public.payment_page", number=number))
         except sms_codes.CodeInvalid as exc:
             error = gettext(str(exc))
-    return render_template("public/signature.html", order=order, error=error,
-                           consent=operations.signature_consent(current_app.config["CA_NAME"]))
+    return render_template("public/signature.html", order=order, error=error, consent=consent)
 
 
 @limiter.limit("5/minute;20/hour")
@@ -258,7 +271,8 @@ def signature_code(number: str):
 
 def done_page(number: str):
     order = owned_order(number)
-    return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order))
+    return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
+                           next_step=NEXT_STEP.get(order.status), paid=order.paid_at is not None)
 
 
 @writes

@@ -78,6 +78,43 @@ def test_consent_is_required(apply):
     assert 'data-error-for="consent"' in page
 
 
+@pytest.mark.parametrize("value", ["false", "0", "off", "no", "true", "yes", "Y", " y"])
+def test_consent_is_only_the_checkbox_own_value(apply, db_session, value):
+    before = db_session.scalar(select(text("count(*)")).select_from(Order.__table__))
+    response = apply(consent=value)
+    assert response.status_code == 200 and 'data-error-for="consent"' in response.get_data(as_text=True)
+    assert db_session.scalar(select(text("count(*)")).select_from(Order.__table__)) == before
+
+
+def test_the_confirm_page_warns_of_an_open_order_of_the_same_organisation(app, client, apply, db_session):
+    first = apply().headers["Location"].rsplit("/", 1)[-1]
+    second = apply().headers["Location"].rsplit("/", 1)[-1]  # Back, then Next again: filed twice
+    page = client.get(f"/apply/{second}").get_data(as_text=True)
+    assert 'id="duplicate-warning"' in page and f'href="/apply/{first}/done"' in page
+    # another browser filing for the same organisation learns only that there are open orders
+    other = app.test_client()
+    from tests.conftest import solve_captcha
+
+    data = {**_form_data_of(db_session, first), **solve_captcha(other, "/c/direct/apply")}
+    third = other.post("/c/direct/apply", data=data).headers["Location"].rsplit("/", 1)[-1]
+    page = other.get(f"/apply/{third}").get_data(as_text=True)
+    assert 'id="duplicate-warning"' in page and first not in page and second not in page
+    assert "2" in page.split('id="duplicate-warning"')[1].split("</div>")[0]
+    # another organisation's order is no duplicate
+    fresh = apply(credit_code="91110108MA01ABCD2H", invoice_taxpayer_id="91110108MA01ABCD2H")
+    assert fresh.status_code == 302, fresh.get_data(as_text=True)[:300]
+    page = client.get(fresh.headers["Location"]).get_data(as_text=True)
+    assert 'id="duplicate-warning"' not in page
+
+
+def _form_data_of(db_session, number: str) -> dict:
+    from public.operations import form_data
+
+    data = {k: v for k, v in form_data(_order(db_session, number)).items()}
+    data["consent"] = "y"
+    return data
+
+
 def test_wrong_captcha_is_refused_and_tries_are_limited(client, form_data, app, db_session):
     solved = solve_captcha(client, "/c/direct/apply")
     for _ in range(app.config["CAPTCHA_MAX_ATTEMPTS"]):
@@ -182,6 +219,22 @@ def test_material_preview_only_for_uploader_and_staff(app, client, order_number,
     assert [(e.actor, e.target) for e in viewed] == [("staff:rev", f"material:{material_id}")]
 
 
+@pytest.mark.parametrize("role", ["fulfillment", "finance", "admin"])
+def test_staff_who_may_not_see_documents_in_the_console_cannot_through_the_applicant_url(
+        app, client, order_number, upload_all, db_session, role):
+    from tests.conftest import add_staff, sign_in
+
+    upload_all(order_number)
+    material_id = db_session.scalars(select(Material.id)).first()
+    staff = add_staff(db_session, role)
+    db_session.commit()
+    staff_client = app.test_client()
+    sign_in(staff_client, staff)
+    assert staff_client.get(f"/apply/{order_number}/materials/{material_id}").status_code == 403
+    assert staff_client.get(f"/console/orders/{order_number}/materials/{material_id}").status_code == 403
+    assert not db_session.scalars(select(AuditEntry).where(AuditEntry.action == "material.viewed")).all()
+
+
 def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_session, latest_sms):
     assert client.post(f"/apply/{order_number}/materials/done").headers["Location"].endswith(
         f"/apply/{order_number}/materials")  # nothing uploaded yet
@@ -205,6 +258,7 @@ def test_whole_flow_to_awaiting_payment(client, order_number, upload_all, db_ses
     order_id = order.id
     page = client.get(f"/apply/{order_number}/done").get_data(as_text=True)
     assert order_number in page and "3个工作日" in page
+    assert 'id="before-payment"' in page and 'id="go-pay"' in page
     actions = [e.action for e in db_session.scalars(select(AuditEntry).where(
         AuditEntry.order_id == order_id).order_by(AuditEntry.id))]
     assert actions[0] == "order.created" and actions.count("order.status") == 2

@@ -40,6 +40,11 @@ def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billi
         assert answer == {"status": "paid", "waiting": False, "next": f"/apply/{signed}/done"}
         done = client.get(f"/apply/{signed}/done").get_data(as_text=True)
         assert "已支付（待审核）" in done
+        # the payment instructions are gone, and the confirm page offers no more editing
+        assert 'id="after-payment"' in done and 'id="before-payment"' not in done and 'id="go-pay"' not in done
+        confirm = client.get(f"/apply/{signed}").get_data(as_text=True)
+        assert 'id="return-to-edit"' not in confirm and 'id="confirm-order"' not in confirm
+        assert f'href="/apply/{signed}/done"' in confirm
         order_id = db_session.scalar(select(Order.id).where(Order.number == signed))
         invoice = db_session.scalar(select(Invoice).where(Invoice.order_id == order_id))
         invoice_id, filename = invoice.id, invoice.filename

@@ -144,4 +144,4 @@ def test_the_signature_note_is_the_digest_of_the_consent_shown(configured, db_se
     signed = db_session.scalars(select(AuditEntry).where(
         AuditEntry.order_id == order.id, AuditEntry.after["status"].as_string() == "awaiting_payment")).one()
     assert signed.note == "consent sha256 " + hashlib.sha256(shown.encode()).hexdigest()
-    assert signed.note == operations.signature_note(CONFIGURED["CA_NAME"])
+    assert signed.note == operations.signature_note(operations.signature_consent(CONFIGURED["CA_NAME"]))
