@@ -10,3 +10,4 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.context_processor(navigation.console_nav)
     app.add_template_filter(navigation.shanghai)
+    app.add_template_filter(navigation.check_detail)

@@ -4,6 +4,7 @@ The verifier is an external service; a sandbox that answers like it is the defau
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 from models import AgentIdentityMethod, CheckOutcome, IdentityCheck, IdentityMethod, Order, Person
 from models.sealed import mask_numbers_in
 from notifications.http import ServiceUnavailable, SignedJsonService
+from public.validators import N_
+
+log = logging.getLogger(__name__)
 
 # The facts each check needs, as the verifier takes them.
 METHOD_FACTS: dict[str, tuple[str, ...]] = {
@@ -27,9 +31,16 @@ METHOD_FACTS: dict[str, tuple[str, ...]] = {
     "agent_bank_card": ("name", "id_number", "bank_card_number", "phone"),
 }
 
-_FACT_NAMES = {"account_name": "account name", "account_number": "account number", "bank_name": "bank",
-               "name": "name", "id_number": "ID number", "phone": "phone number",
-               "bank_card_number": "bank card number"}
+# A detail is one or more of these sentences (joined by DETAIL_SEPARATOR), so the review screen
+# shows it in the reviewer's language; a real verifier's own words are shown as they come.
+DETAIL_SEPARATOR = "; "
+_MISSING = {"account_name": N_("The order has no account name."),
+            "account_number": N_("The order has no account number."),
+            "bank_name": N_("The order has no bank."),
+            "name": N_("The order has no name."),
+            "id_number": N_("The order has no ID number."),
+            "phone": N_("The order has no phone number."),
+            "bank_card_number": N_("The order has no bank card number.")}
 
 
 @dataclass(frozen=True)
@@ -57,21 +68,23 @@ def _require_facts(method: str, facts: dict[str, str]) -> None:
 _KIND = {"corporate_transfer": "transfer", "legal_rep_phone": "phone", "agent_phone": "phone",
          "legal_rep_bank_card": "card", "agent_bank_card": "card"}
 _PASSED = {
-    "transfer": "the 0.01-yuan transfer arrived; the account matches the organisation",
-    "phone": "name, ID number and phone match the carrier's real-name record",
-    "card": "name, ID number, card and reserved phone match the bank's record",
+    "transfer": N_("The 0.01-yuan transfer arrived; the account matches the organisation."),
+    "phone": N_("Name, ID number and phone match the carrier's real-name record."),
+    "card": N_("Name, ID number, card and reserved phone match the bank's record."),
 }
 _PENDING = {
-    "transfer": "the 0.01-yuan transfer has not arrived yet",
-    "phone": "the carrier has not answered yet",
-    "card": "the bank has not answered yet",
+    "transfer": N_("The 0.01-yuan transfer has not arrived yet."),
+    "phone": N_("The carrier has not answered yet."),
+    "card": N_("The bank has not answered yet."),
 }
 _FAILED = {
-    ("transfer", "account_number"): "the 0.01-yuan transfer was returned: account frozen, or name and number differ",
-    ("phone", "phone"): "name and ID number do not match the phone's real-name record",
-    ("card", "bank_card_number"): "name and ID number do not match the bank card's record",
-    ("card", "phone"): "the phone is not the one reserved with the bank for this card",
+    ("transfer", "account_number"): N_("The 0.01-yuan transfer was returned: account frozen, or name and number "
+                                       "differ."),
+    ("phone", "phone"): N_("Name and ID number do not match the phone's real-name record."),
+    ("card", "bank_card_number"): N_("Name and ID number do not match the bank card's record."),
+    ("card", "phone"): N_("The phone is not the one reserved with the bank for this card."),
 }
+_UNAVAILABLE = N_("The verification service is unavailable; try again later.")
 
 
 class SandboxVerifier:
@@ -86,7 +99,7 @@ class SandboxVerifier:
         endings = {number[-4:] for number in numbers.values()}
         ref = "sbx-" + secrets.token_hex(8)
         if "8888" in endings:
-            return VerificationResult(CheckOutcome.ERROR, "sandbox: service unavailable, try again later", "")
+            return VerificationResult(CheckOutcome.ERROR, _UNAVAILABLE, "")
         for name, number in numbers.items():
             if number.endswith("0000"):
                 return VerificationResult(CheckOutcome.FAILED, _FAILED[kind, name], ref)
@@ -110,11 +123,12 @@ class HttpVerifier:
         try:
             answer = self.service.post({"method": method, **facts})
         except ServiceUnavailable as exc:
-            return VerificationResult(CheckOutcome.ERROR, f"verifier {exc}", "")
+            log.warning("identity verifier unavailable: %s", exc)
+            return VerificationResult(CheckOutcome.ERROR, _UNAVAILABLE, "")
         try:
             outcome = CheckOutcome(answer["outcome"])
         except (KeyError, TypeError, ValueError):
-            return VerificationResult(CheckOutcome.ERROR, "verifier gave no outcome", "")
+            return VerificationResult(CheckOutcome.ERROR, N_("The verification service gave no outcome."), "")
         return VerificationResult(outcome, str(answer.get("detail", "")), str(answer.get("id", "")))
 
 
@@ -152,10 +166,10 @@ def verify_order(session: Session, order: Order, verifier: IdentityVerifier) -> 
     """Run the checks that apply to the order and record one row per check; flushes, never commits."""
     checks = []
     for method, facts in checks_for(order):
-        missing = [_FACT_NAMES[name] for name, value in facts.items() if not value]
+        missing = [_MISSING[name] for name, value in facts.items() if not value]
         if missing:
             # Asking the service with a blank would only cost a call; the answer is known.
-            result = VerificationResult(CheckOutcome.FAILED, f"the order has no {', '.join(missing)}", "")
+            result = VerificationResult(CheckOutcome.FAILED, DETAIL_SEPARATOR.join(missing), "")
         else:
             result = verifier.check(method, **facts)
         checks.append(IdentityCheck(

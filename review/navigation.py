@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import current_app, g, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -12,7 +13,7 @@ from backoffice.extensions import db
 from backoffice.staff_login import is_staff
 from models import REVIEW_ROLES, ReviewQueue, StaffRole
 from models.base import utcnow
-from review import queues, sla
+from review import identity, queues, sla
 
 QUEUE_LABELS = {
     ReviewQueue.NEW: _l("New applications"),
@@ -73,3 +74,11 @@ def console_nav() -> dict:
 def shanghai(value: dt.datetime | None) -> str:
     """A timestamp as staff read it: Beijing time, to the minute."""
     return value.astimezone(sla.SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def check_detail(detail: str | None) -> str:
+    """An identity check's detail in the reviewer's language: each of its sentences that the
+    product wrote (see review.identity) is translated; a verifier's own words stay as they are."""
+    if not detail:
+        return ""
+    return identity.DETAIL_SEPARATOR.join(gettext(part) for part in detail.split(identity.DETAIL_SEPARATOR))

@@ -6,12 +6,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing import refunds
 from models import (
     REVIEW_ROLES,
+    AuditEntry,
     BusinessType,
     CheckOutcome,
     Decision,
@@ -38,6 +39,11 @@ QUEUE_OF = {
     BusinessType.INFO_CHANGE: ReviewQueue.INFO_CHANGE,
     BusinessType.REVOCATION: ReviewQueue.REVOCATION,
 }
+
+
+# Who may open applicants' documents.
+DOCUMENT_VIEWERS = REVIEW_ROLES
+REVEALED = "order.number_revealed"
 
 
 class ReviewError(Exception):
@@ -190,8 +196,33 @@ def resubmit_materials(session: Session, order: Order, request: MaterialRequest,
     order.move_to(OrderStatus.PAID, actor, note="materials re-submitted: " + ", ".join(request.kinds))
 
 
-def reveal_number(session: Session, order: Order, staff: Staff, field: str) -> str:
-    """Show one full ID or bank number to a reviewer; every reveal is audited."""
+class TooManyReveals(ReviewError):
+    """The staff member's hourly budget of revealed numbers is used up."""
+
+
+def may_view_documents(staff: Staff) -> bool:
+    """The one rule for applicants' documents (ID scans, licences), on the console and on the
+    applicant-side image URL alike: reviewers only."""
+    return staff.role in DOCUMENT_VIEWERS
+
+
+def record_order_view(session: Session, order: Order, staff: Staff) -> None:
+    record(session, staff.actor, "order.viewed", order=order)
+
+
+def reveal_number(session: Session, order: Order, staff: Staff, field: str, *, per_hour: int,
+                  now: dt.datetime | None = None) -> str:
+    """Show one full ID or bank number to the reviewer holding the order, or to a senior
+    reviewer; at most `per_hour` a staff member; every reveal is audited."""
+    _require_reviewer(staff)
+    if order.reviewer_id != staff.id and staff.role != StaffRole.SENIOR_REVIEWER:
+        raise ReviewError(N_("Claim the order first: only the reviewer holding it sees full numbers."))
+    hour_ago = (now or utcnow()) - dt.timedelta(hours=1)
+    revealed = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.actor == staff.actor, AuditEntry.action == REVEALED, AuditEntry.at > hour_ago))
+    if revealed >= per_hour:
+        raise TooManyReveals(N_("You have revealed %(count)d numbers within an hour, the most allowed. "
+                                "Please try again later."), count=revealed)
     value = {
         "legal_rep_id_number": lambda: order.legal_rep.id_number,
         "agent_id_number": lambda: order.agent.id_number,
@@ -201,7 +232,7 @@ def reveal_number(session: Session, order: Order, staff: Staff, field: str) -> s
     }.get(field)
     if value is None:
         raise ReviewError(N_("Unknown field."))
-    record(session, staff.actor, "order.number_revealed", order=order, after={"field": field})
+    record(session, staff.actor, REVEALED, order=order, after={"field": field})
     return value() or ""
 
 

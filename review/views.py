@@ -17,9 +17,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from backoffice.auth import safe_next
 from backoffice.database import writes
 from backoffice.extensions import db
 from backoffice.guards import roles_required, staff_required
+from backoffice.request_guard import bounded_int
 from billing import checkout, invoices
 from models import (
     REVIEW_ROLES,
@@ -79,7 +81,7 @@ def _filter_from_args(args) -> queues.QueueFilter:
             return None
 
     return queues.QueueFilter(
-        channel_id=args.get("channel", type=int),
+        channel_id=args.get("channel", type=bounded_int),
         business_type=enum_or_none(BusinessType, args.get("type")),
         region=args.get("region") or None,
         status=enum_or_none(OrderStatus, args.get("status")),
@@ -99,7 +101,7 @@ def queue(name: str):
         after=queues.Cursor.decode(request.args.get("after")),
         before=queues.Cursor.decode(request.args.get("before")),
         size=current_app.config["QUEUE_PAGE_SIZE"])
-    number = max(request.args.get("p", 1, type=int), 1)
+    number = max(request.args.get("p", 1, type=bounded_int), 1)
     kept = {k: v for k, v in request.args.items() if k not in ("after", "before", "p") and v}
     return render_template(
         "console/queue.html", queue=which, queue_label=QUEUE_LABELS[which], page=page, page_number=number, args=kept,
@@ -131,6 +133,7 @@ def search():
 @writes
 def order_page(number: str):
     order = _order(number)
+    operations.record_order_view(db.session, order, current_user)
     now = utcnow()
     calendar = request_calendar()
     materials = current_materials(db.session, order)
@@ -172,7 +175,7 @@ def _next_in_queue(order: Order) -> str | None:
     return url_for("review.order_page", number=page.rows[0].number) if page.rows else None
 
 
-@roles_required(*REVIEWERS)
+@roles_required(*operations.DOCUMENT_VIEWERS)
 @writes
 def material_image(number: str, material_id: int):
     """A document as the reviewer sees it; every view is audited."""
@@ -259,7 +262,7 @@ def decide(number: str):
         flash(_(exc.message, **exc.params), "error")
         return redirect(url_for("review.order_page", number=number))
     flash(message, "success")
-    target = request.form.get("next") or ""
+    target = safe_next(request.form.get("next")) or ""
     if target.startswith("/console/orders/"):
         return redirect(target)
     return redirect(url_for("review.queue", name=(order.queue or ReviewQueue.NEW).value))
@@ -288,8 +291,13 @@ def reveal(number: str):
     form = RevealForm()
     if not form.validate_on_submit():
         abort(400)
-    return jsonify(field=form.field.data,
-                   value=operations.reveal_number(db.session, order, current_user, form.field.data))
+    try:
+        value = operations.reveal_number(db.session, order, current_user, form.field.data,
+                                         per_hour=current_app.config["REVEALS_PER_STAFF_PER_HOUR"])
+    except operations.ReviewError as exc:
+        status = 429 if isinstance(exc, operations.TooManyReveals) else 403
+        return jsonify(field=form.field.data, error=_(exc.message, **exc.params)), status
+    return jsonify(field=form.field.data, value=value)
 
 
 @roles_required(*REVIEWERS, StaffRole.ADMIN)

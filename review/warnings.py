@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import BusinessType, Certificate, DenyListEntry, Order, OrderStatus, Organisation, Person
-
-_CLOSED = (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+from models import BusinessType, Certificate, DenyListEntry, Order, Organisation, Person
+from models.order_state import CLOSED
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reus
     credit_code = order.organisation.credit_code
     others = session.scalars(
         select(Order.number).join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Organisation.credit_code == credit_code, Order.id != order.id, Order.status.not_in(_CLOSED))
+        .where(Organisation.credit_code == credit_code, Order.id != order.id, Order.status.not_in(CLOSED))
         .order_by(Order.id).limit(5)).all()
     if others:
         found.append(Warning("open_order", {"orders": list(others)}))

@@ -48,8 +48,13 @@
       var data = new FormData(revealForm);
       data.append("field", button.dataset.field);
       fetch(revealForm.action, { method: "POST", body: data, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (response) { return response.json(); })
         .then(function (answer) {
+          if (answer.error) {
+            button.textContent = answer.error;
+            button.disabled = true;
+            return;
+          }
           document.querySelector('[data-reveal-value="' + answer.field + '"]').textContent = answer.value;
           button.remove();
         });

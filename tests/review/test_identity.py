@@ -30,9 +30,9 @@ def order(db_session, order_number) -> Order:
 @pytest.mark.parametrize(("method", "facts", "outcome", "detail"), [
     ("legal_rep_phone", {**PERSON, "phone": "13800138000"}, CheckOutcome.PASSED, "real-name record"),
     ("agent_phone", {**PERSON, "phone": "13800130000"}, CheckOutcome.FAILED,
-     "name and ID number do not match the phone's real-name record"),
+     "Name and ID number do not match the phone's real-name record"),
     ("legal_rep_phone", {**PERSON, "phone": "13800139999"}, CheckOutcome.PENDING, "carrier has not answered"),
-    ("legal_rep_phone", {**PERSON, "phone": "13800138888"}, CheckOutcome.ERROR, "service unavailable"),
+    ("legal_rep_phone", {**PERSON, "phone": "13800138888"}, CheckOutcome.ERROR, "service is unavailable"),
     ("legal_rep_bank_card", {**PERSON, "phone": "13800138000", "bank_card_number": "6222020000"},
      CheckOutcome.FAILED, "bank card's record"),
     ("agent_bank_card", {**PERSON, "phone": "13800130000", "bank_card_number": "6222021234"},
@@ -84,8 +84,8 @@ def test_a_missing_number_fails_without_asking_the_service(db_session, order):
     order.legal_rep.bank_card_number = None
     order.agent.phone = None
     legal_rep, agent = verify_order(db_session, order, Refuses())
-    assert (legal_rep.outcome, legal_rep.detail) == (CheckOutcome.FAILED, "the order has no bank card number")
-    assert (agent.outcome, agent.detail) == (CheckOutcome.FAILED, "the order has no phone number")
+    assert (legal_rep.outcome, legal_rep.detail) == (CheckOutcome.FAILED, "The order has no bank card number.")
+    assert (agent.outcome, agent.detail) == (CheckOutcome.FAILED, "The order has no phone number.")
 
 
 def test_details_never_keep_full_numbers(db_session, order):

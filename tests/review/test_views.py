@@ -98,6 +98,10 @@ def test_the_review_screen_masks_numbers_and_reveal_is_audited(client, login_as,
     page = client.get(f"/console/orders/{order.number}").get_data(as_text=True)
     assert order.legal_rep_id_number not in page and order.legal_rep_id_masked in page
     assert order.account_number not in page
+    refused = client.post(f"/console/orders/{order.number}/reveal", data={"field": "legal_rep_id_number"})
+    assert refused.status_code == 403 and "请先领取订单" in refused.json["error"]
+    assert "value" not in refused.json
+    client.post(f"/console/orders/{order.number}/claim")
     answer = client.post(f"/console/orders/{order.number}/reveal", data={"field": "legal_rep_id_number"})
     assert answer.json == {"field": "legal_rep_id_number", "value": order.legal_rep_id_number}
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order.id)
@@ -105,6 +109,37 @@ def test_the_review_screen_masks_numbers_and_reveal_is_audited(client, login_as,
     assert (entry.action, entry.actor, entry.after) == (
         "order.number_revealed", "staff:reveal-tester", {"field": "legal_rep_id_number"})
     assert client.post(f"/console/orders/{order.number}/reveal", data={"field": "password_hash"}).status_code == 400
+
+
+def test_a_senior_reviewer_reveals_without_holding_the_order(client, login_as, orders):
+    login_as(StaffRole.SENIOR_REVIEWER)
+    answer = client.post(f"/console/orders/{orders[1].number}/reveal", data={"field": "account_number"})
+    assert answer.json == {"field": "account_number", "value": orders[1].account_number}
+
+
+def test_reveals_are_limited_per_staff_member_per_hour(app, client, login_as, orders):
+    app.config["REVEALS_PER_STAFF_PER_HOUR"] = 2
+    try:
+        login_as(StaffRole.SENIOR_REVIEWER)
+        fields = ["legal_rep_id_number", "agent_id_number", "account_number"]
+        answers = [client.post(f"/console/orders/{orders[2].number}/reveal", data={"field": field})
+                   for field in fields]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert "value" not in answers[2].json and "2" in answers[2].json["error"]
+        # Another reviewer's budget is their own.
+        login_as(StaffRole.SENIOR_REVIEWER)
+        assert client.post(f"/console/orders/{orders[2].number}/reveal",
+                           data={"field": "account_number"}).status_code == 200
+    finally:
+        app.config["REVEALS_PER_STAFF_PER_HOUR"] = 30
+
+
+def test_opening_an_order_page_is_audited(client, login_as, orders, db_session):
+    login_as(StaffRole.REVIEWER, "page-reader")
+    client.get(f"/console/orders/{orders[3].number}")
+    entry = db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == orders[3].id)
+                               .order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.actor) == ("order.viewed", "staff:page-reader")
 
 
 def test_viewing_a_document_is_audited(client, login_as, orders, db_session):
