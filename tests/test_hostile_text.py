@@ -165,3 +165,21 @@ def test_admin_forms_refuse_unsafe_text(client, db_session, login_as):
 def test_staff_sign_in_refuses_a_nul_in_the_username(client, db_session):
     response = client.post("/console/login", data={"username": "admin\x00", "password": "whatever-password"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("field", "value"), [("id_number", "91350100M000100Y43\x00"),
+                                              ("agent_phone", "1391234\u200b5678"), ("sms_code", "12\x0034")])
+def test_the_order_query_refuses_unsafe_text(client, db_session, field, value):
+    from models import SmsCode
+    from tests.conftest import solve_captcha
+
+    data = {"cert_kind": "unit", "id_type": "credit_code", "id_number": "91350100M000100Y43",
+            "agent_phone": "13912345678", **solve_captcha(client, "/query")}
+    if field == "sms_code":
+        client.post("/query", data=data)
+        response = client.post("/query/verify", data={"sms_code": value})
+        assert response.status_code == 200 and 'data-error-for="sms_code"' in response.get_data(as_text=True)
+        return
+    response = client.post("/query", data={**data, field: value})
+    assert response.status_code == 200 and "控制字符" in _error_for(response.get_data(as_text=True), field)
+    assert db_session.scalar(select(func.count()).select_from(SmsCode)) == 0

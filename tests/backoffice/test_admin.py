@@ -275,3 +275,15 @@ def test_staff_commands(runner, db_session, make_app):
     production = make_app(**PRODUCTION).test_cli_runner()
     result = production.invoke(args=["staff", "totp", "liu"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+HEADER = re.compile(r'<th class="column-header[^"]*">\s*(?:<a [^>]*>)?\s*([^<]+?)\s*<', re.S)
+
+
+@pytest.mark.parametrize("name", ADMIN_LISTS)
+def test_admin_column_headers_speak_the_page_language(client, login_as, name):
+    login_as(StaffRole.ADMIN)
+    chinese = HEADER.findall(client.get(f"/console/admin/{name}/").get_data(as_text=True))
+    assert chinese and all(re.search(r"[\u4e00-\u9fff]", header) for header in chinese), chinese
+    english = HEADER.findall(client.get(f"/console/admin/{name}/?lang=en").get_data(as_text=True))
+    assert len(english) == len(chinese) and not any(re.search(r"[\u4e00-\u9fff]", h) for h in english), english
