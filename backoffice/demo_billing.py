@@ -108,7 +108,7 @@ def _pay(session: Session, services: BillingServices, clock: _Clock, order: Orde
     """The trade opened at signing and paid at the order's payment, then its invoice."""
     clock.at = order.signed_at
     payment = checkout.ensure_payment(session, services, order)
-    services.provider.precreate(payment.out_trade_no, payment.amount_cents, checkout._subject(order),
+    services.provider.precreate(payment.out_trade_no, payment.amount_cents, checkout.trade_subject(order),
                                 services.notify_url, expires_at=services.payment_deadline(order))
     clock.at = order.paid_at
     notification = services.provider.verify_notification(services.provider.pay(payment.out_trade_no)[0])

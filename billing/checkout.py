@@ -80,7 +80,7 @@ def payment_qr_code(session: Session, services: BillingServices, order: Order) -
     payment = ensure_payment(session, services, order)
     try:
         # The trade stays open as long as the order waits; the provider closes it at the deadline.
-        trade = services.provider.precreate(payment.out_trade_no, payment.amount_cents, _subject(order),
+        trade = services.provider.precreate(payment.out_trade_no, payment.amount_cents, trade_subject(order),
                                             services.notify_url, expires_at=services.payment_deadline(order))
     except ProviderError as exc:
         log.warning("precreate %s failed: %s", payment.out_trade_no, exc)
@@ -88,7 +88,7 @@ def payment_qr_code(session: Session, services: BillingServices, order: Order) -
     return payment, trade.qr_code
 
 
-def _subject(order: Order) -> str:
+def trade_subject(order: Order) -> str:
     return f"数字证书 {order.product.name} 订单{order.number}"
 
 
