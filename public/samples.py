@@ -1,4 +1,4 @@
-"""Sample pictures of the five materials for the materials page: the drawn documents, larger,
+"""Sample pictures of the five materials for the materials page: the drawn documents, drawn larger,
 named and stamped 样例 SAMPLE across so nobody takes one for a real document or uploads it.
 
 They never change, so each is drawn once per worker and kept.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import io
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from documents import drawings
 from models import MaterialKind
@@ -23,31 +23,20 @@ CAPTIONS = {
 }
 MARK = "样例 SAMPLE"
 SCALE = 2
-# Debian's fonts-wqy-zenhei (a run dependency for the PDFs too), else Noto CJK.
-CJK_FONTS = ("wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc")
 _MARK_RED = (205, 30, 35, 110)
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    for name in CJK_FONTS:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    raise OSError(f"no CJK font for the sample pictures; install one of {', '.join(CJK_FONTS)}")
 
 
 @functools.cache
 def sample_png(kind: MaterialKind) -> bytes:
     """The sample picture of one material as PNG bytes."""
-    document = drawings.draw(kind)
-    width, height = document.width * SCALE, document.height * SCALE
+    document = drawings.draw(kind, scale=SCALE)
+    width, height = document.size
     caption_height = 56
     picture = Image.new("RGB", (width, height + caption_height), (255, 255, 255))
-    picture.paste(document.resize((width, height), Image.Resampling.BICUBIC))
+    picture.paste(document)
     _stamp(picture, width, height)
     pen = ImageDraw.Draw(picture)
-    pen.text((width // 2, height + caption_height // 2), CAPTIONS[kind], font=_font(24), fill=(31, 41, 51),
+    pen.text((width // 2, height + caption_height // 2), CAPTIONS[kind], font=drawings.font(24), fill=(31, 41, 51),
              anchor="mm")
     out = io.BytesIO()
     picture.save(out, "PNG", optimize=True)
@@ -56,7 +45,7 @@ def sample_png(kind: MaterialKind) -> bytes:
 
 def _stamp(picture: Image.Image, width: int, height: int) -> None:
     """样例 SAMPLE across the document, translucent so the document still shows through."""
-    font = _font(max(width, height) // 9)
+    font = drawings.font(max(width, height) // 9)
     left, top, right, bottom = font.getbbox(MARK)
     layer = Image.new("RGBA", (right - left + 40, bottom - top + 40), (0, 0, 0, 0))
     ImageDraw.Draw(layer).text((20 - left, 20 - top), MARK, font=font, fill=_MARK_RED)
