@@ -3,9 +3,12 @@ the public operations for the application, the review operations for the queue."
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 
 from sqlalchemy import select
 
+from documents import drawings
 from models import (
     BusinessType,
     Channel,
@@ -20,11 +23,10 @@ from models import (
 )
 from models.base import utcnow
 from public import operations as public_operations
-from public.materials import MaterialStore, check_image
+from public.materials import CheckedImage, MaterialStore, check_image
 from public.openapi import APPLICATION_EXAMPLE
 from public.validators import credit_code_check_char
 from review import operations
-from tests.conftest import image_bytes
 
 _serials = iter(range(1, 10**6))
 
@@ -78,8 +80,8 @@ def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = B
                                                  applicant_secret=None)
     order.business_type = business_type
     store = MaterialStore(upload_folder)
-    image = check_image(image_bytes(), 1536 * 1024)
     for kind in MaterialKind:
+        image = _document(kind)
         session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(image.content),
                              content_type=image.content_type, size_bytes=len(image.content),
                              sha256=image.sha256, width=image.width, height=image.height,
@@ -88,6 +90,14 @@ def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = B
         order.move_to(status, "applicant:test")
     session.flush()
     return order
+
+
+@functools.cache
+def _document(kind: MaterialKind) -> CheckedImage:
+    """The drawn document of a kind, checked as an upload is (drawn once per test run)."""
+    out = io.BytesIO()
+    drawings.draw(kind).save(out, "PNG")
+    return check_image(out.getvalue(), 1536 * 1024)
 
 
 def staff(session, role: StaffRole | str, username: str) -> Staff:
