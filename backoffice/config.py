@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from public import materials
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))
 
@@ -20,8 +22,8 @@ class Defaults:
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MATERIAL_MAX_BYTES = 1536 * 1024  # 1.5 MB, as the portal promises
-    MATERIAL_MAX_PIXELS = 25_000_000  # a phone photo is 12 megapixels
-    MATERIAL_MAX_SIDE = 3508  # pixels on the long side of the stored image (A4 at 300 dpi)
+    MATERIAL_MAX_PIXELS = materials.MAX_PIXELS
+    MATERIAL_MAX_SIDE = materials.MAX_SIDE
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

@@ -34,7 +34,8 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP")
 # How the accepted formats begin: a file that does and still cannot be read is broken or cut
 # short, one that does not is of another kind (GIF, HEIC, PDF).
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
-# Defaults for scripts and demo data; the app passes its MATERIAL_MAX_PIXELS and MATERIAL_MAX_SIDE.
+# The defaults of the settings MATERIAL_MAX_PIXELS (a phone photo is 12 megapixels) and
+# MATERIAL_MAX_SIDE (A4 at 300 dpi), and what scripts and demo data use.
 MAX_PIXELS = 25_000_000
 MAX_SIDE = 3508
 # A side longer than this costs the decoders far more than its pixels (buffers of whole rows,
