@@ -34,22 +34,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         base64.b64decode(app.config["LOOKUP_KEY"]),
     )
 
-    from backoffice import (
-        admin,
-        cli,
-        database,
-        edge,
-        errors,
-        extensions,
-        guards,
-        i18n,
-        request_guard,
-        security,
-        staff_login,
-    )
+    from backoffice import admin, cli
+    from web import database, edge, error_pages, extensions, guards, i18n, request_guard, security, staff_login
 
     request_guard.init_app(app)  # before any other hook reads the address
-    errors.init_app(app)
+    error_pages.init_app(app)
     extensions.db.init_app(app)
     with app.app_context():
         audit_chain.configure(extensions.db.engine, base64.b64decode(app.config["AUDIT_SEAL_KEY"]),
@@ -68,10 +57,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     review.init_app(app)
     billing.init_app(app)
 
-    from backoffice.auth import bp as auth_bp
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp
     from public.payment_views import payment_notification
+    from web.auth import bp as auth_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)

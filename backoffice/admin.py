@@ -3,7 +3,7 @@
 Staff accounts, the reference data (catalogue, channels, reason templates, SLA targets,
 calendar overrides, the deny list) and a read-only audit log. Nothing is ever deleted:
 records are retained. Every create and edit writes an "admin.change" audit entry with the
-fields it changed (never a secret). Rules about accounts live in backoffice.staff_accounts.
+fields it changed (never a secret). Rules about accounts live in web.staff_accounts.
 """
 from __future__ import annotations
 
@@ -31,10 +31,6 @@ from sqlalchemy import inspect, select
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
-from backoffice import guards, security, staff_accounts
-from backoffice.extensions import db
-from backoffice.forms import TextChecks
-from backoffice.request_guard import bounded_int
 from models import (
     AuditEntry,
     BusinessType,
@@ -51,7 +47,11 @@ from models import (
     StaffRole,
     record,
 )
-from public.labels import LABELS
+from web import guards, security, staff_accounts
+from web.extensions import db
+from web.forms import TextChecks
+from web.labels import LABELS
+from web.request_guard import bounded_int
 
 # Never written into an audit entry, never shown.
 SECRET_FIELDS = frozenset({"password_hash", "totp_secret", "api_key_hash", "id_number", "id_number_digest"})

@@ -23,13 +23,14 @@ from flask_admin.contrib.sqla import ModelView
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from backoffice import create_app, demo, staff_accounts
+from backoffice import create_app, demo
 from backoffice.demo_data import load_applications
-from backoffice.extensions import db
 from billing.bench import bench_invoice_command
 from models import Order, OrderStatus, ReviewQueue, Staff, StaffRole
 from models.base import utcnow
 from review import queues
+from web import staff_accounts
+from web.extensions import db
 
 bench_cli = AppGroup("bench", help="Benchmarks that print figures measured in one run.")
 bench_cli.add_command(bench_invoice_command)

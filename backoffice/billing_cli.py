@@ -10,8 +10,6 @@ import click
 from flask.cli import AppGroup
 
 import billing
-from backoffice import edge
-from backoffice.extensions import db
 from billing import checkout, invoices, reconciliation, refunds, sweep
 from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
@@ -20,6 +18,8 @@ from models import Order, Refund
 from models.base import utcnow
 from models.order_number import BUSINESS_TZ
 from public import payments
+from web import edge
+from web.extensions import db
 
 billing_cli = AppGroup("billing", help="Payments, refunds and invoices.")
 

@@ -6,11 +6,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from backoffice import staff_accounts
-from backoffice.extensions import db
 from models import Staff, StaffRole
 from notifications import outbox
 from public import catalogue
+from web import staff_accounts
+from web.extensions import db
 
 channel_cli = AppGroup("channel", help="Channels through which orders arrive.")
 sms_cli = AppGroup("sms", help="The SMS outbox.")

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backoffice import staff_accounts
 from models import (
     BusinessType,
     CertKind,
@@ -19,6 +18,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
+from web import staff_accounts
 
 PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT)]
 # Each business type has its own price; unlocking is free and has none.

@@ -26,11 +26,10 @@ from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 import billing
-from backoffice import demo_billing, edge
+from backoffice import demo_billing
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
 from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
-from backoffice.extensions import db
 from models import (
     REVIEW_ROLES,
     AgentIdentityMethod,
@@ -63,6 +62,8 @@ from models.order_state import CertKind
 from models.sealed import lookup_digest
 from public.catalogue import choose_price
 from review import sla
+from web import edge
+from web.extensions import db
 
 CHUNK = 5000  # applications per round of inserts, and rows per executemany
 _STATUS_JSON = {status: {"status": str(status)} for status in OrderStatus}  # shared: never mutated

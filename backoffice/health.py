@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from backoffice.extensions import db
+from web.extensions import db
 
 bp = Blueprint("health", __name__)
 

@@ -10,12 +10,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from backoffice import edge
 from backoffice.cli import CLI_ACTOR
-from backoffice.extensions import db
 from models import audit_chain
 from models.base import utcnow
 from review import digest
+from web import edge
+from web.extensions import db
 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 review_cli = AppGroup("review", help="The review queues.")

@@ -25,7 +25,7 @@ from billing.payments.interfaces import (
     TradeState,
     TradeStatus,
 )
-from billing.services import N_, BillingError, BillingServices
+from billing.services import BillingError, BillingServices
 from models import (
     NotificationOutcome,
     Order,
@@ -37,6 +37,7 @@ from models import (
     record,
 )
 from models.base import update_if
+from web.errors import N_
 
 log = logging.getLogger(__name__)
 MAX_FIELDS = 64

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from backoffice.forms import Form
+from web.forms import Form
 
 
 class ActionForm(Form):

@@ -19,10 +19,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import billing
-from backoffice.database import writes
-from backoffice.extensions import db
-from backoffice.guards import has_role, roles_required
-from backoffice.request_guard import bounded_int
 from billing import finance_queries as queries
 from billing import invoices, refunds
 from billing.finance_forms import ActionForm, VoidForm
@@ -46,6 +42,10 @@ from models import (
 from models.base import utcnow
 from models.working_days import load_calendar
 from reports import exports
+from web.database import writes
+from web.extensions import db
+from web.guards import has_role, roles_required
+from web.request_guard import bounded_int
 
 ACTORS = (StaffRole.FINANCE,)
 VIEWERS = (StaffRole.FINANCE, StaffRole.ADMIN)

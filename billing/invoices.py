@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from billing.capital import money
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, render_invoice
 from billing.issuers import InvoiceRequest
-from billing.services import N_, BillingError, BillingServices
+from billing.services import BillingError, BillingServices
 from models import (
     BusinessType,
     Invoice,
@@ -26,6 +26,7 @@ from models import (
 from models.order_number import BUSINESS_TZ
 from notifications import outbox
 from notifications.mail import Attachment
+from web.errors import N_
 
 SERVICE_ITEM = "*信息技术服务*数字证书服务费"
 ITEM_NAMES = {

@@ -17,10 +17,11 @@ from billing import invoices
 from billing.capital import money
 from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError
-from billing.services import N_, BillingError, BillingServices
+from billing.services import BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
 from models.base import update_if
 from notifications import outbox
+from web.errors import N_
 
 log = logging.getLogger(__name__)
 REFUND_SMS = "【数字证书】您的订单{number}的款项{amount}元已按原支付方式退回，一般1-3个工作日到账。"

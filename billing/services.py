@@ -11,22 +11,13 @@ from billing.payments import build_provider
 from billing.payments.interfaces import PaymentProvider
 from models import Order
 from reports.pdf import PdfRenderer, get_renderer
+from web.errors import UserError
 
 NOTIFY_PATH = "/pay/notify"
 
 
-def N_(message: str) -> str:
-    """Marks a message for translation where it is shown."""
-    return message
-
-
-class BillingError(Exception):
-    """An action the order's payment or invoice state does not allow (an English msgid)."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class BillingError(UserError):
+    """An action the order's payment or invoice state does not allow."""
 
 
 @dataclass

@@ -11,8 +11,6 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
 import billing
-from backoffice.database import writes
-from backoffice.extensions import db, limiter
 from billing import checkout
 from billing.services import BillingError
 from models import MaterialKind, Order, OrderStatus
@@ -20,7 +18,9 @@ from models.base import utcnow
 from public import catalogue, idempotency, openapi, operations, payments, sms_codes
 from public.forms import AGREED, ApplicationForm, form_fields
 from public.materials import InvalidUpload, MaterialStore, check_image
-from public.validators import InvalidValue
+from web.database import writes
+from web.errors import InvalidValue
+from web.extensions import db, limiter
 
 
 def _problem(status: int, message: str, **extra):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import CaptchaChallenge
 from models.base import utcnow
-from public.validators import N_
+from web.errors import N_
 
 _ALPHABET = "23456789"  # no 0/1: they are read as O/I
 _LENGTH = 4

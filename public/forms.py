@@ -14,10 +14,11 @@ from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringF
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
-from backoffice.forms import Form
 from models import AgentIdentityMethod, IdentityMethod, IdType
 from public import regions, validators
-from public.labels import catalogue_name
+from web.errors import InvalidValue
+from web.forms import Form
+from web.labels import catalogue_name
 
 IDENTITY_METHODS = [
     (IdentityMethod.CORPORATE_TRANSFER.value,
@@ -90,7 +91,7 @@ def check_field(field, check: Callable[[str], str]) -> None:
     """Run `check` on the field's value and keep what it answers, or show its message."""
     try:
         field.data = check(field.data)
-    except validators.InvalidValue as exc:
+    except InvalidValue as exc:
         raise ValidationError(gettext(str(exc))) from exc
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Channel, IdempotencyRecord
-from public.validators import N_, InvalidValue, plain_text
+from web.errors import N_, InvalidValue
+from web.text import plain_text
 
 MAX_KEY_LENGTH = 255
 

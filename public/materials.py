@@ -26,7 +26,8 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
-from public.validators import N_, InvalidValue, plain_text
+from web.errors import N_, InvalidValue
+from web.text import plain_text
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from models.order_state import UNPAID
 from models.sealed import lookup_digest, mask, seal, unseal
 from public import sms_codes
 from public.operations import session_hash
-from public.validators import N_
+from web.errors import N_
 
 CREDIT_CODE = "credit_code"  # the ID type of an organisation: its unified social credit code
 QUERY_PURPOSE = "order_query"

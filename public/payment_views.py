@@ -8,8 +8,6 @@ from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 
 import billing
-from backoffice.database import writes
-from backoffice.extensions import db, limiter
 from billing import checkout
 from billing.services import BillingError
 from models import Invoice, OrderStatus
@@ -17,6 +15,8 @@ from models.base import utcnow
 from models.payment import REJECTED_OUTCOMES
 from public import payments
 from public.views import owned_order
+from web.database import writes
+from web.extensions import db, limiter
 
 PROVIDER_CHECK_SECONDS = 10
 

@@ -10,8 +10,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from models import MaterialKind, Order
-from public.labels import label
 from reports.pdf import get_renderer
+from web.labels import label
 
 TEMPLATES = {
     MaterialKind.ESEAL_SAMPLE_FORM: "pdf/eseal-sample-form.html",

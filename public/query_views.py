@@ -14,14 +14,14 @@ from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
 import billing
-from backoffice.extensions import db, limiter
-from backoffice.forms import Form
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
 from public import captcha, regions, sms_codes, validators, views
 from public import order_query as queries
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
+from web.extensions import db, limiter
+from web.forms import Form
 
 PENDING = "order_query_pending"
 VERIFIED = "order_query"

@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 from flask import Response, abort
 
-from backoffice.extensions import limiter
 from models import MaterialKind
 from public import printables, samples
 from public.views import owned_order
+from web.extensions import limiter
 
 
 def _kind(value: str) -> MaterialKind:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import Channel, Order, SmsCode
 from models.base import utcnow
 from notifications.outbox import queue_sms
-from public.validators import N_
+from web.errors import N_
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ else knows. It reads no session, so it works whichever parallel response set the
 """
 from flask import Blueprint, abort, current_app, request
 
-from backoffice.extensions import db
 from public import captcha
+from web.extensions import db
 
 bp = Blueprint("testing_hooks", __name__, url_prefix="/_test")
 

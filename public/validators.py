@@ -21,6 +21,8 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 
+from web.errors import N_, InvalidValue
+
 __all__ = [
     "ID_TYPES",
     "InvalidValue",
@@ -33,22 +35,12 @@ __all__ = [
     "mainland_mobile",
     "military_officer_card",
     "passport_number",
-    "plain_text",
     "resident_id_check_char",
     "resident_id_number",
     "taiwan_compatriot_permit",
     "taxpayer_id",
     "unified_social_credit_code",
 ]
-
-
-class InvalidValue(ValueError):
-    """The value typed by the applicant is not acceptable; ``str(exc)`` is for the user."""
-
-
-def N_(message: str) -> str:
-    # marks a message for extraction; translated where it is shown
-    return message
 
 
 # --- shared normalisation -------------------------------------------------------
@@ -72,25 +64,6 @@ def _compact(s: str) -> str:
 def _upper(s: str) -> str:
     """Upper-case ASCII letters only, so non-ASCII letters can't sneak into a charset."""
     return s.translate(_ASCII_UPPER)
-
-
-# --- text any field may hold --------------------------------------------------------
-
-# What a database or a screen cannot hold: C0 and C1 control characters (PostgreSQL refuses
-# NUL outright), DEL, zero-width characters and joiners, bidirectional embeddings, overrides
-# and isolates (they reorder what a reviewer reads), the byte-order mark, and lone surrogates
-# (a JSON body can carry them; no database encodes them). Multi-line fields keep CR and LF.
-_INVISIBLE = "\x7f-\x9f\u200b-\u200d\u2060\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
-_UNSAFE_TEXT = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
-_UNSAFE_MULTILINE = re.compile(f"[\x00-\x09\x0b\x0c\x0e-\x1f{_INVISIBLE}]")
-
-
-def plain_text(s: str, *, multiline: bool = False) -> str:
-    """Refuse control and invisible formatting characters; return `s` unchanged otherwise."""
-    if (_UNSAFE_MULTILINE if multiline else _UNSAFE_TEXT).search(s):
-        raise InvalidValue(N_("This text contains control or invisible characters that cannot be stored. "
-                              "Please type it again."))
-    return s
 
 
 # --- unified social credit code (GB 32100-2015) ---------------------------------

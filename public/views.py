@@ -19,16 +19,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import billing
-from backoffice.database import writes
-from backoffice.errors import PageError
-from backoffice.extensions import db, limiter
-from backoffice.staff_login import is_staff
 from billing import invoices
 from models import Material, MaterialKind, Order, OrderStatus
 from public import captcha, catalogue, operations, regions, sms_codes
 from public.forms import PublicApplicationForm
 from public.materials import InvalidUpload, MaterialStore, check_filename, check_image
 from review import operations as review_operations
+from web.database import writes
+from web.error_pages import PageError
+from web.extensions import db, limiter
+from web.staff_login import is_staff
 
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
 # The applicant's next page while the order is theirs to move on ('continue').

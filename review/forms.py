@@ -5,8 +5,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-from backoffice.forms import Form
 from models import MaterialKind
+from web.forms import Form
 
 # What a reviewer confirms for each document kind before approving.
 CHECKLIST: dict[MaterialKind, tuple[str, ...]] = {

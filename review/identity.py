@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models import AgentIdentityMethod, CheckOutcome, IdentityCheck, IdentityMethod, Order, Person
 from models.sealed import mask_numbers_in
 from notifications.http import ServiceUnavailable, SignedJsonService
-from public.validators import N_
+from web.errors import N_
 
 log = logging.getLogger(__name__)
 

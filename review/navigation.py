@@ -9,11 +9,11 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from backoffice.extensions import db
-from backoffice.staff_login import is_staff
 from models import REVIEW_ROLES, ReviewQueue, StaffRole
 from models.base import utcnow
 from review import identity, queues, sla
+from web.extensions import db
+from web.staff_login import is_staff
 
 QUEUE_LABELS = {
     ReviewQueue.NEW: _l("New applications"),

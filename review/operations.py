@@ -28,9 +28,9 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from public.validators import N_
 from review import identity, messages, sla
 from review.dual_control import changed_identity, needs_dual_control
+from web.errors import N_, UserError
 
 QUEUE_OF = {
     BusinessType.NEW: ReviewQueue.NEW,
@@ -46,14 +46,8 @@ DOCUMENT_VIEWERS = REVIEW_ROLES
 REVEALED = "order.number_revealed"
 
 
-class ReviewError(Exception):
-    """An action the order's state or the reviewer's role does not allow; the message says why
-    (an English msgid, translated where it is shown, with its parameters)."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+class ReviewError(UserError):
+    """An action the order's state or the reviewer's role does not allow."""
 
 
 def _hash(token: str) -> str:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from backoffice.request_guard import bounded_int
 from models import (
     BusinessType,
     Channel,
@@ -27,6 +26,7 @@ from models import (
     Staff,
 )
 from review import sla
+from web.request_guard import bounded_int
 
 # What a reviewer works on; an order waiting for the applicant stays listed but paused.
 ACTIVE = (OrderStatus.PAID, OrderStatus.IN_REVIEW)

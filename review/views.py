@@ -17,11 +17,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from backoffice.auth import safe_next
-from backoffice.database import writes
-from backoffice.extensions import db
-from backoffice.guards import roles_required, staff_required
-from backoffice.request_guard import bounded_int
 from billing import checkout, invoices
 from models import (
     REVIEW_ROLES,
@@ -47,6 +42,11 @@ from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
 from review.navigation import QUEUE_LABELS, request_calendar
 from review.warnings import warnings_for
+from web.auth import safe_next
+from web.database import writes
+from web.extensions import db
+from web.guards import roles_required, staff_required
+from web.request_guard import bounded_int
 
 REVIEWERS = tuple(REVIEW_ROLES)
 

@@ -12,10 +12,11 @@ from flask_migrate import upgrade
 from PIL import Image
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from backoffice import create_app, demo, staff_accounts
-from backoffice.extensions import db
+from backoffice import create_app, demo
 from models import Staff, StaffRole
 from models.base import utcnow
+from web import staff_accounts
+from web.extensions import db
 
 
 def config_for_tests(tmp_path_factory, database_url: str) -> dict:
@@ -210,7 +211,7 @@ def upload_all(client):
     return upload
 
 
-# --- staff sign-in (backoffice.auth) ----------------------------------------------------------
+# --- staff sign-in (web.auth) ----------------------------------------------------------
 
 STAFF_PASSWORD = "correct-horse-battery-staple"
 

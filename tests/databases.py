@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from backoffice.extensions import db
+from web.extensions import db
 
 T = TypeVar("T")
 

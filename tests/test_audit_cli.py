@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from backoffice.extensions import db
 from models import AuditChainHead, AuditEntry, record
 from models.audit_chain import Anchor, head_mac
 from tests.databases import own_app
 from tests.models.test_audit_chain import KEY, allow_tampering
+from web.extensions import db
 
 
 @pytest.fixture

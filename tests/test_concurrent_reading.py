@@ -8,11 +8,11 @@ import re
 
 from sqlalchemy import func, select
 
-from backoffice.extensions import db
 from models import AuditEntry, StaffRole
 from tests import factories
 from tests.conftest import add_staff, sign_in
 from tests.databases import at_once, own_app
+from web.extensions import db
 
 VIEWERS = 8
 ROUNDS = 4

@@ -19,7 +19,7 @@ def empty_database_url(tmp_path):
 def test_upgrade_downgrade_upgrade(tmp_path_factory, empty_database_url):
     app = create_app(config_for_tests(tmp_path_factory, empty_database_url))
     with app.app_context():
-        from backoffice.extensions import db
+        from web.extensions import db
 
         upgrade()
         assert {"order", "organisation", "person", "material", "sms_code", "audit_entry"} <= set(

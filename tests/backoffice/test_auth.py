@@ -5,10 +5,10 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from backoffice.auth import safe_next
-from backoffice.guards import LAST_ACTIVITY_KEY
 from models import AuditEntry, Staff, StaffRole
 from tests.conftest import STAFF_PASSWORD, add_staff, sign_in, totp_now
+from web.auth import safe_next
+from web.guards import LAST_ACTIVITY_KEY
 
 
 def actions_for(db_session, target: str) -> list[str]:

@@ -9,7 +9,6 @@ import time_machine
 from sqlalchemy import func, select
 
 import billing
-from backoffice.extensions import db
 from billing import checkout
 from billing.payments.alipay import sign_notification
 from billing.payments.sandbox import SandboxProvider
@@ -30,6 +29,7 @@ from models import (
 from models.base import utcnow
 from tests import factories
 from tests.databases import at_once, own_app
+from web.extensions import db
 
 
 @pytest.fixture

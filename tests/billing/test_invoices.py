@@ -155,9 +155,9 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
 def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory):
     """Two orders paid at the same moment: two invoices, numbers one apart, none lost."""
     import billing
-    from backoffice.extensions import db
     from billing import checkout
     from tests.databases import at_once, own_app
+    from web.extensions import db
 
     with own_app(tmp_path, tmp_path_factory) as app:
         with app.app_context():

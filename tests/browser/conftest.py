@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
-from backoffice.extensions import db
 from tests.conftest import migrated_app
+from web.extensions import db
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STAFF_PASSWORD = "correct horse 2026"

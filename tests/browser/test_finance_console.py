@@ -7,7 +7,6 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 import billing
-from backoffice.extensions import db
 from billing import checkout
 from models import Invoice, InvoiceStatus, Payment, PaymentStatus, StaffRole
 from models.base import utcnow
@@ -16,6 +15,7 @@ from review import operations as review_operations
 from tests import factories
 from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
+from web.extensions import db
 
 pytestmark = pytest.mark.browser
 

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from backoffice.extensions import db
 from notifications.outbox import latest_for
 from public.openapi import APPLICATION_EXAMPLE as A
 from tests.conftest import MATERIAL_KINDS, sms_code_in
+from web.extensions import db
 
 pytestmark = pytest.mark.browser
 

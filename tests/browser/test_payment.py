@@ -7,12 +7,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from backoffice.extensions import db
 from models import EmailMessage, Invoice, Order, OrderStatus
 from notifications.outbox import latest_for
 from public.openapi import APPLICATION_EXAMPLE
 from tests import factories
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
+from web.extensions import db
 
 pytestmark = pytest.mark.browser
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from backoffice.extensions import db
 from documents import drawings
 from models import Invoice, InvoiceKind, InvoiceStatus, MaterialKind, OrderStatus
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
 from tests.conftest import sms_code_in
+from web.extensions import db
 
 pytestmark = pytest.mark.browser
 

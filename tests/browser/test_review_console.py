@@ -11,13 +11,13 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from backoffice.demo_data import load_applications
-from backoffice.extensions import db
 from models import AuditEntry, MaterialKind, Order, OrderStatus, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
 from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
+from web.extensions import db
 
 pytestmark = pytest.mark.browser
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from backoffice.extensions import db
 from models import AuditChainHead, record
 from models.audit_chain import Anchor, head_mac, seal_head, verify
 from tests.databases import at_once, own_app
 from tests.models.test_audit_chain import KEY
+from web.extensions import db
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import threading
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from backoffice.extensions import db
 from models import CertKind, OrderSequence, next_order_number
+from web.extensions import db
 
 
 def test_format_and_sequence(db_session):

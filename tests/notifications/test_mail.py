@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from backoffice import edge
-from backoffice.extensions import db
 from notifications import outbox
 from notifications.interfaces import MailDeliveryError
 from notifications.mail import Attachment, SandboxMailer, SmtpMailer, build_mailer
+from web import edge
+from web.extensions import db
 
 
 def _import_aiosmtpd():

@@ -6,13 +6,13 @@ import socket
 import pytest
 from sqlalchemy import select, text
 
-from backoffice import edge
-from backoffice.extensions import db
 from models import Order
 from notifications import outbox
 from notifications.interfaces import TransferError
 from notifications.transfers import HttpTransferGateway, SandboxTransferGateway, build_transfer_gateway
 from tests.fake_service import signed_json_service
+from web import edge
+from web.extensions import db
 
 KEY = "bank-key-for-tests"
 MEMO = "证书密码 Kx93-2a"

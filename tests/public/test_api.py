@@ -257,9 +257,9 @@ def test_a_malformed_idempotency_key_is_refused(api, key):
 def test_two_calls_with_one_key_at_once_file_one_order(tmp_path, tmp_path_factory):
     from sqlalchemy import func, select
 
-    from backoffice.extensions import db
     from models import Order
     from tests.databases import at_once, own_app
+    from web.extensions import db
 
     with own_app(tmp_path, tmp_path_factory) as app:
         key = app.test_cli_runner().invoke(args=["channel", "create", "并发渠道", "--code", "race"]).output

@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backoffice.database import is_writing_request
-from backoffice.extensions import db
 from models import CaptchaChallenge, Order
 from models.base import utcnow
 from public import captcha
 from public.openapi import APPLICATION_EXAMPLE
 from tests.conftest import solve_captcha
+from web.database import is_writing_request
+from web.extensions import db
 
 APPLY = "/c/direct/apply"
 

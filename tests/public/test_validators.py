@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from public import validators as v
-from public.validators import InvalidValue
+from web.errors import InvalidValue
 
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_AUTHORITIES = "123456789ANY"

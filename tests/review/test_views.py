@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from backoffice.extensions import db
 from models import AuditEntry, BusinessType, EmailMessage, Order, OrderStatus, ReviewQueue, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
 from tests.conftest import add_staff, image_bytes, sign_in
 from tests.databases import at_once, own_app
+from web.extensions import db
 
 
 @pytest.fixture

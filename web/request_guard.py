@@ -12,8 +12,9 @@ from flask import Flask, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
-from backoffice.errors import PageError
-from public.validators import InvalidValue, plain_text
+from web.error_pages import PageError
+from web.errors import InvalidValue
+from web.text import plain_text
 
 INT_MAX = 2**31 - 1  # PostgreSQL's integer; SQLite's is wider
 

@@ -1,8 +1,8 @@
 """Simplified Chinese by default; English on request (?lang=en), remembered in the session."""
 from flask import Flask, current_app, has_request_context, request, session
 
-from backoffice.extensions import babel
-from public.labels import catalogue_name, request_labels
+from web.extensions import babel
+from web.labels import catalogue_name, request_labels
 
 
 def remember_language() -> None:

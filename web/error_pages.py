@@ -8,7 +8,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from backoffice.staff_login import is_staff
+from web.staff_login import is_staff
 
 API_PREFIX = "/api/"
 

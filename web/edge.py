@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from backoffice.extensions import db
 from notifications import outbox
+from web.extensions import db
 
 
 def init_app(app: Flask) -> None:

@@ -2,8 +2,8 @@
 from flask import Flask
 from flask_login import current_user
 
-from backoffice.extensions import db, login_manager
 from models import Staff
+from web.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:

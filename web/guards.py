@@ -1,6 +1,6 @@
 """Who may open a console page: signed-in staff, their roles, and the idle timeout.
 
-    from backoffice.guards import roles_required, staff_required
+    from web.guards import roles_required, staff_required
 
 Anonymous visitors are sent to the sign-in page (with `next`); staff without the role get 403.
 """
@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
-from backoffice.extensions import db, login_manager
-from backoffice.staff_login import is_staff
 from models import Staff, StaffRole, record
+from web.extensions import db, login_manager
+from web.staff_login import is_staff
 
 # Seconds since the epoch of the signed-in staff member's last request.
 LAST_ACTIVITY_KEY = "staff_last_activity"

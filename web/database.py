@@ -15,7 +15,7 @@ from flask import Flask, current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backoffice.extensions import db
+from web.extensions import db
 
 _writing_request: ContextVar[bool] = ContextVar("writing_request", default=False)
 READING_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -12,7 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
-from public.validators import InvalidValue, plain_text
+from web.errors import InvalidValue
+from web.text import plain_text
 
 
 def _strip(value):

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length, Regexp
 
-from backoffice import guards, staff_accounts
-from backoffice.database import writes
-from backoffice.extensions import db, limiter
-from backoffice.forms import Form
-from backoffice.staff_login import is_staff
 from models import Staff, record
 from models.base import utcnow
+from web import guards, staff_accounts
+from web.database import writes
+from web.extensions import db, limiter
+from web.forms import Form
+from web.staff_login import is_staff
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 

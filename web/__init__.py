@@ -1,0 +1,1 @@
+"""The web base: the plumbing every area with pages shares (Indico's indico/web is the model)."""
