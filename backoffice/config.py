@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from public import materials
+from documents import materials
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents import drawings
+from documents.materials import MaterialStore, check_image
 from models import Material, MaterialKind
-from public.materials import MaterialStore, check_image
 
 FILE_LABELS = {MaterialKind.BUSINESS_LICENCE: "营业执照", MaterialKind.AGENT_ID_FRONT: "身份证正面",
                MaterialKind.AGENT_ID_BACK: "身份证反面", MaterialKind.ESEAL_SAMPLE_FORM: "电子印章采集表",

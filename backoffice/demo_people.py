@@ -9,8 +9,8 @@ import string
 from itertools import repeat
 from operator import mul
 
+from documents import regions
 from models import IdType
-from public import regions
 from public.validators import credit_code_check_char, resident_id_check_char
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁"

@@ -1,1 +1,3 @@
-"""Documents: what the materials look like, below the areas that show or store them."""
+"""Documents: the materials applicants upload (checking, storage, the ones in force), what they
+look like (the drawn stand-ins), and the regions of their addresses; below the areas that show
+or take them."""

@@ -13,11 +13,11 @@ from wtforms import BooleanField
 import billing
 from billing import checkout
 from billing.services import BillingError
+from documents.materials import InvalidUpload, MaterialStore, check_image, current_materials
 from models import MaterialKind, Order, OrderStatus
 from models.base import utcnow
 from public import catalogue, idempotency, openapi, operations, payments, sms_codes
 from public.forms import AGREED, ApplicationForm, form_fields
-from public.materials import InvalidUpload, MaterialStore, check_image
 from web.database import writes
 from web.errors import InvalidValue
 from web.extensions import db, limiter
@@ -259,7 +259,7 @@ def payment(order: Order):
 
 
 def _status(order: Order) -> dict:
-    current = operations.current_materials(db.session, order)
+    current = current_materials(db.session, order)
     return {
         "number": order.number,
         "status": str(order.status),

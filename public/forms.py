@@ -14,8 +14,9 @@ from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringF
 from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
+from documents import regions
 from models import AgentIdentityMethod, IdentityMethod, IdType
-from public import regions, validators
+from public import validators
 from web.errors import InvalidValue
 from web.forms import Form
 from web.labels import catalogue_name

@@ -5,6 +5,7 @@ from flask_babel import force_locale
 from wtforms import BooleanField, RadioField, SelectField
 from wtforms.validators import Length
 
+from documents.materials import ACCEPTED_FORMATS
 from models import MaterialKind
 from public.forms import (
     AGENT_IDENTITY_METHODS,
@@ -14,7 +15,6 @@ from public.forms import (
     OWN_KEY,
     ApplicationForm,
 )
-from public.materials import ACCEPTED_FORMATS
 
 # The media types a material may be uploaded as: the formats Pillow decodes for us.
 IMAGE_TYPES = sorted({"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp"}[f] for f in ACCEPTED_FORMATS)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from billing import checkout
 from billing.services import BillingServices
+from documents.materials import CheckedImage, MaterialStore, current_materials, save_until_committed
 from models import (
     AuditEntry,
     BusinessType,
@@ -29,7 +30,6 @@ from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE, CLOSED
 from public import catalogue, sms_codes
 from public.forms import OWN_KEY
-from public.materials import CheckedImage, MaterialStore, save_until_committed
 from review import operations as review_operations
 
 SIGNATURE_PURPOSE = "order_signature"
@@ -199,13 +199,6 @@ def form_data(order: Order) -> dict:
         "mailing_city": order.mailing_city, "mailing_address": order.mailing_address,
         "consent": True,
     }
-
-
-def current_materials(session: Session, order: Order) -> dict[MaterialKind, Material]:
-    rows = session.scalars(
-        select(Material).where(Material.order_id == order.id, Material.superseded_at.is_(None))
-    )
-    return {m.kind: m for m in rows}
 
 
 def store_material(

@@ -14,10 +14,11 @@ from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
 import billing
+from documents import regions
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
-from public import captcha, regions, sms_codes, validators, views
+from public import captcha, sms_codes, validators, views
 from public import order_query as queries
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
 from web.extensions import db, limiter

@@ -20,10 +20,11 @@ from sqlalchemy import select
 
 import billing
 from billing import invoices
+from documents import regions
+from documents.materials import InvalidUpload, MaterialStore, check_filename, check_image, current_materials
 from models import Material, MaterialKind, Order, OrderStatus
-from public import captcha, catalogue, operations, regions, sms_codes
+from public import captcha, catalogue, operations, sms_codes
 from public.forms import PublicApplicationForm
-from public.materials import InvalidUpload, MaterialStore, check_filename, check_image
 from review import operations as review_operations
 from web.database import writes
 from web.error_pages import PageError
@@ -150,7 +151,7 @@ def materials_page(number: str):
         if not errors:
             flash(gettext("Materials uploaded."))
             return redirect(url_for("public.materials_page", number=number))
-    current = operations.current_materials(db.session, order)
+    current = current_materials(db.session, order)
     return render_template(
         "public/materials.html", order=order, kinds=list(MaterialKind), current=current,
         errors=errors, complete=len(current) == len(MaterialKind),

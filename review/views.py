@@ -18,6 +18,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from billing import checkout, invoices
+from documents import regions
+from documents.materials import MaterialStore, current_materials
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -34,9 +36,6 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from public import regions
-from public.materials import MaterialStore
-from public.operations import current_materials
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm

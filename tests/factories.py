@@ -9,6 +9,7 @@ import io
 from sqlalchemy import select
 
 from documents import drawings
+from documents.materials import CheckedImage, MaterialStore, check_image
 from models import (
     BusinessType,
     Channel,
@@ -23,7 +24,6 @@ from models import (
 )
 from models.base import utcnow
 from public import operations as public_operations
-from public.materials import CheckedImage, MaterialStore, check_image
 from public.openapi import APPLICATION_EXAMPLE
 from public.validators import credit_code_check_char
 from review import operations

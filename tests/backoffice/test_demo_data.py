@@ -20,6 +20,8 @@ from backoffice.demo_data import demo_data_command, load_applications
 from billing import finance_queries
 from billing.payments.interfaces import TradeState
 from billing.reconciliation import reconcile_with_provider
+from documents import regions
+from documents.materials import MaterialStore
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -45,8 +47,7 @@ from models.audit_chain import seal_head, verify
 from models.order_number import BUSINESS_TZ
 from models.order_state import check_transition
 from models.sealed import lookup_digest
-from public import regions, validators
-from public.materials import MaterialStore
+from public import validators
 from review.sla import load_calendar, policy_for
 from tests.conftest import PRODUCTION, add_staff
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from documents.materials import current_materials
 from models import (
     BankTransfer,
     BusinessType,
@@ -19,7 +20,6 @@ from models import (
     SmsMessage,
     StaffRole,
 )
-from public.operations import current_materials
 from review import operations, sla
 from review.forms import CHECKLIST
 from review.identity import SandboxVerifier

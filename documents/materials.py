@@ -1,4 +1,4 @@
-"""Checking and storing uploaded materials.
+"""Uploaded materials: checking and storing them, and which are in force.
 
 A material is trusted only after Pillow has decoded every pixel; its pixels alone are then
 drawn into a new image and re-encoded, which drops EXIF (GPS, device), comments and anything
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
+from models import Material, MaterialKind, Order
 from web.errors import N_, InvalidValue
 from web.text import plain_text
 
@@ -57,6 +58,14 @@ _UPRIGHT = {
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+def current_materials(session: Session, order: Order) -> dict[MaterialKind, Material]:
+    """The order's materials in force, by kind (a replaced one is kept, marked superseded)."""
+    rows = session.scalars(
+        select(Material).where(Material.order_id == order.id, Material.superseded_at.is_(None))
+    )
+    return {m.kind: m for m in rows}
 
 
 class InvalidUpload(ValueError):

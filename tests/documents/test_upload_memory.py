@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.public.test_materials import LIMIT, TOO_MANY_PIXELS, bmp_rle8
+from tests.documents.test_materials import LIMIT, TOO_MANY_PIXELS, bmp_rle8
 
 BUDGET = 200_000_000  # bytes
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = """
 import json, sys
-from public.materials import InvalidUpload, check_image
+from documents.materials import InvalidUpload, check_image
 
 def peak():
     with open("/proc/self/status") as status:

@@ -9,8 +9,8 @@ import threading
 import pytest
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin
 
-from public import materials
-from public.materials import InvalidUpload, MaterialStore, check_filename, check_image, save_until_committed
+from documents import materials
+from documents.materials import InvalidUpload, MaterialStore, check_filename, check_image, save_until_committed
 from tests.conftest import image_bytes
 
 LIMIT = 1536 * 1024

@@ -1,10 +1,10 @@
-"""Checks public/data/regions.json against the official division counts."""
+"""Checks documents/data/regions.json against the official division counts."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from public import regions
+from documents import regions
 
 MUNICIPALITIES = {
     "110000": "北京市",
