@@ -10,8 +10,10 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["backoffice", "billing", "public", "models", "notifications", "review", "issuance", "reports",
-           "templates"]
+# Every package of the product (a folder with __init__.py, but the tests and the migrations) and
+# the templates: a new package is checked without anyone remembering to add it here.
+SOURCES = sorted(p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name not in ("tests", "migrations")) \
+    + ["templates"]
 CATALOGUE = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
