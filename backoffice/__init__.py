@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # the SMS codes per IP): take the client's from the headers the proxies set.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
-    import billing
+    import finance
     import notifications
     import review
     from models import audit_chain, sealed
@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     notifications.init_app(app)
     review.init_app(app)
-    billing.init_app(app)
+    finance.init_app(app)
 
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp

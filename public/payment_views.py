@@ -16,6 +16,7 @@ from models.payment import REJECTED_OUTCOMES
 from public import payments
 from public.views import owned_order
 from web.database import writes
+from web.downloads import private_download
 from web.extensions import db, limiter
 
 PROVIDER_CHECK_SECONDS = 10
@@ -86,4 +87,4 @@ def invoice_pdf(number: str, invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.order_id != order.id:
         abort(404)
-    return billing.invoice_download(invoice)
+    return private_download(invoice.pdf, invoice.filename, "application/pdf")

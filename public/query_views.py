@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
-import billing
 from documents import regions
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
@@ -21,6 +20,7 @@ from models.sealed import mask
 from public import captcha, sms_codes, validators, views
 from public import order_query as queries
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
+from web.downloads import private_download
 from web.extensions import db, limiter
 from web.forms import Form
 
@@ -147,7 +147,7 @@ def query_invoice(invoice_id: int):
     invoice = queries.invoice_for(db.session, identity, invoice_id) if identity else None
     if invoice is None:
         abort(404)
-    return billing.invoice_download(invoice)
+    return private_download(invoice.pdf, invoice.filename, "application/pdf")
 
 
 @limiter.limit("10/minute")

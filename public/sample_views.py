@@ -2,13 +2,12 @@
 with the applicant's own order."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort
 
 from models import MaterialKind
 from public import printables, samples
 from public.views import owned_order
+from web.downloads import private_download
 from web.extensions import limiter
 
 
@@ -32,11 +31,6 @@ def printable_form(number: str, kind: str):
     material = _kind(kind)
     if not printables.printable(material):
         abort(404)
-    response = Response(printables.render_form(material, order), mimetype="application/pdf")
-    # The Chinese file name, and an ASCII one for clients that cannot read it.
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{material.value}-{order.number}.pdf\"; "
-        f"filename*=UTF-8''{quote(printables.FILE_NAMES[material])}-{order.number}.pdf")
-    # It prints the agent's ID number: for this browser only.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(printables.render_form(material, order), mimetype="application/pdf",
+                            filename=f"{printables.FILE_NAMES[material]}-{order.number}.pdf",
+                            ascii_name=f"{material.value}-{order.number}.pdf")

@@ -1,4 +1,6 @@
-"""Human names of the codes stored on orders, for pages in either language."""
+"""Human names of the codes stored on orders (`label`) and of the billing codes (`billing_label`:
+payments, refunds, notifications, invoices, reconciliation), for pages and exports in either
+language. Two tables: some codes mean other things in billing ("paid", "pending", "rejected")."""
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -69,6 +71,47 @@ LABELS = {
 }
 
 
+BILLING_LABELS = {
+    # business types, named as on the order pages
+    **{code: LABELS[code] for code in ("new", "renewal", "unlock", "replacement", "info_change", "revocation")},
+    # payments
+    "pending": _l("Not paid yet"),
+    "paid": _l("Paid"),
+    "closed": _l("Closed unpaid"),
+    "refunded": _l("Refunded"),
+    # refunds
+    "awaiting_confirmation": _l("Awaiting confirmation"),
+    "confirmed": _l("Confirmed, to be sent"),
+    "succeeded": _l("Refund succeeded"),
+    "rejected": _l("Application rejected"),
+    "late_payment": _l("Paid after cancellation"),
+    # notifications
+    "accepted": _l("Accepted"),
+    "duplicate": _l("Duplicate"),
+    "late": _l("Late: refunded automatically"),
+    "ignored": _l("Ignored: pays nothing"),
+    "bad_signature": _l("Bad signature"),
+    "malformed": _l("Malformed"),
+    "amount_mismatch": _l("Wrong amount"),
+    "unknown_trade": _l("Unknown trade"),
+    # invoices
+    "blue": _l("Blue invoice"),
+    "red": _l("Red invoice"),
+    "issued": _l("Issued"),
+    "voided": _l("Voided"),
+    "reversed": _l("Reversed by a red invoice"),
+    # reconciliation
+    "paid_but_unknown": _l("In the bill, not paid in our books"),
+    "known_but_unpaid": _l("Paid in our books, missing from the bill"),
+    "amount_differs": _l("Amounts differ"),
+    "paid_on_another_day": _l("Paid on another day in our books"),
+    "refunded_but_unknown": _l("Refund in the bill, not in our books"),
+    "known_but_not_refunded": _l("Refunded in our books, missing from the bill"),
+    "refund_amount_differs": _l("Refund amounts differ"),
+    "refunded_on_another_day": _l("Refunded on another day in our books"),
+}
+
+
 def label(code) -> str:
     value = getattr(code, "value", code)
     return str(LABELS.get(value, value))
@@ -93,3 +136,9 @@ def catalogue_name(item) -> str:
     catalogue has no English name)."""
     english = getattr(item, "name_en", None)
     return english if english and get_locale().language == "en" else item.name
+
+
+def billing_label(code) -> str:
+    """The name of a payment, refund, notification, invoice or reconciliation code."""
+    value = getattr(code, "value", code)
+    return str(BILLING_LABELS.get(value, value)) if value is not None else ""

@@ -17,11 +17,11 @@ from sqlalchemy.orm import selectinload
 
 from backoffice.demo_billing import PAST_PAYMENT, REFUND_CONFIRMED_AFTER, bill_demo_orders
 from backoffice.demo_data import demo_data_command, load_applications
-from billing import finance_queries
 from billing.payments.interfaces import TradeState
 from billing.reconciliation import reconcile_with_provider
 from documents import regions
 from documents.materials import MaterialStore
+from finance import queries as finance_queries
 from models import (
     REVIEW_ROLES,
     AuditEntry,

@@ -19,14 +19,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import billing
-from billing import finance_queries as queries
 from billing import invoices, refunds
-from billing.finance_forms import ActionForm, VoidForm
 from billing.issuers import IssuerError
-from billing.labels import billing_label
 from billing.payments.interfaces import ProviderError
 from billing.reconciliation import MismatchKind, reconcile_with_provider
 from billing.services import BillingError
+from finance import queries
+from finance.forms import ActionForm, VoidForm
 from models import (
     Invoice,
     InvoiceKind,
@@ -43,8 +42,10 @@ from models.base import utcnow
 from models.working_days import load_calendar
 from reports import exports
 from web.database import writes
+from web.downloads import private_download
 from web.extensions import db
 from web.guards import has_role, roles_required
+from web.labels import billing_label
 from web.request_guard import bounded_int
 
 ACTORS = (StaffRole.FINANCE,)
@@ -208,7 +209,7 @@ def invoice_pdf(invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
     record(db.session, current_user.actor, "invoice.downloaded", order=invoice.order,
            target=f"invoice:{invoice.number}")
-    return billing.invoice_download(invoice)
+    return private_download(invoice.pdf, invoice.filename, "application/pdf")
 
 
 MISMATCH_HEADERS = [_l("Difference"), _l("Merchant trade no."), _l("Order no."), _l("Provider trade no."),

@@ -1,7 +1,7 @@
 """URL table of the finance console."""
 from flask import Blueprint
 
-from billing import finance_views as views
+from finance import views
 
 finance_bp = Blueprint("finance", __name__, url_prefix="/console/finance")
 

@@ -14,9 +14,10 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from billing import finance_views, invoices, refunds
+from billing import invoices, refunds
 from billing.payments.interfaces import ProviderError
 from billing.payments.sandbox import Mismatch, SandboxProvider
+from finance import views as finance_views
 from models import (
     AuditEntry,
     CalendarOverride,
