@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable
 
 import click
-from flask.cli import AppGroup
 
 import billing
 from billing import checkout, invoices, reconciliation, refunds, sweep
@@ -18,10 +17,11 @@ from models import Order, Refund
 from models.base import utcnow
 from models.order_number import BUSINESS_TZ
 from public import payments
-from web import edge
+from web.commands import Commands
+from web.edge import unit_of_work
 from web.extensions import db
 
-billing_cli = AppGroup("billing", help="Payments, refunds and invoices.")
+billing_cli = Commands("billing", help="Payments, refunds and invoices.")
 
 
 def _each(ids: list[int], work: Callable[[int], object]) -> tuple[list, int]:
@@ -30,11 +30,9 @@ def _each(ids: list[int], work: Callable[[int], object]) -> tuple[list, int]:
     done, failed = [], 0
     for row_id in ids:
         try:
-            result = work(row_id)
-            db.session.commit()
-            edge.deliver_queued()
+            with unit_of_work():
+                result = work(row_id)
         except (BillingError, IssuerError) as exc:
-            db.session.rollback()
             failed += 1
             click.echo(f"  {row_id}: {exc}", err=True)
             continue
@@ -90,8 +88,6 @@ def reconcile_command(day: dt.datetime | None) -> None:
         result = reconciliation.reconcile_with_provider(db.session, billing.services().provider, business_day)
     except (ProviderError, ValueError) as exc:
         raise click.ClickException(f"no reconciliation for {business_day}: {exc}") from exc
-    finally:
-        db.session.rollback()
     click.echo(f"{business_day}: bill {result.bill_trades} trade(s) {result.bill_trade_cents / 100:.2f} yuan, "
                f"{result.bill_refunds} refund(s); ours {result.our_trades} / {result.our_refunds}; "
                f"matched {result.matched}")

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import Staff, StaffRole
 from notifications import outbox
 from public import catalogue
 from web import staff_accounts
+from web.commands import Commands
 from web.extensions import db
 
-channel_cli = AppGroup("channel", help="Channels through which orders arrive.")
-sms_cli = AppGroup("sms", help="The SMS outbox.")
-demo_cli = AppGroup("demo", help="Demo data for a development machine.")
-staff_cli = AppGroup("staff", help="Staff accounts: create, unlock, reset the second factor.")
+channel_cli = Commands("channel", help="Channels through which orders arrive.")
+sms_cli = Commands("sms", help="The SMS outbox.")
+demo_cli = Commands("demo", help="Demo data for a development machine.")
+staff_cli = Commands("staff", help="Staff accounts: create, unlock, reset the second factor.")
 CLI_ACTOR = "cli"
 
 
@@ -25,7 +25,6 @@ CLI_ACTOR = "cli"
 def create_channel(name: str, code: str | None) -> None:
     """Create a channel and print its API key (shown only this once)."""
     channel, key = catalogue.create_channel(db.session, name, code)
-    db.session.commit()
     click.echo(f"channel: {channel.code} ({channel.name})")
     click.echo(f"form:    /c/{channel.code}/apply")
     click.echo(f"api key: {key}")
@@ -50,7 +49,6 @@ def load_demo() -> None:
 
     for line in demo.load(db.session):
         click.echo(line)
-    db.session.commit()
 
 
 def _staff(username: str) -> Staff:
@@ -74,7 +72,6 @@ def create_staff(username: str, role: str, display_name: str, email: str | None,
         raise click.ClickException(f"the password needs at least {staff_accounts.MIN_PASSWORD_LENGTH} characters")
     staff_accounts.create_staff(db.session, username=username, display_name=display_name, role=StaffRole(role),
                                 password=password, email=email, actor=CLI_ACTOR)
-    db.session.commit()
     click.echo(f"staff {role} {username} created; the second factor is set up at the first sign-in")
 
 
@@ -95,7 +92,6 @@ def show_totp(username: str) -> None:
 def unlock_staff(username: str) -> None:
     """Lift USERNAME's lock-out after failed sign-ins."""
     staff_accounts.lift_lockout(db.session, _staff(username), actor=CLI_ACTOR)
-    db.session.commit()
     click.echo(f"{username} may sign in again")
 
 
@@ -104,7 +100,6 @@ def unlock_staff(username: str) -> None:
 def reset_second_factor(username: str) -> None:
     """Forget USERNAME's TOTP secret; they set up a new one at the next sign-in."""
     staff_accounts.reset_second_factor(db.session, _staff(username), actor=CLI_ACTOR)
-    db.session.commit()
     click.echo(f"{username} sets up a new second factor at the next sign-in")
 
 

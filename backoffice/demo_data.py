@@ -62,7 +62,7 @@ from models.order_state import CertKind
 from models.sealed import lookup_digest
 from public.catalogue import choose_price
 from review import sla
-from web import edge
+from web.commands import in_unit_of_work
 from web.extensions import db
 
 CHUNK = 5000  # applications per round of inserts, and rows per executemany
@@ -393,6 +393,7 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, upload_fold
               help="Give the paid orders their payments, invoices and refunds (sandboxes only; about 0.1 s "
                    "an order, so leave it out of big loads).")
 @with_appcontext
+@in_unit_of_work
 def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
     """Add realistic demo applications with documents and audit trail (never in production)."""
     if current_app.config["APP_ENV"] == "production":
@@ -410,8 +411,6 @@ def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
     if services is not None:
         click.echo("paying and invoicing the orders past payment through the sandboxes (about 0.1 s each)")
         counts["billing"] = demo_billing.bill_demo_orders(db.session, services, now=now)
-    db.session.commit()
-    edge.deliver_queued()
     click.echo(f"added {applications} applications in {time.perf_counter() - started:.1f} s")
     for group, numbers in counts.items():
         click.echo(f"{group + ':':10}" + ", ".join(f"{name} {count}" for name, count in sorted(numbers.items())))

@@ -8,17 +8,16 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from backoffice.cli import CLI_ACTOR
 from models import audit_chain
 from models.base import utcnow
 from review import digest
-from web import edge
+from web.commands import Commands
 from web.extensions import db
 
-audit_cli = AppGroup("audit", help="The hash-chained audit log.")
-review_cli = AppGroup("review", help="The review queues.")
+audit_cli = Commands("audit", help="The hash-chained audit log.")
+review_cli = Commands("review", help="The review queues.")
 
 
 def _seal_key() -> bytes:
@@ -30,7 +29,6 @@ def verify_audit() -> None:
     """Check every entry, the chain head and the seals; exit 1 naming the first bad entry."""
     max_age = dt.timedelta(hours=current_app.config["AUDIT_SEAL_MAX_AGE_HOURS"])
     problems = list(audit_chain.verify(db.session, _seal_key(), max_seal_age=max_age))
-    db.session.rollback()
     if not problems:
         click.echo("audit log intact")
         return
@@ -44,7 +42,6 @@ def verify_audit() -> None:
 def seal_audit() -> None:
     """Seal the chain head (schedule at least daily)."""
     seal = audit_chain.seal_head(db.session, _seal_key())
-    db.session.commit()
     click.echo(f"sealed entry {seal.head_seq} at {seal.sealed_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -58,13 +55,10 @@ def acknowledge_restore() -> None:
     try:
         restore = audit_chain.acknowledge_restore(db.session, _seal_key(), CLI_ACTOR)
     except audit_chain.RestoreRefused as refused:
-        db.session.rollback()
         raise click.ClickException(f"refused: {refused}") from None
     if restore is None:
-        db.session.rollback()
         click.echo("nothing to acknowledge: the anchor names no head beyond the database's")
         return
-    db.session.commit()
     click.echo(f"restore acknowledged as entry {restore.entry_seq}: chain restored to entry {restore.seq}, "
                f"{restore.dropped} anchored head(s) up to entry {restore.anchored_to} dropped")
 
@@ -73,6 +67,4 @@ def acknowledge_restore() -> None:
 def send_digest() -> None:
     """E-mail the daily digest to the senior reviewers (schedule once a day)."""
     sent = digest.send_daily_digest(db.session, utcnow())
-    db.session.commit()
-    edge.deliver_queued()
     click.echo(f"digest sent to {sent} senior reviewer(s)")

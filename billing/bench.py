@@ -1,4 +1,4 @@
-"""`flask --app wsgi bench invoice`: an invoice PDF against WeasyPrint's floor for the same text.
+"""The invoice PDF against WeasyPrint's floor for the same text (`flask --app wsgi bench invoice`).
 
 Each round renders a fresh invoice (new number, buyer, amounts; nothing cached but the warm
 renderer) and, interleaved, a minimal one-page PDF of the same characters with the same fonts
@@ -9,15 +9,16 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-
-import click
 
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, invoice_text, minimal_pdf, render_invoice
 from reports.pdf import get_renderer
 
-GOAL = 1.5
+# The goal the owner settled on: a faithful 数电票 layout bottoms out near 2.0-2.1 with WeasyPrint.
+GOAL = 2.5
+WARM_UP = 5
 SELLER = Party("示例数字认证股份有限公司", "91110000MA00CA0001", "北京市海淀区知春路 1 号 010-88886666",
                "中国工商银行北京海淀支行 0200001234567890123")
 SERVICES = ("数字证书服务费", "数字证书更新服务费", "USB Key 介质费", "证书信息变更服务费")
@@ -52,16 +53,27 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-@click.command("invoice")
-@click.option("--repeat", default=30, show_default=True, type=click.IntRange(min=1), help="Renders of each kind.")
-def bench_invoice_command(repeat: int) -> None:
-    """Median time to render an invoice PDF and its ratio to a minimal PDF of the same text."""
+@dataclass(frozen=True)
+class InvoiceBench:
+    repeat: int
+    invoice_ms: float  # median
+    minimal_ms: float  # median
+
+    @property
+    def ratio(self) -> float:
+        return self.invoice_ms / self.minimal_ms
+
+
+def measure_invoice(repeat: int) -> InvoiceBench:
+    """`repeat` fresh invoices and as many minimal PDFs of their text, interleaved, after a
+    warm-up (the first renders load Pango's fonts and fill its caches, which a running worker
+    has done already)."""
     renderer = get_renderer()
     rng = random.Random(6)
-    # One warm-up of each: the first render loads Pango's fonts, which a running worker has done already.
-    warm = sample_invoice(0, rng)
-    render_invoice(warm, renderer)
-    minimal_pdf(invoice_text(warm), renderer)
+    for _ in range(WARM_UP):
+        warm = sample_invoice(0, rng)
+        render_invoice(warm, renderer)
+        minimal_pdf(invoice_text(warm), renderer)
 
     invoice_ms, minimal_ms = [], []
     for sequence in range(1, repeat + 1):
@@ -73,10 +85,4 @@ def bench_invoice_command(repeat: int) -> None:
         started = time.perf_counter()
         minimal_pdf(text, renderer)
         minimal_ms.append(_ms(started))
-
-    invoice, minimal = statistics.median(invoice_ms), statistics.median(minimal_ms)
-    ratio = invoice / minimal
-    click.echo(f"{repeat} renders of each, interleaved, fresh data each time (after one warm-up)")
-    click.echo(f"invoice PDF (template, QR code, layout)   median {invoice:7.1f} ms")
-    click.echo(f"minimal PDF (same text, same fonts)       median {minimal:7.1f} ms")
-    click.echo(f"ratio invoice / minimal                   {ratio:7.2f}  (goal <= {GOAL})")
+    return InvoiceBench(repeat, statistics.median(invoice_ms), statistics.median(minimal_ms))

@@ -1,49 +1,81 @@
-"""The one place that commits: once per request, then hands what was queued (SMS, e-mails,
-0.01-yuan transfers) to the gateways.
+"""The unit of work: the one place that commits, once per request and once per CLI command (or
+per item of a batch command), then runs the after-commit hooks; on an error it rolls back and
+runs the discard hooks instead.
 
-Operations change state and flush but never commit; a request that fails rolls back,
-and nothing is sent for it.
+Operations change state and flush but never commit. What they queue to send (SMS, e-mails,
+0.01-yuan transfers) is handed over by an after-commit hook that `notifications` registers, so
+nothing is sent for work that did not commit, and this module knows nothing of messages.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from notifications import outbox
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
 from web.extensions import db
+
+Hook = Callable[[Session], None]
+
+
+@dataclass
+class _Hooks:
+    after_commit: list[Hook] = field(default_factory=list)
+    after_discard: list[Hook] = field(default_factory=list)
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_commit)
-    app.teardown_request(_rollback_on_error)
+    app.extensions["unit_of_work"] = _Hooks()
+    app.after_request(_end_request)
+    app.teardown_request(_discard_on_error)
 
 
-def _commit(response):
-    if response.status_code >= 500:
-        _discard()
-        return response
+def on_commit(app: Flask, hook: Hook) -> None:
+    """Run `hook(session)` after every commit of a unit of work, in a transaction of its own."""
+    app.extensions["unit_of_work"].after_commit.append(hook)
+
+
+def on_discard(app: Flask, hook: Hook) -> None:
+    """Run `hook(session)` after a unit of work was rolled back."""
+    app.extensions["unit_of_work"].after_discard.append(hook)
+
+
+def commit() -> None:
+    """Commit the session's work, then run the after-commit hooks."""
     db.session.commit()
-    deliver_queued()
+    for hook in current_app.extensions["unit_of_work"].after_commit:
+        hook(db.session)
+
+
+def discard() -> None:
+    """Undo the session's work; run the discard hooks (nothing queued by it is ever sent)."""
+    db.session.rollback()
+    for hook in current_app.extensions["unit_of_work"].after_discard:
+        hook(db.session)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One unit of work outside a request (a CLI command, an item of a batch): committed at the
+    end, rolled back and discarded on any exception, which goes on."""
+    try:
+        yield db.session
+    except BaseException:
+        discard()
+        raise
+    commit()
+
+
+def _end_request(response):
+    if response.status_code >= 500:
+        discard()
+    else:
+        commit()
     return response
 
 
-def deliver_queued() -> None:
-    """Send what the request queued, now that it is committed."""
-    queued = outbox.take_queued(db.session)
-    if not queued:
-        return
-    gateways = current_app.extensions
-    outbox.deliver(db.session, gateways["sms_gateway"], queued.sms)
-    outbox.deliver_emails(db.session, gateways["mailer"], queued.emails)
-    outbox.deliver_transfers(db.session, gateways["transfer_gateway"], queued.transfers)
-    db.session.commit()
-
-
-def _rollback_on_error(exc):
+def _discard_on_error(exc):
     if exc is not None:
-        _discard()
-
-
-def _discard() -> None:
-    """Undo the request's changes; nothing it queued is ever sent."""
-    db.session.rollback()
-    outbox.take_queued(db.session)
+        discard()

@@ -189,8 +189,7 @@ def test_the_edge_sends_queued_mail_after_the_commit(app, db_session):
     with app.app_context():
         delivered = outbox.queue_email(db.session, "lina@example.com", SUBJECT, BODY, "application_received")
         refused = outbox.queue_email(db.session, "someone@fail.example", SUBJECT, BODY, "application_received")
-        db.session.commit()
-        edge.deliver_queued()
+        edge.commit()
         assert outbox.latest_email_for(db.session, "lina@example.com") == delivered
         assert (delivered.status, refused.status) == ("sent", "failed")
         assert not outbox.take_queued(db.session)

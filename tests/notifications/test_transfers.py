@@ -79,8 +79,7 @@ def test_the_edge_makes_queued_transfers_after_the_commit(app, db_session, order
     bank = app.extensions["transfer_gateway"]
     with app.app_context():
         transfer = outbox.queue_transfer(db.session, order, MEMO)
-        db.session.commit()
-        edge.deliver_queued()
+        edge.commit()
         assert transfer.status == "sent"
     assert bank.ledger[-1].memo == MEMO and bank.ledger[-1].ref == transfer.provider_ref
 

@@ -1,0 +1,59 @@
+"""One unit of work for requests and commands: commit, then deliver what was queued; on an
+error roll back and deliver nothing."""
+from __future__ import annotations
+
+import click
+import pytest
+from sqlalchemy import select
+
+from models import SmsMessage
+from notifications import outbox
+from web.commands import Commands
+from web.extensions import db
+
+
+@pytest.fixture
+def commands(app):
+    group = Commands("uow-test")
+
+    @group.command("send")
+    @click.argument("phone")
+    @click.option("--fail", is_flag=True)
+    def send(phone: str, fail: bool) -> None:
+        outbox.queue_sms(db.session, phone, "test", "一条测试短信")
+        if fail:
+            raise click.ClickException("the command failed after queueing")
+
+    app.cli.add_command(group)
+    yield
+    app.cli.commands.pop("uow-test")
+
+
+def _messages(db_session, phone: str) -> list[SmsMessage]:
+    return list(db_session.scalars(select(SmsMessage).where(SmsMessage.phone == phone)))
+
+
+def test_a_command_commits_then_delivers_what_it_queued(runner, db_session, commands):
+    result = runner.invoke(args=["uow-test", "send", "13700003333"])
+    assert result.exit_code == 0, result.output
+    assert [m.status for m in _messages(db_session, "13700003333")] == ["sent"]
+
+
+def test_a_failing_command_keeps_and_sends_nothing(runner, db_session, commands):
+    result = runner.invoke(args=["uow-test", "send", "13700004444", "--fail"])
+    assert result.exit_code != 0 and "failed after queueing" in result.output
+    assert _messages(db_session, "13700004444") == []
+    assert not outbox.take_queued(db_session)
+
+
+def test_every_command_of_the_product_runs_in_a_unit_of_work(app):
+    from flask.cli import FlaskGroup
+
+    product = {name: command for name, command in app.cli.commands.items() if name not in ("db", "uow-test")}
+    unwrapped = []
+    for name, command in product.items():
+        subcommands = command.commands.items() if hasattr(command, "commands") else [(None, command)]
+        for sub, leaf in subcommands:
+            if not getattr(leaf.callback, "__wrapped__", None) and not isinstance(leaf, FlaskGroup):
+                unwrapped.append(f"{name} {sub or ''}".strip())
+    assert not unwrapped, unwrapped
