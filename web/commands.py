@@ -17,6 +17,7 @@ def in_unit_of_work(command: Callable) -> Callable:
         with unit_of_work():
             return command(*args, **kwargs)
 
+    run.in_unit_of_work = True
     return run
 
 
