@@ -115,8 +115,9 @@ test-pg: install-dev translations softhsm ## only the PostgreSQL pass (throw-awa
 screenshots: install-dev translations softhsm ## refresh the README's screenshots (docs/screenshots) from the browser tests
 	env -u TEST_DATABASE_URL $(VENV)/bin/pytest tests/browser -m browser --update-screenshots
 
-lint: $(VENV)/.installed-dev ## ruff check
+lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean: ## remove caches and test artefacts (keeps .venv, instance/ database, tokens and config)
 	rm -rf .pytest_cache .ruff_cache .hypothesis test-results
