@@ -23,7 +23,8 @@ SOFTHSM2_CONF := $(CURDIR)/instance/softhsm2.conf
 export SOFTHSM2_CONF
 
 .PHONY: help system-deps-run system-deps-test install install-dev translations \
-        softhsm migrate demo run test test-sqlite test-pg screenshots lint clean
+        softhsm migrate demo run test test-sqlite test-pg screenshots lint messages check-translations \
+        check-migrations ci clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,6 +119,24 @@ screenshots: install-dev translations softhsm ## refresh the README's screenshot
 lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# Every package of the product (a folder with __init__.py, but the tests) and the templates.
+I18N_SOURCES = $(filter-out tests,$(patsubst %/__init__.py,%,$(wildcard */__init__.py))) templates
+
+messages: $(VENV)/.installed-dev ## extract the messages and merge them into the catalogue (then translate the new ones)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o translations/messages.pot $(I18N_SOURCES)
+	$(VENV)/bin/pybabel update --ignore-obsolete -i translations/messages.pot -d translations
+
+check-translations: $(VENV)/.installed-dev ## every message has its Chinese translation; the catalogue holds no stale entry
+	$(VENV)/bin/pytest -q -p no:randomly tests/test_translations.py
+
+check-migrations: install-dev softhsm ## models and migrations agree (flask db check), on SQLite and on PostgreSQL
+	@echo "==> migration drift, SQLite"
+	env -u TEST_DATABASE_URL scripts/migration-drift.sh
+	@echo "==> migration drift, PostgreSQL"
+	scripts/pg-test-cluster.sh scripts/migration-drift.sh
+
+ci: lint check-translations check-migrations test ## what CI runs (.ci/run): the checks, then the whole suite
 
 clean: ## remove caches and test artefacts (keeps .venv, instance/ database, tokens and config)
 	rm -rf .pytest_cache .ruff_cache .hypothesis test-results

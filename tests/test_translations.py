@@ -1,5 +1,6 @@
 """Every message in the code and the templates has its Chinese translation (the UI is Chinese by
-default): a message added without one fails here, naming it."""
+default), and the catalogues hold nothing the code no longer says: a message added without a
+translation, or one removed from the code but not from the catalogue, fails here, naming it."""
 from __future__ import annotations
 
 import re
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name not in ("tests", "migrations")) \
     + ["templates"]
 CATALOGUE = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+TEMPLATE = ROOT / "translations" / "messages.pot"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
@@ -43,3 +45,19 @@ def test_every_message_has_a_chinese_translation(tmp_path):
             broken.append(msgid)
     assert not missing, "no Chinese translation for:\n" + "\n".join(missing)
     assert not broken, "placeholders differ in the translation of:\n" + "\n".join(broken)
+
+
+def _ids(catalog) -> set:
+    return {message.id for message in catalog if message.id}
+
+
+def test_the_catalogues_hold_no_message_the_code_no_longer_has(tmp_path):
+    in_code = _ids(_extracted(tmp_path))
+    with CATALOGUE.open("rb") as handle:
+        chinese = read_po(handle)
+    with TEMPLATE.open("rb") as handle:
+        template = read_po(handle)
+    stale = sorted(str(i) for i in (_ids(chinese) | set(chinese.obsolete) | _ids(template)) - in_code)
+    assert not stale, "in the catalogues but no longer in the code (run the update in translations/README.md):\n" + \
+        "\n".join(stale)
+    assert _ids(template) == in_code, "translations/messages.pot is not up to date with the code"
