@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-import zoneinfo
 from collections.abc import Callable
 
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
@@ -47,6 +46,7 @@ from models import (
     StaffRole,
     record,
 )
+from models.business_time import BUSINESS_TZ
 from web import guards, security, staff_accounts
 from web.extensions import db
 from web.forms import TextChecks
@@ -408,14 +408,13 @@ class DenyListView(AuditedView):
 
 
 class _InConsoleTime:
-    """Filter times are typed in the console's time zone; the column holds UTC."""
+    """Filter times are typed in business time, as the console shows them; the column holds UTC."""
 
     def clean(self, value):
         cleaned = super().clean(value)
-        zone = zoneinfo.ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
         if isinstance(cleaned, list):
-            return [moment.replace(tzinfo=zone) for moment in cleaned]
-        return cleaned.replace(tzinfo=zone)
+            return [moment.replace(tzinfo=BUSINESS_TZ) for moment in cleaned]
+        return cleaned.replace(tzinfo=BUSINESS_TZ)
 
 
 class _AtAfter(_InConsoleTime, sqla_filters.DateTimeGreaterFilter):

@@ -41,7 +41,7 @@ from models import (
     Staff,
     StaffRole,
 )
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from models.order_state import UNPAID
 
 REFUND_CONFIRMED_AFTER = dt.timedelta(days=2)

@@ -23,10 +23,9 @@ from jinja2 import Environment, FileSystemLoader
 from PIL import Image
 
 from billing.capital import capital_amount, money
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from reports.pdf import PdfRenderer
 
-CHINA_TIME = BUSINESS_TZ
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # What an invoice costs WeasyPrint on top of its text is mostly work per box and per line of
@@ -144,7 +143,7 @@ def _invoice_html(data: InvoiceData) -> str:
     qr_uri = _qr_png_uri(data.verify_url)
     return _env.get_template("pdf/invoice.html").render(
         data=data, sign=sign, qr_uri=qr_uri, money=money, percent=_percent, quantity=_quantity,
-        issued_on=data.issued_at.astimezone(CHINA_TIME).strftime("%Y年%m月%d日"),
+        issued_on=data.issued_at.astimezone(BUSINESS_TZ).strftime("%Y年%m月%d日"),
         capital=capital_amount(sign * data.total_cents),
     )
 

@@ -23,7 +23,7 @@ from models import (
     Refund,
     record,
 )
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from notifications import outbox
 from notifications.mail import Attachment
 from web.errors import N_

@@ -2,7 +2,7 @@
 
 The provider's trade bill (业务明细, Alipay's statement CSV; the sandbox writes the same format)
 is read with ``parse_bill``, then ``reconcile`` sets it against what our tables say was paid and
-refunded during that business day (Beijing time, ``models.order_number.BUSINESS_TZ``). Each
+refunded during that business day (Beijing time, ``models.business_time.BUSINESS_TZ``). Each
 side is read once (one query for our payments of the day, one for our refunds of the day) and
 joined in dicts on the merchant's trade number, so a day of thousands of trades costs no more
 queries than a day of ten; only lines that match nothing are looked up again, in batches, to
@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.interfaces import PaymentProvider
+from models.business_time import BUSINESS_TZ
 from models.order import Order
-from models.order_number import BUSINESS_TZ
 from models.payment import Payment, PaymentStatus, Refund, RefundStatus
 
 TRADE = "trade"

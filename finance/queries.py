@@ -34,7 +34,7 @@ from models import (
     RefundStatus,
     Staff,
 )
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from models.payment import REJECTED_OUTCOMES
 
 # Notifications finance should look at: everything but those that paid an order or repeated one.

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, String, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
+from models.business_time import BUSINESS_TZ
 from models.order_state import CertKind
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 

@@ -20,8 +20,8 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.business_time import BUSINESS_TZ
 from models.calendar import CalendarOverride
-from models.order_number import BUSINESS_TZ
 
 DAY = 86400
 _ONE_DAY = dt.timedelta(days=1)

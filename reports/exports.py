@@ -8,8 +8,8 @@ carriage return, as OWASP advises) gets a leading apostrophe, so a payer's name 
 are not touched, negative ones included: pass amounts as numbers, not as preformatted text.
 
 ``xlsx_bytes`` keeps types: ints, floats and Decimals stay numbers, dates and datetimes become
-Excel dates (an aware datetime is shown in ``tz``, Beijing time unless told otherwise, as Excel
-has no time zones). Text is always stored as text, never as a formula, and keeps its exact
+Excel dates (an aware datetime is shown in ``tz``, the business time zone unless told otherwise, as
+Excel has no time zones). Text is always stored as text, never as a formula, and keeps its exact
 value; text that looks like a formula is marked with Excel's quote prefix (the invisible "'"),
 so editing the cell does not turn it into one either.
 """
@@ -21,16 +21,16 @@ import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from models.business_time import BUSINESS_TZ
+
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 DATE_FORMAT = "yyyy-mm-dd"
 # Excel's limits: 31 characters and none of []:*?/\ in a sheet title; column widths in characters.
@@ -43,7 +43,7 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, tz: dt.tzinfo = DEFAULT_TZ) -> bytes:
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, tz: dt.tzinfo = BUSINESS_TZ) -> bytes:
     """The table as CSV: UTF-8 with BOM, CRLF line ends, formula-looking text neutralised.
     None is an empty cell; datetimes are written ``YYYY-MM-DD HH:MM:SS`` (aware ones in ``tz``)."""
     out = io.StringIO()
@@ -70,7 +70,7 @@ def _csv_cell(value: Any, tz: dt.tzinfo) -> str | int | float | Decimal:
 
 
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str, *,
-               tz: dt.tzinfo = DEFAULT_TZ) -> bytes:
+               tz: dt.tzinfo = BUSINESS_TZ) -> bytes:
     """The table as a one-sheet workbook: bold, frozen header row, columns wide enough for
     their content (within reason), numbers as numbers, datetimes as Excel datetimes."""
     workbook = Workbook(write_only=True)

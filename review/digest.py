@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Order, Organisation, Staff, StaffRole
+from models.business_time import BUSINESS_TZ
 from notifications.outbox import queue_email
 from review import queues, sla
 from review.navigation import QUEUE_LABELS, shanghai
@@ -44,5 +45,5 @@ def send_daily_digest(session: Session, now: dt.datetime) -> int:
         return 0
     body = digest_text(session, now)
     for senior in seniors:
-        queue_email(session, senior.email, f"审核日报 {now.astimezone(sla.SHANGHAI):%Y-%m-%d}", body, "review_digest")
+        queue_email(session, senior.email, f"审核日报 {now.astimezone(BUSINESS_TZ):%Y-%m-%d}", body, "review_digest")
     return len(seniors)

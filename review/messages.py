@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from models import IdentityMethod, MaterialKind, Order
+from models.business_time import BUSINESS_TZ
 from notifications.outbox import queue_email, queue_sms, queue_transfer
-from review.sla import SHANGHAI
 
 SIGNATURE = "【数字证书】"
 SUPPORT = "如有疑问请致电客服 400-000-0000。"
@@ -50,7 +50,7 @@ def rejected(session: Session, order: Order, reasons: list[str], note: str | Non
 def more_materials(session: Session, order: Order, kinds: list[MaterialKind], reason: str,
                    link: str, expires_at: dt.datetime) -> None:
     names = "、".join(KIND_NAMES[k] for k in kinds)
-    until = expires_at.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    until = expires_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d")
     text = (f"您的订单{order.number}需补充材料：{names}。" + (f"说明：{reason}。" if reason else "")
             + f"请于{until}前通过以下链接重新上传：{link}")
     _to_agent(session, order, "more_materials", f"订单{order.number}需补充材料", text)

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from models import REVIEW_ROLES, ReviewQueue, StaffRole
 from models.base import utcnow
+from models.business_time import BUSINESS_TZ
 from review import identity, queues, sla
 from web.extensions import db
 from web.staff_login import is_staff
@@ -73,7 +74,7 @@ def console_nav() -> dict:
 
 def shanghai(value: dt.datetime | None) -> str:
     """A timestamp as staff read it: Beijing time, to the minute."""
-    return value.astimezone(sla.SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def check_detail(detail: str | None) -> str:

@@ -13,12 +13,9 @@ from sqlalchemy.orm import Session
 
 from models.calendar import SlaPolicy
 from models.order import Order
-from models.order_number import BUSINESS_TZ
 from models.order_state import BusinessType, OrderStatus
 from models.working_days import DAY, WorkingCalendar, local_time
 from models.working_days import load_calendar as load_calendar  # review's callers read it here
-
-SHANGHAI = BUSINESS_TZ  # the business day is Beijing time
 
 
 def policy_for(session: Session, business_type: BusinessType) -> SlaPolicy:

@@ -37,10 +37,9 @@ from billing.payments.interfaces import (
     TradeState,
     TradeStatus,
 )
+from models.business_time import BUSINESS_TZ
 
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
-# China has kept UTC+8 without summer time since 1991; Alipay's times are all in it.
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SUCCESS = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
@@ -71,13 +70,13 @@ def yuan_to_cents(yuan: str) -> int:
 
 
 def format_time(moment: dt.datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime(TIME_FORMAT)
+    return moment.astimezone(BUSINESS_TZ).strftime(TIME_FORMAT)
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None
-    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=SHANGHAI)
+    return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BUSINESS_TZ)
 
 
 def load_private_key(key: str | bytes) -> rsa.RSAPrivateKey:
@@ -311,7 +310,7 @@ class AlipayProvider:
     def _call(self, method: str, biz_content: dict, notify_url: str | None = None) -> dict:
         params = {
             "app_id": self.app_id, "method": method, "format": "JSON", "charset": "utf-8",
-            "sign_type": "RSA2", "timestamp": format_time(dt.datetime.now(SHANGHAI)), "version": "1.0",
+            "sign_type": "RSA2", "timestamp": format_time(dt.datetime.now(BUSINESS_TZ)), "version": "1.0",
             "biz_content": json.dumps(biz_content, ensure_ascii=False, separators=(",", ":")),
         }
         if notify_url:

@@ -34,7 +34,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from billing.payments.alipay import (
-    SHANGHAI,
     TRADE_NOT_EXIST,
     cents_to_yuan,
     format_time,
@@ -50,6 +49,7 @@ from billing.payments.interfaces import (
     TradeState,
     TradeStatus,
 )
+from models.business_time import BUSINESS_TZ
 
 SELLER_ID = "2088000000000000"
 BUYER = "sbx***@sandbox.invalid"
@@ -110,7 +110,7 @@ class SandboxProvider:
         self.ledger_path = Path(ledger_path)
         self.delay_seconds = delay_seconds
         self.app_id = app_id
-        self._now = now or (lambda: dt.datetime.now(SHANGHAI))
+        self._now = now or (lambda: dt.datetime.now(BUSINESS_TZ))
         self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
         self.private_key = self._load_or_make_key(self.ledger_path.parent)
         self.public_key = self.private_key.public_key()
@@ -286,7 +286,7 @@ class SandboxProvider:
         out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
         out.write(f"#交易合计：{len(trades)}笔，商家实收共{cents_to_yuan(received)}元\n")
         out.write(f"#退款合计：{len(refunds)}笔，商家实收共{'-' if refunded else ''}{cents_to_yuan(refunded)}元\n")
-        now = self._now().astimezone(SHANGHAI)
+        now = self._now().astimezone(BUSINESS_TZ)
         out.write(f"#导出时间：[{_chinese_date(now.date())} {now:%H:%M:%S}]\n")
         return out.getvalue()
 

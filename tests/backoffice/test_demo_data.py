@@ -44,7 +44,7 @@ from models import (
     next_order_number,
 )
 from models.audit_chain import seal_head, verify
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from models.order_state import check_transition
 from models.sealed import lookup_digest
 from public import validators

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, insert, select
 
-from billing.payments.alipay import SHANGHAI
 from billing.payments.sandbox import BILL_COLUMNS, SandboxProvider
 from billing.payments.sandbox import Mismatch as Plant
 from billing.reconciliation import (
@@ -23,6 +22,7 @@ from billing.reconciliation import (
     reconcile_with_provider,
 )
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus
+from models.business_time import BUSINESS_TZ
 from tests.factories import paid_order
 
 NOTIFY_URL = "http://localhost/payments/notify"
@@ -31,13 +31,13 @@ DAY = dt.date(2024, 6, 10)
 
 class Clock:
     def __init__(self):
-        self.moment = dt.datetime(2024, 6, 10, 9, 30, tzinfo=SHANGHAI)
+        self.moment = dt.datetime(2024, 6, 10, 9, 30, tzinfo=BUSINESS_TZ)
 
     def __call__(self) -> dt.datetime:
         return self.moment
 
     def set(self, *args: int) -> None:
-        self.moment = dt.datetime(*args, tzinfo=SHANGHAI)
+        self.moment = dt.datetime(*args, tzinfo=BUSINESS_TZ)
 
     def advance(self, seconds: float) -> None:
         self.moment += dt.timedelta(seconds=seconds)
@@ -324,7 +324,7 @@ def test_a_payment_recorded_on_the_next_day_is_told_apart(db_session, sandbox, c
     clock.set(2024, 6, 10, 23, 59, 59)
     payment = pay(30000)
     # Our books took the time the notification arrived, after midnight.
-    payment.paid_at = dt.datetime(2024, 6, 11, 0, 0, 2, tzinfo=SHANGHAI)
+    payment.paid_at = dt.datetime(2024, 6, 11, 0, 0, 2, tzinfo=BUSINESS_TZ)
     db_session.flush()
 
     tenth = reconcile_with_provider(db_session, sandbox, DAY)
@@ -364,7 +364,7 @@ def test_a_day_of_thousands_of_trades_costs_two_queries(app, db_session, new_ord
     db_session.execute(insert(Order.__table__), [
         {**{k: v for k, v in template.items() if k != "id"}, "number": number} for number in numbers])
     order_ids = dict(db_session.execute(select(Order.number, Order.id).where(Order.number.in_(numbers))).all())
-    paid_at = dt.datetime(2024, 6, 10, 12, 0, tzinfo=SHANGHAI)
+    paid_at = dt.datetime(2024, 6, 10, 12, 0, tzinfo=BUSINESS_TZ)
     db_session.execute(insert(Payment.__table__), [
         {"order_id": order_ids[number], "provider": "sandbox", "out_trade_no": number, "amount_cents": 100 + index,
          "status": PaymentStatus.PAID, "paid_at": paid_at, "created_at": paid_at}

@@ -8,16 +8,17 @@ import uuid
 
 import pytest
 
-from billing.payments.alipay import SHANGHAI, AlipayProvider
+from billing.payments.alipay import AlipayProvider
 from billing.payments.interfaces import BadSignature, ProviderError, TradeState
 from billing.payments.sandbox import Mismatch, SandboxProvider
+from models.business_time import BUSINESS_TZ
 
 NOTIFY_URL = "http://localhost/payments/notify"
 
 
 class Clock:
     def __init__(self):
-        self.moment = dt.datetime(2024, 6, 10, 9, 30, tzinfo=SHANGHAI)
+        self.moment = dt.datetime(2024, 6, 10, 9, 30, tzinfo=BUSINESS_TZ)
 
     def __call__(self) -> dt.datetime:
         return self.moment
@@ -58,7 +59,7 @@ def test_paid_trade_notifies_with_a_signature_that_verifies(sandbox):
     assert notification.status is TradeState.TRADE_SUCCESS
     assert notification.amount_cents == 30000
     assert params["total_amount"] == "300.00"
-    assert notification.paid_at == dt.datetime(2024, 6, 10, 9, 30, tzinfo=SHANGHAI)
+    assert notification.paid_at == dt.datetime(2024, 6, 10, 9, 30, tzinfo=BUSINESS_TZ)
     assert sandbox.notifications_for("CA100") == [params]
 
 

@@ -1,0 +1,11 @@
+"""The business time zone: Beijing time, in which the CA's days begin and end (order numbers,
+working days, invoice dates, the provider's bills, what staff and applicants read).
+
+Here, at the bottom of the layers, so that every package (reports included) names the same zone;
+it needs nothing but the standard library. China has kept UTC+8 without summer time since 1991.
+"""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
