@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # the SMS codes per IP): take the client's from the headers the proxies set.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    import billing
     import finance
     import notifications
     import review
@@ -35,7 +36,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     from backoffice import admin, cli
-    from web import database, edge, error_pages, extensions, guards, i18n, request_guard, security, staff_login
+    from web import (
+        database,
+        edge,
+        error_pages,
+        extensions,
+        guards,
+        i18n,
+        request_guard,
+        security,
+        services,
+        staff_login,
+    )
 
     request_guard.init_app(app)  # before any other hook reads the address
     error_pages.init_app(app)
@@ -54,8 +66,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     edge.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)
+    billing.init_app(app)
     review.init_app(app)
     finance.init_app(app)
+    # Every package has registered its services: refuse a bad choice now, not at the first payment.
+    services.check(app, production=app.config["APP_ENV"] == "production")
 
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp

@@ -8,11 +8,10 @@ from collections.abc import Callable
 
 import click
 
-import billing
 from billing import checkout, invoices, reconciliation, refunds, sweep
 from billing.issuers import IssuerError
-from billing.payments.interfaces import ProviderError
-from billing.services import BillingError
+from billing.payments.interfaces import PaymentProvider, ProviderError
+from billing.services import BillingError, current_services
 from models import Order, Refund
 from models.base import utcnow
 from models.order_number import BUSINESS_TZ
@@ -20,6 +19,7 @@ from public import payments
 from web.commands import Commands
 from web.edge import unit_of_work
 from web.extensions import db
+from web.services import find_service
 
 billing_cli = Commands("billing", help="Payments, refunds and invoices.")
 
@@ -47,7 +47,7 @@ def _each(ids: list[int], work: Callable[[int], object]) -> tuple[list, int]:
 @billing_cli.command("cancel-unpaid")
 def cancel_unpaid() -> None:
     """Cancel orders unpaid after the payment window, closing their trades first."""
-    services = billing.services()
+    services = current_services()
     now = utcnow()
     ids = checkout.overdue_orders(db.session, services, now)
     outcomes, failed = _each(ids, lambda order_id: "cancelled" if payments.cancel_unpaid(
@@ -61,7 +61,7 @@ def cancel_unpaid() -> None:
 @billing_cli.command("sweep")
 def sweep_command() -> None:
     """Send confirmed refunds again and make the invoices the issuer could not make before."""
-    services = billing.services()
+    services = current_services()
     now = utcnow()
     actor = "system:sweep"
     sent, failed_refunds = _each(sweep.refunds_to_send(db.session), lambda refund_id: refunds.execute_refund(
@@ -85,7 +85,7 @@ def reconcile_command(day: dt.datetime | None) -> None:
     after the provider publishes the bill); exit 1 when anything disagrees."""
     business_day = day.date() if day else (utcnow().astimezone(BUSINESS_TZ).date() - dt.timedelta(days=1))
     try:
-        result = reconciliation.reconcile_with_provider(db.session, billing.services().provider, business_day)
+        result = reconciliation.reconcile_with_provider(db.session, find_service(PaymentProvider), business_day)
     except (ProviderError, ValueError) as exc:
         raise click.ClickException(f"no reconciliation for {business_day}: {exc}") from exc
     click.echo(f"{business_day}: bill {result.bill_trades} trade(s) {result.bill_trade_cents / 100:.2f} yuan, "

@@ -25,11 +25,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-import billing
 from backoffice import demo_billing
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
 from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
+from billing.services import current_services
 from models import (
     REVIEW_ROLES,
     AgentIdentityMethod,
@@ -398,7 +398,7 @@ def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
     """Add realistic demo applications with documents and audit trail (never in production)."""
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("demo data does not belong in a production database")
-    services = billing.services() if with_billing else None
+    services = current_services() if with_billing else None
     if services is not None:
         try:
             demo_billing.check_services(services)

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from billing.capital import money
 from models import InvoiceKind, next_invoice_sequence
 from models.order_number import BUSINESS_TZ
 from notifications.http import ServiceUnavailable, SignedJsonService
+from web import services
+from web.services import Implementation
 
 # A made-up tax office code for the sandbox's numbers: 2-digit year, 6-digit office, 12-digit sequence.
 SANDBOX_OFFICE = "110108"
@@ -123,7 +126,12 @@ class TaxPlatformIssuer:
         return answer
 
 
-def build_issuer(config: dict) -> InvoiceIssuer:
-    if config["INVOICE_ISSUER"] == "tax_platform":
-        return TaxPlatformIssuer(config["INVOICE_PLATFORM_URL"], config["INVOICE_PLATFORM_KEY"])
-    return SandboxIssuer(config["INVOICE_VERIFY_URL"])
+def register(app: Flask) -> None:
+    """INVOICE_ISSUER chooses: `sandbox` (the default) numbers no legal invoice, so production
+    refuses it; `tax_platform` needs the platform's URL and key."""
+    services.register(app, InvoiceIssuer, "INVOICE_ISSUER", {
+        "tax_platform": Implementation(
+            lambda config: TaxPlatformIssuer(config["INVOICE_PLATFORM_URL"], config["INVOICE_PLATFORM_KEY"]),
+            needs=("INVOICE_PLATFORM_URL", "INVOICE_PLATFORM_KEY")),
+        "sandbox": Implementation(lambda config: SandboxIssuer(config["INVOICE_VERIFY_URL"]), sandbox=True),
+    })

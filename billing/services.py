@@ -1,17 +1,26 @@
-"""What the billing operations need from outside, chosen by configuration: the payment
-provider, the invoice issuer, the seller's details and the PDF renderer."""
+"""What the billing operations are handed: the payment provider and the invoice issuer, which
+the service registry finds (web.services, the one way to find them), beside billing's settings
+(the seller's details, the drawer, the public base URL, the payment window) and the PDF renderer.
+
+The operations take this bundle as an argument rather than looking services up themselves: the
+caller decides, once per request or command, and may hand them another provider (the demo data
+replays its history with a sandbox provider on its own clock)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
 
 from billing.invoice_pdf import Party
-from billing.issuers import InvoiceIssuer, build_issuer
-from billing.payments import build_provider
+from billing.issuers import InvoiceIssuer
 from billing.payments.interfaces import PaymentProvider
 from models import Order
 from reports.pdf import PdfRenderer, get_renderer
 from web.errors import UserError
+from web.services import find_service
 
 NOTIFY_PATH = "/pay/notify"
 
@@ -42,15 +51,21 @@ class BillingServices:
     def renderer(self) -> PdfRenderer:
         return get_renderer()
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], provider: PaymentProvider,
+                    issuer: InvoiceIssuer) -> BillingServices:
+        return cls(
+            provider=provider,
+            provider_name=config["PAYMENT_PROVIDER"],
+            issuer=issuer,
+            seller=Party(config["SELLER_NAME"], config["SELLER_TAXPAYER_ID"], config["SELLER_ADDRESS_PHONE"],
+                         config["SELLER_BANK_ACCOUNT"]),
+            drawer=config["INVOICE_DRAWER"],
+            public_base_url=config["PUBLIC_BASE_URL"],
+            payment_window=dt.timedelta(hours=config["PAYMENT_WINDOW_HOURS"]),
+        )
 
-def build_services(config: dict) -> BillingServices:
-    return BillingServices(
-        provider=build_provider(config),
-        provider_name=config["PAYMENT_PROVIDER"],
-        issuer=build_issuer(config),
-        seller=Party(config["SELLER_NAME"], config["SELLER_TAXPAYER_ID"], config["SELLER_ADDRESS_PHONE"],
-                     config["SELLER_BANK_ACCOUNT"]),
-        drawer=config["INVOICE_DRAWER"],
-        public_base_url=config["PUBLIC_BASE_URL"],
-        payment_window=dt.timedelta(hours=config["PAYMENT_WINDOW_HOURS"]),
-    )
+
+def current_services() -> BillingServices:
+    """The current app's provider and issuer, as the registry finds them, with its billing settings."""
+    return BillingServices.from_config(current_app.config, find_service(PaymentProvider), find_service(InvoiceIssuer))

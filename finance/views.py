@@ -18,12 +18,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-import billing
 from billing import invoices, refunds
 from billing.issuers import IssuerError
-from billing.payments.interfaces import ProviderError
+from billing.payments.interfaces import PaymentProvider, ProviderError
 from billing.reconciliation import MismatchKind, reconcile_with_provider
-from billing.services import BillingError
+from billing.services import BillingError, current_services
 from finance import queries
 from finance.forms import ActionForm, VoidForm
 from models import (
@@ -47,6 +46,7 @@ from web.extensions import db
 from web.guards import has_role, roles_required
 from web.labels import billing_label
 from web.request_guard import bounded_int
+from web.services import find_service
 
 ACTORS = (StaffRole.FINANCE,)
 VIEWERS = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -225,7 +225,7 @@ def reconciliation():
         error = _("A day's bill is ready the day after; pick an earlier day.")
     else:
         try:
-            result = reconcile_with_provider(db.session, billing.services().provider, day)
+            result = reconcile_with_provider(db.session, find_service(PaymentProvider), day)
         except ProviderError as exc:
             error = _("The payment provider did not give the bill of %(day)s: %(error)s", day=day.isoformat(),
                       error=str(exc))
@@ -272,7 +272,7 @@ def _attempt(action) -> bool:
 def confirm_refund(refund_id: int):
     refund = db.session.get(Refund, refund_id) or abort(404)
     _button()
-    if _attempt(lambda: refunds.confirm_refund(db.session, billing.services(), refund, current_user, now=utcnow())):
+    if _attempt(lambda: refunds.confirm_refund(db.session, current_services(), refund, current_user, now=utcnow())):
         _flash_sent(refund)
     return _back("finance.refund_list")
 
@@ -284,7 +284,7 @@ def send_refund(refund_id: int):
     if refund.status is not RefundStatus.CONFIRMED:
         flash(_("Only a confirmed refund that was not sent yet can be sent again."), "error")
     else:
-        refunds.execute_refund(db.session, billing.services(), refund, actor=current_user.actor, now=utcnow())
+        refunds.execute_refund(db.session, current_services(), refund, actor=current_user.actor, now=utcnow())
         _flash_sent(refund)
     return _back("finance.refund_list")
 
@@ -304,7 +304,7 @@ def void_invoice(invoice_id: int):
     form = VoidForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for voiding the invoice (at most 200 characters)."), "error")
-    elif _attempt(lambda: invoices.void_invoice(db.session, billing.services(), invoice, actor=current_user.actor,
+    elif _attempt(lambda: invoices.void_invoice(db.session, current_services(), invoice, actor=current_user.actor,
                                                 reason=form.reason.data, now=utcnow())):
         flash(_("Invoice %(number)s is voided.", number=invoice.number), "success")
     return _back("finance.invoice_list")
@@ -314,7 +314,7 @@ def void_invoice(invoice_id: int):
 def red_invoice(invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
     _button()
-    if _attempt(lambda: invoices.issue_red_invoice(db.session, billing.services(), invoice,
+    if _attempt(lambda: invoices.issue_red_invoice(db.session, current_services(), invoice,
                                                    actor=current_user.actor, now=utcnow())):
         flash(_("Invoice %(number)s is reversed by a red invoice.", number=invoice.number), "success")
     return _back("finance.invoice_list")
@@ -326,7 +326,7 @@ def issue_invoice_again(number: str):
     _button()
     if not queries.may_issue_again(db.session, order):
         flash(_("Only a paid order without an invoice in force can be invoiced again."), "error")
-    elif _attempt(lambda: invoices.issue_blue_invoice(db.session, billing.services(), order,
+    elif _attempt(lambda: invoices.issue_blue_invoice(db.session, current_services(), order,
                                                       actor=current_user.actor, now=utcnow())):
         flash(_("A new invoice for order %(number)s is issued and e-mailed to the agent.", number=number), "success")
     return _back("finance.invoice_list")

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-import billing
 from billing.payments import sandbox_notifier
-from billing.payments.interfaces import ProviderError
+from billing.payments.interfaces import PaymentProvider, ProviderError
+from web.services import find_service
 
 wallet_bp = Blueprint("sandbox_wallet", __name__, url_prefix="/sandbox/wallet")
 
 
 def cashier(out_trade_no: str):
-    provider = billing.services().provider
+    provider = find_service(PaymentProvider)
     trade = provider.describe(out_trade_no)
     if trade is None:
         abort(404)
@@ -24,7 +24,7 @@ def cashier(out_trade_no: str):
 
 
 def pay(out_trade_no: str):
-    provider = billing.services().provider
+    provider = find_service(PaymentProvider)
     trade = provider.describe(out_trade_no) or abort(404)
     try:
         notifications = provider.pay(out_trade_no)

@@ -1,19 +1,22 @@
 """Messages to applicants: the outboxes and the gateways that deliver them."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.orm import Session
+
+from notifications.interfaces import MailGateway, SmsGateway, TransferGateway
+from web.services import find_service
 
 
 def init_app(app: Flask) -> None:
-    """Put the configured gateways (sandboxes by default) on the app, and hand what a unit of
-    work queued to them once it has committed (and drop it when it was rolled back)."""
+    """Register the gateways with the service registry (sandboxes by default), and hand what a
+    unit of work queued to them once it has committed (and drop it when it was rolled back)."""
     from notifications import gateways, mail, outbox, transfers
     from web import edge
 
-    app.extensions["sms_gateway"] = gateways.build(app.config)
-    app.extensions["mailer"] = mail.build_mailer(app.config)
-    app.extensions["transfer_gateway"] = transfers.build_transfer_gateway(app.config)
+    gateways.register(app)
+    mail.register(app)
+    transfers.register(app)
     edge.on_commit(app, deliver_queued)
     edge.on_discard(app, outbox.take_queued)
 
@@ -25,8 +28,7 @@ def deliver_queued(session: Session) -> None:
     queued = outbox.take_queued(session)
     if not queued:
         return
-    gateways = current_app.extensions
-    outbox.deliver(session, gateways["sms_gateway"], queued.sms)
-    outbox.deliver_emails(session, gateways["mailer"], queued.emails)
-    outbox.deliver_transfers(session, gateways["transfer_gateway"], queued.transfers)
+    outbox.deliver(session, find_service(SmsGateway), queued.sms)
+    outbox.deliver_emails(session, find_service(MailGateway), queued.emails)
+    outbox.deliver_transfers(session, find_service(TransferGateway), queued.transfers)
     session.commit()

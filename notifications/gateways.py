@@ -4,8 +4,12 @@ from __future__ import annotations
 import secrets
 import time
 
+from flask import Flask
+
 from notifications.http import ServiceUnavailable, SignedJsonService
-from notifications.interfaces import SmsDeliveryError
+from notifications.interfaces import SmsDeliveryError, SmsGateway
+from web import services
+from web.services import Implementation
 
 
 class SandboxSmsGateway:
@@ -44,7 +48,11 @@ class HttpSmsGateway:
         return str(answer["id"])
 
 
-def build(config: dict):
-    if config["SMS_GATEWAY"] == "http":
-        return HttpSmsGateway(config["SMS_HTTP_URL"], config["SMS_HTTP_KEY"])
-    return SandboxSmsGateway()
+def register(app: Flask) -> None:
+    """SMS_GATEWAY chooses: `sandbox` (the default) delivers nowhere, so production refuses it;
+    `http` needs the carrier's URL and key."""
+    services.register(app, SmsGateway, "SMS_GATEWAY", {
+        "http": Implementation(lambda config: HttpSmsGateway(config["SMS_HTTP_URL"], config["SMS_HTTP_KEY"]),
+                               needs=("SMS_HTTP_URL", "SMS_HTTP_KEY")),
+        "sandbox": Implementation(lambda config: SandboxSmsGateway(), sandbox=True),
+    })

@@ -6,24 +6,14 @@ import smtplib
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Protocol
 
-from notifications.interfaces import MailDeliveryError
+from flask import Flask
 
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str  # e.g. "application/pdf"
-    content: bytes
-
-
-class MailGateway(Protocol):
-    def send(self, to: str, subject: str, body: str, attachments: Sequence[Attachment] = ()) -> str:
-        """Hand one message to the mail server; return its message id."""
+from notifications.interfaces import Attachment, MailDeliveryError, MailGateway
+from web import services
+from web.services import Implementation
 
 
 def _domain(address: str) -> str:
@@ -89,14 +79,17 @@ class SmtpMailer:
         return message
 
 
-def build_mailer(config: dict) -> MailGateway:
-    if config["MAIL_GATEWAY"] == "smtp":
-        return SmtpMailer(
+def register(app: Flask) -> None:
+    """MAIL_GATEWAY chooses: `sandbox` (the default) delivers nowhere, so production refuses it;
+    `smtp` sends through SMTP_HOST."""
+    services.register(app, MailGateway, "MAIL_GATEWAY", {
+        "smtp": Implementation(lambda config: SmtpMailer(
             config["SMTP_HOST"],
             config["SMTP_PORT"],
             config["MAIL_FROM"],
             username=config["SMTP_USERNAME"],
             password=config["SMTP_PASSWORD"],
             starttls=config["SMTP_STARTTLS"],
-        )
-    return SandboxMailer()
+        ), needs=("SMTP_HOST", "MAIL_FROM")),
+        "sandbox": Implementation(lambda config: SandboxMailer(), sandbox=True),
+    })

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+
+from flask import Flask
 
 from notifications.http import ServiceUnavailable, SignedJsonService
-from notifications.interfaces import TransferError
-
-
-class TransferGateway(Protocol):
-    def send(self, account_name: str, account_number: str, bank_name: str, amount_cents: int,
-             memo: str) -> str:
-        """Make one transfer; return the bank's reference for it."""
+from notifications.interfaces import TransferError, TransferGateway
+from web import services
+from web.services import Implementation
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,12 @@ class HttpTransferGateway:
         return str(answer["id"])
 
 
-def build_transfer_gateway(config: dict) -> TransferGateway:
-    if config["BANK_TRANSFER_GATEWAY"] == "http":
-        return HttpTransferGateway(config["BANK_TRANSFER_HTTP_URL"], config["BANK_TRANSFER_HTTP_KEY"])
-    return SandboxTransferGateway()
+def register(app: Flask) -> None:
+    """BANK_TRANSFER_GATEWAY chooses: `sandbox` (the default) moves no money and so sends no
+    certificate password, so production refuses it; `http` needs the bank's URL and key."""
+    services.register(app, TransferGateway, "BANK_TRANSFER_GATEWAY", {
+        "http": Implementation(
+            lambda config: HttpTransferGateway(config["BANK_TRANSFER_HTTP_URL"], config["BANK_TRANSFER_HTTP_KEY"]),
+            needs=("BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY")),
+        "sandbox": Implementation(lambda config: SandboxTransferGateway(), sandbox=True),
+    })

@@ -10,9 +10,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
-import billing
 from billing import checkout
-from billing.services import BillingError
+from billing.services import BillingError, current_services
 from documents.materials import InvalidUpload, MaterialStore, check_image, current_materials
 from models import MaterialKind, Order, OrderStatus
 from models.base import utcnow
@@ -230,7 +229,7 @@ def confirm_signature(order: Order):
     if refused:
         return _field_errors(refused)
     try:
-        operations.confirm_signature(db.session, _policy(), billing.services(), order, body["sms_code"],
+        operations.confirm_signature(db.session, _policy(), current_services(), order, body["sms_code"],
                                      consent=_signature_consent(), actor=_actor())
     except sms_codes.CodeInvalid as exc:
         return jsonify(errors=[{"field": "sms_code", "message": str(exc)}]), 422
@@ -245,7 +244,7 @@ def confirm_signature(order: Order):
 @writes
 def payment(order: Order):
     """The QR code a channel shows its applicant; the status endpoint tells when it is paid."""
-    services = billing.services()
+    services = current_services()
     if order.status is OrderStatus.AWAITING_PAYMENT:
         payments.check_payment(db.session, services, order, now=utcnow())
     if order.status is not OrderStatus.AWAITING_PAYMENT:

@@ -7,9 +7,8 @@ from flask import Response, abort, current_app, jsonify, redirect, render_templa
 from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 
-import billing
 from billing import checkout
-from billing.services import BillingError
+from billing.services import BillingError, current_services
 from models import Invoice, OrderStatus
 from models.base import utcnow
 from models.payment import REJECTED_OUTCOMES
@@ -28,7 +27,7 @@ def payment_page(number: str):
     order = owned_order(number)
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return redirect(url_for("public.done_page", number=number))
-    services = billing.services()
+    services = current_services()
     error = qr_svg = wallet_url = None
     try:
         payment, qr_code = checkout.payment_qr_code(db.session, services, order)
@@ -52,7 +51,7 @@ def payment_status(number: str):
     now = utcnow()
     if order.status is OrderStatus.AWAITING_PAYMENT and _time_to_ask_provider(number, now.timestamp()):
         try:
-            payments.check_payment(db.session, billing.services(), order, now=now)
+            payments.check_payment(db.session, current_services(), order, now=now)
         except OperationalError:
             # SQLite: this poll read before the notification's write and may not write after it;
             # the notification has paid the order, and the next poll reads that.
@@ -75,7 +74,7 @@ def _time_to_ask_provider(number: str, now: float) -> bool:
 @limiter.limit("600/minute")
 def payment_notification():
     """The provider's asynchronous notification: verified, logged, applied once."""
-    settlement = payments.record_notification(db.session, billing.services(), request.form.to_dict(),
+    settlement = payments.record_notification(db.session, current_services(), request.form.to_dict(),
                                               now=utcnow())
     # Alipay stops re-sending a notification once the answer is exactly "success".
     handled = settlement.outcome not in REJECTED_OUTCOMES

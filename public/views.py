@@ -18,8 +18,8 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-import billing
 from billing import invoices
+from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, MaterialStore, check_filename, check_image, current_materials
 from models import Material, MaterialKind, Order, OrderStatus
@@ -249,7 +249,7 @@ def signature_page(number: str):
     consent = operations.signature_consent(current_app.config["CA_NAME"])
     if request.method == "POST":
         try:
-            operations.confirm_signature(db.session, _policy(), billing.services(), order,
+            operations.confirm_signature(db.session, _policy(), current_services(), order,
                                          request.form.get("sms_code", ""), consent=consent, actor=_actor())
             return redirect(url_for("public.payment_page", number=number))
         except sms_codes.CodeInvalid as exc:

@@ -6,7 +6,7 @@ def init_app(app) -> None:
     from review import identity, navigation
     from review.blueprint import bp
 
-    app.extensions["identity_verifier"] = identity.build_verifier(app.config)
+    identity.register(app)
     app.register_blueprint(bp)
     app.context_processor(navigation.console_nav)
     app.add_template_filter(navigation.shanghai)

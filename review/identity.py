@@ -9,13 +9,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import AgentIdentityMethod, CheckOutcome, IdentityCheck, IdentityMethod, Order, Person
 from models.sealed import mask_numbers_in
 from notifications.http import ServiceUnavailable, SignedJsonService
+from web import services
 from web.errors import N_
+from web.services import Implementation
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +135,14 @@ class HttpVerifier:
         return VerificationResult(outcome, str(answer.get("detail", "")), str(answer.get("id", "")))
 
 
-def build_verifier(config: dict) -> IdentityVerifier:
-    if config["IDENTITY_VERIFIER"] == "http":
-        return HttpVerifier(config["IDENTITY_HTTP_URL"], config["IDENTITY_HTTP_KEY"])
-    return SandboxVerifier()
+def register(app: Flask) -> None:
+    """IDENTITY_VERIFIER chooses: `sandbox` (the default) approves every identity without asking
+    anyone, so production refuses it; `http` needs the service's URL and key."""
+    services.register(app, IdentityVerifier, "IDENTITY_VERIFIER", {
+        "http": Implementation(lambda config: HttpVerifier(config["IDENTITY_HTTP_URL"], config["IDENTITY_HTTP_KEY"]),
+                               needs=("IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY")),
+        "sandbox": Implementation(lambda config: SandboxVerifier(), sandbox=True),
+    })
 
 
 def checks_for(order: Order) -> list[tuple[str, dict[str, str | None]]]:

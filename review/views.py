@@ -39,6 +39,7 @@ from models.base import utcnow
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
+from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
 from review.warnings import warnings_for
 from web.auth import safe_next
@@ -46,6 +47,7 @@ from web.database import writes
 from web.extensions import db
 from web.guards import roles_required, staff_required
 from web.request_guard import bounded_int
+from web.services import find_service
 
 REVIEWERS = tuple(REVIEW_ROLES)
 
@@ -212,7 +214,7 @@ def claim(number: str):
 def _claim_and_verify(order: Order) -> None:
     operations.claim_order(db.session, order, current_user)
     if not identity.latest_checks(db.session, order):
-        operations.verify_identity(db.session, order, current_user, current_app.extensions["identity_verifier"])
+        operations.verify_identity(db.session, order, current_user, find_service(IdentityVerifier))
 
 
 @roles_required(*REVIEWERS)
@@ -241,7 +243,7 @@ def _reassign_form():
 @roles_required(*REVIEWERS)
 def verify_identity(number: str):
     order = _act(number, lambda order, _f: operations.verify_identity(
-        db.session, order, current_user, current_app.extensions["identity_verifier"]),
+        db.session, order, current_user, find_service(IdentityVerifier)),
         _("Identity checks run again."))
     return redirect(url_for("review.order_page", number=order.number))
 

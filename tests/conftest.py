@@ -2,6 +2,7 @@
 each test inside a transaction rolled back at the end."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -15,7 +16,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from backoffice import create_app, demo
 from models import Staff, StaffRole
 from models.base import utcnow
-from web import staff_accounts
+from web import services, staff_accounts
 from web.extensions import db
 
 
@@ -39,12 +40,21 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
     }
 
 
-# What production must configure besides the secrets (the real payment provider and invoice platform).
-PRODUCTION = {"APP_ENV": "production", "PAYMENT_PROVIDER": "alipay", "ALIPAY_APP_ID": "2021000123456789",
-              "ALIPAY_PRIVATE_KEY": "app key", "ALIPAY_PUBLIC_KEY": "alipay key",
-              "ALIPAY_SELLER_ID": "2088102177846880",
-              "INVOICE_ISSUER": "tax_platform", "INVOICE_PLATFORM_URL": "https://invoice.example/api",
-              "INVOICE_PLATFORM_KEY": "platform key"}
+# The real payment provider and invoice platform, as production must configure them.
+REAL_BILLING = {"PAYMENT_PROVIDER": "alipay", "ALIPAY_APP_ID": "2021000123456789",
+                "ALIPAY_PRIVATE_KEY": "app key", "ALIPAY_PUBLIC_KEY": "alipay key",
+                "ALIPAY_SELLER_ID": "2088102177846880",
+                "INVOICE_ISSUER": "tax_platform", "INVOICE_PLATFORM_URL": "https://invoice.example/api",
+                "INVOICE_PLATFORM_KEY": "platform key"}
+# What production must configure besides the secrets: a real implementation of every service (made
+# on first use only, so no test reaches these addresses).
+PRODUCTION = {"APP_ENV": "production", **REAL_BILLING,
+              "SMS_GATEWAY": "http", "SMS_HTTP_URL": "https://sms.example/send", "SMS_HTTP_KEY": "sms key",
+              "MAIL_GATEWAY": "smtp", "SMTP_HOST": "smtp.example", "SMTP_PORT": 587, "SMTP_STARTTLS": True,
+              "BANK_TRANSFER_GATEWAY": "http", "BANK_TRANSFER_HTTP_URL": "https://bank.example/transfers",
+              "BANK_TRANSFER_HTTP_KEY": "bank key",
+              "IDENTITY_VERIFIER": "http", "IDENTITY_HTTP_URL": "https://idv.example/verify",
+              "IDENTITY_HTTP_KEY": "identity key"}
 
 
 def pytest_addoption(parser):
@@ -266,16 +276,28 @@ def login_as(client, db_session):
     return login
 
 
-# --- billing (sandbox payment provider) ----------------------------------------------------------
+# --- external services (web.services) ------------------------------------------------------------
 
 @pytest.fixture
-def billing_services(app, tmp_path):
-    """The app's billing services with a sandbox ledger of this test's own: order numbers
-    repeat from test to test (the database rolls back), the provider's books would not."""
+def replace_service(app):
+    """replace_service(Interface, service) -> service: the app finds `service` for `Interface`
+    until the test ends, then what it found before."""
+    with contextlib.ExitStack() as replaced:
+        yield lambda interface, service: replaced.enter_context(services.service_replaced(app, interface, service))
+
+
+@pytest.fixture
+def billing_services(app, tmp_path, replace_service):
+    """The billing services the app's views and commands get, with a sandbox provider and issuer
+    of this test's own: order numbers repeat from test to test (the database rolls back), the
+    provider's books would not. (Built without an app context: leaving one would close the test's
+    session, dropping what other fixtures flushed.)"""
     import shutil
 
+    from billing.issuers import InvoiceIssuer, SandboxIssuer
+    from billing.payments.interfaces import PaymentProvider
     from billing.payments.sandbox import SandboxProvider
-    from billing.services import build_services
+    from billing.services import BillingServices
 
     shared_keys = os.path.dirname(app.config["SANDBOX_PAY_LEDGER"])
     SandboxProvider(app.config["SANDBOX_PAY_LEDGER"])  # makes the sandbox's RSA key once per session
@@ -283,10 +305,7 @@ def billing_services(app, tmp_path):
     ledger.parent.mkdir()
     for name in ("sandbox-private.pem", "sandbox-public.pem"):
         shutil.copy(os.path.join(shared_keys, name), ledger.parent / name)
-    services = build_services({**app.config, "SANDBOX_PAY_LEDGER": str(ledger)})
-    previous = app.extensions.pop("billing", None)
-    app.extensions["billing"] = services
-    yield services
-    del app.extensions["billing"]
-    if previous is not None:
-        app.extensions["billing"] = previous
+    provider = replace_service(PaymentProvider,
+                               SandboxProvider(ledger, delay_seconds=app.config["SANDBOX_PAY_DELAY_SECONDS"]))
+    issuer = replace_service(InvoiceIssuer, SandboxIssuer(app.config["INVOICE_VERIFY_URL"]))
+    return BillingServices.from_config(app.config, provider, issuer)

@@ -75,11 +75,35 @@ def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
     assert message.text == "证书密码 Kx93-2a"
 
 
-@pytest.mark.parametrize("sandbox", [{"PAYMENT_PROVIDER": "sandbox"}, {"INVOICE_ISSUER": "sandbox"},
-                                     {"ALIPAY_SELLER_ID": ""}])
-def test_production_refuses_the_payment_and_invoice_sandboxes(make_app, sandbox):
-    with pytest.raises(RuntimeError, match="production needs"):
-        make_app(**{**PRODUCTION, **sandbox})
+SERVICE_SETTINGS = ("PAYMENT_PROVIDER", "INVOICE_ISSUER", "SMS_GATEWAY", "MAIL_GATEWAY", "BANK_TRANSFER_GATEWAY",
+                    "IDENTITY_VERIFIER")
+
+
+@pytest.mark.parametrize("setting", SERVICE_SETTINGS)
+def test_production_refuses_every_sandbox(make_app, setting):
+    with pytest.raises(RuntimeError, match=f"{setting}=sandbox is a sandbox") as refused:
+        make_app(**{**PRODUCTION, setting: "sandbox"})
+    assert str(refused.value).count("is a sandbox") == 1
+
+
+def test_production_names_every_sandbox_left_at_its_default(make_app):
+    real = {name: value for name, value in PRODUCTION.items() if name not in SERVICE_SETTINGS}
+    with pytest.raises(RuntimeError) as refused:
+        make_app(**real)
+    assert [f"{setting}=sandbox is a sandbox" in str(refused.value) for setting in SERVICE_SETTINGS] == [True] * 6
+
+
+@pytest.mark.parametrize("setting", ["ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SELLER_ID",
+                                     "INVOICE_PLATFORM_URL", "INVOICE_PLATFORM_KEY", "SMS_HTTP_URL", "SMS_HTTP_KEY",
+                                     "BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY", "IDENTITY_HTTP_URL",
+                                     "IDENTITY_HTTP_KEY", "SMTP_HOST", "MAIL_FROM"])
+def test_production_refuses_a_real_service_without_its_settings(make_app, setting):
+    with pytest.raises(RuntimeError, match=f"{setting} is empty and [A-Z_]+=[a-z_]+ needs it"):
+        make_app(**{**PRODUCTION, setting: ""})
+
+
+def test_production_starts_with_every_service_real(make_app):
+    assert make_app(**PRODUCTION).config["APP_ENV"] == "production"
 
 
 @pytest.mark.parametrize(("proxies", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])

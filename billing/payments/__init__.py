@@ -3,16 +3,29 @@ Alipay's OpenAPI wire format (`alipay`), and the sandbox provider with its own l
 (`sandbox`), the default."""
 from __future__ import annotations
 
+from flask import Flask
+
+from billing.payments.alipay import AlipayProvider
 from billing.payments.interfaces import PaymentProvider
+from billing.payments.sandbox import SandboxProvider
+from web import services
+from web.services import Implementation
 
 
-def build_provider(config: dict) -> PaymentProvider:
-    """The configured provider; the sandbox unless production names Alipay and its keys."""
-    if config["PAYMENT_PROVIDER"] == "alipay":
-        from billing.payments.alipay import AlipayProvider
+def register(app: Flask) -> None:
+    """PAYMENT_PROVIDER chooses: `sandbox` (the default) takes no money, so production refuses it;
+    `alipay` needs its keys, and the seller ID every notification must name."""
+    services.register(app, PaymentProvider, "PAYMENT_PROVIDER", {
+        "alipay": Implementation(_alipay, needs=("ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY",
+                                                 "ALIPAY_SELLER_ID")),
+        "sandbox": Implementation(_sandbox, sandbox=True),
+    })
 
-        return AlipayProvider(config["ALIPAY_APP_ID"], config["ALIPAY_PRIVATE_KEY"], config["ALIPAY_PUBLIC_KEY"],
-                              config["ALIPAY_GATEWAY_URL"], seller_id=config["ALIPAY_SELLER_ID"] or None)
-    from billing.payments.sandbox import SandboxProvider
 
+def _alipay(config) -> PaymentProvider:
+    return AlipayProvider(config["ALIPAY_APP_ID"], config["ALIPAY_PRIVATE_KEY"], config["ALIPAY_PUBLIC_KEY"],
+                          config["ALIPAY_GATEWAY_URL"], seller_id=config["ALIPAY_SELLER_ID"])
+
+
+def _sandbox(config) -> PaymentProvider:
     return SandboxProvider(config["SANDBOX_PAY_LEDGER"], delay_seconds=config["SANDBOX_PAY_DELAY_SECONDS"])

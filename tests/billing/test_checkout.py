@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-import billing
 from billing import checkout
 from billing.payments.alipay import sign_notification
 from billing.payments.sandbox import SandboxProvider
+from billing.services import current_services
 from models import (
     EmailMessage,
     Invoice,
@@ -185,7 +185,7 @@ def test_a_payment_arriving_after_cancellation_is_refunded(app, client, runner, 
 def test_concurrent_notifications_pay_exactly_once(tmp_path, tmp_path_factory):
     with own_app(tmp_path, tmp_path_factory) as app:
         with app.app_context():
-            services = billing.services()
+            services = current_services()
             made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])
             checkout.payment_qr_code(db.session, services, made)
             number = made.number

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from billing import invoices
-from billing.issuers import IssuerError, TaxPlatformIssuer
+from billing.issuers import InvoiceIssuer, IssuerError, TaxPlatformIssuer
 from billing.services import BillingError
 from models import Invoice, InvoiceKind, InvoiceStatus, OrderStatus
 from models.base import utcnow
@@ -133,7 +133,8 @@ def test_the_tax_platform_numbers_the_invoice(app, db_session, billing_services)
     assert "26442000000123456789" in _text(invoice.pdf)
 
 
-def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_session, billing_services, client):
+def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_session, billing_services, client,
+                                                                       replace_service):
     from billing import checkout
 
     order = factories.unpaid_order(db_session, app.config["UPLOAD_FOLDER"])
@@ -141,7 +142,7 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
     number = order.number
     db_session.commit()
     with signed_json_service("platform-key", lambda request: {"error": "taxpayer id unknown"}) as (url, _):
-        billing_services.issuer = TaxPlatformIssuer(url, "platform-key")
+        replace_service(InvoiceIssuer, TaxPlatformIssuer(url, "platform-key"))
         [params] = billing_services.provider.pay(number)
         assert client.post("/pay/notify", data=params).get_data() == b"success"
     db_session.expire_all()
@@ -154,14 +155,14 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
 
 def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory):
     """Two orders paid at the same moment: two invoices, numbers one apart, none lost."""
-    import billing
     from billing import checkout
+    from billing.services import current_services
     from tests.databases import at_once, own_app
     from web.extensions import db
 
     with own_app(tmp_path, tmp_path_factory) as app:
         with app.app_context():
-            services = billing.services()
+            services = current_services()
             numbers = []
             for _ in range(2):
                 made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])

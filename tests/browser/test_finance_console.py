@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-import billing
 from billing import checkout
+from billing.services import current_services
 from models import Invoice, InvoiceStatus, Payment, PaymentStatus, StaffRole
 from models.base import utcnow
 from public import payments
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def rejected_paid_order(live_app):
     """An order paid through the sandbox, then rejected in review: its refund awaits finance."""
     with live_app.app_context():
-        services = billing.services()
+        services = current_services()
         order = factories.unpaid_order(db.session, live_app.config["UPLOAD_FOLDER"])
         checkout.payment_qr_code(db.session, services, order)
         [params] = services.provider.pay(order.number)

@@ -4,7 +4,6 @@ re-issuing invoices, and the day's reconciliation with the provider's bill."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import re
@@ -15,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from billing import invoices, refunds
-from billing.payments.interfaces import ProviderError
+from billing.payments.interfaces import PaymentProvider, ProviderError
 from billing.payments.sandbox import Mismatch, SandboxProvider
 from finance import views as finance_views
 from models import (
@@ -314,12 +313,12 @@ def test_the_invoice_pdf_downloads_as_an_attachment(app, client, db_session, log
 # --- reconciliation ----------------------------------------------------------------------------
 
 
-def test_reconciliation_shows_a_planted_trade_and_exports_it(app, client, db_session, login_as, billing_services,
-                                                             tmp_path, monkeypatch):
+def test_reconciliation_shows_a_planted_trade_and_exports_it(app, client, db_session, login_as, replace_service,
+                                                             tmp_path):
     noon = beijing(YESTERDAY)
     # The provider's clock says yesterday noon, when both sides record the payment.
     provider = SandboxProvider(tmp_path / "ledger.sqlite3", delay_seconds=0, now=lambda: noon)
-    monkeypatch.setitem(app.extensions, "billing", dataclasses.replace(billing_services, provider=provider))
+    replace_service(PaymentProvider, provider)
     payment = paid(app, db_session, paid_at=noon)
     paid_at_the_provider(provider, payment.out_trade_no, payment.amount_cents)
     planted = provider.plant_mismatch(Mismatch.UNKNOWN_TRADE, amount_cents=12345, paid_at=noon)

@@ -7,7 +7,7 @@ import urllib.parse
 
 from billing.payments import sandbox_notifier
 from billing.payments.sandbox import SandboxProvider
-from tests.conftest import PRODUCTION
+from tests.conftest import PRODUCTION, REAL_BILLING
 from tests.fake_service import local_service
 
 
@@ -67,5 +67,5 @@ def test_the_wallet_page_pays_the_trade_and_notifies_the_shop(app, client, billi
 
 
 def test_no_wallet_with_a_real_provider_or_in_production(make_app):
-    assert "sandbox_wallet" not in make_app(PAYMENT_PROVIDER="alipay").blueprints
+    assert "sandbox_wallet" not in make_app(**REAL_BILLING).blueprints
     assert "sandbox_wallet" not in make_app(**PRODUCTION).blueprints

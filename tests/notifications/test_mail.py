@@ -15,7 +15,7 @@ import pytest
 
 from notifications import outbox
 from notifications.interfaces import MailDeliveryError
-from notifications.mail import Attachment, SandboxMailer, SmtpMailer, build_mailer
+from notifications.mail import Attachment, SandboxMailer, SmtpMailer
 from web import edge
 from web.extensions import db
 
@@ -175,14 +175,6 @@ def test_sandbox_refuses_fail_example_and_delays_slow_example():
     assert sandbox.send("someone@slow.example", SUBJECT, BODY)
     assert time.monotonic() - started >= 0.05
     assert sandbox.send("someone@example.com", SUBJECT, BODY) != sandbox.send("someone@example.com", SUBJECT, BODY)
-
-
-def test_build_mailer_follows_the_config(app):
-    assert isinstance(build_mailer(app.config), SandboxMailer)
-    smtp = build_mailer({**app.config, "MAIL_GATEWAY": "smtp", "SMTP_HOST": "mail.example", "SMTP_PORT": 587,
-                         "SMTP_STARTTLS": True})
-    assert isinstance(smtp, SmtpMailer) and (smtp.host, smtp.port, smtp.starttls) == ("mail.example", 587, True)
-    assert smtp.sender == app.config["MAIL_FROM"]
 
 
 def test_the_edge_sends_queued_mail_after_the_commit(app, db_session):

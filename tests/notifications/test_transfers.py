@@ -8,11 +8,12 @@ from sqlalchemy import select, text
 
 from models import Order
 from notifications import outbox
-from notifications.interfaces import TransferError
-from notifications.transfers import HttpTransferGateway, SandboxTransferGateway, build_transfer_gateway
+from notifications.interfaces import TransferError, TransferGateway
+from notifications.transfers import HttpTransferGateway, SandboxTransferGateway
 from tests.fake_service import signed_json_service
 from web import edge
 from web.extensions import db
+from web.services import find_service
 
 KEY = "bank-key-for-tests"
 MEMO = "证书密码 Kx93-2a"
@@ -76,8 +77,8 @@ def test_deliver_transfers_records_the_bank_answer(db_session, order):
 
 
 def test_the_edge_makes_queued_transfers_after_the_commit(app, db_session, order):
-    bank = app.extensions["transfer_gateway"]
     with app.app_context():
+        bank = find_service(TransferGateway)
         transfer = outbox.queue_transfer(db.session, order, MEMO)
         edge.commit()
         assert transfer.status == "sent"
@@ -107,12 +108,3 @@ def test_http_gateway_reports_a_bad_signature_and_an_unreachable_bank(bank):
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/transfers"
     with pytest.raises(TransferError, match="unreachable"):
         HttpTransferGateway(closed, KEY, timeout=2).send("某公司", "6222021234567890123", "中国工商银行", 1, MEMO)
-
-
-def test_build_transfer_gateway_follows_the_config(app):
-    assert isinstance(build_transfer_gateway(app.config), SandboxTransferGateway)
-    http = build_transfer_gateway({**app.config, "BANK_TRANSFER_GATEWAY": "http",
-                                   "BANK_TRANSFER_HTTP_URL": "https://bank.example/t", "BANK_TRANSFER_HTTP_KEY": "k"})
-    assert isinstance(http, HttpTransferGateway)
-    with pytest.raises(ValueError, match="BANK_TRANSFER_HTTP_URL"):
-        build_transfer_gateway({**app.config, "BANK_TRANSFER_GATEWAY": "http"})

@@ -11,7 +11,6 @@ from review.identity import (
     HttpVerifier,
     SandboxVerifier,
     VerificationResult,
-    build_verifier,
     latest_checks,
     verify_order,
 )
@@ -155,12 +154,3 @@ def test_http_verifier_trouble_is_an_error_result(service, trouble):
             url = f"http://127.0.0.1:{probe.getsockname()[1]}/verify"
     result = HttpVerifier(url, key, timeout=2).check("agent_phone", **PERSON, phone=phone)
     assert result.outcome == CheckOutcome.ERROR and result.ref == ""
-
-
-def test_build_verifier_follows_the_config(app):
-    assert isinstance(build_verifier(app.config), SandboxVerifier)
-    http = build_verifier({**app.config, "IDENTITY_VERIFIER": "http", "IDENTITY_HTTP_URL": "https://idv.example/",
-                           "IDENTITY_HTTP_KEY": "k"})
-    assert isinstance(http, HttpVerifier)
-    with pytest.raises(ValueError, match="IDENTITY_HTTP_URL"):
-        build_verifier({**app.config, "IDENTITY_VERIFIER": "http"})
