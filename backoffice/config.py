@@ -1,22 +1,45 @@
-"""Configuration: defaults, then instance secrets, then the environment, then test overrides."""
+"""Configuration: defaults, then the environment, then test overrides; outside production,
+development secrets from instance/ for those still empty.
+
+Every setting of `Defaults` can be set in the environment as BACKOFFICE_<NAME>, converted to the
+type of its default; the database URL and the environment keep the names hosts and tools give
+them, DATABASE_URL and APP_ENV. README lists every setting.
+"""
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from documents import materials
 
+log = logging.getLogger(__name__)
+
 ROOT = Path(__file__).resolve().parent.parent
+# Read before any setting, since the default paths lie in it; so it is no setting itself.
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))
 
 SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY")
+PREFIX = "BACKOFFICE_"
+NOT_SETTINGS = frozenset({"BACKOFFICE_INSTANCE"})
+# Environment variable -> setting, for the two read under their plain names.
+PLAIN_NAMES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "APP_ENV": "APP_ENV"}
+TRUE_WORDS = frozenset({"1", "true", "yes"})
+FALSE_WORDS = frozenset({"0", "false", "no"})
 
 
 class Defaults:
     APP_ENV = "development"
+    # Secrets: empty here; production refuses to start without them, development makes its own
+    # once into instance/secrets.json. The three keys are base64 of 32 bytes.
+    SECRET_KEY = ""
+    FIELD_ENCRYPTION_KEY = ""  # AES-GCM of the ID and bank numbers
+    LOOKUP_KEY = ""  # HMAC of the numbers searched for
+    AUDIT_SEAL_KEY = ""  # seals the audit chain's head; keep it off the database server
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'backoffice.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
@@ -27,6 +50,8 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
+    # Outside production SESSION_COOKIE_SECURE takes this value, so http://127.0.0.1 keeps its session.
+    SESSION_COOKIE_SECURE_IN_DEV = False
     PERMANENT_SESSION_LIFETIME = 2 * 3600
     WTF_CSRF_TIME_LIMIT = 2 * 3600
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -116,53 +141,87 @@ class Defaults:
     INVOICE_DRAWER = "财务"
 
 
+def defaults() -> dict:
+    return {name: getattr(Defaults, name) for name in dir(Defaults) if name.isupper()}
+
+
 def load(test_config: dict | None = None) -> dict:
-    config = {k: getattr(Defaults, k) for k in dir(Defaults) if k.isupper()}
-    config.update(_from_environment())
+    """The app's settings. Production refuses to start without its secrets here; the services'
+    settings are checked once the packages have registered them (web.services.check)."""
+    config = defaults()
+    config.update(from_environment(os.environ))
     if test_config:
         config.update(test_config)
     if config["APP_ENV"] == "production":
-        missing = _missing_in_production(config)
+        missing = [name for name in SECRET_NAMES if not config[name]]
         if missing:
-            raise RuntimeError(f"production needs these settings: {', '.join(missing)}")
+            raise RuntimeError(f"production needs these settings: {', '.join(missing)} "
+                               f"(in the environment each is {PREFIX}<NAME>)")
     else:
-        config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE_IN_DEV", False)
+        config["SESSION_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE_IN_DEV"]
         for name, value in _dev_secrets().items():
-            config.setdefault(name, value)
+            if not config[name]:
+                config[name] = value
     return config
 
 
-def _missing_in_production(config: dict) -> list[str]:
-    """The secrets. The services' settings (no sandbox in production) are checked once the
-    packages have registered them: web.services.check."""
-    return [name for name in SECRET_NAMES if not config.get(name)]
+def from_environment(environ: Mapping[str, str]) -> dict:
+    """The settings `environ` gives: BACKOFFICE_<NAME> for each name of Defaults, DATABASE_URL
+    and APP_ENV under their own names.
+
+    A BACKOFFICE_ variable that is no setting is refused, not ignored: a misspelt
+    BACKOFFICE_IDENTITY_VERIFER would otherwise leave the sandbox in place without a word.
+    """
+    names = defaults()
+    settings = {setting: environ[variable] for variable, setting in PLAIN_NAMES.items() if variable in environ}
+    problems = []
+    for variable, text in environ.items():
+        name = variable.removeprefix(PREFIX)
+        if name == variable or variable in NOT_SETTINGS:
+            continue
+        if name in PLAIN_NAMES.values():
+            plain = next(plain for plain, setting in PLAIN_NAMES.items() if setting == name)
+            problems.append(f"{variable} is read as {plain}")
+        elif name not in names:
+            problems.append(f"{variable} is no setting")
+        else:
+            try:
+                settings[name] = _converted(text, names[name])
+            except ValueError as exc:
+                problems.append(f"{variable}: {exc}")
+    if problems:
+        raise RuntimeError("the environment has settings the back office cannot take: " + "; ".join(sorted(problems)))
+    _warn_of_plain_names(environ, names)
+    return settings
 
 
-def _from_environment() -> dict:
-    env: dict = {}
-    if url := os.environ.get("DATABASE_URL"):
-        env["SQLALCHEMY_DATABASE_URI"] = url
-    for name in (*SECRET_NAMES, "APP_ENV", "SMS_GATEWAY", "SMS_HTTP_URL", "SMS_HTTP_KEY",
-                 "RATELIMIT_STORAGE_URI", "UPLOAD_FOLDER", "DEFAULT_CHANNEL", "PUBLIC_BASE_URL",
-                 "MAIL_GATEWAY", "MAIL_FROM", "SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD",
-                 "BANK_TRANSFER_GATEWAY", "BANK_TRANSFER_HTTP_URL", "BANK_TRANSFER_HTTP_KEY",
-                 "IDENTITY_VERIFIER", "IDENTITY_HTTP_URL", "IDENTITY_HTTP_KEY",
-                 "PAYMENT_PROVIDER", "SANDBOX_PAY_LEDGER", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY",
-                 "ALIPAY_PUBLIC_KEY", "ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID", "INVOICE_ISSUER",
-                 "INVOICE_PLATFORM_URL",
-                 "INVOICE_PLATFORM_KEY", "SELLER_NAME",
-                 "SELLER_TAXPAYER_ID", "SELLER_ADDRESS_PHONE", "SELLER_BANK_ACCOUNT", "AUDIT_ANCHOR_PATH",
-                 "CA_NAME", "CA_NAME_EN", "CA_SERVICE_PHONE"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    if "SMTP_PORT" in os.environ:
-        env["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
-    for name in ("TRUSTED_PROXIES", "SMS_CODES_PER_CHANNEL_PER_HOUR", "REVEALS_PER_STAFF_PER_HOUR"):
-        if name in os.environ:
-            env[name] = int(os.environ[name])
-    if "SMTP_STARTTLS" in os.environ:
-        env["SMTP_STARTTLS"] = os.environ["SMTP_STARTTLS"] == "1"
-    return env
+def _converted(text: str, default: object) -> object:
+    """`text` as the type of the setting's default. Never JSON: an all-digit ALIPAY_APP_ID stays
+    a string, and "1" means true only where the default is a bool."""
+    if isinstance(default, bool):
+        word = text.strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ValueError(f"{text!r} is none of 1/0, true/false, yes/no")
+    if isinstance(default, int | float):
+        try:
+            return type(default)(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a{' whole' if isinstance(default, int) else ''} number") from None
+    if isinstance(default, str):
+        return text
+    if isinstance(default, tuple):  # comma-separated, each item as the type of the default's items
+        return tuple(_converted(item.strip(), default[0] if default else "") for item in text.split(",")
+                     if item.strip())
+    raise ValueError(f"a {type(default).__name__} is set in backoffice/config.py, not from the environment")
+
+
+def _warn_of_plain_names(environ: Mapping[str, str], names: dict) -> None:
+    """Settings used to be read under their plain names (SECRET_KEY, SMS_GATEWAY, …): say so when
+    one is still set, since it is ignored now."""
+    ignored = sorted(name for name in names if name in environ and name not in PLAIN_NAMES)
+    if ignored:
+        log.warning("ignored in the environment: %s; settings are read as %s<NAME>", ", ".join(ignored), PREFIX)
 
 
 def _dev_secrets() -> dict:

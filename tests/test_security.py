@@ -40,8 +40,8 @@ def test_production_has_no_captcha_hook(make_app, db_session):
 
 
 def test_production_needs_its_secrets(monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+    monkeypatch.delenv("BACKOFFICE_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="production needs these settings: SECRET_KEY"):
         create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
