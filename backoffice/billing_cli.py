@@ -14,7 +14,7 @@ from billing.payments.interfaces import PaymentProvider, ProviderError
 from billing.services import BillingError, current_services
 from models import Order, Refund
 from models.base import utcnow
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from public import payments
 from web.commands import Commands
 from web.edge import unit_of_work

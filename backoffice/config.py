@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from documents import materials
+from models.business_time import BUSINESS_TZ
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 2 * 3600
     WTF_CSRF_TIME_LIMIT = 2 * 3600
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = BUSINESS_TZ.key  # pages show business time
     LANGUAGES = ("zh_CN", "en")
     DEFAULT_CHANNEL = "direct"
     SMS_GATEWAY = "sandbox"  # or "http"

@@ -57,7 +57,8 @@ from models import (
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
-from models.order_number import BUSINESS_TZ, format_order_number, take_next
+from models.business_time import BUSINESS_TZ
+from models.order_number import format_order_number, take_next
 from models.order_state import CertKind
 from models.sealed import lookup_digest
 from public.catalogue import choose_price

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from billing.capital import money
 from models import InvoiceKind, next_invoice_sequence
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from notifications.http import ServiceUnavailable, SignedJsonService
 from web import services
 from web.services import Implementation

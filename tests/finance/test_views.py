@@ -33,7 +33,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from models.order_number import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ
 from tests import factories
 
 
