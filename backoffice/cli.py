@@ -107,8 +107,10 @@ def init_app(app: Flask) -> None:
     from backoffice.bench import bench_cli
     from backoffice.billing_cli import billing_cli
     from backoffice.demo_data import demo_data_command
+    from backoffice.notifications_cli import notifications_cli
     from backoffice.review_cli import audit_cli, review_cli
 
-    for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli):
+    for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
+                  notifications_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)

@@ -70,6 +70,20 @@ class Defaults:
     # server asks for all its applicants.
     SMS_CODES_PER_CHANNEL_PER_HOUR = 1000
     SMS_CODE_MIN_INTERVAL_SECONDS = 60
+    # The signature the carriers registered for the CA; every SMS text starts with it.
+    SMS_SIGNATURE = "【数字证书】"
+    # The provider's approved template for each kind of SMS (templates/sms/<kind>.txt): Chinese
+    # carriers (Aliyun, Tencent Cloud) send a template code and its parameters, never free text.
+    SMS_TEMPLATE_CODES = {
+        "order_signature": "SMS_000001",
+        "order_query": "SMS_000002",
+        "review_approved": "SMS_000003",
+        "review_approved_transfer": "SMS_000004",
+        "review_rejected": "SMS_000005",
+        "more_materials": "SMS_000006",
+        "certificate_password": "SMS_000007",
+        "refund_succeeded": "SMS_000008",
+    }
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -110,6 +124,10 @@ class Defaults:
     BANK_TRANSFER_GATEWAY = "sandbox"  # or "http"
     BANK_TRANSFER_HTTP_URL = ""
     BANK_TRANSFER_HTTP_KEY = ""
+    # What the outboxes (SMS, e-mail, transfers) do when a delivery fails: try again after these
+    # minutes (the last repeats), at most this many attempts in all; then the order page flags it.
+    OUTBOX_RETRY_MINUTES = (2, 10, 60, 360)
+    OUTBOX_MAX_ATTEMPTS = 5
     # Identity verification (real-name, bank card, corporate transfer results).
     IDENTITY_VERIFIER = "sandbox"  # or "http"
     IDENTITY_HTTP_URL = ""

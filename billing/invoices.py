@@ -25,7 +25,8 @@ from models import (
 )
 from models.business_time import BUSINESS_TZ
 from notifications import outbox
-from notifications.mail import Attachment
+from notifications.interfaces import Attachment
+from notifications.messages import render_email
 from web.errors import N_
 
 SERVICE_ITEM = "*信息技术服务*数字证书服务费"
@@ -35,12 +36,6 @@ ITEM_NAMES = {
     BusinessType.REPLACEMENT: "*信息技术服务*数字证书补办服务费",
     BusinessType.INFO_CHANGE: "*信息技术服务*证书信息变更服务费",
 }
-BLUE_MAIL = ("【数字证书】电子发票 {number}",
-             "您好：\n\n订单 {order} 的电子发票已开具，发票号码 {number}，价税合计 {total} 元，见附件（PDF）。\n"
-             "发票抬头：{title}\n\n也可在订单查询页面下载。")
-RED_MAIL = ("【数字证书】红字电子发票 {number}",
-            "您好：\n\n订单 {order} 已退款，原发票 {original} 已由红字发票 {number} 冲销，价税合计 -{total} 元，"
-            "见附件（PDF）。")
 
 
 def split_tax(total_cents: int, rate: Decimal) -> tuple[int, int]:
@@ -97,7 +92,7 @@ def issue_blue_invoice(session: Session, services: BillingServices, order: Order
         buyer_taxpayer_id=order.invoice_taxpayer_id, item_name=ITEM_NAMES.get(order.business_type, SERVICE_ITEM),
         tax_rate=str(rate), amount_cents=amount, tax_cents=tax, total_cents=order.price_cents)
     invoice = _issue(session, services, order, request, now, original=None)
-    _mail(session, order, invoice, BLUE_MAIL, title=invoice.buyer_name)
+    _mail(session, order, invoice, title=invoice.buyer_name)
     record(session, actor, "invoice.issued", order=order, target=f"invoice:{invoice.number}",
            after={"kind": "blue", "number": invoice.number, "total_cents": invoice.total_cents})
     return invoice
@@ -116,7 +111,7 @@ def issue_red_invoice(session: Session, services: BillingServices, blue: Invoice
         original_number=blue.number)
     red = _issue(session, services, order, request, now, original=blue)
     blue.status = InvoiceStatus.REVERSED
-    _mail(session, order, red, RED_MAIL, original=blue.number)
+    _mail(session, order, red, original=blue.number)
     record(session, actor, "invoice.reversed", order=order, target=f"invoice:{blue.number}",
            after={"red_number": red.number, "total_cents": red.total_cents})
     return red
@@ -175,11 +170,11 @@ def _issue(session: Session, services: BillingServices, order: Order, request: I
     return invoice
 
 
-def _mail(session: Session, order: Order, invoice: Invoice, template: tuple[str, str], **extra) -> None:
-    subject, body = template
-    values = {"number": invoice.number, "order": order.number, "total": money(invoice.total_cents), **extra}
-    outbox.queue_email(session, order.agent.email, subject.format(**values), body.format(**values),
-                       template=f"invoice_{invoice.kind}", order=order,
+def _mail(session: Session, order: Order, invoice: Invoice, **facts) -> None:
+    """The invoice by e-mail (templates/emails/invoice_blue/ or invoice_red/), its PDF attached."""
+    message = render_email(f"invoice_{invoice.kind}", number=invoice.number, order=order.number,
+                           total=money(invoice.total_cents), **facts)
+    outbox.queue_email(session, order.agent.email, message, order=order,
                        attachments=[Attachment(invoice.filename, "application/pdf", invoice.pdf)])
 
 

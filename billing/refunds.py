@@ -21,10 +21,10 @@ from billing.services import BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
 from models.base import update_if
 from notifications import outbox
+from notifications.messages import render_sms
 from web.errors import N_
 
 log = logging.getLogger(__name__)
-REFUND_SMS = "【数字证书】您的订单{number}的款项{amount}元已按原支付方式退回，一般1-3个工作日到账。"
 
 
 def propose_refund(session: Session, payment: Payment, reason: RefundReason, *, actor: str,
@@ -91,8 +91,8 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
     record(session, actor, "refund.succeeded", order=payment.order, target=f"refund:{refund.out_request_no}",
            after={"amount_cents": refund.amount_cents})
     order = payment.order
-    outbox.queue_sms(session, order.agent.phone, "refund_succeeded", REFUND_SMS.format(
-        number=order.number, amount=money(refund.amount_cents)))
+    outbox.queue_sms(session, order.agent.phone, render_sms(
+        "refund_succeeded", number=order.number, amount=money(refund.amount_cents)), order=order)
     reverse_invoice(session, services, payment.order, actor=actor, now=now)
     return True
 

@@ -6,6 +6,7 @@ from models.calendar import CalendarOverride, SlaPolicy
 from models.captcha import CaptchaChallenge
 from models.certificate import Certificate
 from models.channel import Channel, ChannelProduct
+from models.delivery import Delivery
 from models.idempotency import IdempotencyRecord
 from models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceStatus, next_invoice_sequence
 from models.mail import BankTransfer, EmailAttachment, EmailMessage
@@ -43,7 +44,7 @@ __all__ = [
     "REVIEW_ROLES", "AgentIdentityMethod", "AuditChainHead", "AuditEntry", "AuditSeal",
     "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CaptchaChallenge", "CertKind", "Certificate",
     "IdempotencyRecord",
-    "Channel", "ChannelProduct", "CheckOutcome", "Decision", "DenyListEntry", "EmailMessage",
+    "Channel", "ChannelProduct", "CheckOutcome", "Decision", "Delivery", "DenyListEntry", "EmailMessage",
     "IdType", "IdentityCheck", "IdentityMethod", "Material", "MaterialKind", "MaterialRequest",
     "MediaModel", "Order", "OrderSequence", "OrderStatus", "Organisation", "Person",
     "PersonRole", "Price", "Product", "RejectionReason", "ReviewDecision", "ReviewQueue",

@@ -1,16 +1,17 @@
 """The e-mail outbox and the outbox of 0.01-yuan transfers that carry a password memo."""
 from __future__ import annotations
 
-import datetime as dt
+import uuid
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, intpk, str40, str120, str255
+from models.delivery import Outgoing
 from models.sealed import SealedBytes, SealedText
 
 
-class EmailMessage(Base):
+class EmailMessage(Outgoing, Base):
     __tablename__ = "email_message"
 
     id: Mapped[intpk]
@@ -19,11 +20,8 @@ class EmailMessage(Base):
     template: Mapped[str40]
     body: Mapped[str] = mapped_column(Text)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="queued")
     provider_ref: Mapped[str120 | None]
-    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
-    sent_at: Mapped[dt.datetime | None]
 
     attachments: Mapped[list[EmailAttachment]] = relationship(order_by="EmailAttachment.id")
 
@@ -40,8 +38,13 @@ class EmailAttachment(Base):
     content: Mapped[bytes] = mapped_column(SealedBytes("email_attachment.content"))  # an invoice, for one
 
 
-class BankTransfer(Base):
-    """A 0.01-yuan transfer to the organisation's account; its memo carries the password."""
+class BankTransfer(Outgoing, Base):
+    """A 0.01-yuan transfer to the organisation's account; its memo carries the password.
+
+    The request number is the bank's key for this one transfer, made when it is queued and sent
+    with every attempt: the bank makes one transfer per request number, and answers a status
+    query by it, so a transfer the bank did not answer for (a timeout) is never paid twice.
+    """
 
     __tablename__ = "bank_transfer"
 
@@ -52,8 +55,6 @@ class BankTransfer(Base):
     bank_name: Mapped[str120]
     amount_cents: Mapped[int] = mapped_column(default=1)
     memo: Mapped[str] = mapped_column(SealedText("bank_transfer.memo"))
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    request_no: Mapped[str40] = mapped_column(unique=True, default=lambda: uuid.uuid4().hex)
     provider_ref: Mapped[str40 | None]
-    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
-    sent_at: Mapped[dt.datetime | None]

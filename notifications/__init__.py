@@ -4,9 +4,6 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from notifications.interfaces import MailGateway, SmsGateway, TransferGateway
-from web.services import find_service
-
 
 def init_app(app: Flask) -> None:
     """Register the gateways with the service registry (sandboxes by default), and hand what a
@@ -22,13 +19,10 @@ def init_app(app: Flask) -> None:
 
 
 def deliver_queued(session: Session) -> None:
-    """Send what the unit of work queued, now that it is committed."""
-    from notifications import outbox
+    """Send what the unit of work queued, now that it is committed; what this does not send,
+    `notifications deliver-pending` does (notifications.delivery)."""
+    from notifications import delivery, outbox
 
     queued = outbox.take_queued(session)
-    if not queued:
-        return
-    outbox.deliver(session, find_service(SmsGateway), queued.sms)
-    outbox.deliver_emails(session, find_service(MailGateway), queued.emails)
-    outbox.deliver_transfers(session, find_service(TransferGateway), queued.transfers)
-    session.commit()
+    if queued:
+        delivery.deliver(session, delivery.current_gateways(), queued, delivery.current_policy())

@@ -7,7 +7,7 @@ import time
 from flask import Flask
 
 from notifications.http import ServiceUnavailable, SignedJsonService
-from notifications.interfaces import SmsDeliveryError, SmsGateway
+from notifications.interfaces import SmsContent, SmsDeliveryError, SmsGateway
 from web import services
 from web.services import Implementation
 
@@ -23,7 +23,7 @@ class SandboxSmsGateway:
     def __init__(self, delay_seconds: float = 0.5):
         self.delay_seconds = delay_seconds
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, message: SmsContent) -> str:
         if phone.endswith("0000"):
             raise SmsDeliveryError("sandbox: number unreachable")
         if phone.endswith("9999"):
@@ -32,15 +32,18 @@ class SandboxSmsGateway:
 
 
 class HttpSmsGateway:
-    """Posts JSON to the carrier's endpoint, signed with HMAC-SHA256 of the body."""
+    """Posts JSON to the carrier's endpoint, signed with HMAC-SHA256 of the body: the phone, the
+    approved template's code and its parameters, as Chinese carriers (Aliyun, Tencent Cloud) take
+    an SMS. The carrier adds the registered signature and the template's fixed words."""
 
     def __init__(self, url: str, key: str, timeout: float = 5.0):
         self.service = SignedJsonService(url, key, timeout,
                                          missing="the HTTP SMS gateway needs SMS_HTTP_URL and SMS_HTTP_KEY")
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, message: SmsContent) -> str:
         try:
-            answer = self.service.post({"phone": phone, "text": text})
+            answer = self.service.post({"phone": phone, "template_code": message.template_code,
+                                        "params": message.params})
         except ServiceUnavailable as exc:
             raise SmsDeliveryError(f"gateway {exc}") from exc
         if not answer.get("ok"):

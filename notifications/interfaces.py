@@ -18,8 +18,24 @@ class TransferError(Exception):
     """The bank refused or failed to make the transfer; it stays in the outbox."""
 
 
+class TransferOutcomeUnknown(TransferError):
+    """The bank did not answer (a timeout, a broken connection, an error page): the transfer may
+    have been made. Only the bank's answer to a status query by its request number tells."""
+
+
+@dataclass(frozen=True)
+class SmsContent:
+    """One SMS as notifications.messages renders it: what a Chinese carrier takes (the approved
+    template's code and its parameters), and the text the applicant reads."""
+
+    kind: str  # templates/sms/<kind>.txt
+    template_code: str
+    params: dict[str, str]
+    text: str
+
+
 class SmsGateway(Protocol):
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, message: SmsContent) -> str:
         """Hand one message to the carrier; return the gateway's message id."""
 
 
@@ -36,6 +52,11 @@ class MailGateway(Protocol):
 
 
 class TransferGateway(Protocol):
-    def send(self, account_name: str, account_number: str, bank_name: str, amount_cents: int,
+    def send(self, request_no: str, account_name: str, account_number: str, bank_name: str, amount_cents: int,
              memo: str) -> str:
-        """Make one transfer; return the bank's reference for it."""
+        """Make the transfer of this request number, once whatever how often it is asked; return the
+        bank's reference. TransferOutcomeUnknown when the bank did not answer."""
+
+    def status(self, request_no: str) -> str | None:
+        """The bank's reference of the transfer made for this request number, None when none was
+        made. TransferError (TransferOutcomeUnknown) when the bank cannot be asked."""

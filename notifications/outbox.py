@@ -1,8 +1,11 @@
-"""The outboxes: SMS, e-mails and 0.01-yuan transfers are written with the transaction
-and handed to their gateways after the commit."""
+"""The outboxes: SMS, e-mails and 0.01-yuan transfers are written with the transaction and
+handed to their gateways after the commit (notifications.delivery), or by the scheduled
+`notifications deliver-pending` when that did not happen or failed."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -10,10 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import BankTransfer, EmailAttachment, EmailMessage, Order, SmsMessage
-from models.base import utcnow
-from notifications.interfaces import MailDeliveryError, SmsDeliveryError, SmsGateway, TransferError
-from notifications.mail import Attachment, MailGateway
-from notifications.transfers import TransferGateway
+from notifications.interfaces import Attachment, SmsContent
+from notifications.messages import EmailContent
 
 SMS_QUEUE_KEY = "queued_sms"
 EMAIL_QUEUE_KEY = "queued_email"
@@ -34,30 +35,35 @@ class Queued:
         return bool(self.sms or self.emails or self.transfers)
 
 
-def queue_sms(
-    session: Session, phone: str, template: str, text: str, *, secret: bool = False
-) -> SmsMessage:
-    """Add a message to the outbox; a message carrying a secret is stored sealed."""
-    message = SmsMessage(
+def queue_sms(session: Session, phone: str, message: SmsContent, *, order: Order | None = None,
+              secret: bool = False, expires_at: dt.datetime | None = None) -> SmsMessage:
+    """Add a message (notifications.messages.render_sms) to the outbox; a message carrying a
+    secret is stored sealed. One that is worthless after a moment (a code's) names it."""
+    row = SmsMessage(
         phone=phone,
-        template=template,
-        body=None if secret else text,
-        sealed_body=text if secret else None,
+        template=message.kind,
+        template_code=message.template_code,
+        body=None if secret else message.text,
+        sealed_body=message.text if secret else None,
+        sealed_params=json.dumps(message.params, ensure_ascii=False),
         carries_secret=secret,
+        order_id=order.id if order else None,
+        expires_at=expires_at,
     )
-    return _queue(session, SMS_QUEUE_KEY, message)
+    return _queue(session, SMS_QUEUE_KEY, row)
 
 
-def queue_email(
-    session: Session, to: str, subject: str, body: str, template: str, order: Order | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> EmailMessage:
-    message = EmailMessage(
-        to_address=to, subject=subject, body=body, template=template, order_id=order.id if order else None,
+def queue_email(session: Session, to: str, message: EmailContent, *, order: Order | None = None,
+                attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """Add an e-mail (notifications.messages.render_email) to the outbox, its attachments kept
+    with it for a retry."""
+    row = EmailMessage(
+        to_address=to, subject=message.subject, body=message.body, template=message.kind,
+        order_id=order.id if order else None,
         attachments=[EmailAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
                      for a in attachments],
     )
-    return _queue(session, EMAIL_QUEUE_KEY, message)
+    return _queue(session, EMAIL_QUEUE_KEY, row)
 
 
 def queue_transfer(session: Session, order: Order, memo: str) -> BankTransfer:
@@ -88,38 +94,6 @@ def take_queued(session: Session) -> Queued:
     )
 
 
-def deliver(session: Session, gateway: SmsGateway, message_ids: list[int]) -> None:
-    """Send the given SMS; each ends "sent" or "failed" (the row stays for a retry)."""
-    _deliver(session, SmsMessage, message_ids, SmsDeliveryError, lambda m: gateway.send(m.phone, m.text))
-
-
-def deliver_emails(session: Session, mailer: MailGateway, email_ids: list[int]) -> None:
-    """Send the given e-mails; each ends "sent" or "failed" (the row stays for a retry)."""
-    _deliver(session, EmailMessage, email_ids, MailDeliveryError,
-             lambda m: mailer.send(m.to_address, m.subject, m.body,
-                                   [Attachment(a.filename, a.content_type, a.content) for a in m.attachments]))
-
-
-def deliver_transfers(session: Session, gateway: TransferGateway, transfer_ids: list[int]) -> None:
-    """Make the given transfers; each ends "sent" or "failed" (the row stays for a retry)."""
-    _deliver(session, BankTransfer, transfer_ids, TransferError,
-             lambda t: gateway.send(t.account_name, t.account_number, t.bank_name, t.amount_cents, t.memo))
-
-
-def _deliver(session: Session, model: type[Row], ids: list[int], error: type[Exception],
-             send: Callable[[Row], str]) -> None:
-    if not ids:
-        return
-    # A retry may pass failed rows again; a row already sent is never sent twice.
-    for row in session.scalars(select(model).where(model.id.in_(ids), model.status != "sent").order_by(model.id)):
-        try:
-            row.provider_ref = send(row)
-        except error as exc:
-            row.status, row.error = "failed", str(exc)
-        else:
-            row.status, row.sent_at, row.error = "sent", utcnow(), None
-
-
 def latest_for(session: Session, phone: str) -> SmsMessage | None:
     return session.scalars(
         select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id.desc())
@@ -130,3 +104,4 @@ def latest_email_for(session: Session, address: str) -> EmailMessage | None:
     return session.scalars(
         select(EmailMessage).where(EmailMessage.to_address == address).order_by(EmailMessage.id.desc())
     ).first()
+

@@ -28,6 +28,7 @@ from models import (
 )
 from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE, CLOSED
+from notifications.messages import render_sms
 from public import catalogue, sms_codes
 from public.forms import OWN_KEY
 from review import operations as review_operations
@@ -50,8 +51,6 @@ def signature_note(consent: str) -> str:
     """What the order history keeps of the signature: which text was agreed to."""
     return "consent sha256 " + hashlib.sha256(consent.encode()).hexdigest()
 
-
-SIGNATURE_SMS = "【数字证书】您正在确认证书申请订单{number}，验证码{{code}}，5分钟内有效。如非本人操作请忽略。"
 
 
 class NotEditable(Exception):
@@ -275,7 +274,9 @@ def send_signature_code(
         raise NotEditable(order.number)
     sms_codes.send_code(
         session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
-        text=SIGNATURE_SMS.format(number=order.number), client_ip=client_ip, order=order, channel=channel,
+        message=lambda code: render_sms(SIGNATURE_PURPOSE, number=order.number, code=code,
+                                        minutes=policy.ttl_minutes),
+        client_ip=client_ip, order=order, channel=channel,
     )
 
 

@@ -38,13 +38,13 @@ from models import (
 )
 from models.order_state import UNPAID
 from models.sealed import lookup_digest, mask, seal, unseal
+from notifications.messages import render_sms
 from public import sms_codes
 from public.operations import session_hash
 from web.errors import N_
 
 CREDIT_CODE = "credit_code"  # the ID type of an organisation: its unified social credit code
 QUERY_PURPOSE = "order_query"
-QUERY_SMS = "【数字证书】您正在查询证书订单，验证码{{code}}，{minutes}分钟内有效。如非本人操作请忽略。"
 QUERY_ACTOR = "applicant:query"
 MARK_TTL = dt.timedelta(minutes=15)
 # One message for every failure: a different one for "no code was ever sent" would tell
@@ -151,9 +151,9 @@ def send_query_code(
     order = latest_order(session, identity)
     if order is None:
         return
-    text = QUERY_SMS.format(minutes=max(policy.ttl_seconds // 60, 1))
     try:
-        sms_codes.send_code(session, policy, phone=identity.phone, purpose=QUERY_PURPOSE, text=text,
+        sms_codes.send_code(session, policy, phone=identity.phone, purpose=QUERY_PURPOSE,
+                            message=lambda code: render_sms(QUERY_PURPOSE, code=code, minutes=policy.ttl_minutes),
                             client_ip=client_ip, order=order)
     except sms_codes.CodeRefused:
         # "Too soon" or "too many" would only ever be said for an ID that has orders. The

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Channel, Order, SmsCode
 from models.base import utcnow
+from notifications.interfaces import SmsContent
 from notifications.outbox import queue_sms
 from web.errors import N_
 
@@ -36,6 +38,11 @@ class CodePolicy:
             min_interval_seconds=config["SMS_CODE_MIN_INTERVAL_SECONDS"],
         )
 
+    @property
+    def ttl_minutes(self) -> int:
+        """The lifetime the SMS promises: whole minutes, never more than the code lives."""
+        return max(self.ttl_seconds // 60, 1)
+
 
 class CodeRefused(Exception):
     """No code was sent (too soon, too many); the message says when to try again."""
@@ -55,12 +62,13 @@ def send_code(
     *,
     phone: str,
     purpose: str,
-    text: str,
+    message: Callable[[str], SmsContent],
     client_ip: str | None,
     order: Order | None = None,
     channel: Channel | None = None,
 ) -> SmsCode:
-    """Create a code and queue the SMS. `text` has a {code} placeholder. A browser's request is
+    """Create a code and queue the SMS `message(code)` makes, worthless once the code expired
+    (notifications.messages.render_sms, with `policy.ttl_minutes`). A browser's request is
     counted against its IP (`client_ip`); a channel server's API call against the channel's
     hourly budget (`channel`), never its IP, which all of its applicants share."""
     now = utcnow()
@@ -102,7 +110,7 @@ def send_code(
         expires_at=now + dt.timedelta(seconds=policy.ttl_seconds),
     )
     session.add(record)
-    queue_sms(session, phone, purpose, text.format(code=code))
+    queue_sms(session, phone, message(code), order=order, expires_at=record.expires_at)
     return record
 
 

@@ -1,4 +1,5 @@
-"""The senior reviewers' daily digest: where each queue stands and what is overdue."""
+"""The senior reviewers' daily digest: where each queue stands and what is overdue
+(templates/emails/review_digest/)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from models import Order, Organisation, Staff, StaffRole
 from models.business_time import BUSINESS_TZ
+from notifications.messages import EmailContent, render_email
 from notifications.outbox import queue_email
 from review import queues, sla
 from review.navigation import QUEUE_LABELS, shanghai
 
 
-def digest_text(session: Session, now: dt.datetime) -> str:
+def digest(session: Session, now: dt.datetime) -> EmailContent:
     calendar = sla.load_calendar(session)
     counts = queues.queue_counts(session, ttl=0)
     badges = queues.sla_badges(session, calendar, now, ttl=0)
@@ -24,17 +26,13 @@ def digest_text(session: Session, now: dt.datetime) -> str:
         .join(Organisation, Order.organisation_id == Organisation.id)
         .where(queues.IN_A_QUEUE, Order.sla_due_at < now)
         .order_by(Order.sla_due_at, Order.id).limit(20)).all()
-    lines = [f"审核日报 {shanghai(now)}（北京时间）", ""]
-    lines += [f"{QUEUE_LABELS[q]}：{counts[q]}" for q in QUEUE_LABELS]
-    lines += ["", f"已超期：{badges['overdue']}　一个工作日内到期：{badges['due_soon']}　超过最长时限：{breached}"]
-    if overdue:
-        lines += ["", "最早超期的订单："]
-        lines += [f"  {row.number}  {row.name}  应于 {shanghai(row.sla_due_at)} 完成，最迟 {shanghai(row.sla_limit_at)}"
-                  for row in overdue]
-    warning = sla.uncovered_warning(calendar, now + dt.timedelta(days=30))
-    if warning:
-        lines += ["", "注意：工作日历未覆盖下月的日期，请管理员补充调休安排。 " + warning]
-    return "\n".join(lines) + "\n"
+    return render_email(
+        "review_digest", day=f"{now.astimezone(BUSINESS_TZ):%Y-%m-%d}", now=shanghai(now),
+        queues=[(str(QUEUE_LABELS[q]), counts[q]) for q in QUEUE_LABELS],
+        overdue=badges["overdue"], due_soon=badges["due_soon"], breached=breached,
+        earliest=[{"number": row.number, "name": row.name, "due": shanghai(row.sla_due_at),
+                   "limit": shanghai(row.sla_limit_at)} for row in overdue],
+        calendar_warning=sla.uncovered_warning(calendar, now + dt.timedelta(days=30)))
 
 
 def send_daily_digest(session: Session, now: dt.datetime) -> int:
@@ -43,7 +41,7 @@ def send_daily_digest(session: Session, now: dt.datetime) -> int:
         Staff.role == StaffRole.SENIOR_REVIEWER, Staff.active.is_(True), Staff.email.is_not(None))).all()
     if not seniors:
         return 0
-    body = digest_text(session, now)
+    message = digest(session, now)
     for senior in seniors:
-        queue_email(session, senior.email, f"审核日报 {now.astimezone(BUSINESS_TZ):%Y-%m-%d}", body, "review_digest")
+        queue_email(session, senior.email, message)
     return len(seniors)

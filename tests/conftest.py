@@ -139,6 +139,15 @@ def client(app, db_session):
 
 
 @pytest.fixture
+def in_app(app):
+    """The test runs in the app's context, as requests and commands do: operations that queue a
+    message render its template with the app's settings (notifications.messages). Left only when
+    the test is over: leaving an app context closes the test's session."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
 def runner(app, db_session):
     return app.test_cli_runner()
 

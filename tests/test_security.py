@@ -51,10 +51,11 @@ def test_production_session_cookie_is_secure(make_app):
 
 
 def test_sms_outbox_command_prints_latest_and_is_refused_in_production(runner, db_session, make_app):
+    from notifications.interfaces import SmsContent
     from notifications.outbox import queue_sms
 
-    queue_sms(db_session, "13700001111", "test", "第一条")
-    queue_sms(db_session, "13700001111", "test", "第二条")
+    queue_sms(db_session, "13700001111", SmsContent("test", "SMS_T", {}, "第一条"))
+    queue_sms(db_session, "13700001111", SmsContent("test", "SMS_T", {}, "第二条"))
     db_session.commit()
     result = runner.invoke(args=["sms", "outbox", "--phone", "13700001111"])
     assert result.exit_code == 0 and "第二条" in result.output
@@ -66,13 +67,15 @@ def test_sms_outbox_command_prints_latest_and_is_refused_in_production(runner, d
 def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
     from sqlalchemy import text
 
+    from notifications.interfaces import SmsContent
     from notifications.outbox import queue_sms
 
-    message = queue_sms(db_session, "13700002222", "cert_password", "证书密码 Kx93-2a", secret=True)
-    raw = db_session.execute(text("SELECT body, sealed_body FROM sms_message WHERE id = :id"),
+    message = queue_sms(db_session, "13700002222", SmsContent(
+        "certificate_password", "SMS_000007", {"password": "Kx93-2a"}, "证书密码 Kx93-2a"), secret=True)
+    raw = db_session.execute(text("SELECT body, sealed_body, sealed_params FROM sms_message WHERE id = :id"),
                              {"id": message.id}).one()
-    assert raw[0] is None and b"Kx93-2a" not in bytes(raw[1])
-    assert message.text == "证书密码 Kx93-2a"
+    assert raw[0] is None and b"Kx93-2a" not in bytes(raw[1]) and b"Kx93-2a" not in bytes(raw[2])
+    assert message.text == "证书密码 Kx93-2a" and message.params == {"password": "Kx93-2a"}
 
 
 SERVICE_SETTINGS = ("PAYMENT_PROVIDER", "INVOICE_ISSUER", "SMS_GATEWAY", "MAIL_GATEWAY", "BANK_TRANSFER_GATEWAY",

@@ -259,7 +259,7 @@ def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session
 
 
 @pytest.fixture
-def billed(db_session, staff, tmp_path, billing_services):
+def billed(in_app, db_session, staff, tmp_path, billing_services):
     """Demo applications with their payments, invoices and refunds, as `flask demo-data` makes them."""
     loaded = load(db_session, tmp_path, 50, seed=5)  # a seed whose rejections include a recent one
     loaded.before = {o.id: (o.status, o.updated_at) for o in loaded.orders}

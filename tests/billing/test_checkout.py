@@ -125,6 +125,7 @@ def test_notifications_out_of_order(client, db_session, billing_services, order)
     assert _outcomes(db_session, order) == ["accepted", "ignored"]
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_the_payment_page_finds_a_payment_whose_notification_is_lost(client, db_session, billing_services, order):
     billing_services.provider.pay(order)  # the notification never arrives
     order_row = _order(db_session, order)

@@ -37,6 +37,7 @@ def test_split_tax_is_exact_to_the_cent():
         assert amount + tax == total
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_numbers_run_without_gaps_within_a_year_and_restart_the_next(app, db_session, billing_services):
     numbers = []
     for when in (dt.datetime(2026, 12, 31, 23, 50, tzinfo=BEIJING), dt.datetime(2026, 12, 31, 23, 55, tzinfo=BEIJING),
@@ -49,6 +50,7 @@ def test_numbers_run_without_gaps_within_a_year_and_restart_the_next(app, db_ses
     assert second.number[:2] == "26" and third.number == "27110108000000000001" and len(first.number) == 20
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_a_failed_issue_gives_its_number_back(app, db_session, billing_services):
     """Gap-free: a number taken by an invoice that is then not stored is taken again by the next."""
     when = dt.datetime(2026, 6, 1, 10, tzinfo=BEIJING)
@@ -69,6 +71,7 @@ def test_a_failed_issue_gives_its_number_back(app, db_session, billing_services)
     assert third.sequence == first.sequence + 1
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_the_invoice_pdf_carries_the_order_figures_in_words_and_digits(app, db_session, billing_services):
     order = _paid(app, db_session, org_name="郑州市示例科技有限公司",
                   invoice_address_phone="郑州市金水路1号 0371-12345678")
@@ -82,6 +85,7 @@ def test_the_invoice_pdf_carries_the_order_figures_in_words_and_digits(app, db_s
     assert "示例数字认证股份有限公司" in text  # the seller
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_void_within_the_month_then_issue_again(app, db_session, billing_services):
     order = _paid(app, db_session)
     issued_at = dt.datetime(2026, 11, 3, 9, tzinfo=BEIJING)
@@ -98,6 +102,7 @@ def test_void_within_the_month_then_issue_again(app, db_session, billing_service
     assert again.id != first.id and again.sequence == first.sequence + 1
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_a_red_invoice_reverses_a_blue_one(app, db_session, billing_services):
     order = _paid(app, db_session)
     blue = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
@@ -118,6 +123,7 @@ def order_mails(session, order):
     return session.scalars(select(EmailMessage).where(EmailMessage.order_id == order.id)).all()
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_the_tax_platform_numbers_the_invoice(app, db_session, billing_services):
     def answer(request):
         assert request["action"] == "issue" and request["buyer_name"] and request["total_cents"] == 30000
@@ -199,6 +205,7 @@ def test_the_sweep_invoices_paid_orders_only_not_refunded_cancelled_or_rejected(
         invoices.issue_blue_invoice(db_session, billing_services, being_refunded.order, actor="t", now=utcnow())
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_the_stored_pdf_is_sealed_like_the_bank_account_it_prints(app, db_session, billing_services):
     from sqlalchemy import text
 

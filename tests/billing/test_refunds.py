@@ -2,6 +2,7 @@
 a provider failure leaves the refund to be sent again, never twice."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from billing import checkout, refunds
@@ -23,6 +24,9 @@ from notifications.outbox import latest_for
 from review import operations as review_operations
 from tests import factories
 from tests.conftest import add_staff
+
+# The operations queue messages, rendered with the app's settings.
+pytestmark = pytest.mark.usefixtures("in_app")
 
 
 def _paid_through_the_provider(app, session, services) -> Order:

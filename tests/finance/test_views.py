@@ -101,6 +101,7 @@ def test_payments_page_by_fifty(app, client, db_session, login_as, monkeypatch):
     assert attr_values(client.get(following).get_data(as_text=True), "payment") == made[2:]
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_payments_export_as_csv_with_bom_and_as_xlsx(app, client, db_session, login_as, billing_services):
     payment = paid(app, db_session)
     invoice_number = blue_invoice(db_session, billing_services, payment).number
@@ -153,6 +154,7 @@ def test_notifications_that_paid_nothing_are_listed_with_their_detail(app, clien
 # --- refunds -----------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_finance_confirms_a_refund_and_the_provider_pays_it_back(app, client, db_session, login_as,
                                                                 billing_services):
     payment = paid(app, db_session)
@@ -238,6 +240,7 @@ def test_an_admin_sees_the_refunds_but_cannot_confirm_them(app, client, db_sessi
 # --- invoices ----------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_void_needs_a_reason_and_the_order_can_be_invoiced_again(app, client, db_session, login_as,
                                                                 billing_services):
     payment = paid(app, db_session)
@@ -271,6 +274,7 @@ def test_void_needs_a_reason_and_the_order_can_be_invoiced_again(app, client, db
     assert db_session.scalar(select(Invoice.id).where(Invoice.order_id == order_id, Invoice.id > again_id)) is None
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_an_invoice_of_an_earlier_month_cannot_be_voided_but_can_be_reversed(app, client, db_session, login_as,
                                                                              billing_services):
     payment = paid(app, db_session)
@@ -295,6 +299,7 @@ def test_an_invoice_of_an_earlier_month_cannot_be_voided_but_can_be_reversed(app
     assert [(row[0], row[5]) for row in rows[1:]] == expected
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 @pytest.mark.parametrize("role", [StaffRole.FINANCE, StaffRole.REVIEWER])
 def test_the_invoice_pdf_downloads_as_an_attachment(app, client, db_session, login_as, billing_services, role):
     blue = blue_invoice(db_session, billing_services, paid(app, db_session))

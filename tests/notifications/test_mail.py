@@ -1,6 +1,7 @@
 """E-mail: the SMTP adapter against a real local SMTP server, the sandbox, and the outbox."""
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import importlib
@@ -12,10 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from notifications import outbox
+from notifications.delivery import Gateways, RetryPolicy, deliver, deliver_pending
 from notifications.interfaces import MailDeliveryError
 from notifications.mail import Attachment, SandboxMailer, SmtpMailer
+from notifications.messages import EmailContent
 from web import edge
 from web.extensions import db
 
@@ -43,6 +47,16 @@ Controller, AuthResult = _import_aiosmtpd()
 SENDER = "noreply@ca.example.cn"
 SUBJECT = "证书申请已受理：订单 ZX2024000123"
 BODY = "张伟先生/女士：\n\n您的数字证书申请已受理，审核结果将以短信通知。\n\n——河南CA注册中心"
+POLICY = RetryPolicy((dt.timedelta(minutes=2), dt.timedelta(minutes=10)), max_attempts=3)
+
+
+def queue(session, to: str, subject: str = SUBJECT):
+    return outbox.queue_email(session, to, EmailContent("application_received", subject, BODY))
+
+
+def deliver_with(session, mailer, *messages) -> None:
+    deliver(session, Gateways(sms=None, mailer=mailer, bank=None), outbox.Queued(emails=[m.id for m in messages]),
+            POLICY)
 
 
 class Inbox:
@@ -143,28 +157,31 @@ def test_server_down_is_a_delivery_error():
 
 def test_outbox_row_records_success_and_failure(db_session, smtp_server):
     controller, inbox = smtp_server
-    sent = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
-    refused = outbox.queue_email(db_session, "nobody@refused.example", SUBJECT, BODY, "application_received")
-    outbox.deliver_emails(db_session, mailer_for(controller), [sent.id, refused.id])
-    assert (sent.status, sent.error) == ("sent", None)
+    sent, refused = queue(db_session, "lina@example.com"), queue(db_session, "nobody@refused.example")
+    deliver_with(db_session, mailer_for(controller), sent, refused)
+    assert (sent.status, sent.error, sent.attempts) == ("sent", None, 1)
     assert sent.provider_ref == inbox.messages[0]["Message-ID"] and sent.sent_at is not None
-    assert refused.status == "failed" and "mailbox unavailable" in refused.error and refused.sent_at is None
+    assert sent.next_attempt_at is None
+    assert (refused.status, refused.attempts) == ("queued", 1) and "mailbox unavailable" in refused.error
+    assert refused.sent_at is None and refused.next_attempt_at is not None
 
 
 def test_a_failed_row_is_retried_and_a_sent_one_never_twice(db_session, smtp_server):
     controller, inbox = smtp_server
-    message = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
-    outbox.deliver_emails(db_session, mailer_for(controller, starttls=True), [message.id])
-    assert message.status == "failed"
-    outbox.deliver_emails(db_session, mailer_for(controller), [message.id])
-    outbox.deliver_emails(db_session, mailer_for(controller), [message.id])
-    assert message.status == "sent" and message.error is None and len(inbox.messages) == 1
+    message = queue(db_session, "lina@example.com")
+    deliver_with(db_session, mailer_for(controller, starttls=True), message)
+    assert message.status == "queued" and "STARTTLS" in message.error
+    gateways = Gateways(sms=None, mailer=mailer_for(controller), bank=None)
+    with time_machine.travel(message.next_attempt_at):
+        deliver_pending(db_session, gateways, POLICY)
+        deliver_pending(db_session, gateways, POLICY)
+    assert (message.status, message.error, message.attempts) == ("sent", None, 2) and len(inbox.messages) == 1
 
 
 def test_outbox_row_fails_when_the_server_is_down(db_session):
-    message = outbox.queue_email(db_session, "lina@example.com", SUBJECT, BODY, "application_received")
-    outbox.deliver_emails(db_session, SmtpMailer("127.0.0.1", free_port(), SENDER, timeout=2), [message.id])
-    assert message.status == "failed" and message.error
+    message = queue(db_session, "lina@example.com")
+    deliver_with(db_session, SmtpMailer("127.0.0.1", free_port(), SENDER, timeout=2), message)
+    assert message.status == "queued" and message.attempts == 1 and message.error
 
 
 def test_sandbox_refuses_fail_example_and_delays_slow_example():
@@ -179,16 +196,16 @@ def test_sandbox_refuses_fail_example_and_delays_slow_example():
 
 def test_the_edge_sends_queued_mail_after_the_commit(app, db_session):
     with app.app_context():
-        delivered = outbox.queue_email(db.session, "lina@example.com", SUBJECT, BODY, "application_received")
-        refused = outbox.queue_email(db.session, "someone@fail.example", SUBJECT, BODY, "application_received")
+        delivered = queue(db.session, "lina@example.com")
+        refused = queue(db.session, "someone@fail.example")
         edge.commit()
         assert outbox.latest_email_for(db.session, "lina@example.com") == delivered
-        assert (delivered.status, refused.status) == ("sent", "failed")
+        assert (delivered.status, refused.status, refused.attempts) == ("sent", "queued", 1)
         assert not outbox.take_queued(db.session)
 
 
 def test_latest_email_for_is_the_newest(db_session):
-    outbox.queue_email(db_session, "lina@example.com", "第一封", BODY, "t")
-    second = outbox.queue_email(db_session, "lina@example.com", "第二封", BODY, "t")
+    queue(db_session, "lina@example.com", "第一封")
+    second = queue(db_session, "lina@example.com", "第二封")
     assert outbox.latest_email_for(db_session, "lina@example.com") == second
     assert outbox.latest_email_for(db_session, "other@example.com") is None

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from models import SmsCode
+from notifications.interfaces import SmsContent
 from public.sms_codes import CodeInvalid, CodePolicy, CodeRefused, send_code, use_code
 from tests.conftest import sms_code_in
 
@@ -15,8 +16,8 @@ POLICY = CodePolicy(ttl_seconds=300, max_attempts=3, per_phone_per_hour=3, per_i
 
 
 def _send(db_session, phone="13600001234", ip="10.0.0.1"):
-    return send_code(db_session, POLICY, phone=phone, purpose="t", text="验证码{code}",
-                     client_ip=ip)
+    return send_code(db_session, POLICY, phone=phone, purpose="t",
+                     message=lambda code: SmsContent("t", "SMS_T", {"code": code}, f"验证码{code}"), client_ip=ip)
 
 
 def _age(db_session, seconds):

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from models import EmailMessage, StaffRole
 from models.base import utcnow
 from review.digest import send_daily_digest
 from tests import factories
+
+# The operations queue messages, rendered with the app's settings.
+pytestmark = pytest.mark.usefixtures("in_app")
 
 
 def test_the_digest_goes_to_senior_reviewers_with_the_overdue_orders(app, db_session):

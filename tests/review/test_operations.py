@@ -27,6 +27,9 @@ from review.operations import ReviewError
 from review.warnings import warnings_for
 from tests import factories
 
+# The operations queue messages, rendered with the app's settings.
+pytestmark = pytest.mark.usefixtures("in_app")
+
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Beijing
 
 

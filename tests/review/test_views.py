@@ -256,6 +256,7 @@ def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_fact
             assert notes.count("claimed") == 1
 
 
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_as, db_session, billing_services):
     from billing import checkout
 

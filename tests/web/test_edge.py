@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from models import SmsMessage
 from notifications import outbox
+from notifications.interfaces import SmsContent
 from web.commands import Commands
 from web.extensions import db
 
@@ -20,7 +21,7 @@ def commands(app):
     @click.argument("phone")
     @click.option("--fail", is_flag=True)
     def send(phone: str, fail: bool) -> None:
-        outbox.queue_sms(db.session, phone, "test", "一条测试短信")
+        outbox.queue_sms(db.session, phone, SmsContent("test", "SMS_T", {}, "一条测试短信"))
         if fail:
             raise click.ClickException("the command failed after queueing")
 
