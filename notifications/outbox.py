@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from models import BankTransfer, EmailAttachment, EmailMessage, Order, SmsMessage
+from models import BankTransfer, Delivery, EmailAttachment, EmailMessage, Order, SmsMessage
+from models.sealed import mask
 from notifications.interfaces import Attachment, SmsContent
 from notifications.messages import EmailContent
 
@@ -105,3 +106,41 @@ def latest_email_for(session: Session, address: str) -> EmailMessage | None:
         select(EmailMessage).where(EmailMessage.to_address == address).order_by(EmailMessage.id.desc())
     ).first()
 
+
+@dataclass(frozen=True)
+class Sent:
+    """One message about an order as staff see it: never its text (codes, passwords)."""
+
+    channel: str  # "sms", "email" or "transfer"
+    kind: str  # the template's kind; "certificate_password" for a transfer
+    to: str  # a phone, an address, or the masked account number
+    status: str  # a Delivery value
+    attempts: int
+    error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    needs_a_person: bool
+    request_no: str | None = None  # a transfer's: what to ask the bank about
+
+
+def messages_about(session: Session, order: Order) -> list[Sent]:
+    """Every SMS, e-mail and transfer sent (or to be sent) about the order, oldest first."""
+    rows: list[Sent] = []
+    # The texts are not read, so the sealed ones are not even opened.
+    for sms in session.scalars(select(SmsMessage).where(SmsMessage.order_id == order.id).options(
+            defer(SmsMessage.body), defer(SmsMessage.sealed_body), defer(SmsMessage.sealed_params))):
+        rows.append(_sent("sms", sms.template, sms.phone, sms))
+    for email in session.scalars(select(EmailMessage).where(EmailMessage.order_id == order.id)
+                                 .options(defer(EmailMessage.body))):
+        rows.append(_sent("email", email.template, email.to_address, email))
+    for transfer in session.scalars(select(BankTransfer).where(BankTransfer.order_id == order.id)
+                                    .options(defer(BankTransfer.memo))):
+        rows.append(_sent("transfer", "certificate_password", mask(transfer.account_number, 4, 4), transfer,
+                          request_no=transfer.request_no))
+    return sorted(rows, key=lambda sent: sent.created_at)
+
+
+def _sent(channel: str, kind: str, to: str, row: SmsMessage | EmailMessage | BankTransfer, **extra) -> Sent:
+    return Sent(channel, kind, to, Delivery(row.status).value, row.attempts, row.error, row.created_at, row.sent_at,
+                row.next_attempt_at, row.needs_a_person, **extra)

@@ -36,6 +36,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
+from notifications import outbox
 from review import identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
@@ -157,6 +158,7 @@ def order_page(number: str):
         next_url=_next_in_queue(order),
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
         payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
+        messages=outbox.messages_about(db.session, order),
     )
 
 
