@@ -42,6 +42,7 @@ def legacy(tmp_path, tmp_path_factory):
             db.session.commit()
             upgrade()
             yield db.session
+            db.session.remove()
             db.engine.dispose()
 
 
