@@ -4,7 +4,15 @@ from models.audit import AuditChainHead, AuditEntry, AuditSeal, record
 from models.base import Base
 from models.calendar import CalendarOverride, SlaPolicy
 from models.captcha import CaptchaChallenge
-from models.certificate import Certificate
+from models.certificate import (
+    CaCertificate,
+    CaRole,
+    Certificate,
+    CertificateProfile,
+    CertificateStatus,
+    Crl,
+    RevocationReason,
+)
 from models.channel import Channel, ChannelProduct
 from models.delivery import Delivery
 from models.idempotency import IdempotencyRecord
@@ -42,7 +50,8 @@ from models.staff import REVIEW_ROLES, Staff, StaffRole
 __all__ = [
     "audit_chain", "record",
     "REVIEW_ROLES", "AgentIdentityMethod", "AuditChainHead", "AuditEntry", "AuditSeal",
-    "BankTransfer", "Base", "BusinessType", "CalendarOverride", "CaptchaChallenge", "CertKind", "Certificate",
+    "BankTransfer", "Base", "CaCertificate", "CaRole", "CertificateProfile", "CertificateStatus", "Crl",
+    "RevocationReason", "BusinessType", "CalendarOverride", "CaptchaChallenge", "CertKind", "Certificate",
     "IdempotencyRecord",
     "Channel", "ChannelProduct", "CheckOutcome", "Decision", "Delivery", "DenyListEntry", "EmailMessage",
     "IdType", "IdentityCheck", "IdentityMethod", "Material", "MaterialKind", "MaterialRequest",

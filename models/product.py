@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, enum_type, intpk, str20, str40, str120
+from models.certificate import CertificateProfile
 from models.order_state import BusinessType, CertKind
 
 
@@ -21,8 +22,11 @@ class Product(Base):
     validity_months: Mapped[int] = mapped_column(default=12)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.06"))
     active: Mapped[bool] = mapped_column(default=True)
+    # How its certificates are made (key types, usages, policy); see models.certificate.
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_profile.id"))
 
     prices: Mapped[list[Price]] = relationship(back_populates="product")
+    profile: Mapped[CertificateProfile | None] = relationship()
 
     def __str__(self) -> str:
         return self.name

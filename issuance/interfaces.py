@@ -1,0 +1,65 @@
+"""What the web app asks of the CA's signing service, which runs as its own process and holds the
+CA's keys (the web app never does), and the errors it answers."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from models import RevocationReason
+
+
+class SigningUnavailable(Exception):
+    """The signing service could not be reached or did not answer: nothing was signed that the
+    caller knows of; asking again with the same job ID is safe."""
+
+
+class PolicyRefused(Exception):
+    """The signing service refused the request; `rule` names the policy rule that failed
+    (e.g. "order_not_approved", "subject_mismatch", "key_type_not_allowed")."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate the signing service issued (or had issued for the same job before)."""
+
+    serial_number: str  # hex
+    certificate_pem: str
+    chain_pem: list[str]  # the issuing CA's certificate, then the root's
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+@dataclass(frozen=True)
+class Revoked:
+    serial_number: str
+    revoked_at: dt.datetime
+    reason: RevocationReason
+    crl_number: int  # the CRL published with it
+
+
+@dataclass(frozen=True)
+class Published:
+    crl_number: int
+    this_update: dt.datetime
+    next_update: dt.datetime
+    revoked_count: int
+
+
+class SigningService(Protocol):
+    def issue(self, job_id: str, order_number: str, csr_pem: str) -> Issued:
+        """Issue the order's certificate for the PKCS#10 request `csr_pem`, after the service's
+        own policy checks; the same `job_id` again returns the same certificate."""
+
+    def revoke(self, serial_number: str, reason: RevocationReason, *, requested_by: str,
+               confirmed_by: str) -> Revoked:
+        """Revoke a certificate once two staff members agreed (dual control), and publish a new
+        CRL with it."""
+
+    def publish_crl(self) -> Published:
+        """Sign and publish a new CRL now (also done on every revocation)."""
