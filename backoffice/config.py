@@ -99,6 +99,10 @@ class Defaults:
     CA_NAME = "示例数字认证股份有限公司"
     CA_NAME_EN = "Example Digital Certification Co., Ltd."
     CA_SERVICE_PHONE = "400-000-1234"
+    # `ca check-expiry` warns the admins this long before a CA certificate in use ends, and this
+    # close to the newest CRL's next update (which the scheduled `ca publish-crl` should move on).
+    CA_EXPIRY_WARNING_DAYS = 90
+    CRL_EXPIRY_WARNING_HOURS = 6
     TESTING = False
     # Links in SMS and e-mail to applicants point here.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -1,7 +1,7 @@
 """URL table of the review console."""
 from flask import Blueprint
 
-from review import views
+from review import certificate_views, views
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 
@@ -18,6 +18,12 @@ _RULES = [
     ("/orders/<number>/decide", views.decide, ["POST"]),
     ("/orders/<number>/reveal", views.reveal, ["POST"]),
     ("/orders/<number>/audit", views.audit_log, ["GET"]),
+    ("/certificates", certificate_views.certificate_register, ["GET"]),
+    ("/ca", certificate_views.ca_status, ["GET"]),
+    ("/certificates/<serial>", certificate_views.certificate_page, ["GET"]),
+    ("/certificates/<serial>/revocation", certificate_views.request_revocation, ["POST"]),
+    ("/certificates/<serial>/revocation/withdraw", certificate_views.withdraw_revocation, ["POST"]),
+    ("/certificates/<serial>/revocation/confirm", certificate_views.confirm_revocation, ["POST"]),
 ]
 
 for rule, view, methods in _RULES:

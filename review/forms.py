@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-from models import MaterialKind
+from models import MaterialKind, RevocationReason
 from web.forms import Form
 
 # What a reviewer confirms for each document kind before approving.
@@ -59,3 +59,23 @@ class RevealForm(Form):
 
 class ActionForm(Form):
     """A button with nothing but the CSRF token (claim, release, verify)."""
+
+
+REVOCATION_REASONS = [
+    (RevocationReason.KEY_COMPROMISE, _l("Key compromise (keyCompromise)")),
+    (RevocationReason.AFFILIATION_CHANGED, _l("Affiliation changed (affiliationChanged)")),
+    (RevocationReason.SUPERSEDED, _l("Superseded (superseded)")),
+    (RevocationReason.CESSATION_OF_OPERATION, _l("Cessation of operation (cessationOfOperation)")),
+    (RevocationReason.PRIVILEGE_WITHDRAWN, _l("Privilege withdrawn (privilegeWithdrawn)")),
+    (RevocationReason.CA_COMPROMISE, _l("CA compromise (cACompromise)")),
+    (RevocationReason.UNSPECIFIED, _l("Unspecified (unspecified)")),
+]
+
+
+class RevocationForm(Form):
+    """The first senior reviewer's request: an RFC 5280 reason code and a note."""
+
+    reason = SelectField(_l("Reason (RFC 5280)"), coerce=int, choices=[(int(code), text) for code, text in
+                                                                      REVOCATION_REASONS],
+                         validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])

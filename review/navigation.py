@@ -64,6 +64,11 @@ def console_nav() -> dict:
         badges = queues.sla_badges(db.session, request_calendar(), utcnow(), ttl)
         nav.badges = {**badges, "overdue_url": url_for("review.queue", name="new", due="overdue"),
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
+    nav.links.append(NavItem("certificates", str(_l("Certificates")), url_for("review.certificate_register"),
+                             active=(request.endpoint or "").startswith("review.certificate")))
+    if role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
+        nav.links.append(NavItem("ca", str(_l("The CA")), url_for("review.ca_status"),
+                                 active=request.endpoint == "review.ca_status"))
     if role in (StaffRole.FINANCE, StaffRole.ADMIN):
         nav.links.append(NavItem("finance", str(_l("Finance")), url_for("finance.home"),
                                  active=request.blueprint == "finance"))

@@ -37,7 +37,7 @@ from models import (
 )
 from models.base import utcnow
 from notifications import outbox
-from review import identity, operations, queues, sla
+from review import certificates, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
 from review.identity import IdentityVerifier
@@ -159,6 +159,7 @@ def order_page(number: str):
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
         payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
         messages=outbox.messages_about(db.session, order),
+        certificates=certificates.certificates_of(db.session, order), now=now,
     )
 
 

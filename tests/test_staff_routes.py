@@ -24,6 +24,12 @@ ALLOWED = {
     "review.reveal": REVIEWERS,
     "review.reassign": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
+    "review.certificate_register": EVERYONE,
+    "review.certificate_page": EVERYONE,
+    "review.ca_status": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
+    "review.request_revocation": {StaffRole.SENIOR_REVIEWER},
+    "review.withdraw_revocation": {StaffRole.SENIOR_REVIEWER},
+    "review.confirm_revocation": {StaffRole.SENIOR_REVIEWER},
     "finance.home": FINANCE_VIEWERS,
     "finance.payments": FINANCE_VIEWERS,
     "finance.notifications": FINANCE_VIEWERS,
@@ -49,7 +55,7 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 
 def _cases(app, order, material_id):
     values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
-              "refund_id": 1, "invoice_id": 1}
+              "refund_id": 1, "invoice_id": 1, "serial": "00" * 16}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue

@@ -6,7 +6,8 @@ keys, and use WAL with a busy timeout so a reader never blocks the one writer.
 A request that may write takes the write lock at BEGIN (BEGIN IMMEDIATE): two writers then
 queue up on the busy timeout instead of the second failing on a stale snapshot ("database is
 locked": two reviewers claiming the same order at once, eight opening audited documents).
-Every method but GET/HEAD/OPTIONS may write; a GET view that writes says so with `@writes`.
+Every method but GET/HEAD/OPTIONS may write; a GET view that writes says so with `@writes`, and a
+POST whose writes another process does (the signing service) with `@writes_elsewhere`.
 """
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,11 +29,17 @@ def writes(view: Callable) -> Callable:
     return view
 
 
+def writes_elsewhere(view: Callable) -> Callable:
+    """Marks a POST whose writing is done by another process it calls (the signing service): its
+    own transaction only reads, and must not hold SQLite's write lock while the other process
+    waits for it."""
+    view.writes = False
+    return view
+
+
 def is_writing_request() -> bool:
-    if request.method not in READING_METHODS:
-        return True
     view = current_app.view_functions.get(request.endpoint)
-    return bool(getattr(view, "writes", False))
+    return getattr(view, "writes", request.method not in READING_METHODS)
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,16 @@ LABELS = {
     "shipped": _l("Shipped"),
     "completed": _l("Completed"),
     "cancelled": _l("Cancelled"),
+    # certificates in the register
+    "valid": _l("Valid"),
+    "expired": _l("Expired"),
+    "superseded": _l("Superseded"),
+    "revoked": _l("Revoked"),
+    # the CA's certificates
+    "root": _l("Root CA"),
+    "issuing": _l("Issuing CA"),
+    "ocsp": _l("OCSP responder"),
+    "crl": _l("CRL"),
     # identity methods
     "corporate_transfer": _l("Corporate account transfer"),
     "legal_rep_phone": _l("Legal representative phone real-name check"),
