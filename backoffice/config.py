@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Read before any setting, since the default paths lie in it; so it is no setting itself.
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))
 
-SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY")
+SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY", "SIGNING_SERVICE_KEY")
 PREFIX = "BACKOFFICE_"
 NOT_SETTINGS = frozenset({"BACKOFFICE_INSTANCE"})
 # Environment variable -> setting, for the two read under their plain names.
@@ -36,11 +36,12 @@ FALSE_WORDS = frozenset({"0", "false", "no"})
 class Defaults:
     APP_ENV = "development"
     # Secrets: empty here; production refuses to start without them, development makes its own
-    # once into instance/secrets.json. The three keys are base64 of 32 bytes.
+    # once into instance/secrets.json. All but SECRET_KEY are base64 of 32 bytes.
     SECRET_KEY = ""
     FIELD_ENCRYPTION_KEY = ""  # AES-GCM of the ID and bank numbers
     LOOKUP_KEY = ""  # HMAC of the numbers searched for
     AUDIT_SEAL_KEY = ""  # seals the audit chain's head; keep it off the database server
+    SIGNING_SERVICE_KEY = ""  # signs the web app's calls to the signing service (both read it)
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'backoffice.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
@@ -103,6 +104,25 @@ class Defaults:
     # close to the newest CRL's next update (which the scheduled `ca publish-crl` should move on).
     CA_EXPIRY_WARNING_DAYS = 90
     CRL_EXPIRY_WARNING_HOURS = 6
+    # The signing service (issuance/signing_app.py, its own process: signing_wsgi.py) holds the CA's
+    # keys; the web app asks it over HTTP. It reads the database as SIGNER_DATABASE_URL (a role of its
+    # own on PostgreSQL; empty: the app's database).
+    SIGNING_SERVICE = "http"
+    SIGNING_SERVICE_URL = "http://127.0.0.1:5001"
+    SIGNER_DATABASE_URL = ""
+    # Where the ceremony makes CA keys: "keyfile" (files in CA_KEY_FOLDER; production warns) or
+    # "pkcs11" (generated on the token CA_TOKEN_LABEL of PKCS11_MODULE, which the signing service
+    # then logs in to with CA_TOKEN_PIN).
+    CA_SIGNER = "keyfile"
+    CA_KEY_FOLDER = str(INSTANCE / "ca")
+    PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+    CA_TOKEN_LABEL = "ca"
+    CA_TOKEN_PIN = ""
+    # Where relying parties fetch the CRL, ask OCSP and download the CA certificates (the signing
+    # service's public routes, or a proxy to them): written into every certificate, so it must last.
+    CA_PUBLIC_URL = "http://127.0.0.1:5001"
+    # A CRL's next update this many hours after it is signed; `ca publish-crl` runs well within it.
+    CRL_NEXT_UPDATE_HOURS = 24
     TESTING = False
     # Links in SMS and e-mail to applicants point here.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from models import (
     BusinessType,
+    CertificateProfile,
     CertKind,
     Channel,
     ChannelProduct,
@@ -21,6 +22,11 @@ from models.base import utcnow
 from web import staff_accounts
 
 PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT)]
+# The unit certificate's profile: a signing certificate of the organisation (code, name, key types,
+# key usages, extended key usages, policy). The policy OID is UUID-based (2.25, ITU-T X.667), unique
+# without an enterprise arc of the CA's own; a real CA writes its CPS's OID here.
+PROFILES = {"UNIT-1Y": ("UNIT-SIGN", "单位签名证书", "ec_p256,rsa2048", "digital_signature,non_repudiation",
+                        "client_auth,email_protection", "2.25.307865096227464972629817039021988026819")}
 # Each business type has its own price; unlocking is free and has none.
 BUSINESS_PRICES = {BusinessType.NEW: 30000, BusinessType.RENEWAL: 20000, BusinessType.REPLACEMENT: 25000,
                    BusinessType.INFO_CHANGE: 10000, BusinessType.REVOCATION: 0}
@@ -57,6 +63,11 @@ def load_catalogue(session: Session) -> Iterator[str]:
     for code, name, name_en, kind in PRODUCTS:
         product = _get_or_add(session, Product, {"code": code}, name=name, name_en=name_en,
                               cert_kind=kind)
+        if code in PROFILES and product.profile_id is None:
+            profile_code, profile_name, key_types, key_usage, extended_key_usage, policy_oid = PROFILES[code]
+            product.profile = _get_or_add(session, CertificateProfile, {"code": profile_code}, name=profile_name,
+                                          key_types=key_types, key_usage=key_usage,
+                                          extended_key_usage=extended_key_usage, policy_oid=policy_oid)
         for business_type, cents in BUSINESS_PRICES.items():
             _get_or_add(session, Price, {"product_id": product.id, "channel_id": None,
                                          "business_type": business_type}, amount_cents=cents)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, enum_type, intpk, str20, str40, str64, str120, str255
@@ -84,6 +84,9 @@ class Certificate(Base):
     """A certificate the issuing CA signed for an order (and the key it was written to)."""
 
     __tablename__ = "certificate"
+    # An order never has more than one unrevoked certificate, even when two jobs ask at once.
+    __table_args__ = (Index("uq_certificate_order_unrevoked", "order_id", unique=True,
+                            sqlite_where=text("status != 'revoked'"), postgresql_where=text("status != 'revoked'")),)
 
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
@@ -125,6 +128,7 @@ class Crl(Base):
     """A CRL the issuing CA signed; the newest is served at the distribution point."""
 
     __tablename__ = "crl"
+    __table_args__ = (UniqueConstraint("issuer_id", "number"),)
 
     id: Mapped[intpk]
     issuer_id: Mapped[int] = mapped_column(ForeignKey("ca_certificate.id"), index=True)

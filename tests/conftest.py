@@ -32,6 +32,7 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
         "FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
         "AUDIT_SEAL_KEY": "YXVkaXQtc2VhbC1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
+        "SIGNING_SERVICE_KEY": "c2lnbmluZy1zZXJ2aWNlLWtleS1mb3ItdGVzdHMtMzI=",
         # Never instance/audit-anchor.log: apps on databases of their own really commit heads.
         "AUDIT_ANCHOR_PATH": str(tmp_path_factory.mktemp("audit-anchor") / "audit-anchor.log"),
         "QUEUE_COUNTS_TTL_SECONDS": 0,
@@ -318,3 +319,15 @@ def billing_services(app, tmp_path, replace_service):
                                SandboxProvider(ledger, delay_seconds=app.config["SANDBOX_PAY_DELAY_SECONDS"]))
     issuer = replace_service(InvoiceIssuer, SandboxIssuer(app.config["INVOICE_VERIFY_URL"]))
     return BillingServices.from_config(app.config, provider, issuer)
+
+
+# --- SoftHSM2 (tests/softhsm.py) ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    """The test run's SoftHSM2 token store (SOFTHSM2_CONF exported for the test process): every
+    test that uses a token comes through here, since the module reads the variable only once."""
+    from tests.softhsm import token_store
+
+    with token_store(tmp_path_factory.mktemp("softhsm")) as store:
+        yield store

@@ -59,7 +59,8 @@ def upgrade():
     sa.Column('revoked_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['issuer_id'], ['ca_certificate.id'], name=op.f('fk_crl_issuer_id_ca_certificate')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_crl'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_crl')),
+    sa.UniqueConstraint('issuer_id', 'number', name=op.f('uq_crl_issuer_id'))
     )
     with op.batch_alter_table('crl', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crl_issuer_id'), ['issuer_id'], unique=False)
@@ -79,6 +80,9 @@ def upgrade():
         batch_op.add_column(sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_certificate_media_serial'), ['media_serial'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificate_status'), ['status'], unique=False)
+        batch_op.create_index('uq_certificate_order_unrevoked', ['order_id'], unique=True,
+                              sqlite_where=sa.text("status != 'revoked'"),
+                              postgresql_where=sa.text("status != 'revoked'"))
         batch_op.create_unique_constraint(batch_op.f('uq_certificate_job_id'), ['job_id'])
         batch_op.create_foreign_key(batch_op.f('fk_certificate_issuer_id_ca_certificate'), 'ca_certificate', ['issuer_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_certificate_profile_id_certificate_profile'), 'certificate_profile', ['profile_id'], ['id'])
@@ -100,6 +104,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_certificate_profile_id_certificate_profile'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_certificate_issuer_id_ca_certificate'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_certificate_job_id'), type_='unique')
+        batch_op.drop_index('uq_certificate_order_unrevoked')
         batch_op.drop_index(batch_op.f('ix_certificate_status'))
         batch_op.drop_index(batch_op.f('ix_certificate_media_serial'))
         batch_op.drop_column('revoked_at')

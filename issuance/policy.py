@@ -1,0 +1,171 @@
+"""The signing service's own checks: it signs nothing because the web app said so, but re-checks
+every request against the database it reads. Each refusal is a PolicyRefused naming its rule:
+
+issuing (issuance.operations.issue_certificate, in this order)
+    csr_invalid, csr_signature_invalid  the request is no PKCS#10 request, or not signed by its key
+    job_conflict                        the job ID was used for another order or another request
+    job_certificate_revoked             the job's certificate was revoked since: it is not handed out again
+    order_unknown                       no order has that number
+    business_type_not_issuing           an unlock or a revocation order makes no certificate
+    order_not_approved                  the order is not approved (approved or being programmed)
+    order_not_paid                      no paid payment, and the order is not free of charge
+    product_has_no_profile              the product names no (active) certificate profile
+    profile_invalid                     the profile names a usage or policy that cannot be encoded
+    key_type_not_allowed                the request's key is not among the profile's key types
+    region_unknown, name_too_long       the reviewed data makes no valid subject
+    subject_mismatch                    the request's subject is not the one the reviewed data makes
+    no_issuing_ca                       no active issuing CA (the ceremony has not been held)
+    validity_beyond_ca                  the product's validity would outlast the issuing CA's certificate
+    order_has_certificate               the order has an unrevoked certificate from another job
+
+revoking (issuance.operations.revoke_certificate)
+    certificate_unknown                 no certificate has that serial
+    reason_not_allowed                  not an RFC 5280 reason code the desk uses
+    request_invalid                     a field of the call is missing, empty or too long
+    officer_not_authorised              a named person is no active senior reviewer or admin
+    dual_control_same_person            the one who asked and the one who confirmed are the same
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, joinedload, load_only
+
+from issuance.interfaces import PolicyRefused
+from models import (
+    BusinessType,
+    CaCertificate,
+    Certificate,
+    CertificateProfile,
+    CertificateStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Product,
+    RevocationReason,
+    Staff,
+    StaffRole,
+)
+
+# Who may take part in a key ceremony and confirm a revocation: two of them, never the same.
+CA_OFFICER_ROLES = frozenset({StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN})
+# Approved, or taken by the station that asks for the certificate while it programs the key.
+ISSUING_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.PROGRAMMING})
+ISSUING_BUSINESS_TYPES = frozenset({BusinessType.NEW, BusinessType.RENEWAL, BusinessType.REPLACEMENT,
+                                    BusinessType.INFO_CHANGE})
+
+
+# --- two people ------------------------------------------------------------------------
+
+
+def officer(session: Session, who: str) -> Staff:
+    """The active senior reviewer or admin named by `who`: as the audit log names staff
+    ("staff:<username>", Staff.actor) or by the bare username.
+
+    Only the columns the check needs are read: the signing service's database role may read no
+    password hash or second factor of the staff table.
+    """
+    staff = session.scalars(select(Staff).options(load_only(Staff.username, Staff.role, Staff.active))
+                            .where(Staff.username == who.removeprefix("staff:"))).first()
+    if staff is None or not staff.active or staff.role not in CA_OFFICER_ROLES:
+        raise PolicyRefused("officer_not_authorised", f"{who!r} is no active senior reviewer or admin")
+    return staff
+
+
+def check_two_officers(first: Staff, second: Staff) -> None:
+    for staff in (first, second):
+        if not staff.active or staff.role not in CA_OFFICER_ROLES:
+            raise PolicyRefused("officer_not_authorised", f"{staff.username!r} is no active senior reviewer or admin")
+    if first.id == second.id:
+        raise PolicyRefused("dual_control_same_person", f"{first.username!r} cannot be both of the two people")
+
+
+def reason(code: int) -> RevocationReason:
+    try:
+        return RevocationReason(code)
+    except ValueError:
+        raise PolicyRefused("reason_not_allowed", f"{code} is none of the RFC 5280 reason codes "
+                                                  f"{', '.join(str(int(r)) for r in RevocationReason)}") from None
+
+
+# --- the order ---------------------------------------------------------------------------
+
+
+def order_to_issue(session: Session, order_number: str) -> Order:
+    """The order, approved and of a business type that makes a certificate, with its product,
+    profile and organisation. The sealed columns (bank numbers, the certificate password) are
+    not read: the signing service has no use for them and holds no key to open them."""
+    order = session.scalars(
+        select(Order).where(Order.number == order_number)
+        .options(load_only(Order.number, Order.status, Order.business_type, Order.price_cents,
+                           Order.product_id, Order.organisation_id),
+                 joinedload(Order.organisation), joinedload(Order.product).joinedload(Product.profile))
+    ).first()
+    if order is None:
+        raise PolicyRefused("order_unknown", f"no order {order_number}")
+    if order.business_type not in ISSUING_BUSINESS_TYPES:
+        raise PolicyRefused("business_type_not_issuing", f"a {order.business_type} order makes no certificate")
+    if order.status not in ISSUING_STATUSES:
+        raise PolicyRefused("order_not_approved", f"order {order_number} is {order.status}, not approved")
+    if order.price_cents and not session.scalar(select(exists().where(
+            Payment.order_id == order.id, Payment.status == PaymentStatus.PAID,
+            Payment.amount_cents == order.price_cents))):
+        raise PolicyRefused("order_not_paid", f"order {order_number} costs {order.price_cents} cents and has "
+                                              "no payment of that amount")
+    return order
+
+
+def profile_of(order: Order) -> CertificateProfile:
+    profile = order.product.profile
+    if profile is None or not profile.active:
+        raise PolicyRefused("product_has_no_profile", f"product {order.product.code} has no active certificate "
+                                                      "profile")
+    return profile
+
+
+def check_key_type(key_type: str, allowed: list[str]) -> None:
+    if key_type not in allowed:
+        raise PolicyRefused("key_type_not_allowed", f"a {key_type} key is none of {', '.join(allowed)}")
+
+
+def check_subject(requested: list[tuple[str, str]], expected: list[tuple[str, str]]) -> None:
+    """The same attributes with the same values; their order in the request does not matter
+    (the certificate carries ours)."""
+    if sorted(requested) != sorted(expected):
+        raise PolicyRefused("subject_mismatch", "the request's subject is not the reviewed one: "
+                                                f"{_text(requested)} instead of {_text(expected)}")
+
+
+def _text(attributes: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{oid}={value}" for oid, value in attributes)
+
+
+def validity(product: Product, issuing: CaCertificate, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """From now for the product's months. A certificate never outlives its issuer; one cut short
+    would give the applicant less than was paid for, so it is refused instead (the CA's expiry
+    alerts come long before)."""
+    not_before = now.astimezone(dt.UTC).replace(microsecond=0)
+    not_after = add_months(not_before, product.validity_months)
+    if not_after > issuing.not_after:
+        raise PolicyRefused("validity_beyond_ca", f"{product.validity_months} months from now end after the issuing "
+                                                  f"CA's certificate ({issuing.not_after:%Y-%m-%d})")
+    return not_before, not_after
+
+
+def add_months(start: dt.datetime, months: int) -> dt.datetime:
+    """The same day and time `months` later (the month's last day when it has no such day)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def check_no_other_certificate(session: Session, order: Order) -> None:
+    """An order never has more than one unrevoked certificate (the unique index
+    uq_certificate_order_unrevoked holds it under concurrent jobs too)."""
+    if session.scalar(select(exists().where(Certificate.order_id == order.id,
+                                            Certificate.status != CertificateStatus.REVOKED))):
+        raise PolicyRefused("order_has_certificate", f"order {order.number} has an unrevoked certificate: revoke it "
+                                                     "before asking for another")

@@ -1,0 +1,112 @@
+"""What an end-entity certificate says: the subject made from the order's reviewed data, and the
+extensions its product's profile (models.CertificateProfile) asks for.
+
+The subject of a unit certificate, most significant first:
+
+    C=CN, ST=<province>, L=<city>, O=<organisation name>,
+    organizationIdentifier=NTRCN-<unified social credit code>, CN=<organisation name>
+
+The credit code goes in organizationIdentifier (2.5.4.97) in the ETSI EN 319 412-1 (5.1.4) form:
+"NTR" (a national trade register), the country, a hyphen, the register's number. Relying
+parties that know the EU practice read it without a local convention, and the prefix says which
+register the number is from should another kind of identifier ever be needed. Province and city
+are the names of the order's region codes (documents.regions, GB/T 2260), as the applicant chose
+them and the reviewer saw them.
+"""
+from __future__ import annotations
+
+from asn1crypto import keys, x509
+from cryptography import x509 as cx509
+from cryptography.x509.oid import NameOID
+
+from documents import regions
+from issuance import certificates
+from issuance.interfaces import PolicyRefused
+from models import CertificateProfile, Organisation
+
+ORGANIZATION_IDENTIFIER_PREFIX = "NTRCN-"
+# RFC 5280 Appendix A upper bounds (ub-organization-name, ub-common-name).
+MAX_NAME_LENGTH = 64
+KEY_USAGES = frozenset({"digital_signature", "non_repudiation", "key_encipherment", "data_encipherment",
+                        "key_agreement"})
+_DIRECTORY_STRING = {"2.5.4.6": "printable_string"}  # the country; the rest UTF8String (RFC 5280 4.1.2.4)
+
+
+def _name(attributes: list[tuple[str, str]]) -> x509.Name:
+    """A name with one attribute per RDN, in the order given (asn1crypto's Name.build would
+    sort them its own way)."""
+    rdns = []
+    for oid, value in attributes:
+        rdns.append(x509.RelativeDistinguishedName([x509.NameTypeAndValue({
+            "type": oid, "value": x509.DirectoryString(name=_DIRECTORY_STRING.get(oid, "utf8_string"), value=value),
+        })]))
+    return x509.Name(name="", value=x509.RDNSequence(rdns))
+
+
+def subject_attributes(organisation: Organisation) -> list[tuple[str, str]]:
+    """(OID, value) of each subject attribute, most significant first; PolicyRefused when the
+    reviewed data cannot make a subject."""
+    province = regions.province_name(organisation.region_province)
+    city = regions.city_name(organisation.region_city)
+    if province is None or city is None or not regions.is_city_of(organisation.region_province,
+                                                                    organisation.region_city):
+        raise PolicyRefused("region_unknown", f"the order's region {organisation.region_province}/"
+                                              f"{organisation.region_city} is no province and city of ours")
+    if len(organisation.name) > MAX_NAME_LENGTH:
+        raise PolicyRefused("name_too_long", f"the organisation name is longer than the {MAX_NAME_LENGTH} "
+                                             "characters a certificate's O and CN may hold (RFC 5280)")
+    return [("2.5.4.6", "CN"), ("2.5.4.8", province), ("2.5.4.7", city), ("2.5.4.10", organisation.name),
+            ("2.5.4.97", ORGANIZATION_IDENTIFIER_PREFIX + organisation.credit_code), ("2.5.4.3", organisation.name)]
+
+
+def subject(organisation: Organisation) -> x509.Name:
+    return _name(subject_attributes(organisation))
+
+
+def subject_text(attributes: list[tuple[str, str]]) -> str:
+    """The subject as RFC 4514 text, as issuance.certificates.subject_text writes it."""
+    name = cx509.Name([cx509.NameAttribute(cx509.ObjectIdentifier(oid), value) for oid, value in attributes])
+    return name.rfc4514_string({NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
+
+
+def ca_subject(common_name: str, organisation: str) -> x509.Name:
+    return _name([("2.5.4.6", "CN"), ("2.5.4.10", organisation), ("2.5.4.3", common_name)])
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def key_types(profile: CertificateProfile) -> list[str]:
+    return _listed(profile.key_types)
+
+
+def extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, issuer_key: keys.PublicKeyInfo, *,
+               crl_url: str, ocsp_url: str, issuer_url: str) -> list[dict]:
+    """The end-entity extensions of `profile`; PolicyRefused("profile_invalid") when it names a
+    key usage or extended key usage we do not know (a typo in the admin screen must not issue)."""
+    usages = set(_listed(profile.key_usage))
+    if not usages or usages - KEY_USAGES:
+        raise PolicyRefused("profile_invalid", f"profile {profile.code} has key usages {profile.key_usage!r}; "
+                                               f"each is one of {', '.join(sorted(KEY_USAGES))}")
+    purposes = _listed(profile.extended_key_usage)
+    known = set(x509.KeyPurposeId._map.values())
+    if any(p not in known and not _is_oid(p) for p in purposes):
+        raise PolicyRefused("profile_invalid", f"profile {profile.code} has extended key usages "
+                                               f"{profile.extended_key_usage!r}: names or dotted OIDs")
+    if not _is_oid(profile.policy_oid):
+        raise PolicyRefused("profile_invalid", f"profile {profile.code}'s policy {profile.policy_oid!r} is no OID")
+    ext = certificates.extension
+    made = [ext("basic_constraints", {"ca": False}, critical=True),
+            ext("key_usage", usages, critical=True)]
+    if purposes:
+        made.append(ext("extended_key_usage", purposes))
+    made += [ext("certificate_policies", [{"policy_identifier": profile.policy_oid}]),
+             *certificates.identifiers(public_key, issuer_key),
+             *certificates.distribution_extensions(crl_url, ocsp_url, issuer_url)]
+    return made
+
+
+def _is_oid(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) >= 2 and all(part.isdigit() for part in parts) and parts[0] in ("0", "1", "2")
