@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import billing
     import finance
+    import issuance
     import notifications
     import review
     from models import audit_chain, sealed
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     notifications.init_app(app)
     billing.init_app(app)
+    issuance.init_app(app)
     review.init_app(app)
     finance.init_app(app)
     # Every package has registered its services: refuse a bad choice now, not at the first payment.

@@ -1,5 +1,5 @@
 """The service registry: every external service (payment provider, invoice issuer, SMS, e-mail,
-transfer, identity verifier; the signing client and the courier when they come) is registered by
+transfer, identity verifier, the signing service; the courier when it comes) is registered by
 its interface and looked up one way, `find_service(Interface)`, as Warehouse's `find_service`.
 
 Each package registers its own services from its `init_app`: the interface (the Protocol in the
@@ -14,6 +14,7 @@ stops the app at start rather than at the first payment or message.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,17 +24,21 @@ from typing import Any, TypeVar
 from flask import Flask, current_app
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Implementation:
     """One way to provide a service: `make(config)` builds it; `needs` are settings that must not
     be empty when it is chosen; a sandbox answers like the real service but takes no money,
-    numbers no legal invoice, delivers nothing or approves without asking anyone."""
+    numbers no legal invoice, delivers nothing or approves without asking anyone. `warning(config)`
+    says what production warns of at start, without refusing, when the real service runs in a
+    weaker way (None: nothing)."""
 
     make: Callable[[Mapping[str, Any]], object]
     needs: tuple[str, ...] = ()
     sandbox: bool = False
+    warning: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,10 @@ def check(app: Flask, *, production: bool) -> None:
     """RuntimeError naming every setting that keeps the services from starting: a name no
     implementation has, an empty setting the chosen one needs, and in production a sandbox.
 
-    Production will also warn, without refusing, of a real service run in a weaker way: the
-    coming signing service's CA key read from a file rather than kept on a token is no sandbox,
-    but production says at start that the key is not on a token. That warning goes here, as a
-    field of its Implementation, when the signing service registers.
+    Production also warns (a log warning), without refusing, of a real service run in a weaker
+    way, as its Implementation's `warning` says: the signing service's CA key read from a file
+    rather than kept on a token is no sandbox, but production says at start that the key is not
+    on a token.
     """
     problems = []
     for registration in _registry(app).registrations.values():
@@ -122,6 +127,8 @@ def check(app: Flask, *, production: bool) -> None:
         else:
             problems += [f"{need} is empty and {setting}={name} needs it"
                          for need in implementation.needs if not app.config.get(need)]
+            if production and implementation.warning and (warning := implementation.warning(app.config)):
+                log.warning("%s=%s: %s", setting, name, warning)
     if problems:
         raise RuntimeError("the services cannot start: " + "; ".join(problems)
                            + " (in the environment each setting is BACKOFFICE_<NAME>)")

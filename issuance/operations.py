@@ -1,0 +1,175 @@
+"""What the signing service does: issue a certificate for a job, revoke one, publish the CRL.
+
+Each checks the policy (issuance.policy names every rule), changes the register, writes an audit
+entry (models.record, chained like the web app's) and flushes; the signing service's request
+commits once at its end. A certificate is only signed once its register row is in: the row
+takes the random serial (retried on the unique constraint), the job ID and the order's one
+unrevoked certificate in the same INSERT, so a certificate that was signed is always recorded
+and two jobs racing for one order sign once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+from collections.abc import Callable
+
+from asn1crypto import x509
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, load_only
+
+from issuance import authority, certificates, crls, policy, profiles, requests
+from issuance.authority import Keyring
+from issuance.interfaces import Issued, PolicyRefused, Published, Revoked
+from models import CaCertificate, CaRole, Certificate, CertificateStatus, Crl, Order, record
+from models.base import utcnow
+
+ACTOR = "signing-service"  # who the audit log names for what the service does of itself
+_SERIAL_ATTEMPTS = 5  # 16 random bytes never collide in practice; a few tries prove it
+
+
+def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_number: str, csr_pem: str,
+                      now: dt.datetime | None = None) -> Issued:
+    """The order's certificate for the request; the job's certificate again when the job asks again."""
+    request = requests.read(csr_pem)
+    if (replayed := _replayed(session, job_id, order_number, request.sha256)) is not None:
+        return replayed
+    order = policy.order_to_issue(session, order_number)
+    profile = policy.profile_of(order)
+    policy.check_key_type(request.key_type, profiles.key_types(profile))
+    expected = profiles.subject_attributes(order.organisation)
+    policy.check_subject(request.subject, expected)
+    issuing = authority.issuing_ca(session)
+    not_before, not_after = policy.validity(order.product, issuing, now or utcnow())
+    policy.check_no_other_certificate(session, order)
+    settings = keyring.settings
+    issuer_cert = x509.Certificate.load(issuing.der)
+    extensions = profiles.extensions(profile, request.public_key, issuer_cert.public_key,
+                                     crl_url=settings.crl_url(issuing.serial_number), ocsp_url=settings.ocsp_url,
+                                     issuer_url=settings.certificate_url(issuing.serial_number))
+
+    row, serial = _allocated(session, job_id, order, request.sha256, lambda serial: Certificate(
+        order_id=order.id, issuer_id=issuing.id, profile_id=profile.id, job_id=job_id,
+        serial_number=certificates.serial_hex(serial), subject=profiles.subject_text(expected),
+        key_type=request.key_type, csr_sha256=request.sha256, not_before=not_before, not_after=not_after,
+        der=b"", status=CertificateStatus.VALID))
+    if isinstance(row, Issued):
+        return row
+    signed = certificates.sign_certificate(
+        keyring.signer(issuing), issuer=issuer_cert.subject, subject=profiles.subject(order.organisation),
+        public_key=request.public_key, serial=serial, not_before=not_before, not_after=not_after,
+        extensions=extensions)
+    row.der = signed.dump()
+    record(session, ACTOR, "certificate.issue", order=order, target=f"certificate:{row.serial_number}",
+           after={"job_id": job_id, "serial": row.serial_number, "subject": row.subject, "key_type": row.key_type,
+                  "profile": profile.code, "issuer": issuing.serial_number, "not_after": not_after.isoformat(),
+                  "csr_sha256": request.sha256})
+    session.flush()
+    return _issued(row)
+
+
+def _replayed(session: Session, job_id: str, order_number: str, csr_sha256: str) -> Issued | None:
+    """The job's certificate when the job asked before; PolicyRefused when the job ID was used for
+    another request, or its certificate was revoked since (never handed to a key again)."""
+    found = session.execute(select(Certificate, Order.number).join(Order, Order.id == Certificate.order_id)
+                            .where(Certificate.job_id == job_id)).first()
+    if found is None:
+        return None
+    certificate, number = found
+    if number != order_number or certificate.csr_sha256 != csr_sha256:
+        raise PolicyRefused("job_conflict", f"job {job_id} asked for another order or with another request before")
+    if certificate.status is CertificateStatus.REVOKED:
+        raise PolicyRefused("job_certificate_revoked", f"job {job_id}'s certificate {certificate.serial_number} "
+                                                       "was revoked")
+    return _issued(certificate)
+
+
+def _allocated(session: Session, job_id: str, order: Order, csr_sha256: str,
+               make: Callable[[int], Certificate]) -> tuple[Certificate | Issued, int]:
+    """The register row for a new random serial, inserted (unsigned yet) in a savepoint. When the
+    insert fails, the job may have been recorded by a concurrent request (its certificate is
+    returned), the order may have got its certificate from another job (refused), or the serial
+    was taken (another is tried)."""
+    for attempt in itertools.count(1):
+        serial = int.from_bytes(os.urandom(16), "big") or 1
+        row = make(serial)
+        try:
+            with session.begin_nested():
+                session.add(row)
+            return row, serial
+        except IntegrityError:
+            if (replayed := _replayed(session, job_id, order.number, csr_sha256)) is not None:
+                return replayed, serial
+            policy.check_no_other_certificate(session, order)
+            if attempt == _SERIAL_ATTEMPTS:
+                raise
+
+
+def _issued(certificate: Certificate) -> Issued:
+    return Issued(serial_number=certificate.serial_number, certificate_pem=certificates.to_pem(certificate.der),
+                  chain_pem=authority.chain_pem(certificate.issuer), not_before=certificate.not_before,
+                  not_after=certificate.not_after)
+
+
+def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, reason: int, *, requested_by: str,
+                       confirmed_by: str, now: dt.datetime | None = None) -> Revoked:
+    """Revoke once two officers agreed (usernames of active senior reviewers or admins, not the
+    same), then publish the issuer's CRL with it. A certificate revoked already is answered as it
+    was revoked, without a second CRL."""
+    code = policy.reason(reason)
+    serial = serial_number.strip().lower().replace(":", "")
+    certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
+                                  .with_for_update()).first()
+    if certificate is None:
+        raise PolicyRefused("certificate_unknown", f"no certificate has the serial {serial_number}")
+    requester, confirmer = policy.officer(session, requested_by), policy.officer(session, confirmed_by)
+    policy.check_two_officers(requester, confirmer)
+    if certificate.status is CertificateStatus.REVOKED:
+        newest = crls.newest(session, certificate.issuer_id)
+        return Revoked(serial, certificate.revoked_at, policy.reason(certificate.revocation_reason),
+                       newest.number if newest else 0)
+    now = certificates.whole_seconds(now or utcnow())
+    before = certificate.status
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revocation_reason = int(code)
+    certificate.revocation_requested_by = requester.actor
+    certificate.revocation_requested_at = certificate.revocation_requested_at or now
+    certificate.revoked_by = confirmer.actor
+    certificate.revoked_at = now
+    record(session, confirmer.actor, "certificate.revoke", order=_order_ref(session, certificate.order_id),
+           target=f"certificate:{serial}", before={"status": str(before)},
+           after={"status": str(certificate.status), "reason": int(code), "reason_name": code.name.lower(),
+                  "requested_by": requester.actor, "confirmed_by": confirmer.actor})
+    crl = _publish(session, keyring, certificate.issuer, now)
+    return Revoked(serial, now, code, crl.number)
+
+
+def publish_crl(session: Session, keyring: Keyring, now: dt.datetime | None = None) -> Published:
+    """A new CRL of every issuing CA still valid, the active one's answered: certificates of an
+    issuing CA that a later ceremony replaced can still be revoked, and their CRL must not lapse."""
+    now = certificates.whole_seconds(now or utcnow())
+    active = authority.issuing_ca(session)
+    published = None
+    for issuing in session.scalars(select(CaCertificate).where(CaCertificate.role == CaRole.ISSUING,
+                                                               CaCertificate.not_after > now)):
+        crl = _publish(session, keyring, issuing, now)
+        if issuing.id == active.id:
+            published = crl
+    return Published(published.number, published.this_update, published.next_update, published.revoked_count)
+
+
+def _publish(session: Session, keyring: Keyring, issuing: CaCertificate, now: dt.datetime) -> Crl:
+    crl = crls.publish(session, issuing, keyring.signer(issuing), now=now,
+                       next_update_after=keyring.settings.crl_next_update)
+    record(session, ACTOR, "crl.publish", target=f"ca:{issuing.serial_number}",
+           after={"number": crl.number, "revoked_count": crl.revoked_count,
+                  "next_update": crl.next_update.isoformat()})
+    session.flush()
+    return crl
+
+
+def _order_ref(session: Session, order_id: int) -> Order:
+    """The order an audit entry names, its sealed columns left unread (no key opens them here)."""
+    return session.scalars(select(Order).options(load_only(Order.id)).where(Order.id == order_id)).one()
+
