@@ -13,8 +13,13 @@ import datetime as dt
 from collections.abc import Iterable
 
 from asn1crypto import core, keys, pem, x509
+from cryptography import x509 as cx509
+from cryptography.x509.oid import NameOID
 
 from issuance.signers import Signer
+
+# The attribute names RFC 4514 text gives beyond cryptography's own (which prints the OID).
+RFC4514_NAMES = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}
 
 
 def time(value: dt.datetime) -> x509.Time:
@@ -109,8 +114,5 @@ def to_pem(certificate: x509.Certificate | bytes) -> str:
 def subject_text(certificate: x509.Certificate) -> str:
     """The certificate's subject as RFC 4514 text (as `cryptography` prints it, most significant
     attribute last), for the register's subject column."""
-    from cryptography import x509 as cx509
-    from cryptography.x509.oid import NameOID
-
     subject = cx509.load_der_x509_certificate(certificate.dump()).subject
-    return subject.rfc4514_string({NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
+    return subject.rfc4514_string(RFC4514_NAMES)

@@ -49,7 +49,7 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
                                      crl_url=settings.crl_url(issuing.serial_number), ocsp_url=settings.ocsp_url,
                                      issuer_url=settings.certificate_url(issuing.serial_number))
 
-    row, serial = _allocated(session, job_id, order, request.sha256, lambda serial: Certificate(
+    row = _allocated(session, job_id, order, request.sha256, lambda serial: Certificate(
         order_id=order.id, issuer_id=issuing.id, profile_id=profile.id, job_id=job_id,
         serial_number=certificates.serial_hex(serial), subject=profiles.subject_text(expected),
         key_type=request.key_type, csr_sha256=request.sha256, not_before=not_before, not_after=not_after,
@@ -58,8 +58,8 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
         return row
     signed = certificates.sign_certificate(
         keyring.signer(issuing), issuer=issuer_cert.subject, subject=profiles.subject(order.organisation),
-        public_key=request.public_key, serial=serial, not_before=not_before, not_after=not_after,
-        extensions=extensions)
+        public_key=request.public_key, serial=int(row.serial_number, 16), not_before=not_before,
+        not_after=not_after, extensions=extensions)
     row.der = signed.dump()
     record(session, ACTOR, "certificate.issue", order=order, target=f"certificate:{row.serial_number}",
            after={"job_id": job_id, "serial": row.serial_number, "subject": row.subject, "key_type": row.key_type,
@@ -86,21 +86,20 @@ def _replayed(session: Session, job_id: str, order_number: str, csr_sha256: str)
 
 
 def _allocated(session: Session, job_id: str, order: Order, csr_sha256: str,
-               make: Callable[[int], Certificate]) -> tuple[Certificate | Issued, int]:
+               make: Callable[[int], Certificate]) -> Certificate | Issued:
     """The register row for a new random serial, inserted (unsigned yet) in a savepoint. When the
     insert fails, the job may have been recorded by a concurrent request (its certificate is
     returned), the order may have got its certificate from another job (refused), or the serial
     was taken (another is tried)."""
     for attempt in itertools.count(1):
-        serial = int.from_bytes(os.urandom(16), "big") or 1
-        row = make(serial)
+        row = make(int.from_bytes(os.urandom(16), "big") or 1)
         try:
             with session.begin_nested():
                 session.add(row)
-            return row, serial
+            return row
         except IntegrityError:
             if (replayed := _replayed(session, job_id, order.number, csr_sha256)) is not None:
-                return replayed, serial
+                return replayed
             policy.check_no_other_certificate(session, order)
             if attempt == _SERIAL_ATTEMPTS:
                 raise
@@ -114,9 +113,9 @@ def _issued(certificate: Certificate) -> Issued:
 
 def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, reason: int, *, requested_by: str,
                        confirmed_by: str, now: dt.datetime | None = None) -> Revoked:
-    """Revoke once two officers agreed (usernames of active senior reviewers or admins, not the
-    same), then publish the issuer's CRL with it. A certificate revoked already is answered as it
-    was revoked, without a second CRL."""
+    """Revoke once two officers agreed (active senior reviewers or admins, not the same, named as
+    staff:<username> or by username), then publish the issuer's CRL with it. A certificate revoked
+    already is answered as it was revoked, without a second CRL."""
     code = policy.reason(reason)
     serial = serial_number.strip().lower().replace(":", "")
     certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
@@ -146,17 +145,16 @@ def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, r
 
 
 def publish_crl(session: Session, keyring: Keyring, now: dt.datetime | None = None) -> Published:
-    """A new CRL of every issuing CA still valid, the active one's answered: certificates of an
-    issuing CA that a later ceremony replaced can still be revoked, and their CRL must not lapse."""
+    """A new CRL of the issuing CA in use, answered, and of every other one still valid: certificates
+    of an issuing CA that a later ceremony replaced can still be revoked, and their CRL must not lapse."""
     now = certificates.whole_seconds(now or utcnow())
     active = authority.issuing_ca(session)
-    published = None
-    for issuing in session.scalars(select(CaCertificate).where(CaCertificate.role == CaRole.ISSUING,
-                                                               CaCertificate.not_after > now)):
-        crl = _publish(session, keyring, issuing, now)
-        if issuing.id == active.id:
-            published = crl
-    return Published(published.number, published.this_update, published.next_update, published.revoked_count)
+    others = session.scalars(select(CaCertificate).where(
+        CaCertificate.role == CaRole.ISSUING, CaCertificate.id != active.id, CaCertificate.not_after > now)).all()
+    for issuing in others:
+        _publish(session, keyring, issuing, now)
+    crl = _publish(session, keyring, active, now)
+    return Published(crl.number, crl.this_update, crl.next_update, crl.revoked_count)
 
 
 def _publish(session: Session, keyring: Keyring, issuing: CaCertificate, now: dt.datetime) -> Crl:

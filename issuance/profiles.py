@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from asn1crypto import keys, x509
 from cryptography import x509 as cx509
-from cryptography.x509.oid import NameOID
 
 from documents import regions
 from issuance import certificates
@@ -66,7 +65,7 @@ def subject(organisation: Organisation) -> x509.Name:
 def subject_text(attributes: list[tuple[str, str]]) -> str:
     """The subject as RFC 4514 text, as issuance.certificates.subject_text writes it."""
     name = cx509.Name([cx509.NameAttribute(cx509.ObjectIdentifier(oid), value) for oid, value in attributes])
-    return name.rfc4514_string({NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"})
+    return name.rfc4514_string(certificates.RFC4514_NAMES)
 
 
 def ca_subject(common_name: str, organisation: str) -> x509.Name:

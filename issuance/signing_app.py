@@ -53,7 +53,8 @@ def create_signing_app(settings: Mapping[str, Any], sessions: sessionmaker[Sessi
         log.warning("CA_SIGNER=keyfile: the CA key is not on a token")
     app = Flask(__name__, static_folder=None)  # serves no files: the CA material comes from the database
     app.config.update(TESTING=settings.get("TESTING", False), MAX_CONTENT_LENGTH=1024 * 1024)
-    service = _Service(sessions or store.make_sessions(settings), Keyring(ca), settings["SIGNING_SERVICE_KEY"].encode())
+    service = _Service(sessions or store.make_sessions(settings), Keyring(ca),
+                       settings["SIGNING_SERVICE_KEY"].encode())
     app.before_request(service.authenticate)
     app.register_error_handler(PolicyRefused, _refused)
     app.register_error_handler(SignerError, _key_unusable)
@@ -64,7 +65,7 @@ def create_signing_app(settings: Mapping[str, Any], sessions: sessionmaker[Sessi
     app.add_url_rule("/crl/<serial>.crl", view_func=service.crl)
     app.add_url_rule("/ca/<serial>.crt", view_func=service.ca_certificate)
     app.add_url_rule("/ocsp", view_func=service.ocsp_post, methods=["POST"])
-    app.add_url_rule("/ocsp/<path:encoded>", view_func=service.ocsp_get)
+    app.add_url_rule("/ocsp/<path:encoded>", view_func=service.ocsp_get)  # base64 has slashes
     return app
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 from sqlalchemy import select
 
-from issuance import ceremony
+from issuance import ceremony, operations
 from issuance.settings import CaSettings
 from models import AuditEntry, CaCertificate, CaRole, Crl, StaffRole
 from tests import factories
@@ -85,7 +85,7 @@ def test_the_rows_name_the_keys_and_the_first_crl_is_out(ca_session, ca_app, sig
     assert entry.after["issuing"]["serial"] == rows[CaRole.ISSUING].serial_number and entry.entry_hash
 
 
-def test_a_second_ceremony_replaces_only_when_asked(ca_session, ca_app):
+def test_a_second_ceremony_replaces_only_when_asked(ca_session, ca_app, keyring):
     settings = CaSettings.from_config(ca_app.config)
     officers = [factories.staff(ca_session, StaffRole.ADMIN, "officer-a"),
                 factories.staff(ca_session, StaffRole.ADMIN, "officer-b")]
@@ -98,6 +98,14 @@ def test_a_second_ceremony_replaces_only_when_asked(ca_session, ca_app):
 
     assert ca_rows(ca_session) == {CaRole.ROOT: held.root, CaRole.ISSUING: held.issuing, CaRole.OCSP: held.responder}
     assert all(not row.active for row in before.values())  # kept, to verify what they signed
+    # The replaced issuing CA's certificates may still be revoked: its CRL goes on being published.
+    def newest() -> dict[int, int]:
+        return {row.issuer_id: row.number for row in ca_session.scalars(select(Crl).order_by(Crl.number))}
+
+    old, new = before[CaRole.ISSUING].id, held.issuing.id
+    numbers = newest()
+    published = operations.publish_crl(ca_session, keyring)
+    assert newest() == {old: numbers[old] + 1, new: numbers[new] + 1} and published.crl_number == numbers[new] + 1
 
 
 @pytest.mark.parametrize("signer_kind", ["keyfile"], indirect=True)

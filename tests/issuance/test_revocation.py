@@ -164,6 +164,19 @@ def test_ocsp_by_get_with_a_sha256_cert_id(signing_url, issued):
     assert (response.next_update_utc - response.this_update_utc).total_seconds() == 3600
 
 
+def test_ocsp_by_get_keeps_two_slashes_in_a_row(signing_url, issued):
+    answer, _ = issued
+    for attempt in range(100_000):  # a nonce whose request's base64 has "//" (about one in forty)
+        nonce = attempt.to_bytes(8, "big")
+        encoded = base64.b64encode(cryptography_request(answer, nonce)).decode()
+        if "//" in encoded:
+            break
+    status, _, der = fetch(f"{signing_url}/ocsp/{encoded}")
+    response = ocsp.load_der_ocsp_response(der)
+    assert status == 200 and response.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == nonce
+
+
 def test_ocsp_without_a_nonce_answers_without_one(signing_url, issued):
     answer, _ = issued
     _, _, der = fetch(f"{signing_url}/ocsp", cryptography_request(answer, None), "application/ocsp-request")
@@ -176,6 +189,13 @@ def test_ocsp_without_a_nonce_answers_without_one(signing_url, issued):
                                                 (b"0\x00", "application/json")])
 def test_ocsp_answers_a_malformed_request_as_such(signing_url, body, content_type):
     status, _, der = fetch(f"{signing_url}/ocsp", body, content_type)
+    assert status == 200
+    assert ocsp.load_der_ocsp_response(der).response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+@pytest.mark.parametrize("path", ["MA//AA==", "not%20base64!", "AAAA"])
+def test_ocsp_by_get_answers_a_malformed_request_as_such(signing_url, path):
+    status, _, der = fetch(f"{signing_url}/ocsp/{path}")
     assert status == 200
     assert ocsp.load_der_ocsp_response(der).response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
 
