@@ -16,7 +16,8 @@ class SigningUnavailable(Exception):
 
 class PolicyRefused(Exception):
     """The signing service refused the request; `rule` names the policy rule that failed
-    (e.g. "order_not_approved", "subject_mismatch", "key_type_not_allowed")."""
+    (e.g. "order_not_approved", "subject_mismatch", "key_type_not_allowed"; issuance.policy lists
+    them all)."""
 
     def __init__(self, rule: str, message: str):
         super().__init__(f"{rule}: {message}")
@@ -59,7 +60,10 @@ class SigningService(Protocol):
     def revoke(self, serial_number: str, reason: RevocationReason, *, requested_by: str,
                confirmed_by: str) -> Revoked:
         """Revoke a certificate once two staff members agreed (dual control), and publish a new
-        CRL with it."""
+        CRL with it. `requested_by` and `confirmed_by` name them as the audit log does
+        (Staff.actor, "staff:<username>") or by username; the service checks again that they are
+        two different active senior reviewers or admins (PolicyRefused otherwise). Asked again for
+        a certificate revoked already, it answers that revocation and publishes nothing."""
 
     def publish_crl(self) -> Published:
         """Sign and publish a new CRL now (also done on every revocation)."""
