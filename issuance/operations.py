@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
-from issuance import authority, certificates, crls, policy, profiles, requests
+from issuance import authority, certificates, crls, pkcs10, policy, profiles
 from issuance.authority import Keyring
 from issuance.interfaces import Issued, PolicyRefused, Published, Revoked
 from models import CaCertificate, CaRole, Certificate, CertificateStatus, Crl, Order, record
@@ -32,7 +32,7 @@ _SERIAL_ATTEMPTS = 5  # 16 random bytes never collide in practice; a few tries p
 def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_number: str, csr_pem: str,
                       now: dt.datetime | None = None) -> Issued:
     """The order's certificate for the request; the job's certificate again when the job asks again."""
-    request = requests.read(csr_pem)
+    request = pkcs10.read(csr_pem)
     if (replayed := _replayed(session, job_id, order_number, request.sha256)) is not None:
         return replayed
     order = policy.order_to_issue(session, order_number)
