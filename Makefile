@@ -89,12 +89,14 @@ demo: translations migrate ## load demo data and print the demo staff accounts (
 		echo "==> flask demo-data --applications 300 (first run only; with their payments and invoices)"; \
 		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
 	fi
+	@echo "==> flask ca ceremony --demo --if-missing (an embedded CA, key files under instance/ca, on the first run)"
+	$(FLASK) ca ceremony --demo --if-missing
 	@echo "==> flask audit seal"
 	$(FLASK) audit seal
 
-run: install translations softhsm migrate demo ## set everything up and serve on http://127.0.0.1:5000
-	@echo "==> serving on http://127.0.0.1:5000"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+run: install translations softhsm migrate demo ## set everything up, serve on http://127.0.0.1:5000 with the signing service (Ctrl-C stops both)
+	@echo "==> serving on http://127.0.0.1:5000, the signing service on 127.0.0.1:5001 (Procfile)"
+	$(VENV)/bin/honcho start -f Procfile
 
 # --- checks --------------------------------------------------------------
 
