@@ -30,10 +30,12 @@ from sqlalchemy import inspect, select
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
+from issuance import profiles
 from models import (
     AuditEntry,
     BusinessType,
     CalendarOverride,
+    CertificateProfile,
     CertKind,
     Channel,
     DenyListEntry,
@@ -197,6 +199,8 @@ COLUMN_LABELS = {
     "id_number": _l("ID number"), "id_number_masked": _l("ID number"), "reason": _l("Reason"),
     "seq": _l("Sequence"), "at": _l("Time"), "actor": _l("Actor"), "action": _l("Action"), "order_id": _l("Order"),
     "target": _l("Target"), "before": _l("Before"), "after": _l("After"), "entry_hash": _l("Entry hash"),
+    "profile": _l("Certificate profile"), "profile_id": _l("Certificate profile"), "key_types": _l("Key types"),
+    "key_usage": _l("Key usage"), "extended_key_usage": _l("Extended key usage"), "policy_oid": _l("Policy OID"),
 }
 
 
@@ -306,11 +310,44 @@ class StaffView(AuditedView):
 
 
 class ProductView(AuditedView):
-    column_list = ["code", "name", "name_en", "cert_kind", "validity_months", "tax_rate", "active"]
-    form_columns = column_list
-    form_overrides = {"cert_kind": SelectField}
-    form_args = {"cert_kind": enum_select(CertKind)}
+    column_list = ["code", "name", "name_en", "cert_kind", "validity_months", "tax_rate", "profile", "active"]
+    # A plain select over the profile's id: Flask-Admin's relation field yields the tuples WTForms 3.3 deprecates.
+    form_columns = ["code", "name", "name_en", "cert_kind", "validity_months", "tax_rate", "profile_id", "active"]
+    form_overrides = {"cert_kind": SelectField, "profile_id": SelectField}
+    form_args = {"cert_kind": enum_select(CertKind),
+                 "profile_id": {"coerce": lambda value: int(value) if value else None}}
     column_searchable_list = ["code", "name", "name_en"]
+
+    def create_form(self, obj=None):
+        return self._with_profiles(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_profiles(super().edit_form(obj))
+
+    def _with_profiles(self, form):
+        profiles = db.session.scalars(select(CertificateProfile).where(CertificateProfile.active.is_(True))
+                                      .order_by(CertificateProfile.code))
+        form.profile_id.choices = [SelectChoice("", _("None: its certificates cannot be issued"))] + [
+            SelectChoice(p.id, f"{p.code} · {p.name}") for p in profiles]
+        return form
+
+
+class CertificateProfileView(AuditedView):
+    """What a product's certificates carry besides subject and key; a profile that could not make
+    a certificate (an unknown key type or usage, a policy that is no OID) is refused here."""
+
+    column_list = ["code", "name", "key_types", "key_usage", "extended_key_usage", "policy_oid", "active"]
+    form_columns = column_list
+    column_descriptions = {
+        "key_types": _l("Comma-separated: rsa2048, rsa3072, rsa4096, ec_p256, ec_p384"),
+        "key_usage": _l("Comma-separated: digital_signature, non_repudiation, key_encipherment, …"),
+        "extended_key_usage": _l("Comma-separated names (client_auth, email_protection, …) or dotted OIDs"),
+        "policy_oid": _l("The CA's certificate policy OID, dotted"),
+    }
+
+    def apply_rules(self, form, model, is_created: bool) -> None:
+        if found := profiles.problems(model):
+            raise ValidationError("; ".join(found))
 
 
 class PriceView(AuditedView):
@@ -451,6 +488,8 @@ def init_app(app: Flask) -> Admin:
         StaffView(Staff, db, _l("Staff"), endpoint="admin_staff", url="staff"),
         ProductView(Product, db, _l("Products"), catalogue, endpoint="admin_product", url="products"),
         PriceView(Price, db, _l("Prices"), catalogue, endpoint="admin_price", url="prices"),
+        CertificateProfileView(CertificateProfile, db, _l("Certificate profiles"), catalogue,
+                               endpoint="admin_certificate_profile", url="profiles"),
         MediaModelView(MediaModel, db, _l("Key models"), catalogue, endpoint="admin_media_model", url="media"),
         ChannelView(Channel, db, _l("Channels"), catalogue, endpoint="admin_channel", url="channels"),
         RejectionReasonView(RejectionReason, db, _l("Reason templates"), review,

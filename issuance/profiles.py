@@ -80,21 +80,36 @@ def key_types(profile: CertificateProfile) -> list[str]:
     return _listed(profile.key_types)
 
 
-def extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, issuer_key: keys.PublicKeyInfo, *,
-               crl_url: str, ocsp_url: str, issuer_url: str) -> list[dict]:
-    """The end-entity extensions of `profile`; PolicyRefused("profile_invalid") when it names a
-    key usage or extended key usage we do not know (a typo in the admin screen must not issue)."""
+# The key types a request may carry (what the station's tokens generate).
+REQUEST_KEY_TYPES = frozenset({"rsa2048", "rsa3072", "rsa4096", "ec_p256", "ec_p384"})
+
+
+def problems(profile: CertificateProfile) -> list[str]:
+    """What keeps `profile` from making certificates: the admin screen refuses to save it, and
+    issuing with it is refused (a typo in the admin screen must never issue)."""
+    found = []
+    types = set(key_types(profile))
+    if not types or types - REQUEST_KEY_TYPES:
+        found.append(f"key types {profile.key_types!r}: each is one of {', '.join(sorted(REQUEST_KEY_TYPES))}")
     usages = set(_listed(profile.key_usage))
     if not usages or usages - KEY_USAGES:
-        raise PolicyRefused("profile_invalid", f"profile {profile.code} has key usages {profile.key_usage!r}; "
-                                               f"each is one of {', '.join(sorted(KEY_USAGES))}")
-    purposes = _listed(profile.extended_key_usage)
+        found.append(f"key usages {profile.key_usage!r}: each is one of {', '.join(sorted(KEY_USAGES))}")
     known = set(x509.KeyPurposeId._map.values())
-    if any(p not in known and not _is_oid(p) for p in purposes):
-        raise PolicyRefused("profile_invalid", f"profile {profile.code} has extended key usages "
-                                               f"{profile.extended_key_usage!r}: names or dotted OIDs")
-    if not _is_oid(profile.policy_oid):
-        raise PolicyRefused("profile_invalid", f"profile {profile.code}'s policy {profile.policy_oid!r} is no OID")
+    if any(p not in known and not _is_oid(p) for p in _listed(profile.extended_key_usage)):
+        found.append(f"extended key usages {profile.extended_key_usage!r}: names or dotted OIDs")
+    if not _is_oid(profile.policy_oid or ""):
+        found.append(f"policy {profile.policy_oid!r} is no dotted OID")
+    return found
+
+
+def extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, issuer_key: keys.PublicKeyInfo, *,
+               crl_url: str, ocsp_url: str, issuer_url: str) -> list[dict]:
+    """The end-entity extensions of `profile`; PolicyRefused("profile_invalid") when it cannot
+    make certificates (see `problems`)."""
+    if found := problems(profile):
+        raise PolicyRefused("profile_invalid", f"profile {profile.code}: {'; '.join(found)}")
+    usages = set(_listed(profile.key_usage))
+    purposes = _listed(profile.extended_key_usage)
     ext = certificates.extension
     made = [ext("basic_constraints", {"ca": False}, critical=True),
             ext("key_usage", usages, critical=True)]

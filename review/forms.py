@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from models import MaterialKind, RevocationReason
@@ -75,7 +75,7 @@ REVOCATION_REASONS = [
 class RevocationForm(Form):
     """The first senior reviewer's request: an RFC 5280 reason code and a note."""
 
-    reason = SelectField(_l("Reason (RFC 5280)"), coerce=int, choices=[(int(code), text) for code, text in
-                                                                      REVOCATION_REASONS],
+    reason = SelectField(_l("Reason (RFC 5280)"), coerce=int,
+                         choices=[SelectChoice(int(code), text) for code, text in REVOCATION_REASONS],
                          validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])

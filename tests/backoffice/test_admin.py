@@ -14,8 +14,8 @@ from models import AuditEntry, CalendarOverride, DenyListEntry, Staff, StaffRole
 from models.base import utcnow
 from tests.conftest import PRODUCTION, STAFF_PASSWORD, add_staff, totp_now
 
-ADMIN_LISTS = ["staff", "products", "prices", "media", "channels", "reasons", "sla", "calendar", "deny-list",
-               "audit"]
+ADMIN_LISTS = ["staff", "products", "prices", "profiles", "media", "channels", "reasons", "sla", "calendar",
+               "deny-list", "audit"]
 ADMIN_URLS = (["/console/admin/"]
               + [f"/console/admin/{name}/" for name in ADMIN_LISTS]
               + [f"/console/admin/{name}/new/" for name in ADMIN_LISTS]
@@ -287,3 +287,18 @@ def test_admin_column_headers_speak_the_page_language(client, login_as, name):
     assert chinese and all(re.search(r"[\u4e00-\u9fff]", header) for header in chinese), chinese
     english = HEADER.findall(client.get(f"/console/admin/{name}/?lang=en").get_data(as_text=True))
     assert len(english) == len(chinese) and not any(re.search(r"[\u4e00-\u9fff]", h) for h in english), english
+
+
+def test_a_profile_that_could_not_make_a_certificate_is_refused(client, db_session, login_as):
+    from models import CertificateProfile
+
+    login_as(StaffRole.ADMIN)
+    form = {"code": "BAD", "name": "坏模板", "key_types": "ec_p256", "key_usage": "digital_signature,sign_everything",
+            "extended_key_usage": "client_auth", "policy_oid": "1.2.156.0", "active": "y"}
+    refused = client.post("/console/admin/profiles/new/", data=form)
+    assert refused.status_code == 200 and "sign_everything" in refused.get_data(as_text=True)
+    assert db_session.scalar(select(CertificateProfile).where(CertificateProfile.code == "BAD")) is None
+    saved = client.post("/console/admin/profiles/new/", data={**form, "key_usage": "digital_signature"})
+    assert saved.status_code == 302
+    profile = db_session.scalar(select(CertificateProfile).where(CertificateProfile.code == "BAD"))
+    assert changes(db_session, f"certificate_profile:{profile.id}")[0].after["key_usage"] == "digital_signature"
