@@ -1,0 +1,52 @@
+"""What a job run needs of the back office, and the answers that change its course.
+
+agent.programming talks to this interface only, so it runs against the HTTP client
+(agent.client) in production and against an object in the test process in tests. The calls follow
+protocol.station: `step` may only queue its report (it must not wait on the network), the others
+are answered before they return and see every step queued before them sent first.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from protocol.station import CertificateAnswer, CertificateRequest, FailureReport, FinishRequest, StepReport
+
+
+class BackOfficeError(Exception):
+    """The back office answered a job call with an error."""
+
+
+class JobTaken(BackOfficeError):
+    """HTTP 409: the job is no longer this station's (staff wiped it or gave it to another): stop
+    it quietly, report nothing more about it."""
+
+
+class SigningUnavailable(BackOfficeError):
+    """HTTP 503: the signing service cannot be reached; the job is interrupted and resumed later."""
+
+
+class Refused(BackOfficeError):
+    """HTTP 422 (or another 4xx): the back office refused the call; `code` names its rule."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class CredentialRefused(BackOfficeError):
+    """HTTP 401: the station credential is unknown, rotated or revoked. The agent stops."""
+
+
+class BackOffice(Protocol):
+    def step(self, job_id: str, report: StepReport) -> None:
+        """Queue the step's report (sent in order). Raises JobTaken once an earlier report of this
+        job got a 409, so the job stops at its next step."""
+
+    def certificate(self, job_id: str, request: CertificateRequest) -> CertificateAnswer:
+        """The certificate for the request (SigningUnavailable, Refused, JobTaken)."""
+
+    def finish(self, job_id: str, request: FinishRequest) -> None:
+        """The job is done: the certificate read back and the challenge signed on the token."""
+
+    def failure(self, job_id: str, report: FailureReport) -> None:
+        """The job failed at a step."""

@@ -1,0 +1,203 @@
+"""The back office over HTTP (urllib, JSON, `Authorization: Bearer <credential>`), as
+protocol.station describes it. The agent only calls out: the station PC needs no open port.
+
+Step reports go through a queue to a background thread, so a token operation never waits on the
+network; every synchronous call (certificate, finish, failure) first waits until the reports
+queued before it are sent, so the back office always sees a job's steps, in order, before what
+follows them.
+
+Errors: 401 raises CredentialRefused (the agent stops: the credential was rotated or revoked), 409
+JobTaken (the job stops quietly), 503 SigningUnavailable, other 4xx Refused. The back office not
+answering at all (refused connection, timeout, 502/504 of a proxy) is retried with a growing delay,
+for ever: there is nothing else a station can do, and Ctrl-C still stops the agent.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import fields
+
+from agent.backoffice import CredentialRefused, JobTaken, Refused, SigningUnavailable
+from protocol.station import (
+    API,
+    POLL_WAIT_SECONDS,
+    CertificateAnswer,
+    CertificateRequest,
+    FailureReport,
+    FinishRequest,
+    Job,
+    PollAnswer,
+    PollRequest,
+    StepReport,
+    TokenSeen,
+    job_from_json,
+    to_json,
+)
+
+RETRY_DELAYS = (1, 2, 5, 10, 20, 30)  # seconds between tries; the last repeats
+TIMEOUT = 30  # seconds for a call but the poll (whose read timeout is its wait and this)
+_RETRIED_STATUS = {502, 504}  # a proxy in front of a back office that is restarting
+_JOB_FIELDS = {f.name for f in fields(Job)}
+
+
+class _Unreachable(Exception):
+    """The back office did not answer; tried again."""
+
+
+def poll_answer(data: dict) -> PollAnswer:
+    """A poll's answer; job fields this agent does not know are left out (a newer back office may
+    send more)."""
+    job = data.get("job")
+    return PollAnswer(job=job_from_json({key: value for key, value in job.items() if key in _JOB_FIELDS})
+                      if job else None, station=data.get("station", ""))
+
+
+class Client:
+    """One station's calls to the back office at `url` (its root, e.g. http://127.0.0.1:5000)."""
+
+    def __init__(self, url: str, credential: str, *, log: Callable[[str], None] = print,
+                 retry_delays: tuple[float, ...] = RETRY_DELAYS, timeout: float = TIMEOUT):
+        self.base = url.rstrip("/") + API
+        self.credential = credential
+        self.log = log
+        self.retry_delays = retry_delays
+        self.timeout = timeout
+        self._reports: queue.Queue = queue.Queue()
+        self._taken: set[str] = set()  # jobs a report of which got a 409
+        self._credential_refused = False
+        self._stopping = threading.Event()
+        self._sender = threading.Thread(target=self._send_reports, name="step-reports", daemon=True)
+        self._sender.start()
+
+    # --- HTTP
+
+    def _post(self, path: str, body: dict, *, timeout: float | None = None) -> dict:
+        """One POST; the answer's JSON. Raises the errors of agent.backoffice, or _Unreachable."""
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST", headers={
+            "Authorization": f"Bearer {self.credential}", "Content-Type": "application/json",
+            "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                data = response.read()
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read()
+            exc.close()
+            if status in _RETRIED_STATUS:
+                raise _Unreachable(f"HTTP {status}") from None
+            raise _error(status, text) from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:  # refused, reset, timed out
+            raise _Unreachable(str(getattr(exc, "reason", exc))) from None
+        return json.loads(data) if data else {}
+
+    def _call(self, path: str, body: dict, *, timeout: float | None = None) -> dict:
+        """A POST tried until the back office answers it."""
+        for attempt in range(10**9):
+            try:
+                answer = self._post(path, body, timeout=timeout)
+            except _Unreachable as exc:
+                delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
+                if attempt == 0 or delay == self.retry_delays[-1]:
+                    self.log(f"the back office at {self.base} does not answer ({exc}): trying again in {delay} s")
+                if self._stopping.wait(delay):
+                    raise
+                continue
+            if attempt:
+                self.log("the back office answers again")
+            return answer
+        raise AssertionError("unreachable")
+
+    # --- the calls
+
+    def poll(self, tokens: list[TokenSeen], running_job: str | None = None,
+             wait: float = POLL_WAIT_SECONDS) -> PollAnswer:
+        """Wait (up to `wait` seconds, as the back office holds it) for a job."""
+        self._check_credential()
+        answer = self._call("/poll", to_json(PollRequest(tokens=tokens, running_job=running_job, wait=wait)),
+                            timeout=wait + self.timeout)
+        return poll_answer(answer)
+
+    def step(self, job_id: str, report: StepReport) -> None:
+        self._check(job_id)
+        self._reports.put((job_id, report))
+
+    def flush(self) -> None:
+        """Returns once every report queued so far was sent (or dropped: its job was taken)."""
+        self._reports.join()
+        self._check_credential()
+
+    def certificate(self, job_id: str, request: CertificateRequest) -> CertificateAnswer:
+        self._before_call(job_id)
+        answer = self._call(f"/jobs/{job_id}/certificate", to_json(request))
+        return CertificateAnswer(certificate_pem=answer["certificate_pem"], chain_pem=list(answer.get("chain_pem", [])))
+
+    def finish(self, job_id: str, request: FinishRequest) -> None:
+        self._before_call(job_id)
+        self._call(f"/jobs/{job_id}/finish", to_json(request))
+
+    def failure(self, job_id: str, report: FailureReport) -> None:
+        self._before_call(job_id)
+        self._call(f"/jobs/{job_id}/failure", to_json(report))
+
+    def close(self) -> None:
+        """Stop the sender (reports not sent yet are dropped: a cut-off run is resumed anyway)."""
+        self._stopping.set()
+        self._reports.put(None)
+
+    # --- the report queue
+
+    def _before_call(self, job_id: str) -> None:
+        self.flush()
+        self._check(job_id)
+
+    def _check_credential(self) -> None:
+        if self._credential_refused:
+            raise CredentialRefused("the back office refused the station credential (rotated or revoked?)")
+
+    def _check(self, job_id: str) -> None:
+        self._check_credential()
+        if job_id in self._taken:
+            raise JobTaken(f"job {job_id} is no longer this station's")
+
+    def _send_reports(self) -> None:
+        while True:
+            item = self._reports.get()
+            try:
+                if item is None:
+                    return
+                job_id, report = item
+                if job_id in self._taken or self._credential_refused:
+                    continue
+                try:
+                    self._call(f"/jobs/{job_id}/steps", to_json(report))
+                except JobTaken:
+                    self._taken.add(job_id)
+                except CredentialRefused:
+                    self._credential_refused = True
+                except (Refused, SigningUnavailable) as exc:
+                    self.log(f"job {job_id}: the report of {report.step} was refused: {exc}")
+                except _Unreachable:
+                    return  # stopping
+                except Exception as exc:  # the sender must live on: the run notices at its next call
+                    self.log(f"job {job_id}: the report of {report.step} could not be sent: {exc!r}")
+            finally:
+                self._reports.task_done()
+
+
+def _error(status: int, text: bytes) -> Exception:
+    try:
+        body = json.loads(text)
+        code, message = str(body.get("error", status)), str(body.get("message", ""))
+    except (ValueError, AttributeError):
+        code, message = str(status), text[:200].decode("utf-8", "replace")
+    if status == 401:
+        return CredentialRefused(f"the back office refused the station credential: {message or code}")
+    if status == 409:
+        return JobTaken(message or code)
+    if status == 503:
+        return SigningUnavailable(message or code)
+    return Refused(code, message or f"HTTP {status}")
