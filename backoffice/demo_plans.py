@@ -44,10 +44,11 @@ SCENARIOS = (  # the first one takes the rounding remainder: the new queue holds
     Scenario(0.02, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.CANCELLED), age_days=(2, 60), window_days=1),
     Scenario(0.06, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
     Scenario(0.04, (*_REVIEW, S.REJECTED), age_days=(1, 60)),
-    Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
+    Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.PROGRAMMED, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
              window_days=14),
 )
 # Seconds from the previous step to this one, for the steps before payment.
+_PROGRAMMING = dt.timedelta(minutes=3)
 _GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S.PAID: (60, 20 * 3600)}
 # Who moves an order into each status, and the note the real operation writes.
 STEPS = {
@@ -59,6 +60,7 @@ STEPS = {
     S.APPROVED: ("reviewer", None),
     S.REJECTED: ("reviewer", None),  # the note gives the reason
     S.PROGRAMMING: ("station", None),
+    S.PROGRAMMED: ("station", None),
     S.SHIPPED: ("station", None),
     S.COMPLETED: ("system", None),
     S.CANCELLED: ("system", "unpaid for 24 hours"),
@@ -92,9 +94,12 @@ def timeline(rng: random.Random, scenario: Scenario, path: tuple[OrderStatus, ..
     for i in range(anchor - 1, -1, -1):
         times[i] = times[i + 1] - dt.timedelta(seconds=rng.uniform(*_GAPS[statuses[i + 1]]))
     room = min((now - times[anchor]).total_seconds(), scenario.window_days * DAY)
-    later = sorted(rng.uniform(0, room) for _ in statuses[anchor + 1:])
-    for i, offset in enumerate(later, anchor + 1):
-        times[i] = times[anchor] + dt.timedelta(seconds=offset)
+    # A key is programmed minutes after the station takes it: one step, drawn once.
+    drawn = [status for status in statuses[anchor + 1:] if status is not S.PROGRAMMED]
+    later = iter(sorted(rng.uniform(0, room) for _ in drawn))
+    for i in range(anchor + 1, len(statuses)):
+        times[i] = times[i - 1] + _PROGRAMMING if statuses[i] is S.PROGRAMMED else \
+            times[anchor] + dt.timedelta(seconds=next(later))
     if statuses[-1] == S.CANCELLED:
         times[-1] = times[0] + dt.timedelta(seconds=DAY + rng.uniform(0, 900))
     return list(zip(statuses, times, strict=True))

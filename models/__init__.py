@@ -46,6 +46,8 @@ from models.review import (
 )
 from models.sms import SmsCode, SmsMessage
 from models.staff import REVIEW_ROLES, Staff, StaffRole
+from models.station import ACTIVE_JOB, JobStatus, ProgrammingJob, ProgrammingStep, Station, Token
+from models.token_state import HELD, TokenState
 
 __all__ = [
     "audit_chain", "record",
@@ -61,4 +63,5 @@ __all__ = [
     "EmailAttachment", "Invoice", "InvoiceKind", "InvoiceSequence", "InvoiceStatus", "next_invoice_sequence",
     "NotificationOutcome", "Payment", "PaymentNotification", "PaymentStatus", "Refund", "RefundReason",
     "RefundStatus",
+    "ACTIVE_JOB", "HELD", "JobStatus", "ProgrammingJob", "ProgrammingStep", "Station", "Token", "TokenState",
 ]

@@ -106,7 +106,8 @@ class Certificate(Base):
     media_serial: Mapped[str40 | None] = mapped_column(index=True)  # 介质号: the token's serial
     password_card_number: Mapped[str40 | None]  # 密码卡号
     created_at: Mapped[created]
-    # Revocation: asked for by one staff member, done once a second one confirms (dual control).
+    # Revocation: asked for by one staff member, done once a second one confirms (dual control); a
+    # certificate that never left the station is withdrawn by the station alone (issuance.operations).
     revocation_requested_by: Mapped[str120 | None]
     revocation_requested_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[int | None]  # RevocationReason

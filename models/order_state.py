@@ -31,7 +31,8 @@ class OrderStatus(enum.StrEnum):
     MORE_MATERIALS_NEEDED = "more_materials_needed"
     APPROVED = "approved"
     REJECTED = "rejected"
-    PROGRAMMING = "programming"
+    PROGRAMMING = "programming"  # a station job took it
+    PROGRAMMED = "programmed"  # the key is programmed and verified, to be shipped
     SHIPPED = "shipped"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -47,7 +48,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.MORE_MATERIALS_NEEDED, S.PAID}),
     S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID}),
     S.APPROVED: frozenset({S.PROGRAMMING}),
-    S.PROGRAMMING: frozenset({S.SHIPPED, S.APPROVED}),
+    # A job wiped and given up puts the order back in the station's queue.
+    S.PROGRAMMING: frozenset({S.PROGRAMMED, S.APPROVED}),
+    S.PROGRAMMED: frozenset({S.SHIPPED, S.PROGRAMMING}),
     S.SHIPPED: frozenset({S.COMPLETED}),
     S.REJECTED: frozenset(),
     S.COMPLETED: frozenset(),

@@ -10,7 +10,7 @@ from models.order_state import TRANSITIONS, IllegalTransition, check_transition
 
 S = OrderStatus
 HAPPY_PATH = [S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID,
-              S.IN_REVIEW, S.APPROVED, S.PROGRAMMING, S.SHIPPED, S.COMPLETED]
+              S.IN_REVIEW, S.APPROVED, S.PROGRAMMING, S.PROGRAMMED, S.SHIPPED, S.COMPLETED]
 
 
 def test_happy_path_is_allowed_and_stamped():

@@ -1,0 +1,1 @@
+"""What the back office and its station agents share: the station protocol (protocol.station)."""
