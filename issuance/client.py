@@ -47,6 +47,12 @@ class HttpSigningService:
         return Revoked(serial_number=answer["serial_number"], revoked_at=_time(answer["revoked_at"]),
                        reason=RevocationReason(answer["reason"]), crl_number=answer["crl_number"])
 
+    def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
+        answer = self._post("/api/v1/withdrawals", {"serial_number": serial_number, "job_id": job_id,
+                                                    "requested_by": requested_by})
+        return Revoked(serial_number=answer["serial_number"], revoked_at=_time(answer["revoked_at"]),
+                       reason=RevocationReason(answer["reason"]), crl_number=answer["crl_number"])
+
     def publish_crl(self) -> Published:
         answer = self._post("/api/v1/crls", {})
         return Published(crl_number=answer["crl_number"], this_update=_time(answer["this_update"]),

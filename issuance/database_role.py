@@ -21,6 +21,8 @@ READS = ("organisation", "product", "certificate_profile", "payment", "ca_certif
 COLUMNS_READ = {
     "order": ("id", "number", "status", "business_type", "price_cents", "product_id", "organisation_id"),
     "staff": ("id", "username", "role", "active"),
+    # a station may withdraw a certificate its job made (not its credential's hash)
+    "station": ("id", "name", "credential_issued_at", "credential_revoked_at"),
 }
 # The register and the CRLs: new rows, a certificate's DER once signed, a revocation.
 WRITES = ("certificate", "crl")

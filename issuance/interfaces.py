@@ -65,5 +65,10 @@ class SigningService(Protocol):
         two different active senior reviewers or admins (PolicyRefused otherwise). Asked again for
         a certificate revoked already, it answers that revocation and publishes nothing."""
 
+    def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
+        """Revoke (superseded) a certificate that never left the station, for the job that asked for
+        it (`job_id`), before that job is redone: its key was wiped or lost. `requested_by` is the
+        station ("station:<name>") or fulfillment staff; refused once the order has shipped."""
+
     def publish_crl(self) -> Published:
         """Sign and publish a new CRL now (also done on every revocation)."""

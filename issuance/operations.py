@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, load_only
 from issuance import authority, certificates, crls, pkcs10, policy, profiles
 from issuance.authority import Keyring
 from issuance.interfaces import Issued, PolicyRefused, Published, Revoked
-from models import CaCertificate, CaRole, Certificate, CertificateStatus, Crl, Order, record
+from models import CaCertificate, CaRole, Certificate, CertificateStatus, Crl, Order, RevocationReason, record
 from models.base import utcnow
 
 ACTOR = "signing-service"  # who the audit log names for what the service does of itself
@@ -142,6 +142,37 @@ def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, r
                   "requested_by": requester.actor, "confirmed_by": confirmer.actor})
     crl = _publish(session, keyring, certificate.issuer, now)
     return Revoked(serial, now, code, crl.number)
+
+
+def withdraw_certificate(session: Session, keyring: Keyring, serial_number: str, *, job_id: str, requested_by: str,
+                         now: dt.datetime | None = None) -> Revoked:
+    """Revoke (superseded) a certificate that never left the station: its job was wiped, or the key
+    it was made for was lost to a cut-off step. Only the job that asked for it, while its order is not
+    shipped, by its station or fulfillment staff; published on a new CRL before the job is redone."""
+    serial = serial_number.strip().lower().replace(":", "")
+    certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
+                                  .with_for_update()).first()
+    if certificate is None:
+        raise PolicyRefused("certificate_unknown", f"no certificate has the serial {serial_number}")
+    actor = policy.check_withdrawer(session, requested_by)
+    order = session.scalars(select(Order).options(load_only(Order.id, Order.number, Order.status))
+                            .where(Order.id == certificate.order_id)).one()
+    policy.check_undelivered(certificate, order, job_id)
+    if certificate.status is CertificateStatus.REVOKED:
+        newest = crls.newest(session, certificate.issuer_id)
+        return Revoked(serial, certificate.revoked_at, policy.reason(certificate.revocation_reason),
+                       newest.number if newest else 0)
+    now = certificates.whole_seconds(now or utcnow())
+    before = certificate.status
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revocation_reason = int(RevocationReason.SUPERSEDED)
+    certificate.revocation_requested_by = certificate.revoked_by = actor
+    certificate.revocation_requested_at = certificate.revoked_at = now
+    record(session, actor, "certificate.withdraw", order=order, target=f"certificate:{serial}",
+           before={"status": str(before)}, after={"status": str(certificate.status), "job_id": job_id,
+                                                  "reason": int(RevocationReason.SUPERSEDED)})
+    crl = _publish(session, keyring, certificate.issuer, now)
+    return Revoked(serial, now, RevocationReason.SUPERSEDED, crl.number)
 
 
 def publish_crl(session: Session, keyring: Keyring, now: dt.datetime | None = None) -> Published:

@@ -48,6 +48,7 @@ from models import (
     RevocationReason,
     Staff,
     StaffRole,
+    Station,
 )
 
 # Who may take part in a key ceremony and confirm a revocation: two of them, never the same.
@@ -73,6 +74,37 @@ def officer(session: Session, who: str) -> Staff:
     if staff is None or not staff.active or staff.role not in CA_OFFICER_ROLES:
         raise PolicyRefused("officer_not_authorised", f"{who!r} is no active senior reviewer or admin")
     return staff
+
+
+# A certificate that never left the station (its job wiped, its key lost to a cut-off step) is
+# withdrawn by the station or fulfillment staff alone: nobody outside the CA ever held it.
+UNDELIVERED_STATUSES = frozenset({OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED})
+FULFILLMENT_ROLES = frozenset({StaffRole.FULFILLMENT, StaffRole.ADMIN})
+
+
+def check_withdrawer(session: Session, who: str) -> str:
+    """`who` is an active station ("station:<name>", its credential live) or active fulfillment staff
+    or admin ("staff:<username>" or the username); its audit name."""
+    if who.startswith("station:"):
+        station = session.scalars(select(Station).options(load_only(
+            Station.name, Station.credential_issued_at, Station.credential_revoked_at))
+            .where(Station.name == who.removeprefix("station:"))).first()
+        if station is None or station.credential_issued_at is None or station.credential_revoked_at is not None:
+            raise PolicyRefused("withdrawer_not_authorised", f"{who!r} is no station with a live credential")
+        return who
+    staff = session.scalars(select(Staff).options(load_only(Staff.username, Staff.role, Staff.active))
+                            .where(Staff.username == who.removeprefix("staff:"))).first()
+    if staff is None or not staff.active or staff.role not in FULFILLMENT_ROLES:
+        raise PolicyRefused("withdrawer_not_authorised", f"{who!r} is no active fulfillment staff or admin")
+    return staff.actor
+
+
+def check_undelivered(certificate: Certificate, order: Order, job_id: str) -> None:
+    if certificate.job_id != job_id:
+        raise PolicyRefused("job_conflict", f"certificate {certificate.serial_number} is not job {job_id}'s")
+    if order.status not in UNDELIVERED_STATUSES:
+        raise PolicyRefused("certificate_delivered", f"order {order.number} is {order.status}: its certificate "
+                                                     "left the station, revoke it under dual control")
 
 
 def check_two_officers(first: Staff, second: Staff) -> None:

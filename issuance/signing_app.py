@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from issuance import crls, ocsp, operations, store, wire
 from issuance.authority import Keyring
-from issuance.interfaces import PolicyRefused, Published
+from issuance.interfaces import PolicyRefused, Published, Revoked
 from issuance.settings import CaSettings
 from issuance.signers import SignerError
 from models import CaCertificate, CaRole
@@ -61,6 +61,7 @@ def create_signing_app(settings: Mapping[str, Any], sessions: sessionmaker[Sessi
 
     app.add_url_rule("/api/v1/certificates", view_func=service.issue, methods=["POST"])
     app.add_url_rule("/api/v1/revocations", view_func=service.revoke, methods=["POST"])
+    app.add_url_rule("/api/v1/withdrawals", view_func=service.withdraw, methods=["POST"])
     app.add_url_rule("/api/v1/crls", view_func=service.publish_crl, methods=["POST"])
     app.add_url_rule("/crl/<serial>.crl", view_func=service.crl)
     app.add_url_rule("/ca/<serial>.crt", view_func=service.ca_certificate)
@@ -104,8 +105,14 @@ class _Service:
             revoked = operations.revoke_certificate(session, self.keyring, body["serial_number"], reason,
                                                     requested_by=body["requested_by"],
                                                     confirmed_by=body["confirmed_by"])
-        return _json({"serial_number": revoked.serial_number, "revoked_at": revoked.revoked_at.isoformat(),
-                      "reason": int(revoked.reason), "crl_number": revoked.crl_number})
+        return _revoked(revoked)
+
+    def withdraw(self) -> Response:
+        body = _body(serial_number=64, job_id=64, requested_by=80)
+        with store.unit_of_work(self.sessions, writes=True) as session:
+            revoked = operations.withdraw_certificate(session, self.keyring, body["serial_number"],
+                                                      job_id=body["job_id"], requested_by=body["requested_by"])
+        return _revoked(revoked)
 
     def publish_crl(self) -> Response:
         with store.unit_of_work(self.sessions, writes=True) as session:
@@ -181,6 +188,11 @@ def _published(published: Published) -> dict:
 
 def _seconds_until(moment: dt.datetime) -> int:
     return max(0, int((moment - dt.datetime.now(dt.UTC)).total_seconds()))
+
+
+def _revoked(revoked: Revoked) -> Response:
+    return _json({"serial_number": revoked.serial_number, "revoked_at": revoked.revoked_at.isoformat(),
+                  "reason": int(revoked.reason), "crl_number": revoked.crl_number})
 
 
 def _json(payload: dict, status: int = 200) -> Response:
