@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import issuance
     import notifications
     import review
+    import station
     from models import audit_chain, sealed
 
     sealed.configure(
@@ -71,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     issuance.init_app(app)
     review.init_app(app)
     finance.init_app(app)
+    station.init_app(app)
     # Every package has registered its services: refuse a bad choice now, not at the first payment.
     services.check(app, production=app.config["APP_ENV"] == "production")
 

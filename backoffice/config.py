@@ -123,6 +123,12 @@ class Defaults:
     CA_PUBLIC_URL = "http://127.0.0.1:5001"
     # A CRL's next update this many hours after it is signed; `ca publish-crl` runs well within it.
     CRL_NEXT_UPDATE_HOURS = 24
+    # The key programming station. A blank key from the vendor carries its transport SO PIN; the
+    # product counts the wrong PIN logins it drives per key and stops before STATION_PIN_LIMIT (real
+    # keys lock at 10). A running job whose agent has not been heard from this long is interrupted.
+    STATION_TRANSPORT_SO_PIN = "12345678"
+    STATION_PIN_LIMIT = 10
+    STATION_STALE_SECONDS = 60
     TESTING = False
     # Links in SMS and e-mail to applicants point here.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

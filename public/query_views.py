@@ -40,6 +40,7 @@ STATUS_WORDING = {
     OrderStatus.MORE_MATERIALS_NEEDED: _l("In review, more materials needed (see our SMS or e-mail)"),
     OrderStatus.APPROVED: _l("Reviewed, waiting for the key to be made"),
     OrderStatus.PROGRAMMING: _l("Reviewed, the key is being made"),
+    OrderStatus.PROGRAMMED: _l("The key is made, to be mailed"),
     OrderStatus.SHIPPED: _l("Key mailed, on its way"),
     OrderStatus.COMPLETED: _l("Completed"),
     OrderStatus.REJECTED: _l("Not approved"),

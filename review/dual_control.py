@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from models import BusinessType, Order, OrderStatus, Organisation
 
-_DONE = (OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+_DONE = (OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED, OrderStatus.SHIPPED,
+         OrderStatus.COMPLETED)
 
 
 def changed_identity(session: Session, order: Order) -> list[str]:

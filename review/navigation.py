@@ -69,6 +69,9 @@ def console_nav() -> dict:
     if role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
         nav.links.append(NavItem("ca", str(_l("The CA")), url_for("review.ca_status"),
                                  active=request.endpoint == "review.ca_status"))
+    if role in (StaffRole.FULFILLMENT, StaffRole.ADMIN):
+        nav.links.append(NavItem("station", str(_l("Key programming")), url_for("station.home"),
+                                 active=request.blueprint == "station"))
     if role in (StaffRole.FINANCE, StaffRole.ADMIN):
         nav.links.append(NavItem("finance", str(_l("Finance")), url_for("finance.home"),
                                  active=request.blueprint == "finance"))

@@ -72,6 +72,8 @@ def home():
         return redirect(url_for("admin.index"))
     if current_user.role == StaffRole.FINANCE:
         return redirect(url_for("finance.home"))
+    if current_user.role == StaffRole.FULFILLMENT:
+        return redirect(url_for("station.home"))
     return redirect(url_for("review.search"))
 
 

@@ -42,6 +42,10 @@ ALLOWED = {
     "finance.red_invoice": {StaffRole.FINANCE},
     "finance.issue_invoice_again": {StaffRole.FINANCE},
     "finance.reconciliation": FINANCE_VIEWERS,
+    **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
+        "home", "claim_next", "claim", "job_page", "progress", "start", "resume", "wipe", "release", "keys")},
+    **{f"station.{name}": {StaffRole.ADMIN} for name in (
+        "stations", "add_station", "issue_credential", "revoke_credential")},
 }
 # Sign-in pages are for everybody; logout for anybody signed in.
 OPEN = {"auth.login", "auth.totp", "auth.enrol", "auth.logout"}
@@ -55,7 +59,8 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 
 def _cases(app, order, material_id):
     values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
-              "refund_id": 1, "invoice_id": 1, "serial": "00" * 16}
+              "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
+              "public_id": "JNOSUCHJOB", "station_id": 1}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue

@@ -9,7 +9,8 @@ locked": two reviewers claiming the same order at once, eight opening audited do
 Every method but GET/HEAD/OPTIONS may write; a GET view that writes says so with `@writes`, and a
 POST whose writes another process does (the signing service) with `@writes_elsewhere`.
 """
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, current_app, request
@@ -35,6 +36,17 @@ def writes_elsewhere(view: Callable) -> Callable:
     waits for it."""
     view.writes = False
     return view
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock at BEGIN, in a request that does not hold
+    it (a long poll, which must not keep every other writer waiting while it waits)."""
+    token = _writing_request.set(True)
+    try:
+        yield
+    finally:
+        _writing_request.reset(token)
 
 
 def is_writing_request() -> bool:

@@ -1,0 +1,262 @@
+"""The back office's side of the station protocol (protocol.station): what an agent's poll, step
+reports, certificate request, finish and failure do to jobs, keys and orders. Operations flush and
+never commit; station.api draws the transaction lines (a poll must not hold SQLite's write lock
+while it waits, and the certificate request waits on the signing service, which writes itself)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuance import authority, certificates, profiles
+from issuance.interfaces import Issued
+from models import (
+    Certificate,
+    JobStatus,
+    OrderStatus,
+    ProgrammingJob,
+    ProgrammingStep,
+    Station,
+    TokenState,
+    record,
+)
+from models.base import update_if, utcnow
+from protocol import station as protocol
+from station import jobs, queue
+from web.errors import UserError
+
+_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class NotThisStations(Exception):
+    """The job is not running at this station (any more): the agent stops it (HTTP 409)."""
+
+
+class Refused(Exception):
+    """The agent's step is refused (HTTP 422): `rule` names why; the job is interrupted."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(f"{rule}: {message}")
+        self.rule, self.message = rule, message
+
+
+def actor(station: Station) -> str:
+    return f"station:{station.name}"
+
+
+# --- the poll ---------------------------------------------------------------------------------------
+
+
+def seen(session: Session, station: Station, poll: protocol.PollRequest) -> None:
+    """The agent is alive with these keys; a job the station was running that the agent does not
+    name was cut off (the agent restarted): it becomes interrupted."""
+    station.last_seen_at = utcnow()
+    station.tokens_seen = [{"serial": t.serial[:40], "label": t.label[:40], "model": t.model[:40],
+                            "blank": bool(t.blank)} for t in poll.tokens[:64]]
+    for job in session.scalars(select(ProgrammingJob).where(ProgrammingJob.station_id == station.id,
+                                                            ProgrammingJob.status == JobStatus.RUNNING)):
+        if job.public_id != poll.running_job:
+            interrupt(session, job, station, "cut_off", "The station agent stopped while programming the key.")
+
+
+def next_queued(session: Session, station: Station) -> int | None:
+    return session.scalar(select(ProgrammingJob.id).where(ProgrammingJob.station_id == station.id,
+                                                          ProgrammingJob.status == JobStatus.QUEUED)
+                          .order_by(ProgrammingJob.started_at, ProgrammingJob.id).limit(1))
+
+
+def take(session: Session, station: Station, job_id: int, *, transport_so_pin: str,
+         pin_limit: int) -> protocol.Job | None:
+    """The agent takes the queued job (one winner); what it needs to program the key."""
+    job = session.get(ProgrammingJob, job_id)
+    if job is None or not update_if(session, job, ProgrammingJob.status == JobStatus.QUEUED,
+                                    ProgrammingJob.station_id == station.id,
+                                    status=JobStatus.RUNNING, taken_at=utcnow()):
+        return None
+    _step(session, job, protocol.Step.CLAIMED, {"station": station.name})
+    token, order = job.token, job.order
+    candidates = ([job.so_pin] if job.resume else []) + [token.so_pin, transport_so_pin]
+    current = list(dict.fromkeys(pin for pin in candidates if pin))
+    certificate = jobs.attempt_certificate(session, job)
+    key_type = profiles.key_types(order.product.profile)[0] if order.product.profile else protocol.KeyType.RSA_2048
+    return protocol.Job(
+        job_id=job.public_id, order_number=order.number, media_serial=job.media_serial, token_label=order.number,
+        key_type=protocol.KeyType(key_type), key_id=job.key_id,
+        subject=[[oid, value] for oid, value in profiles.subject_attributes(order.organisation)],
+        user_pin=order.certificate_password, so_pin=job.so_pin, current_so_pins=current,
+        challenge=job.challenge,
+        pin_tries_left=max(0, pin_limit - 1 - max(token.wrong_so_pins, token.wrong_user_pins)),
+        resume=job.resume, wipe=job.wipe,
+        certificate_pem=certificates.to_pem(certificate.der) if certificate else None,
+        chain_pem=authority.chain_pem(certificate.issuer) if certificate else [])
+
+
+# --- during the job -----------------------------------------------------------------------------------
+
+
+def job_at(session: Session, station: Station, public_id: str, *, lock: bool = False) -> ProgrammingJob:
+    """The job running at `station`, else NotThisStations; read only (no lock) unless `lock`."""
+    query = select(ProgrammingJob).where(ProgrammingJob.public_id == public_id)
+    job = session.scalars(query.with_for_update() if lock else query).first()
+    if job is None or job.station_id != station.id or job.status is not JobStatus.RUNNING:
+        raise NotThisStations(public_id)
+    return job
+
+
+def running_job(session: Session, station: Station, public_id: str) -> ProgrammingJob:
+    """The job running at `station`, locked for a change; the station is seen alive."""
+    job = job_at(session, station, public_id, lock=True)
+    station.last_seen_at = utcnow()
+    return job
+
+
+def _step(session: Session, job: ProgrammingJob, step: str, detail: dict | None = None) -> None:
+    session.add(ProgrammingStep(job=job, attempt=job.attempt, step=step, detail=detail or None))
+    job.step = step
+
+
+def count_wrong_pins(job: ProgrammingJob, wrong_pins: list[dict]) -> None:
+    for wrong in wrong_pins[:32]:
+        if wrong.get("pin") == protocol.PinKind.SO:
+            job.token.wrong_so_pins += 1
+        else:
+            job.token.wrong_user_pins += 1
+
+
+def report(session: Session, station: Station, job: ProgrammingJob, report: protocol.StepReport) -> None:
+    """A step done: shown on the job page; the key's counters and sealed SO PIN follow it."""
+    count_wrong_pins(job, report.wrong_pins)
+    token = job.token
+    if report.step is protocol.Step.TOKEN_INITIALISED:
+        token.resets += 1
+        token.wrong_so_pins = 0
+    elif report.step is protocol.Step.SO_PIN_SET:
+        token.so_pin = job.so_pin
+        token.wrong_so_pins = 0
+    elif report.step is protocol.Step.USER_PIN_SET:
+        token.wrong_user_pins = 0
+    _step(session, job, report.step, _detail(report.detail))
+
+
+def _detail(detail: dict) -> dict:
+    """What of an agent's step detail is kept: short scalar values only."""
+    return {str(k)[:40]: v if isinstance(v, (bool, int, float)) else str(v)[:200]
+            for k, v in list(detail.items())[:10]}
+
+
+def certificate_for(session: Session, job: ProgrammingJob, public_key: bytes) -> Certificate | None:
+    """The attempt's certificate when it certifies `public_key` (a replay: the same key asks again);
+    None when there is none. When there is one for another key (the key it was made for is gone),
+    NeedsWithdrawal: that certificate is revoked and the job goes on as its next attempt."""
+    certificate = jobs.attempt_certificate(session, job)
+    if certificate is None:
+        return None
+    if x509.load_der_x509_certificate(certificate.der).public_key().public_bytes(*_SPKI) == public_key:
+        return certificate
+    raise NeedsWithdrawal(certificate.serial_number)
+
+
+class NeedsWithdrawal(Exception):
+    def __init__(self, serial_number: str):
+        super().__init__(serial_number)
+        self.serial_number = serial_number
+
+
+def issued(session: Session, job: ProgrammingJob, answer: Issued | Certificate) -> protocol.CertificateAnswer:
+    if isinstance(answer, Certificate):
+        pem, chain = certificates.to_pem(answer.der), authority.chain_pem(answer.issuer)
+    else:
+        pem, chain = answer.certificate_pem, answer.chain_pem
+    _step(session, job, protocol.Step.CERTIFICATE_ISSUED,
+          {"serial": x509.load_pem_x509_certificate(pem.encode()).serial_number.to_bytes(16, "big").hex()})
+    return protocol.CertificateAnswer(certificate_pem=pem, chain_pem=chain)
+
+
+def next_attempt(session: Session, job: ProgrammingJob, withdrawn: str, station: Station) -> None:
+    record(session, actor(station), "job.attempt", order=job.order, target=f"job:{job.public_id}",
+           after={"withdrawn": withdrawn, "attempt": job.attempt + 1})
+    job.attempt += 1
+
+
+def finish(session: Session, station: Station, job: ProgrammingJob, done: protocol.FinishRequest) -> None:
+    """The key holds the certificate and its private key signs: the job is done, the key programmed."""
+    certificate = jobs.attempt_certificate(session, job)
+    try:
+        read_back = x509.load_pem_x509_certificate(done.certificate_pem.encode())
+        signature = bytes.fromhex(done.signature)
+    except ValueError:
+        raise Refused("verification_failed", "the read-back certificate or the signature is malformed") from None
+    if certificate is None or read_back.public_bytes(serialization.Encoding.DER) != certificate.der:
+        raise Refused("verification_failed", "the key holds another certificate than the one issued for this job")
+    if not _signs(read_back.public_key(), signature, bytes.fromhex(job.challenge)):
+        raise Refused("verification_failed", "the key's signature of the challenge does not verify")
+    _step(session, job, protocol.Step.VERIFIED)
+    who = actor(station)
+    job.status, job.finished_at = JobStatus.DONE, utcnow()
+    token = job.token
+    token.enrolments += 1
+    token.wrong_user_pins = token.wrong_so_pins = 0
+    token.move_to(TokenState.PROGRAMMED, who, note=f"certificate {certificate.serial_number}")
+    certificate.media_serial = token.serial
+    job.order.move_to(OrderStatus.PROGRAMMED, who, note=f"key {token.serial}, certificate {certificate.serial_number}")
+    record(session, who, "job.done", order=job.order, target=f"job:{job.public_id}",
+           after={"serial": token.serial, "certificate": certificate.serial_number, "attempt": job.attempt})
+
+
+def interrupt(session: Session, job: ProgrammingJob, station: Station, code: str, message: str,
+              step: str | None = None) -> None:
+    job.status = JobStatus.INTERRUPTED
+    job.interruption, job.interruption_message = code[:40], message[:120]
+    _step(session, job, "interrupted", {"error": code, "message": message[:200], "failed_step": step or ""})
+    record(session, actor(station), "job.interrupted", order=job.order, target=f"job:{job.public_id}",
+           after={"error": code, "step": step or job.step})
+
+
+def fail(session: Session, station: Station, job: ProgrammingJob, failure: protocol.FailureReport) -> None:
+    count_wrong_pins(job, failure.wrong_pins)
+    code = failure.error if failure.error in protocol.FAILURES else "token_error"
+    interrupt(session, job, station, code, failure.message or protocol.FAILURES[code],
+              failure.step.value if failure.step else None)
+
+
+def stale_jobs(session: Session, now: dt.datetime, stale_seconds: int) -> list[ProgrammingJob]:
+    return [job for job in session.scalars(select(ProgrammingJob).where(ProgrammingJob.status.in_(
+        (JobStatus.QUEUED, JobStatus.RUNNING)))) if jobs.is_interrupted(job, now, stale_seconds)]
+
+
+def _signs(public_key, signature: bytes, challenge: bytes) -> bool:
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def next_in_batch(session: Session, job: ProgrammingJob, station: Station) -> ProgrammingJob | None:
+    """Batch mode: the next order of the queue, claimed for the same person and started on the same
+    station with the next blank key plugged in there; None when either runs out."""
+    used = set(session.scalars(select(ProgrammingJob.media_serial).where(ProgrammingJob.station_id == station.id,
+                                                                         ProgrammingJob.media_serial.is_not(None))))
+    blanks = [t["serial"] for t in station.tokens_seen or [] if t.get("blank") and t["serial"] not in used]
+    for order in queue.waiting_orders(session, limit=20):
+        if not blanks:
+            return None
+        try:
+            with session.begin_nested():
+                following = jobs.new_job(session, order, job.claimed_by)
+                jobs.start(session, following, station, blanks[0], job.claimed_by, batch=True)
+        except UserError:
+            continue
+        return following
+    return None
+

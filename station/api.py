@@ -1,0 +1,236 @@
+"""The agents' API (protocol.station): authenticated by the station credential, never a staff session,
+exempt from CSRF (no cookie is involved). Bodies are checked here before any operation sees them.
+
+Transactions are drawn by hand: a poll waits up to 20 s and must not hold SQLite's write lock while
+it waits, and a certificate request waits on the signing service, which writes in its own process.
+So these views are `writes_elsewhere` and take the write lock (web.database.write_lock) only for
+the short transactions that write.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+
+from issuance import pkcs10
+from issuance.interfaces import PolicyRefused, SigningService, SigningUnavailable
+from models import Station
+from protocol import station as protocol
+from station import agent_work, credentials
+from web import edge
+from web.database import write_lock, writes_elsewhere
+from web.extensions import db
+from web.services import find_service
+
+bp = Blueprint("station_api", __name__, url_prefix=protocol.API)
+
+# Wakes the polls of this process when a job is queued (station.jobs marks the session, the
+# after-commit hook notifies); other processes' jobs are found by looking again every POLL_STEP.
+wakeup = threading.Condition()
+POLL_STEP = 0.5
+
+
+def notify_after_commit(session: Session) -> None:
+    if session.info.pop("station_wakeup", False):
+        with wakeup:
+            wakeup.notify_all()
+
+
+def _error(code: str, message: str, status: int):
+    return jsonify({"error": code, "message": message}), status
+
+
+def agent_only(view):
+    @wraps(view)
+    def checked(*args, **kwargs):
+        station = credentials.authenticate(db.session, request.headers.get("Authorization"))
+        if station is None:
+            return _error("unauthenticated", "unknown, rotated or revoked station credential", 401)
+        g.station_id = station.id
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _error("malformed", "the body is a JSON object", 400)
+        try:
+            return view(body, *args, **kwargs)
+        except (TypeError, ValueError, KeyError) as exc:
+            db.session.rollback()
+            return _error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
+        except agent_work.NotThisStations:
+            db.session.rollback()
+            return _error("not_running", "this job is not running at this station", 409)
+
+    return writes_elsewhere(checked)
+
+
+def _station() -> Station:
+    return db.session.get(Station, g.station_id)
+
+
+def _text(body: dict, name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        raise ValueError(f"{name} is a string of at most {limit} characters")
+    return value
+
+
+@agent_only
+def poll(body: dict):
+    tokens = body.get("tokens")
+    if not isinstance(tokens, list) or len(tokens) > 64:
+        raise ValueError("tokens is a list of at most 64")
+    seen = protocol.PollRequest(
+        tokens=[protocol.TokenSeen(serial=_text(t, "serial", 40), label=_text(t, "label", 40),
+                                   model=_text(t, "model", 40), blank=t.get("blank") is True)
+                for t in tokens if isinstance(t, dict)],
+        running_job=_text(body, "running_job", 20) if body.get("running_job") is not None else None,
+        wait=min(float(body.get("wait", protocol.POLL_WAIT_SECONDS)), protocol.POLL_WAIT_SECONDS))
+    db.session.rollback()
+    with write_lock():
+        agent_work.seen(db.session, _station(), seen)
+        edge.commit()
+    deadline = time.monotonic() + max(0.0, seen.wait)
+    while True:
+        if (job_id := agent_work.next_queued(db.session, _station())) is not None:
+            db.session.rollback()
+            with write_lock():
+                job = agent_work.take(db.session, _station(), job_id,
+                                      transport_so_pin=current_app.config["STATION_TRANSPORT_SO_PIN"],
+                                      pin_limit=current_app.config["STATION_PIN_LIMIT"])
+                edge.commit()
+            if job is not None:
+                return jsonify({"job": protocol.to_json(job), "station": _station().name})
+        db.session.rollback()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return jsonify({"job": None, "station": _station().name})
+        with wakeup:
+            wakeup.wait(min(POLL_STEP, left))
+
+
+def _job_call(public_id: str, work):
+    """Run `work(session, station, job)` in a write transaction on the running job, committed."""
+    db.session.rollback()
+    with write_lock():
+        station = _station()
+        job = agent_work.running_job(db.session, station, public_id)
+        answer = work(db.session, station, job)
+        edge.commit()
+    return answer
+
+
+@agent_only
+def step(body: dict, public_id: str):
+    report = protocol.StepReport(step=protocol.Step(_text(body, "step", 24)), detail=_dict(body, "detail"),
+                                 wrong_pins=_wrong_pins(body))
+    _job_call(public_id, lambda session, station, job: agent_work.report(session, station, job, report))
+    return jsonify({"ok": True})
+
+
+@agent_only
+def failure(body: dict, public_id: str):
+    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
+                                    step=protocol.Step(body["step"]) if body.get("step") else None,
+                                    wrong_pins=_wrong_pins(body))
+    _job_call(public_id, lambda session, station, job: agent_work.fail(session, station, job, report))
+    return jsonify({"ok": True})
+
+
+@agent_only
+def certificate(body: dict, public_id: str):
+    """Issue (or hand back) the certificate for the key's request. A certificate the attempt holds
+    for another key (the one it was made for is gone) is withdrawn first, and the job goes on as
+    its next attempt: the signing service never sees a job ID twice with two keys."""
+    csr_pem = _text(body, "csr_pem", 16 * 1024)
+    try:
+        public_key = pkcs10.read(csr_pem).public_key.dump()
+    except PolicyRefused as refused:
+        return _refused(public_id, refused.rule, refused.message)
+    signing = find_service(SigningService)
+    station = _station()
+    job = agent_work.job_at(db.session, station, public_id)
+    try:
+        held = agent_work.certificate_for(db.session, job, public_key)
+    except agent_work.NeedsWithdrawal as stale:
+        withdrawn = stale.serial_number
+        try:
+            signing.withdraw(withdrawn, job_id=job.signing_job_id, requested_by=agent_work.actor(station))
+        except SigningUnavailable as exc:
+            return _unavailable(public_id, str(exc))
+        _job_call(public_id, lambda session, station_, job_: agent_work.next_attempt(
+            session, job_, withdrawn, station_))
+        held = None
+        job = agent_work.job_at(db.session, _station(), public_id)
+    if held is not None:
+        answer = _job_call(public_id, lambda session, station_, job_: agent_work.issued(
+            session, job_, agent_work.certificate_for(session, job_, public_key)))
+        return jsonify(protocol.to_json(answer))
+    order_number, signing_job_id = job.order.number, job.signing_job_id
+    db.session.rollback()  # the signing service writes the register itself: hold no lock meanwhile
+    try:
+        issued = signing.issue(signing_job_id, order_number, csr_pem)
+    except SigningUnavailable as exc:
+        return _unavailable(public_id, str(exc))
+    except PolicyRefused as refused:
+        return _refused(public_id, refused.rule, refused.message)
+    answer = _job_call(public_id, lambda session, station_, job_: agent_work.issued(session, job_, issued))
+    return jsonify(protocol.to_json(answer))
+
+
+@agent_only
+def finish(body: dict, public_id: str):
+    done = protocol.FinishRequest(certificate_pem=_text(body, "certificate_pem", 16 * 1024),
+                                  signature=_text(body, "signature", 2048))
+    try:
+        following = _job_call(public_id, _finished(done))
+    except agent_work.Refused as refused:
+        return _refused(public_id, refused.rule, refused.message)
+    return jsonify({"ok": True, "next_job": following})
+
+
+def _finished(done: protocol.FinishRequest):
+    def work(session, station, job):
+        agent_work.finish(session, station, job, done)
+        following = agent_work.next_in_batch(session, job, station) if job.batch else None
+        return following.public_id if following else None
+
+    return work
+
+
+def _refused(public_id: str, rule: str, message: str):
+    _job_call(public_id, lambda session, station, job: agent_work.interrupt(
+        session, job, station, "refused", f"{rule}: {message}"))
+    return _error(rule, message, 422)
+
+
+def _unavailable(public_id: str, message: str):
+    _job_call(public_id, lambda session, station, job: agent_work.interrupt(
+        session, job, station, "signing_unavailable", protocol.FAILURES["signing_unavailable"]))
+    return _error("signing_unavailable", message, 503)
+
+
+def _dict(body: dict, name: str) -> dict:
+    value = body.get(name) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is an object")
+    return value
+
+
+def _wrong_pins(body: dict) -> list[dict]:
+    value = body.get("wrong_pins") or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError("wrong_pins is a list of objects")
+    return value
+
+
+_RULES = [
+    ("/poll", poll),
+    ("/jobs/<public_id>/steps", step),
+    ("/jobs/<public_id>/certificate", certificate),
+    ("/jobs/<public_id>/finish", finish),
+    ("/jobs/<public_id>/failure", failure),
+]
+for rule, view in _RULES:
+    bp.add_url_rule(rule, view_func=view, methods=["POST"])

@@ -1,0 +1,26 @@
+"""URL table of the key programming station (pages under /console/station) and its agents' API."""
+from flask import Blueprint
+
+from station import views
+
+bp = Blueprint("station", __name__, url_prefix="/console/station")
+
+_RULES = [
+    ("/", views.home, ["GET"]),
+    ("/next", views.claim_next, ["POST"]),
+    ("/orders/<number>/claim", views.claim, ["POST"]),
+    ("/jobs/<public_id>", views.job_page, ["GET"]),
+    ("/jobs/<public_id>/progress", views.progress, ["GET"]),
+    ("/jobs/<public_id>/start", views.start, ["POST"]),
+    ("/jobs/<public_id>/resume", views.resume, ["POST"]),
+    ("/jobs/<public_id>/wipe", views.wipe, ["POST"]),
+    ("/jobs/<public_id>/release", views.release, ["POST"]),
+    ("/keys", views.keys, ["GET"]),
+    ("/stations", views.stations, ["GET"]),
+    ("/stations/new", views.add_station, ["POST"]),
+    ("/stations/<int:station_id>/credential", views.issue_credential, ["POST"]),
+    ("/stations/<int:station_id>/revoke", views.revoke_credential, ["POST"]),
+]
+
+for rule, view, methods in _RULES:
+    bp.add_url_rule(rule, view_func=view, methods=methods)

@@ -1,0 +1,25 @@
+"""Forms of the station pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from web.forms import Form
+
+
+class ActionForm(Form):
+    """A button with nothing but the CSRF token (claim, resume, wipe, release)."""
+
+
+class StartForm(Form):
+    """Where to program the job's key: a station and one of the keys plugged in there."""
+
+    station = SelectField(_l("Station"), coerce=int, validators=[InputRequired()])
+    serial = SelectField(_l("Key (media no.)"), validators=[InputRequired()])
+    batch = BooleanField(_l("Batch mode: open the next job by itself when this key is done"))
+
+
+class StationForm(Form):
+    name = StringField(_l("Station name"), validators=[InputRequired(), Length(max=40), Regexp(
+        r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
