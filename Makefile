@@ -91,11 +91,17 @@ demo: translations migrate ## load demo data and print the demo staff accounts (
 	fi
 	@echo "==> flask ca ceremony --demo --if-missing (an embedded CA, key files under instance/ca, on the first run)"
 	$(FLASK) ca ceremony --demo --if-missing
+	@if [ ! -f instance/.demo-keys ]; then \
+		echo "==> flask station blank-keys (first run only: SoftHSM2 tokens as a key vendor ships them)"; \
+		$(FLASK) station blank-keys --count 5 && touch instance/.demo-keys; \
+	fi
+	@echo "==> flask station credential station-1 (the demo station's agent credential, once)"
+	$(FLASK) station credential station-1 --file instance/station-agent.credential --if-missing
 	@echo "==> flask audit seal"
 	$(FLASK) audit seal
 
-run: install translations softhsm migrate demo ## set everything up, serve on http://127.0.0.1:5000 with the signing service (Ctrl-C stops both)
-	@echo "==> serving on http://127.0.0.1:5000, the signing service on 127.0.0.1:5001 (Procfile)"
+run: install translations softhsm migrate demo ## set everything up, serve on http://127.0.0.1:5000 with the signing service and a station agent (Ctrl-C stops all)
+	@echo "==> serving on http://127.0.0.1:5000, the signing service on 127.0.0.1:5001, the station agent on instance/tokens (Procfile)"
 	$(VENV)/bin/honcho start -f Procfile
 
 # --- checks --------------------------------------------------------------

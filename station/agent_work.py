@@ -78,7 +78,6 @@ def take(session: Session, station: Station, job_id: int, *, transport_so_pin: s
                                     ProgrammingJob.station_id == station.id,
                                     status=JobStatus.RUNNING, taken_at=utcnow()):
         return None
-    _step(session, job, protocol.Step.CLAIMED, {"station": station.name})
     token, order = job.token, job.order
     candidates = ([job.so_pin] if job.resume else []) + [token.so_pin, transport_so_pin]
     current = list(dict.fromkeys(pin for pin in candidates if pin))
@@ -167,13 +166,11 @@ class NeedsWithdrawal(Exception):
         self.serial_number = serial_number
 
 
-def issued(session: Session, job: ProgrammingJob, answer: Issued | Certificate) -> protocol.CertificateAnswer:
+def issued(answer: Issued | Certificate) -> protocol.CertificateAnswer:
     if isinstance(answer, Certificate):
         pem, chain = certificates.to_pem(answer.der), authority.chain_pem(answer.issuer)
     else:
         pem, chain = answer.certificate_pem, answer.chain_pem
-    _step(session, job, protocol.Step.CERTIFICATE_ISSUED,
-          {"serial": x509.load_pem_x509_certificate(pem.encode()).serial_number.to_bytes(16, "big").hex()})
     return protocol.CertificateAnswer(certificate_pem=pem, chain_pem=chain)
 
 

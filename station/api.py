@@ -164,9 +164,7 @@ def certificate(body: dict, public_id: str):
         held = None
         job = agent_work.job_at(db.session, _station(), public_id)
     if held is not None:
-        answer = _job_call(public_id, lambda session, station_, job_: agent_work.issued(
-            session, job_, agent_work.certificate_for(session, job_, public_key)))
-        return jsonify(protocol.to_json(answer))
+        return jsonify(protocol.to_json(agent_work.issued(held)))
     order_number, signing_job_id = job.order.number, job.signing_job_id
     db.session.rollback()  # the signing service writes the register itself: hold no lock meanwhile
     try:
@@ -175,8 +173,7 @@ def certificate(body: dict, public_id: str):
         return _unavailable(public_id, str(exc))
     except PolicyRefused as refused:
         return _refused(public_id, refused.rule, refused.message)
-    answer = _job_call(public_id, lambda session, station_, job_: agent_work.issued(session, job_, issued))
-    return jsonify(protocol.to_json(answer))
+    return jsonify(protocol.to_json(agent_work.issued(issued)))
 
 
 @agent_only

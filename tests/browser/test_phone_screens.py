@@ -91,8 +91,8 @@ def _more_orders(live_app, credit_code: str, agent_phone: str) -> None:
         for _ in range(2):
             factories.paid_order(db.session, folder, **same)
         completed = factories.paid_order(db.session, folder, **same)
-        for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.SHIPPED,
-                       OrderStatus.COMPLETED):
+        for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
+                       OrderStatus.SHIPPED, OrderStatus.COMPLETED):
             completed.move_to(status, "test")
         _add_invoice(completed)
         factories.unpaid_order(db.session, folder, **same).move_to(OrderStatus.CANCELLED, "test")

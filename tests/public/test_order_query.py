@@ -290,8 +290,8 @@ def test_history_lists_finished_orders(client, paid, db_session, verified):
     phone = "13700000001"
     number, _, _ = paid(agent_id_number=OTHER_PERSON_ID, agent_phone=phone)
     order = db_session.scalars(select(Order).where(Order.number == number)).one()
-    for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.SHIPPED,
-                   OrderStatus.COMPLETED):
+    for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
+                   OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         order.move_to(status, "staff:test")
     order.completed_at = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)
     order.created_at = dt.datetime(2026, 2, 27, 1, 5, tzinfo=dt.UTC)

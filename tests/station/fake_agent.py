@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from protocol import station as protocol
 
-KEYS = {"rsa2048": lambda: rsa.generate_private_key(65537, 2048), "ec_p256": lambda: ec.generate_private_key(ec.SECP256R1())}
+KEYS = {"rsa2048": lambda: rsa.generate_private_key(65537, 2048),
+        "ec_p256": lambda: ec.generate_private_key(ec.SECP256R1())}
 
 
 class FakeAgent:

@@ -186,7 +186,8 @@ def test_wipe_revokes_the_attempts_certificate_first(client, committed, fulfillm
     public_id = start(client, committed, name, number, key)
     job = agent.job()
     first = agent.certificate(job).get_json()["certificate_pem"]
-    agent.post(f"/jobs/{job.job_id}/failure", {"error": "token_pulled", "message": "gone", "step": "certificate_written"})
+    agent.post(f"/jobs/{job.job_id}/failure",
+               {"error": "token_pulled", "message": "gone", "step": "certificate_written"})
     response = client.post(f"/console/station/jobs/{public_id}/wipe", follow_redirects=True)
     assert response.status_code == 200
     redo = agent.job()
@@ -246,7 +247,8 @@ def test_batch_mode_starts_the_next_job_with_the_next_blank_key(client, committe
     response = client.post("/console/station/next")
     public_id = response.headers["Location"].rsplit("/", 1)[-1]
     station_id = committed(lambda s: s.scalars(select(Station.id).where(Station.name == name)).one())
-    client.post(f"/console/station/jobs/{public_id}/start", data={"station": station_id, "serial": keys[0], "batch": "y"})
+    client.post(f"/console/station/jobs/{public_id}/start",
+                data={"station": station_id, "serial": keys[0], "batch": "y"})
     first = agent.job()
     assert agent.run(first).get_json()["next_job"]
     progress = client.get(f"/console/station/jobs/{public_id}/progress").get_json()
