@@ -23,7 +23,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from backoffice import create_app, demo
+from backoffice import bench_station, create_app, demo
 from backoffice.demo_data import load_applications
 from billing import bench as invoice_bench
 from models import Order, OrderStatus, ReviewQueue, Staff, StaffRole
@@ -195,3 +195,5 @@ def _measure(app, applications: int, repeat: int, deep_page: int) -> None:
                    f"{ours - bare[name]:>12.2f}")
     click.echo(f"our page {deep_page:,} / our page 1: {figures['deep'][0] / figures['first'][0]:.2f}")
 
+
+bench_cli.command("station")(bench_station.bench_station)
