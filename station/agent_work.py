@@ -82,10 +82,14 @@ def take(session: Session, station: Station, job_id: int, *, transport_so_pin: s
     candidates = ([job.so_pin] if job.resume else []) + [token.so_pin, transport_so_pin]
     current = list(dict.fromkeys(pin for pin in candidates if pin))
     certificate = jobs.attempt_certificate(session, job)
-    key_type = profiles.key_types(order.product.profile)[0] if order.product.profile else protocol.KeyType.RSA_2048
+    key_type = station_key_type(order.product.profile)
+    if key_type is None:
+        interrupt(session, job, station, "refused", f"the profile of {order.product.code} allows no key type the "
+                                                    f"station makes ({', '.join(protocol.KeyType)})")
+        return None
     return protocol.Job(
         job_id=job.public_id, order_number=order.number, media_serial=job.media_serial, token_label=order.number,
-        key_type=protocol.KeyType(key_type), key_id=job.key_id,
+        key_type=key_type, key_id=job.key_id,
         subject=[[oid, value] for oid, value in profiles.subject_attributes(order.organisation)],
         user_pin=order.certificate_password, so_pin=job.so_pin, current_so_pins=current,
         challenge=job.challenge,
@@ -93,6 +97,13 @@ def take(session: Session, station: Station, job_id: int, *, transport_so_pin: s
         resume=job.resume, wipe=job.wipe,
         certificate_pem=certificates.to_pem(certificate.der) if certificate else None,
         chain_pem=authority.chain_pem(certificate.issuer) if certificate else [])
+
+
+def station_key_type(profile) -> protocol.KeyType | None:
+    """The first of the profile's key types the station makes (RSA-2048 for a product without one)."""
+    if profile is None:
+        return protocol.KeyType.RSA_2048
+    return next((protocol.KeyType(t) for t in profiles.key_types(profile) if t in set(protocol.KeyType)), None)
 
 
 # --- during the job -----------------------------------------------------------------------------------
