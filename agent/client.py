@@ -1,10 +1,11 @@
 """The back office over HTTP (urllib, JSON, `Authorization: Bearer <credential>`), as
 protocol.station describes it. The agent only calls out: the station PC needs no open port.
 
-Step reports go through a queue to a background thread, so a token operation never waits on the
-network; every synchronous call (certificate, finish, failure) first waits until the reports
-queued before it are sent, so the back office always sees a job's steps, in order, before what
-follows them.
+Step reports go to a background thread, so a token operation never waits on the network; the
+thread sends what has queued up in one call (a key's PINs take milliseconds). A call that waits for
+an answer (certificate, finish, failure) carries the reports not sent yet itself, after any call
+carrying earlier ones has returned: the back office always sees a job's steps, in order, before what
+follows them, without a round trip per step.
 
 Errors: 401 raises CredentialRefused (the agent stops: the credential was rotated or revoked), 409
 JobTaken (the job stops quietly), 503 SigningUnavailable, other 4xx Refused. The back office not
@@ -14,8 +15,8 @@ for ever: there is nothing else a station can do, and Ctrl-C still stops the age
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
-import queue
 import threading
 import urllib.error
 import urllib.request
@@ -25,6 +26,7 @@ from dataclasses import fields
 from agent.backoffice import CredentialRefused, JobTaken, Refused, SigningUnavailable
 from protocol.station import (
     API,
+    MAX_REPORTS,
     POLL_WAIT_SECONDS,
     CertificateAnswer,
     CertificateRequest,
@@ -67,7 +69,9 @@ class Client:
         self.log = log
         self.retry_delays = retry_delays
         self.timeout = timeout
-        self._reports: queue.Queue = queue.Queue()
+        self._pending: list[tuple[str, StepReport]] = []  # (job ID, report) not sent yet
+        self._queued = threading.Condition()  # guards _pending
+        self._sending = threading.Lock()  # one call carrying reports at a time: they arrive in order
         self._taken: set[str] = set()  # jobs a report of which got a 409
         self._credential_refused = False
         self._stopping = threading.Event()
@@ -123,36 +127,43 @@ class Client:
 
     def step(self, job_id: str, report: StepReport) -> None:
         self._check(job_id)
-        self._reports.put((job_id, report))
+        with self._queued:
+            self._pending.append((job_id, report))
+            self._queued.notify()
 
     def flush(self) -> None:
         """Returns once every report queued so far was sent (or dropped: its job was taken)."""
-        self._reports.join()
+        with self._sending:
+            self._send(self._take())
         self._check_credential()
 
     def certificate(self, job_id: str, request: CertificateRequest) -> CertificateAnswer:
-        self._before_call(job_id)
-        answer = self._call(f"/jobs/{job_id}/certificate", to_json(request))
+        answer = self._with_reports(job_id, f"/jobs/{job_id}/certificate", to_json(request))
         return CertificateAnswer(certificate_pem=answer["certificate_pem"], chain_pem=list(answer.get("chain_pem", [])))
 
     def finish(self, job_id: str, request: FinishRequest) -> None:
-        self._before_call(job_id)
-        self._call(f"/jobs/{job_id}/finish", to_json(request))
+        self._with_reports(job_id, f"/jobs/{job_id}/finish", to_json(request))
 
     def failure(self, job_id: str, report: FailureReport) -> None:
-        self._before_call(job_id)
-        self._call(f"/jobs/{job_id}/failure", to_json(report))
+        self._with_reports(job_id, f"/jobs/{job_id}/failure", to_json(report))
 
     def close(self) -> None:
         """Stop the sender (reports not sent yet are dropped: a cut-off run is resumed anyway)."""
         self._stopping.set()
-        self._reports.put(None)
+        with self._queued:
+            self._queued.notify()
 
-    # --- the report queue
+    # --- the reports
 
-    def _before_call(self, job_id: str) -> None:
-        self.flush()
-        self._check(job_id)
+    def _with_reports(self, job_id: str, path: str, body: dict) -> dict:
+        """`body` posted to `path` with the job's reports not sent yet (other jobs' are sent first)."""
+        with self._sending:
+            pending = self._take()
+            self._send([item for item in pending if item[0] != job_id])
+            mine = [report for job, report in pending if job == job_id]
+            self._send([(job_id, report) for report in mine[:-MAX_REPORTS]])  # only if very many
+            self._check(job_id)
+            return self._call(path, {**body, "reports": [to_json(report) for report in mine[-MAX_REPORTS:]]})
 
     def _check_credential(self) -> None:
         if self._credential_refused:
@@ -163,29 +174,39 @@ class Client:
         if job_id in self._taken:
             raise JobTaken(f"job {job_id} is no longer this station's")
 
+    def _take(self) -> list[tuple[str, StepReport]]:
+        with self._queued:
+            taken, self._pending = self._pending, []
+        return taken
+
     def _send_reports(self) -> None:
-        while True:
-            item = self._reports.get()
-            try:
-                if item is None:
-                    return
-                job_id, report = item
+        while not self._stopping.is_set():
+            with self._queued:
+                while not self._pending and not self._stopping.is_set():
+                    self._queued.wait()
+            with self._sending:
+                self._send(self._take())
+
+    def _send(self, items: list[tuple[str, StepReport]]) -> None:
+        """Each job's reports in calls of up to MAX_REPORTS, in order. Under _sending."""
+        for job_id, group in itertools.groupby(items, key=lambda item: item[0]):
+            reports = [report for _, report in group]
+            for start in range(0, len(reports), MAX_REPORTS):
                 if job_id in self._taken or self._credential_refused:
-                    continue
+                    break
+                chunk = reports[start:start + MAX_REPORTS]
                 try:
-                    self._call(f"/jobs/{job_id}/steps", to_json(report))
+                    self._call(f"/jobs/{job_id}/steps", {"reports": [to_json(report) for report in chunk]})
                 except JobTaken:
                     self._taken.add(job_id)
                 except CredentialRefused:
                     self._credential_refused = True
                 except (Refused, SigningUnavailable) as exc:
-                    self.log(f"job {job_id}: the report of {report.step} was refused: {exc}")
+                    self.log(f"job {job_id}: the reports up to {chunk[-1].step} were refused: {exc}")
                 except _Unreachable:
                     return  # stopping
                 except Exception as exc:  # the sender must live on: the run notices at its next call
-                    self.log(f"job {job_id}: the report of {report.step} could not be sent: {exc!r}")
-            finally:
-                self._reports.task_done()
+                    self.log(f"job {job_id}: the reports up to {chunk[-1].step} could not be sent: {exc!r}")
 
 
 def _error(status: int, text: bytes) -> Exception:

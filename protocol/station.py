@@ -6,10 +6,15 @@ authenticated by its station credential (`Authorization: Bearer <credential>`). 
 one thing the two sides share; it uses the standard library only.
 
     POST {API}/poll        PollRequest  -> PollAnswer   (waits up to `wait` seconds for a job)
-    POST {API}/jobs/<id>/steps          StepReport -> {"ok": true}
+    POST {API}/jobs/<id>/steps          StepReports -> {"ok": true}
     POST {API}/jobs/<id>/certificate    CertificateRequest -> CertificateAnswer
     POST {API}/jobs/<id>/finish         FinishRequest -> {"ok": true}
     POST {API}/jobs/<id>/failure        FailureReport -> {"ok": true}
+
+Step reports go as they are done, several in one call when they come quickly (a key's PINs take
+milliseconds), and the reports not sent yet ride along with the next call that waits for an answer
+(`reports` of the certificate request, the finish and the failure), recorded before it: the back
+office always sees a job's steps in order, and the station does not pay a round trip per step.
 
 Errors are JSON `{"error": code, "message": text}` with HTTP 401 (credential unknown, rotated or
 revoked), 409 (the job is no longer this station's to run: stop it), 422 (a refusal: `error` names
@@ -121,9 +126,18 @@ class StepReport:
     wrong_pins: list[dict] = field(default_factory=list)
 
 
+MAX_REPORTS = 32  # in one call
+
+
+@dataclass(frozen=True)
+class StepReports:
+    reports: list[StepReport]
+
+
 @dataclass(frozen=True)
 class CertificateRequest:
     csr_pem: str
+    reports: list[StepReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,7 @@ class CertificateAnswer:
 class FinishRequest:
     certificate_pem: str  # as read back from the token
     signature: str  # hex: the challenge signed on the token (RSA PKCS#1 v1.5 or ECDSA, SHA-256, DER)
+    reports: list[StepReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,7 @@ class FailureReport:
     message: str
     step: Step | None = None  # the step that failed
     wrong_pins: list[dict] = field(default_factory=list)
+    reports: list[StepReport] = field(default_factory=list)
 
 
 FAILURES = {

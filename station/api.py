@@ -121,20 +121,44 @@ def _job_call(public_id: str, work):
     return answer
 
 
+def _reports(body: dict) -> list[protocol.StepReport]:
+    reports = body.get("reports") or []
+    if not isinstance(reports, list) or len(reports) > protocol.MAX_REPORTS \
+            or not all(isinstance(report, dict) for report in reports):
+        raise ValueError(f"reports is a list of at most {protocol.MAX_REPORTS} objects")
+    return [protocol.StepReport(step=protocol.Step(_text(report, "step", 24)), detail=_dict(report, "detail"),
+                                wrong_pins=_wrong_pins(report)) for report in reports]
+
+
+def _record(reports: list[protocol.StepReport]):
+    def work(session, station, job):
+        for report in reports:
+            agent_work.report(session, station, job, report)
+
+    return work
+
+
 @agent_only
 def step(body: dict, public_id: str):
-    report = protocol.StepReport(step=protocol.Step(_text(body, "step", 24)), detail=_dict(body, "detail"),
-                                 wrong_pins=_wrong_pins(body))
-    _job_call(public_id, lambda session, station, job: agent_work.report(session, station, job, report))
+    reports = _reports(body)
+    if not reports:
+        raise ValueError("no report")
+    _job_call(public_id, _record(reports))
     return jsonify({"ok": True})
 
 
 @agent_only
 def failure(body: dict, public_id: str):
+    reports = _reports(body)
     report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
                                     step=protocol.Step(body["step"]) if body.get("step") else None,
                                     wrong_pins=_wrong_pins(body))
-    _job_call(public_id, lambda session, station, job: agent_work.fail(session, station, job, report))
+
+    def work(session, station, job):
+        _record(reports)(session, station, job)
+        agent_work.fail(session, station, job, report)
+
+    _job_call(public_id, work)
     return jsonify({"ok": True})
 
 
@@ -144,6 +168,8 @@ def certificate(body: dict, public_id: str):
     for another key (the one it was made for is gone) is withdrawn first, and the job goes on as
     its next attempt: the signing service never sees a job ID twice with two keys."""
     csr_pem = _text(body, "csr_pem", 16 * 1024)
+    if reports := _reports(body):
+        _job_call(public_id, _record(reports))
     try:
         public_key = pkcs10.read(csr_pem).public_key.dump()
     except PolicyRefused as refused:
@@ -179,7 +205,7 @@ def certificate(body: dict, public_id: str):
 @agent_only
 def finish(body: dict, public_id: str):
     done = protocol.FinishRequest(certificate_pem=_text(body, "certificate_pem", 16 * 1024),
-                                  signature=_text(body, "signature", 2048))
+                                  signature=_text(body, "signature", 2048), reports=_reports(body))
     try:
         following = _job_call(public_id, _finished(done))
     except agent_work.Refused as refused:
@@ -189,6 +215,7 @@ def finish(body: dict, public_id: str):
 
 def _finished(done: protocol.FinishRequest):
     def work(session, station, job):
+        _record(done.reports)(session, station, job)
         agent_work.finish(session, station, job, done)
         following = agent_work.next_in_batch(session, job, station) if job.batch else None
         return following.public_id if following else None

@@ -31,8 +31,8 @@ class FakeAgent:
         assert answer.status_code == 200, answer.get_data(as_text=True)
         return protocol.poll_answer_from_json(answer.get_json()).job
 
-    def step(self, job: protocol.Job, step: protocol.Step, **body):
-        return self.post(f"/jobs/{job.job_id}/steps", {"step": step.value, **body})
+    def step(self, job: protocol.Job, step: protocol.Step, **report):
+        return self.post(f"/jobs/{job.job_id}/steps", {"reports": [{"step": step.value, **report}]})
 
     def csr(self, job: protocol.Job, key=None) -> str:
         self.key = key or self.key or KEYS[job.key_type]()

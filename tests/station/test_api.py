@@ -233,8 +233,9 @@ def test_malformed_bodies_are_refused_clearly(client, station_credential):
                  {"tokens": [{"serial": "a\x00b", "label": "", "model": ""}]}):
         response = agent.post("/poll", body)
         assert response.status_code == 400 and response.get_json()["error"] == "malformed", body
-    assert agent.post("/jobs/JNOPE/steps", {"step": "detected"}).status_code == 409
-    assert agent.post("/jobs/JNOPE/steps", {"step": "dancing"}).status_code == 400
+    assert agent.post("/jobs/JNOPE/steps", {"reports": [{"step": "detected"}]}).status_code == 409
+    assert agent.post("/jobs/JNOPE/steps", {"reports": [{"step": "dancing"}]}).status_code == 400
+    assert agent.post("/jobs/JNOPE/steps", {"reports": [{"step": "detected"}] * 33}).status_code == 400
 
 
 def test_batch_mode_starts_the_next_job_with_the_next_blank_key(client, committed, fulfillment, approved,
