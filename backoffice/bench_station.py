@@ -300,7 +300,7 @@ def _wait_for(condition, what: str, agent: subprocess.Popen, log: Path, timeout:
             raise click.ClickException(f"the agent stopped ({agent.returncode}) while {what}:\n{_tail(log)}")
         if time.monotonic() > deadline:
             raise click.ClickException(f"timed out {what}:\n{_tail(log)}")
-        time.sleep(0.02)
+        time.sleep(0.1)  # the job times are the back office's own: checking often only slows it
 
 
 def _tail(log: Path, lines: int = 20) -> str:

@@ -54,13 +54,21 @@ def actor(station: Station) -> str:
 
 def seen(session: Session, station: Station, poll: protocol.PollRequest) -> None:
     """The agent is alive with these keys; a job the station was running that the agent does not
-    name was cut off (the agent restarted): it becomes interrupted."""
+    name was cut off (the agent restarted): it becomes interrupted. One whose agent never reported a
+    step was most likely handed to the poll of an agent that had died meanwhile (its request lives
+    on in the server until its wait runs out): it goes back to the queue, to be resumed from wherever
+    the key stands, as staff would."""
     station.last_seen_at = utcnow()
     station.tokens_seen = [{"serial": t.serial[:40], "label": t.label[:40], "model": t.model[:40],
                             "blank": bool(t.blank)} for t in poll.tokens[:64]]
     for job in session.scalars(select(ProgrammingJob).where(ProgrammingJob.station_id == station.id,
                                                             ProgrammingJob.status == JobStatus.RUNNING)):
-        if job.public_id != poll.running_job:
+        if job.public_id == poll.running_job:
+            continue
+        if job.step is None:
+            job.status, job.resume = JobStatus.QUEUED, True
+            record(session, actor(station), "job.requeued", order=job.order, target=f"job:{job.public_id}")
+        else:
             interrupt(session, job, station, "cut_off", "The station agent stopped while programming the key.")
 
 

@@ -145,6 +145,7 @@ def test_a_cut_off_job_is_interrupted_and_resumed_with_its_certificate(client, c
     agent.poll()
     public_id = start(client, committed, name, approved(), key)
     job = agent.job()
+    assert agent.step(job, protocol.Step.DETECTED).status_code == 200
     issued = agent.certificate(job)
     assert issued.status_code == 200
     agent.poll(running_job=None)  # the agent restarted: it runs nothing
@@ -158,6 +159,19 @@ def test_a_cut_off_job_is_interrupted_and_resumed_with_its_certificate(client, c
     # the same key asks again: the same certificate, no second one
     assert agent.certificate(again).get_json()["certificate_pem"] == again.certificate_pem
     assert agent.finish(again, again.certificate_pem).status_code == 200
+
+
+def test_a_job_taken_by_an_agent_that_never_reported_goes_back_to_the_queue(
+        client, committed, fulfillment, approved, station_credential):
+    """A dead agent's poll, still waiting in the server, may take a job: the next agent gets it."""
+    name, credential = station_credential
+    key = serial()
+    agent = FakeAgent(client, credential, [blank(key)])
+    agent.poll()
+    public_id = start(client, committed, name, approved(), key)
+    assert agent.job().job_id == public_id  # taken, and nothing reported: the agent is gone
+    again = agent.job()  # the next agent's poll
+    assert again.job_id == public_id and again.resume
 
 
 def test_a_certificate_whose_key_was_lost_is_revoked_before_another_is_issued(
