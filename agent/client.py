@@ -2,7 +2,7 @@
 protocol.station describes it. The agent only calls out: the station PC needs no open port.
 
 Step reports go to a background thread, so a token operation never waits on the network; the
-thread sends what has queued up in one call (a key's PINs take milliseconds). A call that waits for
+thread sends what has queued up within 50 ms in one call (a key's PINs take milliseconds). A call that waits for
 an answer (certificate, finish, failure) carries the reports not sent yet itself, after any call
 carrying earlier ones has returned: the back office always sees a job's steps, in order, before what
 follows them, without a round trip per step.
@@ -43,6 +43,7 @@ from protocol.station import (
 
 RETRY_DELAYS = (1, 2, 5, 10, 20, 30)  # seconds between tries; the last repeats
 TIMEOUT = 30  # seconds for a call but the poll (whose read timeout is its wait and this)
+COALESCE_SECONDS = 0.05  # a report waits this long for the ones that follow it
 _RETRIED_STATUS = {502, 504}  # a proxy in front of a back office that is restarting
 _JOB_FIELDS = {f.name for f in fields(Job)}
 
@@ -184,6 +185,9 @@ class Client:
             with self._queued:
                 while not self._pending and not self._stopping.is_set():
                     self._queued.wait()
+            # The steps that follow within a moment go in the same call: a call per step would cost
+            # the station more than the key's PINs take, and staff cannot tell 50 ms apart.
+            self._stopping.wait(COALESCE_SECONDS)
             with self._sending:
                 self._send(self._take())
 
