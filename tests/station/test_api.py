@@ -290,3 +290,59 @@ def test_every_agent_route_needs_a_live_station_credential(station_app, client, 
         for headers in ({}, {"Authorization": f"Bearer {credential}"}, {"Authorization": "Basic eDp5"}):
             response = client.post(url, json={"tokens": []}, headers=headers)  # signed in as fulfillment
             assert response.status_code == 401 and response.get_json()["error"] == "unauthenticated", (url, headers)
+
+
+def test_one_claim_wins(client, committed, approved, station_app):
+    number = approved()
+    staff = [committed(lambda session: add_staff(session, StaffRole.FULFILLMENT)) for _ in range(2)]
+
+    def claim(session, member):
+        order = order_of(session, number)
+        return jobs.claim(session, order, session.get(type(member), member.id)).public_id
+    first = committed(lambda session: claim(session, staff[0]))
+    assert committed(lambda session: claim(session, staff[0])) == first  # the holder opens it again
+    with pytest.raises(UserError, match="Already claimed by"):
+        committed(lambda session: claim(session, staff[1]))
+    assert committed(lambda session: session.scalars(select(ProgrammingJob).where(
+        ProgrammingJob.order_id == order_of(session, number).id)).all()).__len__() == 1
+
+
+def test_wrong_pins_the_agent_drove_are_counted_on_the_key(client, committed, fulfillment, approved,
+                                                          station_credential):
+    name, credential = station_credential
+    key = serial()
+    agent = FakeAgent(client, credential, [blank(key)])
+    agent.poll()
+    public_id = start(client, committed, name, approved(), key)
+    job = agent.job()
+    assert job.pin_tries_left == 9
+    agent.step(job, protocol.Step.DETECTED, wrong_pins=[{"pin": "so"}, {"pin": "so"}, {"pin": "user"}])
+    token = committed(lambda s: s.scalars(select(Token).where(Token.serial == key)).one())
+    assert (token.wrong_so_pins, token.wrong_user_pins) == (2, 1)
+    agent.post(f"/jobs/{job.job_id}/failure", {"error": "pin_locked", "message": "", "step": "token_initialised",
+                                               "wrong_pins": [{"pin": "so"}]})
+    assert client.post(f"/console/station/jobs/{public_id}/resume").status_code == 302
+    assert agent.job().pin_tries_left == 6  # 10 - 1 - the 3 wrong SO PINs: never the 10th
+    text = client.get("/console/station/keys").get_data(as_text=True)
+    assert key in text and "1 / 3" in text
+
+
+def test_admin_issues_rotates_and_revokes_a_station_credential(station_app, committed):
+    admin = committed(lambda session: add_staff(session, StaffRole.ADMIN))
+    client = station_app.test_client()
+    assert sign_in(client, admin).status_code == 302
+    name = f"desk-{uuid.uuid4().hex[:4]}"
+    page = client.post("/console/station/stations/new", data={"name": name})
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    first = re.search(r'id="credential-value">(st1\.[^<]+)<', page.get_data(as_text=True)).group(1)
+    assert FakeAgent(client, first).poll().status_code == 200
+    assert client.post("/console/station/stations/new", data={"name": name}).status_code == 422  # taken
+    assert client.post("/console/station/stations/new", data={"name": "a b/c"}).status_code == 422
+    station_id = committed(lambda s: s.scalars(select(Station.id).where(Station.name == name)).one())
+    page = client.post(f"/console/station/stations/{station_id}/credential")
+    second = re.search(r'id="credential-value">(st1\.[^<]+)<', page.get_data(as_text=True)).group(1)
+    assert FakeAgent(client, first).poll().status_code == 401
+    assert FakeAgent(client, second).poll().status_code == 200
+    assert client.get("/console/station/stations").get_data(as_text=True).count("st1.") == 0  # shown once
+    client.post(f"/console/station/stations/{station_id}/revoke")
+    assert FakeAgent(client, second).poll().status_code == 401
