@@ -117,31 +117,18 @@ def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, r
     staff:<username> or by username), then publish the issuer's CRL with it. A certificate revoked
     already is answered as it was revoked, without a second CRL."""
     code = policy.reason(reason)
-    serial = serial_number.strip().lower().replace(":", "")
-    certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
-                                  .with_for_update()).first()
-    if certificate is None:
-        raise PolicyRefused("certificate_unknown", f"no certificate has the serial {serial_number}")
+    certificate = _locked(session, serial_number)
     requester, confirmer = policy.officer(session, requested_by), policy.officer(session, confirmed_by)
     policy.check_two_officers(requester, confirmer)
     if certificate.status is CertificateStatus.REVOKED:
-        newest = crls.newest(session, certificate.issuer_id)
-        return Revoked(serial, certificate.revoked_at, policy.reason(certificate.revocation_reason),
-                       newest.number if newest else 0)
-    now = certificates.whole_seconds(now or utcnow())
-    before = certificate.status
-    certificate.status = CertificateStatus.REVOKED
-    certificate.revocation_reason = int(code)
-    certificate.revocation_requested_by = requester.actor
-    certificate.revocation_requested_at = certificate.revocation_requested_at or now
-    certificate.revoked_by = confirmer.actor
-    certificate.revoked_at = now
+        return _revoked_already(session, certificate)
+    before, now = _revoke(certificate, code, requested_by=requester.actor, revoked_by=confirmer.actor, now=now)
     record(session, confirmer.actor, "certificate.revoke", order=_order_ref(session, certificate.order_id),
-           target=f"certificate:{serial}", before={"status": str(before)},
-           after={"status": str(certificate.status), "reason": int(code), "reason_name": code.name.lower(),
+           target=f"certificate:{certificate.serial_number}", before={"status": before},
+           after={"status": "revoked", "reason": int(code), "reason_name": code.name.lower(),
                   "requested_by": requester.actor, "confirmed_by": confirmer.actor})
     crl = _publish(session, keyring, certificate.issuer, now)
-    return Revoked(serial, now, code, crl.number)
+    return Revoked(certificate.serial_number, now, code, crl.number)
 
 
 def withdraw_certificate(session: Session, keyring: Keyring, serial_number: str, *, job_id: str, requested_by: str,
@@ -149,30 +136,50 @@ def withdraw_certificate(session: Session, keyring: Keyring, serial_number: str,
     """Revoke (superseded) a certificate that never left the station: its job was wiped, or the key
     it was made for was lost to a cut-off step. Only the job that asked for it, while its order is not
     shipped, by its station or fulfillment staff; published on a new CRL before the job is redone."""
-    serial = serial_number.strip().lower().replace(":", "")
-    certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
-                                  .with_for_update()).first()
-    if certificate is None:
-        raise PolicyRefused("certificate_unknown", f"no certificate has the serial {serial_number}")
+    certificate = _locked(session, serial_number)
     actor = policy.check_withdrawer(session, requested_by)
     order = session.scalars(select(Order).options(load_only(Order.id, Order.number, Order.status))
                             .where(Order.id == certificate.order_id)).one()
     policy.check_undelivered(certificate, order, job_id)
     if certificate.status is CertificateStatus.REVOKED:
-        newest = crls.newest(session, certificate.issuer_id)
-        return Revoked(serial, certificate.revoked_at, policy.reason(certificate.revocation_reason),
-                       newest.number if newest else 0)
-    now = certificates.whole_seconds(now or utcnow())
-    before = certificate.status
-    certificate.status = CertificateStatus.REVOKED
-    certificate.revocation_reason = int(RevocationReason.SUPERSEDED)
-    certificate.revocation_requested_by = certificate.revoked_by = actor
-    certificate.revocation_requested_at = certificate.revoked_at = now
-    record(session, actor, "certificate.withdraw", order=order, target=f"certificate:{serial}",
-           before={"status": str(before)}, after={"status": str(certificate.status), "job_id": job_id,
-                                                  "reason": int(RevocationReason.SUPERSEDED)})
+        return _revoked_already(session, certificate)
+    code = RevocationReason.SUPERSEDED
+    before, now = _revoke(certificate, code, requested_by=actor, revoked_by=actor, now=now)
+    record(session, actor, "certificate.withdraw", order=order, target=f"certificate:{certificate.serial_number}",
+           before={"status": before}, after={"status": "revoked", "job_id": job_id, "reason": int(code)})
     crl = _publish(session, keyring, certificate.issuer, now)
-    return Revoked(serial, now, RevocationReason.SUPERSEDED, crl.number)
+    return Revoked(certificate.serial_number, now, code, crl.number)
+
+
+def _locked(session: Session, serial_number: str) -> Certificate:
+    """The certificate of that serial (hex, colons and case as typed), locked; PolicyRefused if none."""
+    serial = serial_number.strip().lower().replace(":", "")
+    certificate = session.scalars(select(Certificate).where(Certificate.serial_number == serial)
+                                  .with_for_update()).first()
+    if certificate is None:
+        raise PolicyRefused("certificate_unknown", f"no certificate has the serial {serial_number}")
+    return certificate
+
+
+def _revoked_already(session: Session, certificate: Certificate) -> Revoked:
+    """A certificate revoked already is answered as it was revoked, without a second CRL."""
+    newest = crls.newest(session, certificate.issuer_id)
+    return Revoked(certificate.serial_number, certificate.revoked_at, policy.reason(certificate.revocation_reason),
+                   newest.number if newest else 0)
+
+
+def _revoke(certificate: Certificate, code: RevocationReason, *, requested_by: str, revoked_by: str,
+            now: dt.datetime | None) -> tuple[str, dt.datetime]:
+    """The register row revoked: its status before, and the time (whole seconds, as in the CRL)."""
+    now = certificates.whole_seconds(now or utcnow())
+    before = str(certificate.status)
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revocation_reason = int(code)
+    certificate.revocation_requested_by = requested_by
+    certificate.revocation_requested_at = certificate.revocation_requested_at or now
+    certificate.revoked_by = revoked_by
+    certificate.revoked_at = now
+    return before, now
 
 
 def publish_crl(session: Session, keyring: Keyring, now: dt.datetime | None = None) -> Published:

@@ -1,15 +1,14 @@
 """A live server in a thread and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pyotp
 import pytest
 from playwright.sync_api import Page
-from werkzeug.serving import make_server
 
 from tests.conftest import migrated_app
+from tests.serving import served
 from web.extensions import db
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -45,14 +44,9 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    live_app.config["PUBLIC_BASE_URL"] = url  # where the sandbox posts its payment notifications
-    yield url
-    server.shutdown()
-    thread.join()
+    with served(live_app) as url:
+        live_app.config["PUBLIC_BASE_URL"] = url  # where the sandbox posts its payment notifications
+        yield url
 
 
 def console_sign_in(page: Page, base: str, username: str, totp_secret: str) -> None:

@@ -8,7 +8,6 @@ committed: the service reads them over its own connection).
 """
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -18,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import scoped_session, sessionmaker
-from werkzeug.serving import make_server
 
 from issuance import ceremony, store
 from issuance.authority import Keyring
@@ -28,6 +26,7 @@ from issuance.signing_app import create_signing_app
 from models import Order, OrderStatus, StaffRole
 from tests import factories
 from tests.databases import own_database
+from tests.serving import served
 from tests.softhsm import MODULE, USER_PIN
 from web.extensions import db
 
@@ -98,15 +97,10 @@ def ca_session(ca_app):
 def signing_url(ca_app):
     """The signing service of `ca_app`'s CA, served on 127.0.0.1 from a thread."""
     sessions = store.make_sessions(ca_app.config)
-    app = create_signing_app(ca_app.config, sessions)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with served(create_signing_app(ca_app.config, sessions)) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join()
         sessions.kw["bind"].dispose()
 
 

@@ -2,12 +2,10 @@
 thread, reads it over its own connection), a station with a credential, and approved paid orders."""
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from issuance import ceremony, store
 from issuance.settings import CaSettings
@@ -15,7 +13,9 @@ from issuance.signing_app import create_signing_app
 from models import Base, Order, OrderStatus, StaffRole, Station
 from station import credentials
 from tests import factories
+from tests.conftest import add_staff, sign_in
 from tests.databases import own_database
+from tests.serving import served
 from web.extensions import db
 
 
@@ -33,18 +33,27 @@ def station_app(tmp_path_factory):
             ceremony.hold_ceremony(db.session, CaSettings.from_config(app.config), officers)
             db.session.commit()
         sessions = store.make_sessions(app.config)
-        server = make_server("127.0.0.1", 0, create_signing_app(app.config, sessions), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        app.config["SIGNING_SERVICE_URL"] = f"http://127.0.0.1:{server.server_port}"
         try:
-            yield app
+            with served(create_signing_app(app.config, sessions)) as signing_url:
+                app.config["SIGNING_SERVICE_URL"] = signing_url
+                yield app
         finally:
-            server.shutdown()
-            thread.join()
             sessions.kw["bind"].dispose()
             with app.app_context():
                 db.engine.dispose()
+
+
+@pytest.fixture
+def client(station_app):
+    return station_app.test_client()
+
+
+@pytest.fixture
+def fulfillment(client, committed):
+    """A fulfillment staff member signed in on `client`."""
+    staff = committed(lambda session: add_staff(session, StaffRole.FULFILLMENT))
+    assert sign_in(client, staff).status_code == 302
+    return staff
 
 
 @pytest.fixture

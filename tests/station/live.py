@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pkcs11
 import pytest
-from werkzeug.serving import make_server
 
+from tests.serving import served
 from tests.softhsm import MODULE, token_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,14 +117,8 @@ class Agents:
 @pytest.fixture(scope="session")
 def live_url(station_app):
     """station_app over HTTP on 127.0.0.1, served from a thread for the whole run."""
-    server = make_server("127.0.0.1", 0, station_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with served(station_app) as url:
+        yield url
 
 
 @dataclass

@@ -30,15 +30,13 @@ from web.errors import UserError
 
 
 @pytest.fixture
-def client(station_app):
-    return station_app.test_client()
-
-
-@pytest.fixture
-def fulfillment(client, committed):
-    staff = committed(lambda session: add_staff(session, StaffRole.FULFILLMENT))
-    assert sign_in(client, staff).status_code == 302
-    return staff
+def plugged(client, station_credential):
+    """(station name, key serial, fake agent): a blank key plugged in at the test's station, seen by its agent."""
+    name, credential = station_credential
+    key = serial()
+    agent = FakeAgent(client, credential, [blank(key)])
+    agent.poll()
+    return name, key, agent
 
 
 def serial() -> str:
@@ -108,11 +106,8 @@ def test_a_revoked_or_rotated_credential_is_refused(client, committed, station_c
     assert FakeAgent(client, rotated).poll().status_code == 200
 
 
-def test_a_key_of_another_order_is_refused(client, committed, fulfillment, approved, station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+def test_a_key_of_another_order_is_refused(client, committed, fulfillment, approved, plugged):
+    name, key, agent = plugged
     first = start(client, committed, name, approved(), key)
     assert agent.run(agent.job()).status_code == 200
     number = approved()
@@ -138,11 +133,8 @@ def _first_order(session, public_id: str) -> str:
 
 
 def test_a_cut_off_job_is_interrupted_and_resumed_with_its_certificate(client, committed, fulfillment, approved,
-                                                                        station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+                                                                        plugged):
+    name, key, agent = plugged
     public_id = start(client, committed, name, approved(), key)
     job = agent.job()
     assert agent.step(job, protocol.Step.DETECTED).status_code == 200
@@ -162,12 +154,9 @@ def test_a_cut_off_job_is_interrupted_and_resumed_with_its_certificate(client, c
 
 
 def test_a_job_taken_by_an_agent_that_never_reported_goes_back_to_the_queue(
-        client, committed, fulfillment, approved, station_credential):
+        client, committed, fulfillment, approved, plugged):
     """A dead agent's poll, still waiting in the server, may take a job: the next agent gets it."""
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+    name, key, agent = plugged
     public_id = start(client, committed, name, approved(), key)
     assert agent.job().job_id == public_id  # taken, and nothing reported: the agent is gone
     again = agent.job()  # the next agent's poll
@@ -175,11 +164,8 @@ def test_a_job_taken_by_an_agent_that_never_reported_goes_back_to_the_queue(
 
 
 def test_a_certificate_whose_key_was_lost_is_revoked_before_another_is_issued(
-        client, committed, fulfillment, approved, station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+        client, committed, fulfillment, approved, plugged):
+    name, key, agent = plugged
     number = approved()
     start(client, committed, name, number, key)
     job = agent.job()
@@ -191,11 +177,8 @@ def test_a_certificate_whose_key_was_lost_is_revoked_before_another_is_issued(
     _only_one_valid_and_the_other_on_the_crl(committed, number, first)
 
 
-def test_wipe_revokes_the_attempts_certificate_first(client, committed, fulfillment, approved, station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+def test_wipe_revokes_the_attempts_certificate_first(client, committed, fulfillment, approved, plugged):
+    name, key, agent = plugged
     number = approved()
     public_id = start(client, committed, name, number, key)
     job = agent.job()
@@ -226,11 +209,8 @@ def _only_one_valid_and_the_other_on_the_crl(committed, number: str, first_pem: 
     committed(check)
 
 
-def test_a_wrong_signature_does_not_finish(client, committed, fulfillment, approved, station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+def test_a_wrong_signature_does_not_finish(client, committed, fulfillment, approved, plugged):
+    name, key, agent = plugged
     public_id = start(client, committed, name, approved(), key)
     job = agent.job()
     pem = agent.certificate(job).get_json()["certificate_pem"]
@@ -308,11 +288,8 @@ def test_one_claim_wins(client, committed, approved, station_app):
 
 
 def test_wrong_pins_the_agent_drove_are_counted_on_the_key(client, committed, fulfillment, approved,
-                                                          station_credential):
-    name, credential = station_credential
-    key = serial()
-    agent = FakeAgent(client, credential, [blank(key)])
-    agent.poll()
+                                                          plugged):
+    name, key, agent = plugged
     public_id = start(client, committed, name, approved(), key)
     job = agent.job()
     assert job.pin_tries_left == 9

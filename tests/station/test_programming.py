@@ -37,12 +37,10 @@ from models import (
     OrderStatus,
     ProgrammingJob,
     ProgrammingStep,
-    StaffRole,
     Station,
     Token,
 )
 from protocol.station import FAILURES, STEPS, Step
-from tests.conftest import add_staff, sign_in
 from tests.softhsm import MODULE
 from tests.station import live
 from tests.station.conftest import order_of
@@ -53,18 +51,6 @@ live_url, live_station = live.live_url, live.live_station  # the fixtures of tes
 
 # Where killing the agent makes sense: every step it reports (VERIFIED is the finish call).
 KILL_AT = [step for step in STEPS if step is not Step.VERIFIED]
-
-
-@pytest.fixture
-def client(station_app):
-    return station_app.test_client()
-
-
-@pytest.fixture
-def fulfillment(client, committed):
-    staff = committed(lambda session: add_staff(session, StaffRole.FULFILLMENT))
-    assert sign_in(client, staff).status_code == 302
-    return staff
 
 
 # --- reading the back office ---------------------------------------------------------------------------
