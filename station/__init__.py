@@ -1,6 +1,8 @@
 """The key programming station: fulfillment staff's pages, and the API its agents (agent/) call."""
 from __future__ import annotations
 
+from documents import regions
+
 
 def init_app(app) -> None:
     from station.api import bp as api_bp
@@ -18,6 +20,4 @@ def init_app(app) -> None:
 
 def region_name(code: str | None) -> str:
     """A province's or city's name from its code (the mailing address on the job pages)."""
-    from documents import regions
-
-    return (regions.province_name(code) or regions.city_name(code) or code or "") if code else ""
+    return (regions.province_name(code) or regions.city_name(code) or code) if code else ""
