@@ -126,6 +126,18 @@ class Defaults:
     # The key programming station. A blank key from the vendor carries its transport SO PIN; the
     # product counts the wrong PIN logins it drives per key and stops before STATION_PIN_LIMIT (real
     # keys lock at 10). A running job whose agent has not been heard from this long is interrupted.
+    # The password card goes with each key; it carries the PIN (the certificate password) only where
+    # the CA delivers the password on paper. The password is destroyed once such a card is printed,
+    # else when the key is programmed (it reached the applicant by SMS or transfer memo at approval).
+    PASSWORD_CARD_PRINTS_PIN = False
+    # Shipping: the courier's tracking service confirms deliveries and returns ("sandbox", or
+    # "kuaidi100": its real-time query API with the CA's customer ID and key).
+    COURIER_TRACKING = "sandbox"
+    KUAIDI100_URL = "https://poll.kuaidi100.com/poll/query.do"
+    KUAIDI100_CUSTOMER = ""
+    KUAIDI100_KEY = ""
+    # The sandbox courier delivers a parcel this many hours after it was shipped.
+    COURIER_SANDBOX_DELIVERY_HOURS = 24
     STATION_TRANSPORT_SO_PIN = "12345678"
     STATION_PIN_LIMIT = 10
     STATION_STALE_SECONDS = 60

@@ -12,6 +12,7 @@ from models import (
     CertKind,
     Channel,
     ChannelProduct,
+    Courier,
     MediaModel,
     Price,
     Product,
@@ -31,6 +32,9 @@ PROFILES = {"UNIT-1Y": ("UNIT-SIGN", "单位签名证书", "ec_p256,rsa2048", "d
 BUSINESS_PRICES = {BusinessType.NEW: 30000, BusinessType.RENEWAL: 20000, BusinessType.REPLACEMENT: 25000,
                    BusinessType.INFO_CHANGE: 10000, BusinessType.REVOCATION: 0}
 MEDIA = [("UKEY-RS", "UKEY-RS", 0), ("UKEY-G", "UKEY-G", 0)]
+# Couriers by their tracking service's company codes (Kuaidi100's).
+COURIERS = [("shunfeng", "顺丰速运", "SF Express"), ("ems", "中国邮政 EMS", "China Post EMS"),
+            ("jd", "京东物流", "JD Logistics")]
 CHANNELS = [
     ("direct", "数字证书网上营业厅", None),
     ("zzggzy", "郑州市公共资源交易中心", ("UNIT-1Y", 1)),  # a channel with its own price
@@ -73,6 +77,8 @@ def load_catalogue(session: Session) -> Iterator[str]:
                                          "business_type": business_type}, amount_cents=cents)
     for code, name, cents in MEDIA:
         _get_or_add(session, MediaModel, {"code": code}, name=name, price_cents=cents)
+    for code, name, name_en in COURIERS:
+        _get_or_add(session, Courier, {"code": code}, name=name, name_en=name_en)
     for code, name, special in CHANNELS:
         channel = _get_or_add(session, Channel, {"code": code}, name=name)
         if special:

@@ -15,6 +15,17 @@ from models.certificate import (
 )
 from models.channel import Channel, ChannelProduct
 from models.delivery import Delivery
+from models.fulfillment import (
+    Courier,
+    PasswordCardSequence,
+    Shipment,
+    ShipmentStatus,
+    StockItem,
+    StockLevel,
+    StockMovement,
+    StockMovementKind,
+    next_password_card_number,
+)
 from models.idempotency import IdempotencyRecord
 from models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceStatus, next_invoice_sequence
 from models.mail import BankTransfer, EmailAttachment, EmailMessage
@@ -63,5 +74,7 @@ __all__ = [
     "EmailAttachment", "Invoice", "InvoiceKind", "InvoiceSequence", "InvoiceStatus", "next_invoice_sequence",
     "NotificationOutcome", "Payment", "PaymentNotification", "PaymentStatus", "Refund", "RefundReason",
     "RefundStatus",
+    "Courier", "PasswordCardSequence", "Shipment", "ShipmentStatus", "StockItem", "StockLevel", "StockMovement",
+    "StockMovementKind", "next_password_card_number",
     "ACTIVE_JOB", "HELD", "JobStatus", "ProgrammingJob", "ProgrammingStep", "Station", "Token", "TokenState",
 ]

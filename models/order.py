@@ -127,6 +127,10 @@ class Order(Base):
     certificate_password: Mapped[str | None] = mapped_column(
         SealedText("order.certificate_password")
     )
+    # The password card (密码卡) that goes with the key: numbered when the key is programmed,
+    # printed (with the PIN only where the CA prints it) before shipping, never stored.
+    password_card_number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
+    password_card_printed_at: Mapped[dt.datetime | None]
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()

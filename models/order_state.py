@@ -51,7 +51,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # A job wiped and given up puts the order back in the station's queue.
     S.PROGRAMMING: frozenset({S.PROGRAMMED, S.APPROVED}),
     S.PROGRAMMED: frozenset({S.SHIPPED, S.PROGRAMMING}),
-    S.SHIPPED: frozenset({S.COMPLETED}),
+    # A parcel returned or undeliverable: the key waits to be shipped again.
+    S.SHIPPED: frozenset({S.COMPLETED, S.PROGRAMMED}),
     S.REJECTED: frozenset(),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -28,7 +28,7 @@ TOKEN_TRANSITIONS: dict[TokenState, frozenset[TokenState]] = {
     T.BLANK: frozenset({T.BOUND, T.DAMAGED}),
     T.BOUND: frozenset({T.PROGRAMMED, T.BLANK, T.DAMAGED, T.LOCKED}),
     T.PROGRAMMED: frozenset({T.SHIPPED, T.BOUND, T.DAMAGED, T.LOCKED, T.REVOKED}),
-    T.SHIPPED: frozenset({T.ACTIVE, T.BOUND, T.LOST, T.DAMAGED}),
+    T.SHIPPED: frozenset({T.ACTIVE, T.PROGRAMMED, T.BOUND, T.LOST, T.DAMAGED}),
     T.ACTIVE: frozenset({T.BOUND, T.LOCKED, T.LOST, T.DAMAGED, T.REVOKED}),
     T.LOCKED: frozenset({T.ACTIVE, T.BOUND, T.DAMAGED, T.REVOKED}),
     T.LOST: frozenset({T.REVOKED}),

@@ -1,0 +1,1 @@
+"""Domain of fulfillment: password cards, the shelf (keys and envelopes), shipping and the courier tracking service."""
