@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import billing
     import finance
+    import fulfillment
     import issuance
     import notifications
     import review
@@ -73,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     review.init_app(app)
     finance.init_app(app)
     station.init_app(app)
+    fulfillment.init_app(app)
     # Every package has registered its services: refuse a bad choice now, not at the first payment.
     services.check(app, production=app.config["APP_ENV"] == "production")
 
