@@ -55,7 +55,8 @@ PRODUCTION = {"APP_ENV": "production", **REAL_BILLING,
               "BANK_TRANSFER_GATEWAY": "http", "BANK_TRANSFER_HTTP_URL": "https://bank.example/transfers",
               "BANK_TRANSFER_HTTP_KEY": "bank key",
               "IDENTITY_VERIFIER": "http", "IDENTITY_HTTP_URL": "https://idv.example/verify",
-              "IDENTITY_HTTP_KEY": "identity key"}
+              "IDENTITY_HTTP_KEY": "identity key",
+              "COURIER_TRACKING": "kuaidi100", "KUAIDI100_CUSTOMER": "customer id", "KUAIDI100_KEY": "kuaidi100 key"}
 
 
 def pytest_addoption(parser):

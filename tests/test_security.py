@@ -79,7 +79,7 @@ def test_a_message_carrying_a_secret_is_stored_sealed(db_session):
 
 
 SERVICE_SETTINGS = ("PAYMENT_PROVIDER", "INVOICE_ISSUER", "SMS_GATEWAY", "MAIL_GATEWAY", "BANK_TRANSFER_GATEWAY",
-                    "IDENTITY_VERIFIER")
+                    "IDENTITY_VERIFIER", "COURIER_TRACKING")
 
 
 @pytest.mark.parametrize("setting", SERVICE_SETTINGS)
@@ -93,7 +93,7 @@ def test_production_names_every_sandbox_left_at_its_default(make_app):
     real = {name: value for name, value in PRODUCTION.items() if name not in SERVICE_SETTINGS}
     with pytest.raises(RuntimeError) as refused:
         make_app(**real)
-    assert [f"{setting}=sandbox is a sandbox" in str(refused.value) for setting in SERVICE_SETTINGS] == [True] * 6
+    assert [f"{setting}=sandbox is a sandbox" in str(refused.value) for setting in SERVICE_SETTINGS] == [True] * len(SERVICE_SETTINGS)
 
 
 @pytest.mark.parametrize("setting", ["ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "ALIPAY_SELLER_ID",
