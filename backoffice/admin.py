@@ -28,7 +28,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import inspect, select
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, ValidationError
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms.validators import InputRequired, Length, NumberRange, Regexp
 
 from issuance import profiles
 from models import (
@@ -46,6 +46,8 @@ from models import (
     SlaPolicy,
     Staff,
     StaffRole,
+    StockItem,
+    StockLevel,
     record,
 )
 from models.business_time import BUSINESS_TZ
@@ -66,6 +68,8 @@ ENUM_LABELS = {
     StaffRole.ADMIN: _l("Administrator"),
     CertKind.UNIT: _l("Unit certificate"),
     CertKind.PERSONAL: _l("Personal certificate"),
+    StockItem.KEY: LABELS["stock_key"],
+    StockItem.ENVELOPE: LABELS["stock_envelope"],
 }
 
 
@@ -201,6 +205,8 @@ COLUMN_LABELS = {
     "target": _l("Target"), "before": _l("Before"), "after": _l("After"), "entry_hash": _l("Entry hash"),
     "profile": _l("Certificate profile"), "profile_id": _l("Certificate profile"), "key_types": _l("Key types"),
     "key_usage": _l("Key usage"), "extended_key_usage": _l("Extended key usage"), "policy_oid": _l("Policy OID"),
+    "item": _l("Item"), "media_model": _l("Key model"), "media_model_id": _l("Key model"),
+    "low_level": _l("Low level"), "alerted_at": _l("Low-stock e-mail sent"),
 }
 
 
@@ -387,6 +393,43 @@ class MediaModelView(AuditedView):
     form_columns = column_list
 
 
+class StockLevelView(AuditedView):
+    """The shelf's low-stock levels (fulfillment.stock): per key model, and one for the envelopes.
+    An item without a row here is low at 20."""
+
+    column_list = ["item", "media_model", "low_level", "alerted_at"]
+    form_columns = ["item", "media_model_id", "low_level"]
+    form_overrides = {"item": SelectField, "media_model_id": SelectField}
+    form_args = {"item": enum_select(StockItem),
+                 "media_model_id": {"coerce": lambda value: int(value) if value else None},
+                 "low_level": {"validators": [InputRequired(), NumberRange(min=0, max=100_000)]}}
+
+    def create_form(self, obj=None):
+        return self._with_models(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_models(super().edit_form(obj))
+
+    def _with_models(self, form):
+        models = db.session.scalars(select(MediaModel).order_by(MediaModel.code))
+        form.media_model_id.choices = [SelectChoice("", _("None (envelopes)"))] + [
+            SelectChoice(m.id, f"{m.code} · {m.name}") for m in models]
+        return form
+
+    def apply_rules(self, form, model, is_created: bool) -> None:
+        if model.item is StockItem.KEY and model.media_model_id is None:
+            raise ValidationError(_("Keys have a level per key model: choose one."))
+        if model.item is StockItem.ENVELOPE:
+            model.media_model_id = None
+        same_model = StockLevel.media_model_id.is_(None) if model.media_model_id is None \
+            else StockLevel.media_model_id == model.media_model_id
+        with db.session.no_autoflush:
+            others = select(StockLevel.id).where(StockLevel.item == model.item, same_model)
+            taken = db.session.scalar(others if model.id is None else others.where(StockLevel.id != model.id))
+        if taken is not None:
+            raise ValidationError(_("That item has its level already: edit it."))
+
+
 class ChannelView(AuditedView):
     # The API key is issued by `flask channel create`, which shows it once; only its hash is kept.
     column_list = ["code", "name", "active", "created_at"]
@@ -491,6 +534,8 @@ def init_app(app: Flask) -> Admin:
         CertificateProfileView(CertificateProfile, db, _l("Certificate profiles"), catalogue,
                                endpoint="admin_certificate_profile", url="profiles"),
         MediaModelView(MediaModel, db, _l("Key models"), catalogue, endpoint="admin_media_model", url="media"),
+        StockLevelView(StockLevel, db, _l("Low-stock levels"), catalogue, endpoint="admin_stock_level",
+                       url="stock-levels"),
         ChannelView(Channel, db, _l("Channels"), catalogue, endpoint="admin_channel", url="channels"),
         RejectionReasonView(RejectionReason, db, _l("Reason templates"), review,
                             endpoint="admin_rejection_reason", url="reasons"),

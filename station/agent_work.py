@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fulfillment import stock
 from issuance import authority, certificates, profiles
 from issuance.interfaces import Issued
 from models import (
@@ -218,6 +219,7 @@ def finish(session: Session, station: Station, job: ProgrammingJob, done: protoc
     token.enrolments += 1
     token.wrong_user_pins = token.wrong_so_pins = 0
     token.move_to(TokenState.PROGRAMMED, who, note=f"certificate {certificate.serial_number}")
+    stock.use_key(session, token, job.order, who)  # one blank key off the shelf, if it came from there
     certificate.media_serial = token.serial
     job.order.move_to(OrderStatus.PROGRAMMED, who, note=f"key {token.serial}, certificate {certificate.serial_number}")
     record(session, who, "job.done", order=job.order, target=f"job:{job.public_id}",

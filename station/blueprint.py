@@ -1,7 +1,7 @@
 """URL table of the key programming station (pages under /console/station) and its agents' API."""
 from flask import Blueprint
 
-from station import views
+from station import stock_views, views
 
 bp = Blueprint("station", __name__, url_prefix="/console/station")
 
@@ -16,6 +16,10 @@ _RULES = [
     ("/jobs/<public_id>/wipe", views.wipe, ["POST"]),
     ("/jobs/<public_id>/release", views.release, ["POST"]),
     ("/keys", views.keys, ["GET"]),
+    ("/stock", stock_views.stock_page, ["GET"]),
+    ("/stock/keys", stock_views.receive_keys, ["POST"]),
+    ("/stock/envelopes", stock_views.receive_envelopes, ["POST"]),
+    ("/stock/write-off", stock_views.write_off, ["POST"]),
     ("/stations", views.stations, ["GET"]),
     ("/stations/new", views.add_station, ["POST"]),
     ("/stations/<int:station_id>/credential", views.issue_credential, ["POST"]),

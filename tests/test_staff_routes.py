@@ -44,6 +44,8 @@ ALLOWED = {
     "finance.reconciliation": FINANCE_VIEWERS,
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
         "home", "claim_next", "claim", "job_page", "progress", "start", "resume", "wipe", "release", "keys")},
+    **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
+        "stock_page", "receive_keys", "receive_envelopes", "write_off")},
     **{f"station.{name}": {StaffRole.ADMIN} for name in (
         "stations", "add_station", "issue_credential", "revoke_credential")},
 }

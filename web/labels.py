@@ -108,6 +108,13 @@ LABELS = {
     "token_damaged": _l("Damaged"),
     "token_locked": _l("Locked"),
     "token_revoked": _l("Revoked"),
+    # the shelf: its items and movements
+    "stock_key": _l("Blank keys"),
+    "stock_envelope": _l("Password card envelopes"),
+    "stock_received": _l("Received"),
+    "stock_used": _l("Used"),
+    "stock_returned": _l("Returned to the shelf"),
+    "stock_written_off": _l("Written off"),
 }
 
 
