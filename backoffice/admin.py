@@ -205,7 +205,7 @@ COLUMN_LABELS = {
     "target": _l("Target"), "before": _l("Before"), "after": _l("After"), "entry_hash": _l("Entry hash"),
     "profile": _l("Certificate profile"), "profile_id": _l("Certificate profile"), "key_types": _l("Key types"),
     "key_usage": _l("Key usage"), "extended_key_usage": _l("Extended key usage"), "policy_oid": _l("Policy OID"),
-    "item": _l("Item"), "media_model": _l("Key model"), "media_model_id": _l("Key model"),
+    "item": _l("Stock item"), "media_model": _l("Key model"), "media_model_id": _l("Key model"),
     "low_level": _l("Low level"), "alerted_at": _l("Low-stock e-mail sent"),
 }
 

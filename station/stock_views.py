@@ -35,7 +35,7 @@ class ReceiveEnvelopesForm(Form):
 
 
 class WriteOffForm(Form):
-    stock_line = SelectField(_l("Item"), validators=[InputRequired()])
+    stock_line = SelectField(_l("Stock item"), validators=[InputRequired()])
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=stock.MAX_QUANTITY)])
     note = StringField(_l("Reason"), validators=[InputRequired(), Length(max=255)])
 
