@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fulfillment import stock
+from fulfillment import cards, stock
 from issuance import authority, certificates, profiles
 from issuance.interfaces import Issued
 from models import (
@@ -200,8 +200,10 @@ def next_attempt(session: Session, job: ProgrammingJob, withdrawn: str, station:
     job.attempt += 1
 
 
-def finish(session: Session, station: Station, job: ProgrammingJob, done: protocol.FinishRequest) -> None:
-    """The key holds the certificate and its private key signs: the job is done, the key programmed."""
+def finish(session: Session, station: Station, job: ProgrammingJob, done: protocol.FinishRequest, *,
+           card_prints_pin: bool) -> None:
+    """The key holds the certificate and its private key signs: the job is done, the key programmed,
+    its password card numbered (fulfillment.cards)."""
     certificate = jobs.attempt_certificate(session, job)
     try:
         read_back = x509.load_pem_x509_certificate(done.certificate_pem.encode())
@@ -222,8 +224,10 @@ def finish(session: Session, station: Station, job: ProgrammingJob, done: protoc
     stock.use_key(session, token, job.order, who)  # one blank key off the shelf, if it came from there
     certificate.media_serial = token.serial
     job.order.move_to(OrderStatus.PROGRAMMED, who, note=f"key {token.serial}, certificate {certificate.serial_number}")
+    card = cards.number_card(session, job.order, certificate, who, prints_pin=card_prints_pin)
     record(session, who, "job.done", order=job.order, target=f"job:{job.public_id}",
-           after={"serial": token.serial, "certificate": certificate.serial_number, "attempt": job.attempt})
+           after={"serial": token.serial, "certificate": certificate.serial_number, "attempt": job.attempt,
+                  "password_card": card})
 
 
 def interrupt(session: Session, job: ProgrammingJob, station: Station, code: str, message: str,

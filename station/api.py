@@ -216,7 +216,8 @@ def finish(body: dict, public_id: str):
 def _finished(done: protocol.FinishRequest):
     def work(session, station, job):
         _record(done.reports)(session, station, job)
-        agent_work.finish(session, station, job, done)
+        agent_work.finish(session, station, job, done,
+                          card_prints_pin=current_app.config["PASSWORD_CARD_PRINTS_PIN"])
         following = agent_work.next_in_batch(session, job, station) if job.batch else None
         return following.public_id if following else None
 

@@ -14,7 +14,7 @@ from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
 from tests.conftest import add_staff
 from tests.station.conftest import approved, committed, station_app, station_credential  # noqa: F401
 from tests.station.live import live_station, live_url, wait_for  # noqa: F401
-from tests.station.test_programming import check_programmed, serial_seen
+from tests.station.test_programming import check_programmed, password_kept, serial_seen  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -49,6 +49,13 @@ from web.services import service_replaced
 
 live_url, live_station = live.live_url, live.live_station  # the fixtures of tests/station/live.py
 
+@pytest.fixture(autouse=True)
+def password_kept(station_app, monkeypatch):
+    """The key's user PIN is read back from the order: keep the password after programming, as a CA
+    that prints it on the card does (else it is destroyed once the key is programmed)."""
+    monkeypatch.setitem(station_app.config, "PASSWORD_CARD_PRINTS_PIN", True)
+
+
 # Where killing the agent makes sense: every step it reports (VERIFIED is the finish call).
 KILL_AT = [step for step in STEPS if step is not Step.VERIFIED]
 
