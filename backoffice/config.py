@@ -84,6 +84,8 @@ class Defaults:
         "more_materials": "SMS_000006",
         "certificate_password": "SMS_000007",
         "refund_succeeded": "SMS_000008",
+        "shipped": "SMS_000009",
+        "parcel_returned": "SMS_000010",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"

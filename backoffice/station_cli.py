@@ -4,6 +4,7 @@ rotates and revokes them on the Stations page), and blank keys for `make run` an
     flask --app wsgi station credential NAME [--file PATH]   # add the station if new; a new credential
     flask --app wsgi station revoke NAME
     flask --app wsgi station blank-keys --count 5              # SoftHSM2 only: tokens as a vendor ships them
+    flask --app wsgi station track-parcels                     # hourly: deliveries and returns from the courier
 """
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
+from fulfillment import shipping
+from fulfillment.couriers import CourierTracking
 from models import Staff, StaffRole, Station
 from station import credentials
 from web.commands import Commands
 from web.extensions import db
+from web.services import find_service
 
 station_cli = Commands("station", help="The key programming station: agent credentials, blank keys.")
 CLI_STAFF = "admin"  # whose name the audit log gives a credential made at the terminal (the demo admin)
@@ -93,3 +97,12 @@ def blank_keys(count: int) -> None:
         if done.returncode != 0:
             sys.exit(f"softhsm2-util failed: {done.stderr.strip() or done.stdout.strip()}")
     click.echo(f"{count} blank keys in {os.environ['SOFTHSM2_CONF']}'s token store")
+
+
+@station_cli.command("track-parcels")
+def track_parcels() -> None:
+    """Ask the courier's tracking service about every parcel on its way: a delivered one completes
+    its order, a returned one goes back to be shipped again (the applicant is told). Hourly."""
+    counts = shipping.track_parcels(db.session, find_service(CourierTracking))
+    click.echo(f"{counts.delivered} delivered, {counts.returned} returned, {counts.in_transit} on their way, "
+               f"{counts.unavailable} not answered (asked again next time)")

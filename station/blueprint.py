@@ -1,7 +1,7 @@
 """URL table of the key programming station (pages under /console/station) and its agents' API."""
 from flask import Blueprint
 
-from station import stock_views, views
+from station import shipping_views, stock_views, views
 
 bp = Blueprint("station", __name__, url_prefix="/console/station")
 
@@ -20,6 +20,14 @@ _RULES = [
     ("/stock/keys", stock_views.receive_keys, ["POST"]),
     ("/stock/envelopes", stock_views.receive_envelopes, ["POST"]),
     ("/stock/write-off", stock_views.write_off, ["POST"]),
+    ("/shipping", shipping_views.shipping_page, ["GET"]),
+    ("/shipping/labels", shipping_views.day_labels, ["GET"]),
+    ("/shipping/handover", shipping_views.handover, ["GET"]),
+    ("/orders/<number>/card", shipping_views.print_card, ["POST"]),
+    ("/orders/<number>/ship", shipping_views.ship, ["POST"]),
+    ("/shipments/<int:shipment_id>/label", shipping_views.label, ["GET"]),
+    ("/shipments/<int:shipment_id>/delivered", shipping_views.delivered, ["POST"]),
+    ("/shipments/<int:shipment_id>/returned", shipping_views.returned, ["POST"]),
     ("/stations", views.stations, ["GET"]),
     ("/stations/new", views.add_station, ["POST"]),
     ("/stations/<int:station_id>/credential", views.issue_credential, ["POST"]),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Regexp
 
 from web.forms import Form
@@ -23,3 +23,16 @@ class StartForm(Form):
 class StationForm(Form):
     name = StringField(_l("Station name"), validators=[InputRequired(), Length(max=40), Regexp(
         r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, dot, dash and underscore only."))])
+
+
+class ShipForm(Form):
+    """The parcel: the courier and its tracking number, typed or scanned (a scanner types and presses Enter)."""
+
+    courier = SelectField(_l("Courier"), coerce=int, validators=[InputRequired()])
+    tracking_number = StringField(_l("Tracking number"), filters=[lambda v: v.strip().replace(" ", "") if v else v],
+                                  validators=[InputRequired(), Length(min=6, max=40), Regexp(
+                                      r"^[A-Za-z0-9-]+$", message=_l("Letters, digits and dashes only."))])
+
+
+class ReturnForm(Form):
+    reason = TextAreaField(_l("Why it came back"), validators=[InputRequired(), Length(max=200)])

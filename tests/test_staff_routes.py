@@ -46,6 +46,8 @@ ALLOWED = {
         "home", "claim_next", "claim", "job_page", "progress", "start", "resume", "wipe", "release", "keys")},
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
         "stock_page", "receive_keys", "receive_envelopes", "write_off")},
+    **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
+        "shipping_page", "day_labels", "handover", "print_card", "ship", "label", "delivered", "returned")},
     **{f"station.{name}": {StaffRole.ADMIN} for name in (
         "stations", "add_station", "issue_credential", "revoke_credential")},
 }
@@ -62,7 +64,7 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 def _cases(app, order, material_id):
     values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
               "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
-              "public_id": "JNOSUCHJOB", "station_id": 1}
+              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue
