@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import (
     AuditEntry,
@@ -35,6 +35,7 @@ from models import (
     OrderStatus,
     Organisation,
     Person,
+    Shipment,
 )
 from models.order_state import UNPAID
 from models.sealed import lookup_digest, mask, seal, unseal
@@ -194,6 +195,7 @@ class OrderRow:
     invoice_status: str
     invoices: list[Invoice]  # the ones the applicant may download
     certificate: Certificate | None
+    shipment: Shipment | None  # the latest parcel
 
     @property
     def continuable(self) -> bool:
@@ -228,7 +230,11 @@ def query_results(session: Session, identity: QueryIdentity) -> QueryResults:
     ids = [o.id for o in orders]
     invoices: dict[int, list[Invoice]] = {i: [] for i in ids}
     certificates: dict[int, Certificate] = {}
+    shipments: dict[int, Shipment] = {}
     if ids:
+        for shipment in session.scalars(select(Shipment).where(Shipment.order_id.in_(ids))
+                                        .options(joinedload(Shipment.courier)).order_by(Shipment.id)):
+            shipments[shipment.order_id] = shipment  # the latest wins
         for invoice in session.scalars(select(Invoice).where(Invoice.order_id.in_(ids))
                                        .order_by(Invoice.issued_at, Invoice.id)):
             invoices[invoice.order_id].append(invoice)
@@ -236,7 +242,7 @@ def query_results(session: Session, identity: QueryIdentity) -> QueryResults:
                                            .order_by(Certificate.id)):
             certificates[certificate.order_id] = certificate  # the latest wins
     rows = [OrderRow(o, invoice_status(invoices[o.id]), [i for i in invoices[o.id] if downloadable(i)],
-                     certificates.get(o.id)) for o in orders]
+                     certificates.get(o.id), shipments.get(o.id)) for o in orders]
     return QueryResults(unfinished=[r for r in rows if r.order.status not in HISTORY],
                         history=[r for r in rows if r.order.status in HISTORY])
 
