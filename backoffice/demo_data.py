@@ -5,8 +5,9 @@ Each application gets its organisation, legal representative and agent, five mat
 matching timestamps, queue and working-day SLA clock, and its status history in the audit
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
 100,000 applications. Where each application stands comes from demo_plans, its documents from
-demo_documents, names and numbers from demo_people; this module turns them into rows. The command
-then has demo_billing give the paid orders their payments, invoices and refunds.
+demo_documents, names and numbers from demo_people, the password cards and parcels of the keys
+programmed and shipped from demo_shipping; this module turns them into rows. The command then has
+demo_billing give the paid orders their payments, invoices and refunds.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from backoffice import demo_billing
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
 from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
+from backoffice.demo_shipping import Parcels, take_card_numbers
 from billing.services import current_services
 from models import (
     REVIEW_ROLES,
@@ -52,6 +54,7 @@ from models import (
     Product,
     RejectionReason,
     ReviewDecision,
+    Shipment,
     Staff,
     StaffRole,
 )
@@ -94,8 +97,10 @@ class Catalogue:
                        for p in session.scalars(select(Price))}
         review_staff = select(Staff.id, Staff.username).where(Staff.active, Staff.role.in_(REVIEW_ROLES))
         self.reviewers = session.execute(review_staff.order_by(Staff.id)).all()
-        self.station = session.scalars(select(Staff.username).where(
+        self.station = session.execute(select(Staff.id, Staff.username).where(
             Staff.active, Staff.role == StaffRole.FULFILLMENT).order_by(Staff.id)).all()
+        # Parcels need someone who shipped them: without station staff, any active account.
+        self.any_staff = session.scalar(select(Staff.id).where(Staff.active).order_by(Staff.id).limit(1))
         self.reasons = session.execute(select(RejectionReason.id, RejectionReason.text_zh).where(
             RejectionReason.active).order_by(RejectionReason.position)).all()
         self.calendar = sla.load_calendar(session)
@@ -149,7 +154,8 @@ class _Entry(dict):
     __getattr__ = dict.__getitem__
 
 
-_TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Material.__table__, ReviewDecision.__table__)
+_TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Material.__table__, ReviewDecision.__table__,
+           Shipment.__table__)
 _IDENTITY_METHODS = tuple(IdentityMethod)
 _KINDS = tuple(MaterialKind)
 _DECISIONS = {S.MORE_MATERIALS_NEEDED: Decision.MORE_MATERIALS, S.APPROVED: Decision.APPROVE,
@@ -160,14 +166,16 @@ _LISTED = (S.PAID, S.IN_REVIEW, S.MORE_MATERIALS_NEEDED)
 class _Loader:
     """Turns plans into rows and inserts them a chunk at a time."""
 
-    def __init__(self, session: Session, catalogue: Catalogue, images: dict, rng: random.Random, now: dt.datetime):
-        self.session, self.catalogue, self.images, self.now = session, catalogue, images, now
+    def __init__(self, session: Session, catalogue: Catalogue, images: dict, rng: random.Random, now: dt.datetime,
+                 parcels: Parcels):
+        self.session, self.catalogue, self.images, self.now, self.parcels = session, catalogue, images, now, parcels
         self.random = rng.random
         self.getrandbits = rng.getrandbits
         self.faker = Faker(rng, now.astimezone(BUSINESS_TZ).date())
         # Without review staff, decisions carry the name of the demo reviewer `flask demo load` creates.
         self.reviewers = [(i, f"staff:{u}") for i, u in catalogue.reviewers] or [(None, "staff:reviewer")]
-        self.station = [f"staff:{u}" for u in catalogue.station] or ["system"]
+        # The station staff member who programs and ships an order's key: (id, actor).
+        self.station = [(i, f"staff:{u}") for i, u in catalogue.station] or [(catalogue.any_staff, "system")]
         self.reasons = catalogue.reasons or [(None, "材料不符合要求")]
         self.media = catalogue.media[1:] or catalogue.media
         self.rows: dict[Table, list[dict]] = {table: [] for table in _TABLES}
@@ -177,7 +185,9 @@ class _Loader:
         self.statuses: Counter[str] = Counter()
         self.queues: Counter[str] = Counter()
 
-    def add(self, plan: Plan, org_id: int, legal_rep_id: int, agent_id: int, order_id: int) -> None:
+    def add(self, plan: Plan, org_id: int, legal_rep_id: int, agent_id: int, order_id: int,
+            card: str | None = None) -> None:
+        """The rows of one application; `card` is its password card number once its key was programmed."""
         f, chance, first, status = self.faker, self.random, plan.first, plan.status
         province, city_code, city_name = city = f.city()
         org_name, credit_code = f.organisation(city)
@@ -190,8 +200,8 @@ class _Loader:
         self._person(legal_rep_id, PersonRole.LEGAL_REP, city_code, (30, 70), email=None,
                      phone=None if identity == IdentityMethod.CORPORATE_TRANSFER and chance() < 0.4 else f.mobile(),
                      card=identity == IdentityMethod.LEGAL_REP_BANK_CARD)
-        self._person(agent_id, PersonRole.AGENT, city_code, (20, 60), email=f.email(), phone=f.mobile(),
-                     card=agent_identity == AgentIdentityMethod.BANK_CARD)
+        agent = self._person(agent_id, PersonRole.AGENT, city_code, (20, 60), email=f.email(), phone=f.mobile(),
+                             card=agent_identity == AgentIdentityMethod.BANK_CARD)
         bank_name, account = f.bank_account(city_name)
         address = f.address(city_name)
         media_id, media_cents = self.catalogue.media[0] if chance() < 0.1 else f.pick(self.media)
@@ -199,7 +209,8 @@ class _Loader:
         reviewer_id, reviewer = f.pick(self.reviewers)
         claimed = S.IN_REVIEW in first and not plan.resubmitted  # re-submitted orders go back unclaimed
         queue = plan.scenario.queue if status in _LISTED else None
-        self.rows[Order.__table__].append({
+        shipped_at = first.get(S.SHIPPED)
+        order = {
             "id": order_id, "number": plan.number, "business_type": plan.scenario.business_type,
             "cert_kind": plan.cert_kind, "status": status, "channel_id": plan.channel_id,
             "product_id": plan.product_id, "media_type": "card" if chance() < 0.7 else "uk",
@@ -223,22 +234,32 @@ class _Loader:
             "claimed_at": first[S.IN_REVIEW] if claimed and reviewer_id else None,
             **self._clock(plan),
             "certificate_password": f.digits(8) if status == S.APPROVED else None,
-        })
+            # Destroyed once programmed: the card is numbered then, and printed before the key ships.
+            "password_card_number": card,
+            "password_card_printed_at": self.parcels.card_printed_at(first[S.PROGRAMMED], shipped_at)
+            if card and shipped_at else None,
+        }
+        self.rows[Order.__table__].append(order)
         applicant = "applicant:" + session_hash[:12]
         requested = f.pick(_KINDS)
         self._materials(plan, order_id, applicant, requested)
-        self._history(plan, order_id, applicant, reviewer_id, reviewer, requested)
+        station_id = self._history(plan, order_id, applicant, reviewer_id, reviewer, requested)
+        if shipped_at is not None:
+            parcel = self.parcels.row(plan, order, station_id, agent["name"], agent["phone"])
+            if parcel is not None:
+                self.rows[Shipment.__table__].append(parcel)
         self.statuses[str(status)] += 1
         if queue:
             self.queues[str(queue)] += 1
 
     def _person(self, person_id: int, role: PersonRole, city_code: str, ages: tuple[int, int], *,
-                email: str | None, phone: str | None, card: bool) -> None:
+                email: str | None, phone: str | None, card: bool) -> dict:
         id_type, number = self.faker.id_number(city_code, *ages)
-        self.rows[Person.__table__].append({
-            "id": person_id, "role": role, "name": self.faker.name(), "phone": phone, "email": email,
-            "id_type": id_type, "id_number": number, "id_number_digest": lookup_digest(number),
-            "bank_card_number": self.faker.bank_card() if card else None})
+        row = {"id": person_id, "role": role, "name": self.faker.name(), "phone": phone, "email": email,
+               "id_type": id_type, "id_number": number, "id_number_digest": lookup_digest(number),
+               "bank_card_number": self.faker.bank_card() if card else None}
+        self.rows[Person.__table__].append(row)
+        return row
 
     def _clock(self, plan: Plan) -> dict:
         """The SLA columns as the review operations leave them: started at payment, paused, resumed."""
@@ -270,11 +291,12 @@ class _Loader:
                          "uploaded_by": applicant, "uploaded_at": at, "superseded_at": superseded})
 
     def _history(self, plan: Plan, order_id: int, applicant: str, reviewer_id: int | None, reviewer: str,
-                 requested: MaterialKind) -> None:
-        """The audit entries of every status change, and the reviewer's decisions."""
+                 requested: MaterialKind) -> int | None:
+        """The audit entries of every status change, and the reviewer's decisions; returns the id of the
+        station staff member who programs and ships the key."""
         reason_id, reason = self.faker.pick(self.reasons)
-        actors = {"applicant": applicant, "system": "system", "reviewer": reviewer,
-                  "station": self.faker.pick(self.station)}
+        station_id, station = self.faker.pick(self.station)
+        actors = {"applicant": applicant, "system": "system", "reviewer": reviewer, "station": station}
         self.audit.append(_Entry(at=plan.created_at, actor=applicant, action="order.created", order_id=order_id,
                                  target=None, before=None, note=None,
                                  after={"status": str(S.AWAITING_MATERIALS), "number": plan.number}))
@@ -297,6 +319,7 @@ class _Loader:
                     "checklist": None, "reason_ids": [reason_id] if rejected else None,
                     "note": note if status == S.MORE_MATERIALS_NEEDED else None, "decided_at": at})
             before = status
+        return station_id
 
     def flush(self) -> None:
         """Insert the rows built so far; the audit entries join the chain here, each order's history
@@ -373,17 +396,23 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, upload_fold
     with _bulk_mode(session):
         plans = _plans(rng, catalogue, n, now)
         take_order_numbers(session, plans)  # the first write: reserve_ids relies on the lock it takes
+        cards = take_card_numbers(session, plans)
         org_ids = reserve_ids(session, Organisation.__table__, n)
         person_ids = reserve_ids(session, Person.__table__, 2 * n)
         order_ids = reserve_ids(session, Order.__table__, n)
-        loader = _Loader(session, catalogue, store_images(session, upload_folder), rng, now)
+        # Parcels draw from their own generator: the other rows stay as they were without them.
+        parcels = Parcels(session, random.Random(f"{seed}/parcels"), catalogue.any_staff is not None)
+        loader = _Loader(session, catalogue, store_images(session, upload_folder), rng, now, parcels)
         for i, plan in enumerate(plans):
-            loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i])
+            loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i], cards[i])
             if (i + 1) % CHUNK == 0:
                 loader.flush()
         loader.flush()
         loader.close_chain()
-    return {"tables": dict(loader.counts), "statuses": dict(loader.statuses), "queues": dict(loader.queues)}
+    counts = {"tables": dict(loader.counts), "statuses": dict(loader.statuses), "queues": dict(loader.queues)}
+    if parcels.skipped:
+        counts["skipped"] = {f"parcels ({parcels.missing})": parcels.skipped}
+    return counts
 
 
 @click.command("demo-data")

@@ -12,21 +12,26 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from PIL import Image
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import selectinload
 
+from backoffice import demo_data, demo_plans
 from backoffice.demo_billing import PAST_PAYMENT, REFUND_CONFIRMED_AFTER, bill_demo_orders
 from backoffice.demo_data import demo_data_command, load_applications
+from backoffice.demo_plans import Scenario
+from backoffice.demo_shipping import take_card_numbers
 from billing.payments.interfaces import TradeState
 from billing.reconciliation import reconcile_with_provider
 from documents import regions
 from documents.materials import MaterialStore
 from finance import queries as finance_queries
+from fulfillment.shipping import address_of
 from models import (
     REVIEW_ROLES,
     AuditEntry,
     BusinessType,
     CertKind,
+    Courier,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -39,9 +44,12 @@ from models import (
     RefundReason,
     RefundStatus,
     ReviewQueue,
+    Shipment,
+    ShipmentStatus,
     Staff,
     StaffRole,
     next_order_number,
+    next_password_card_number,
 )
 from models.audit_chain import seal_head, verify
 from models.business_time import BUSINESS_TZ
@@ -88,6 +96,8 @@ def test_counts_and_status_mix(db_session, loaded):
     assert len(orders) == 300
     assert tables["organisation"] == 300 and tables["person"] == 600 and tables["order"] == 300
     assert tables["material"] == 5 * 300 + resubmitted  # a re-submitted document keeps its predecessor
+    assert tables["shipment"] == sum(o.status in (S.SHIPPED, S.COMPLETED) for o in orders) > 0
+    assert "skipped" not in loaded.counts
     assert tables["audit_entry"] == db_session.scalar(select(func.count()).where(AuditEntry.order_id.in_(
         [o.id for o in orders])))
     statuses = {str(s): n for s, n in db_session.execute(
@@ -247,12 +257,137 @@ def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session
     assert names[0] == names[1]
     numbers = [o.number for o in first.orders + second.orders]
     assert len(set(numbers)) == 80
+    # The same draws give the same tracking numbers: the second load finds the first's taken and draws again.
+    cards = check_cards(db_session, first.orders + second.orders)
+    assert len(cards) == len(check_parcels(db_session, first.orders + second.orders)) > 0
     key = base64.b64decode(app.config["AUDIT_SEAL_KEY"])
     seal_head(db_session, key, now=NOW)
     assert chain_problems(db_session, key) == []
     stored = set(db_session.scalars(select(Material.stored_name).where(
         Material.order_id.in_([o.id for o in first.orders + second.orders]))))
     assert len(stored) <= 10  # the second load found the first one's images
+
+
+# --- the keys programmed and shipped: password cards and parcels ---------------------------------------
+
+
+def status_times(db_session, orders) -> dict[int, dict[OrderStatus, dt.datetime]]:
+    """When each order first reached each status, as its audit history says."""
+    times: dict[int, dict[OrderStatus, dt.datetime]] = {o.id: {} for o in orders}
+    for order_id, after, at in db_session.execute(select(AuditEntry.order_id, AuditEntry.after, AuditEntry.at).where(
+            AuditEntry.order_id.in_(times), AuditEntry.action == "order.status").order_by(AuditEntry.seq)):
+        times[order_id].setdefault(S(after["status"]), at)
+    return times
+
+
+def parcels_of(db_session, orders) -> dict[int, list[Shipment]]:
+    parcels: dict[int, list[Shipment]] = {o.id: [] for o in orders}
+    for parcel in db_session.scalars(select(Shipment).where(Shipment.order_id.in_(parcels)).options(
+            selectinload(Shipment.courier), selectinload(Shipment.shipped_by))):
+        parcels[parcel.order_id].append(parcel)
+    return parcels
+
+
+def check_cards(db_session, orders) -> list[str]:
+    """Every key programmed has its card, numbered in the Beijing-time year it was programmed and
+    printed before it shipped; the counter is past them. Returns the card numbers."""
+    times, cards = status_times(db_session, orders), []
+    for order in orders:
+        programmed_at, shipped_at = times[order.id].get(S.PROGRAMMED), times[order.id].get(S.SHIPPED)
+        if programmed_at is None:
+            assert order.password_card_number is None and order.password_card_printed_at is None
+            continue
+        found = re.fullmatch(r"MK(\d{4})\d{6}", order.password_card_number)
+        assert found and int(found.group(1)) == programmed_at.astimezone(BUSINESS_TZ).year
+        assert order.certificate_password is None  # destroyed: only approved orders keep theirs
+        if shipped_at is None:
+            assert order.password_card_printed_at is None
+        else:
+            assert programmed_at < order.password_card_printed_at <= min(
+                shipped_at, programmed_at + dt.timedelta(minutes=15))
+        cards.append(order.password_card_number)
+    assert len(set(cards)) == len(cards)
+    for year in {card[2:6] for card in cards}:
+        following = next_password_card_number(db_session, dt.datetime(int(year), 7, 1, tzinfo=BUSINESS_TZ))
+        assert following > max(card for card in cards if card[2:6] == year)
+    return cards
+
+
+TRACKING = {"shunfeng": r"SF\d{12}", "ems": r"E[A-Z]\d{9}CN", "jd": r"JD\d{12}"}
+
+
+def check_parcels(db_session, orders) -> list[Shipment]:
+    """One parcel per key shipped, as the station and the courier left it; none for the others."""
+    times, parcels, shipped = status_times(db_session, orders), parcels_of(db_session, orders), []
+    actors = {(e.order_id, S(e.after["status"])): e.actor for e in db_session.scalars(select(AuditEntry).where(
+        AuditEntry.order_id.in_([o.id for o in orders]), AuditEntry.action == "order.status"))}
+    for order in orders:
+        if order.status not in (S.SHIPPED, S.COMPLETED):
+            assert parcels[order.id] == [] and S.SHIPPED not in times[order.id]
+            continue
+        (parcel,) = parcels[order.id]
+        assert parcel.shipped_at == times[order.id][S.SHIPPED]
+        assert parcel.shipped_by.role is StaffRole.FULFILLMENT
+        assert actors[(order.id, S.SHIPPED)] == parcel.shipped_by.actor  # who shipped it in the history too
+        assert (parcel.recipient, parcel.phone) == (order.agent.name, order.agent.phone)
+        assert parcel.address == address_of(order)
+        assert re.fullmatch(TRACKING[parcel.courier.code], parcel.tracking_number), parcel.tracking_number
+        assert parcel.returned_at is None and parcel.return_reason is None
+        if order.status is S.COMPLETED:
+            assert parcel.status is ShipmentStatus.DELIVERED and parcel.delivered_at == order.completed_at
+            assert parcel.confirmed_by == f"courier:{parcel.courier.code}"
+        else:
+            assert parcel.status is ShipmentStatus.IN_TRANSIT
+            assert parcel.delivered_at is None and parcel.confirmed_by is None
+        shipped.append(parcel)
+    numbers = [(p.courier_id, p.tracking_number) for p in shipped]
+    assert len(set(numbers)) == len(numbers)
+    return shipped
+
+
+def test_programmed_keys_have_password_cards_and_shipped_ones_their_parcels(db_session, loaded):
+    completed = [o for o in loaded.orders if o.status is S.COMPLETED]
+    assert completed
+    assert len(check_cards(db_session, loaded.orders)) == len(completed)
+    parcels = check_parcels(db_session, loaded.orders)
+    assert len(parcels) == len(completed)
+    assert {p.courier.code for p in parcels} == set(TRACKING)  # the demo catalogue's couriers
+
+
+def test_keys_waiting_for_the_courier_or_on_their_way(db_session, staff, tmp_path, monkeypatch):
+    """No scenario stops at programmed or shipped today; the rows for them are right all the same."""
+    review = (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID, S.IN_REVIEW, S.APPROVED, S.PROGRAMMING)
+    scenarios = (Scenario(0.4, (*review, S.PROGRAMMED), age_days=(1, 20), window_days=14),
+                 Scenario(0.3, (*review, S.PROGRAMMED, S.SHIPPED), age_days=(1, 20), window_days=14),
+                 Scenario(0.3, (*review, S.PROGRAMMED, S.SHIPPED, S.COMPLETED), age_days=(1, 20), window_days=14))
+    monkeypatch.setattr(demo_plans, "SCENARIOS", scenarios)
+    monkeypatch.setattr(demo_data, "SCENARIOS", scenarios)
+    orders = load(db_session, tmp_path, 40).orders
+    assert {o.status for o in orders} == {S.PROGRAMMED, S.SHIPPED, S.COMPLETED}
+    assert len(check_cards(db_session, orders)) == 40
+    assert len(check_parcels(db_session, orders)) == sum(o.status is not S.PROGRAMMED for o in orders)
+
+
+def test_card_numbers_follow_the_beijing_year_and_the_programming_order(db_session):
+    def plan(at):
+        return SimpleNamespace(first={S.PROGRAMMED: at})
+
+    new_year = dt.datetime(2030, 12, 31, 16, tzinfo=dt.UTC)  # midnight in Beijing
+    minutes = [1, None, -1, -2, 2]
+    plans = [plan(new_year + dt.timedelta(minutes=m)) if m else SimpleNamespace(first={}) for m in minutes]
+    assert take_card_numbers(db_session, plans) == [
+        "MK2031000001", None, "MK2030000002", "MK2030000001", "MK2031000002"]
+    assert next_password_card_number(db_session, new_year) == "MK2031000003"
+
+
+def test_without_an_active_courier_the_shipped_keys_have_no_parcel_and_the_load_says_so(db_session, staff, tmp_path):
+    db_session.execute(update(Courier).values(active=False))
+    loaded = load(db_session, tmp_path, 40)
+    shipped = sum(o.status in (S.SHIPPED, S.COMPLETED) for o in loaded.orders)
+    assert shipped and loaded.counts["skipped"] == {"parcels (no active courier)": shipped}
+    assert loaded.counts["tables"]["shipment"] == 0
+    assert all(o.password_card_number for o in loaded.orders if o.status is S.COMPLETED)
+    assert not any(parcels_of(db_session, loaded.orders).values())
 
 
 # --- the same orders as finance sees them ---------------------------------------------------------
@@ -353,6 +488,7 @@ def test_the_finance_console_and_the_sandbox_bill_agree_with_the_review_side(db_
 
 def test_command_loads_and_reports(make_app, db_session, tmp_path):
     app = make_app(UPLOAD_FOLDER=str(tmp_path))
+    add_staff(db_session, StaffRole.FULFILLMENT)  # after making the app, whose set-up discards what was flushed
     app.cli.add_command(demo_data_command)
     before = db_session.scalar(select(func.count()).select_from(Organisation))
     payments = db_session.scalar(select(func.count()).select_from(Payment))
@@ -360,6 +496,7 @@ def test_command_loads_and_reports(make_app, db_session, tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"added 25 applications in \d+\.\d s", result.output)
     assert "order 25" in result.output and "statuses:" in result.output
+    assert re.search(r"shipment [1-9]", result.output) and "skipped:" not in result.output
     assert db_session.scalar(select(func.count()).select_from(Organisation)) == before + 25
     made = re.search(r"billing: +paid and invoiced (\d+)", result.output)
     assert made and db_session.scalar(select(func.count()).select_from(Payment)) == payments + int(made.group(1))
