@@ -99,7 +99,7 @@ def timeline(rng: random.Random, scenario: Scenario, path: tuple[OrderStatus, ..
     later = iter(sorted(rng.uniform(0, room) for _ in drawn))
     for i in range(anchor + 1, len(statuses)):
         times[i] = times[i - 1] + _PROGRAMMING if statuses[i] is S.PROGRAMMED else \
-            times[anchor] + dt.timedelta(seconds=next(later))
+            max(times[anchor] + dt.timedelta(seconds=next(later)), times[i - 1])  # never before the step before
     if statuses[-1] == S.CANCELLED:
         times[-1] = times[0] + dt.timedelta(seconds=DAY + rng.uniform(0, 900))
     return list(zip(statuses, times, strict=True))

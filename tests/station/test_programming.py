@@ -335,8 +335,9 @@ def test_a_key_of_another_order_is_never_touched(live_station, client, committed
     before = token_objects(serial, password)
 
     agent = live_station.agents.start()  # the key's label is the first order's number now
-    wait_for(lambda: committed(lambda session: session.scalars(select(Station).where(
-        Station.name == live_station.name)).one().last_seen_at), what="the agent to poll")
+    # Its own first listing (the station's last_seen_at may still be the stopped agent's); stopping it
+    # before it set up its signal handlers would not end it cleanly.
+    wait_for(lambda: agent.said("keys:"), what="the agent to list its keys")
     assert serial_seen(committed, live_station.name, job_state(committed, first)["order"]) == serial
     second = start(client, committed, live_station.name, approved(), serial)  # refused: the form does not offer it
     time.sleep(1)  # a few polls of the agent (--wait 0.2)
