@@ -107,12 +107,13 @@ def init_app(app: Flask) -> None:
     from backoffice.bench import bench_cli
     from backoffice.billing_cli import billing_cli
     from backoffice.ca_cli import ca_cli
+    from backoffice.calendar_cli import calendar_cli
     from backoffice.demo_data import demo_data_command
     from backoffice.notifications_cli import notifications_cli
     from backoffice.review_cli import audit_cli, review_cli
     from backoffice.station_cli import station_cli
 
     for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
-                  notifications_cli, ca_cli, station_cli):
+                  notifications_cli, ca_cli, station_cli, calendar_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)

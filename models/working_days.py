@@ -1,6 +1,8 @@
 """China's official working days (`chinese_calendar`, adjusted weekends included) with the
 CA's own overrides (CalendarOverride), for the review SLA clock and every page that names a
-working day.
+working day. For a year the package does not know yet, Monday to Friday less the statutory
+holidays computed from the rules (models.statutory_holidays); its adjusted working weekends
+are known only once an admin imports them as overrides.
 
 Working time is the time that falls on working days, whole calendar days in Asia/Shanghai.
 "N working days after a moment" is the same clock time N working days later; a clock
@@ -20,6 +22,7 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import statutory_holidays
 from models.business_time import BUSINESS_TZ
 from models.calendar import CalendarOverride
 
@@ -53,6 +56,7 @@ class WorkingCalendar:
         self._overrides = dict(overrides or {})
         self._days: dict[dt.date, bool] = {}
         self._official_years: dict[int, bool] = {}
+        self._statutory: dict[int, frozenset[dt.date]] = {}
 
     def _official_knows(self, year: int) -> bool:
         # The package only says which years it knows by raising for the others.
@@ -64,12 +68,19 @@ class WorkingCalendar:
                 self._official_years[year] = False
         return self._official_years[year]
 
+    def _statutory_holidays(self, year: int) -> frozenset[dt.date]:
+        if year not in self._statutory:
+            known = statutory_holidays.knows(year)
+            self._statutory[year] = frozenset(statutory_holidays.statutory_holidays(year) if known else ())
+        return self._statutory[year]
+
     def covers(self, day: dt.date) -> bool:
-        """Whether the day is known for sure, rather than guessed as Monday to Friday."""
+        """Whether the day is known for sure, rather than computed from the statutory rules."""
         return day in self._overrides or self._official_knows(day.year)
 
     def is_workday(self, day: dt.date) -> bool:
-        """An admin override first, then the official calendar; Mon–Fri for years nobody published."""
+        """An admin override first, then the official calendar; for years nobody published yet,
+        Monday to Friday less the statutory holidays (adjusted weekends unknown)."""
         known = self._days.get(day)
         if known is None:
             if day in self._overrides:
@@ -77,7 +88,7 @@ class WorkingCalendar:
             elif self._official_knows(day.year):
                 known = chinese_calendar.is_workday(day)
             else:
-                known = day.weekday() < 5
+                known = day.weekday() < 5 and day not in self._statutory_holidays(day.year)
             self._days[day] = known
         return known
 

@@ -119,11 +119,14 @@ def due_window(calendar: WorkingCalendar, now: dt.datetime, name: str) -> tuple[
 
 
 def uncovered_warning(calendar: WorkingCalendar, *moments: dt.datetime | None) -> str | None:
-    """Say so when a date falls in a year without an official calendar: its holidays are guessed."""
+    """Say so when a date falls in a year without an official calendar: its statutory holidays are
+    computed, its adjusted working weekends (调休) unknown until announced and imported."""
     years = sorted({day.year for day in (local_time(m).date() for m in moments if m is not None)
                     if not calendar.covers(day)})
     if not years:
         return None
     named = ", ".join(map(str, years[:-1])) + " and " + str(years[-1]) if len(years) > 1 else str(years[0])
     return (f"The official holiday calendar for {named} is not known yet: working days there are counted "
-            f"Monday to Friday, so check the due dates by hand.")
+            f"Monday to Friday less the statutory holidays, but the adjusted working weekends (调休) are not "
+            f"known until the State Council announces them and an admin imports them (flask calendar import), "
+            f"so check the due dates by hand.")
