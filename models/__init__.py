@@ -51,6 +51,7 @@ from models.review import (
     DenyListEntry,
     IdentityCheck,
     MaterialRequest,
+    OrderNote,
     RejectionReason,
     ReviewDecision,
     ReviewQueue,
@@ -76,5 +77,6 @@ __all__ = [
     "RefundStatus",
     "Courier", "PasswordCardSequence", "Shipment", "ShipmentStatus", "StockItem", "StockLevel", "StockMovement",
     "StockMovementKind", "next_password_card_number",
+    "OrderNote",
     "ACTIVE_JOB", "HELD", "JobStatus", "ProgrammingJob", "ProgrammingStep", "Station", "Token", "TokenState",
 ]

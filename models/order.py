@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.audit import AuditEntry
@@ -131,6 +131,9 @@ class Order(Base):
     # printed (with the PIN only where the CA prints it) before shipping, never stored.
     password_card_number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     password_card_printed_at: Mapped[dt.datetime | None]
+    # A deny-list match blocks approval until a senior reviewer overrides it with a written reason.
+    risk_overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    risk_override_reason: Mapped[str | None] = mapped_column(Text)
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()
@@ -140,6 +143,7 @@ class Order(Base):
     agent: Mapped[Person] = relationship(foreign_keys=[agent_id])
     reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
     first_approver: Mapped[Staff | None] = relationship(foreign_keys=[first_approver_id])
+    risk_overridden_by: Mapped[Staff | None] = relationship(foreign_keys=[risk_overridden_by_id])
     audit_entries: Mapped[list[AuditEntry]] = relationship(
         order_by=AuditEntry.id, back_populates="order"
     )

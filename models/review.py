@@ -59,6 +59,9 @@ class RejectionReason(Base):
     text_en: Mapped[str255]
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    # The failing checks that pre-select it, "<material kind>:<check>" comma-separated ("*:names_match"
+    # for a check of any document): the reviewer marks what fails and the reasons follow.
+    applies_to: Mapped[str255 | None]
 
     def __str__(self) -> str:
         return self.text_zh
@@ -123,3 +126,17 @@ class DenyListEntry(Base):
     @property
     def id_number_masked(self) -> str:
         return mask(self.id_number, 4, 4)
+
+
+class OrderNote(Base):
+    """A note staff keep on an order for each other: never shown to the applicant, audited."""
+
+    __tablename__ = "order_note"
+
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[created]
+
+    staff: Mapped[Staff] = relationship()
