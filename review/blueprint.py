@@ -8,6 +8,7 @@ bp = Blueprint("review", __name__, url_prefix="/console")
 _RULES = [
     ("/", views.home, ["GET"]),
     ("/queues/<name>", views.queue, ["GET"]),
+    ("/queues/<name>/next", views.next_claim, ["POST"]),
     ("/search", views.search, ["GET"]),
     ("/orders/<number>", views.order_page, ["GET"]),
     ("/orders/<number>/materials/<int:material_id>", views.material_image, ["GET"]),

@@ -28,7 +28,7 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from review import identity, messages, sla
+from review import identity, messages, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from web.errors import N_, UserError
 
@@ -75,6 +75,30 @@ def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime |
             raise ReviewError(N_("Already claimed by %(name)s."), name=holder)
         raise ReviewError(N_("This order is not waiting for review."))
     order.move_to(OrderStatus.IN_REVIEW, staff.actor, note="claimed")
+
+
+def needs_senior(session: Session, order: Order) -> bool:
+    """Dual control: the order needs two senior reviewers (review.dual_control)."""
+    return needs_dual_control(order, changed_identity(session, order))
+
+
+def claim_next(session: Session, queue: ReviewQueue, staff: Staff, now: dt.datetime | None = None) -> Order | None:
+    """Claim the queue's next item (by SLA due time) that `staff` may decide: never one held by someone
+    else, never one needing a senior for a plain reviewer, never one they gave the first approval of.
+    None when nothing is left."""
+    _require_reviewer(staff)
+    for order in queues.unclaimed(session, queue):
+        if order.first_approver_id == staff.id:
+            continue
+        if staff.role is not StaffRole.SENIOR_REVIEWER and needs_senior(session, order):
+            continue
+        try:
+            with session.begin_nested():
+                claim_order(session, order, staff, now)
+        except ReviewError:
+            continue  # another reviewer took it meanwhile
+        return order
+    return None
 
 
 def release_order(session: Session, order: Order, staff: Staff) -> None:

@@ -215,3 +215,10 @@ def sla_badges(session: Session, calendar, now: dt.datetime, ttl: float) -> dict
         return {"overdue": overdue or 0, "due_soon": due_soon or 0}
 
     return _cache.get("badges", ttl, compute)
+
+
+def unclaimed(session: Session, queue: ReviewQueue, limit: int = 50) -> list[Order]:
+    """The queue's items nobody holds, waiting for review, by SLA due time: what "take the next" offers."""
+    return list(session.scalars(
+        select(Order).where(Order.queue == queue, Order.status == OrderStatus.PAID, Order.reviewer_id.is_(None))
+        .order_by(Order.sla_due_at.nulls_last(), Order.id).limit(limit)))

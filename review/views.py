@@ -43,7 +43,6 @@ from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm,
 from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
 from review.warnings import warnings_for
-from web.auth import safe_next
 from web.database import writes
 from web.extensions import db
 from web.guards import roles_required, staff_required
@@ -115,7 +114,16 @@ def queue(name: str):
         prev_url=page.prev_cursor and url_for("review.queue", name=name, before=page.prev_cursor.encode(),
                                               p=max(number - 1, 1), **kept),
         channels=_channels(), regions=regions.provinces(), reviewers=_reviewers(), statuses=queues.LISTED,
-        business_types=list(BusinessType), due_filters=queues.DUE_FILTERS, claim_form=ActionForm())
+        business_types=list(BusinessType), due_filters=queues.DUE_FILTERS, claim_form=ActionForm(),
+        senior_only=_senior_only(page.rows))
+
+
+def _senior_only(rows) -> set[int]:
+    """The rows only a senior reviewer may take (dual control): revocations always, information
+    changes that touch the name or the legal representative."""
+    return {row.id for row in rows if row.business_type == BusinessType.REVOCATION or (
+        row.business_type == BusinessType.INFO_CHANGE
+        and operations.needs_senior(db.session, db.session.get(Order, row.id)))}
 
 
 def _channels():
@@ -157,7 +165,7 @@ def order_page(number: str):
         decisions=db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
                                      .order_by(ReviewDecision.id)).all(),
         dual_control=needs_dual_control(order, identity_changes), identity_changes=identity_changes,
-        next_url=_next_in_queue(order),
+        next_queue=(order.queue or ReviewQueue.NEW).value,
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
         payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
         messages=outbox.messages_about(db.session, order),
@@ -170,15 +178,6 @@ def _reason_choices():
                               .order_by(RejectionReason.position, RejectionReason.id))
     english = str(get_locale()) == "en"
     return [(r.id, r.text_en if english else r.text_zh) for r in rows]
-
-
-def _next_in_queue(order: Order) -> str | None:
-    """The next order of the same queue by due time, for the 'next item' shortcut."""
-    if order.queue is None or order.sla_due_at is None:
-        return None
-    page = queues.queue_page(db.session, order.queue, queues.QueueFilter(), current_user,
-                             calendar=None, now=utcnow(), after=queues.Cursor(order.sla_due_at, order.id), size=1)
-    return url_for("review.order_page", number=page.rows[0].number) if page.rows else None
 
 
 @roles_required(*operations.DOCUMENT_VIEWERS)
@@ -218,8 +217,29 @@ def claim(number: str):
 
 def _claim_and_verify(order: Order) -> None:
     operations.claim_order(db.session, order, current_user)
+    _verify_once(order)
+
+
+def _verify_once(order: Order) -> None:
     if not identity.latest_checks(db.session, order):
         operations.verify_identity(db.session, order, current_user, find_service(IdentityVerifier))
+
+
+@roles_required(*REVIEWERS)
+def next_claim(name: str):
+    """Take the queue's next item by SLA due time, claimed and open, in one action."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _open_next(_queue(name))
+
+
+def _open_next(queue: ReviewQueue):
+    following = operations.claim_next(db.session, queue, current_user)
+    if following is None:
+        flash(_("Nothing left to take in this queue."), "info")
+        return redirect(url_for("review.queue", name=queue.value))
+    _verify_once(following)
+    return redirect(url_for("review.order_page", number=following.number))
 
 
 @roles_required(*REVIEWERS)
@@ -262,16 +282,14 @@ def decide(number: str):
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
         return redirect(url_for("review.order_page", number=number))
     checklist = form.checklist(current_materials(db.session, order), request.form)
+    queue = order.queue or ReviewQueue.NEW  # where the next one comes from
     try:
         message = _apply_decision(order, form, checklist)
     except operations.ReviewError as exc:
         flash(_(exc.message, **exc.params), "error")
         return redirect(url_for("review.order_page", number=number))
     flash(message, "success")
-    target = safe_next(request.form.get("next")) or ""
-    if target.startswith("/console/orders/"):
-        return redirect(target)
-    return redirect(url_for("review.queue", name=(order.queue or ReviewQueue.NEW).value))
+    return _open_next(queue)  # the next item, claimed and open
 
 
 def _apply_decision(order, form, checklist) -> str:
@@ -314,10 +332,15 @@ def audit_log(number: str):
     actor = request.args.get("actor") or ""
     if action:
         query = query.where(AuditEntry.action == action)
-    if actor:
-        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if actor:  # the raw actor ("staff:wang", "station:") or a staff member's display name
+        named = [f"staff:{username}" for username in db.session.scalars(
+            select(Staff.username).where(Staff.display_name.contains(actor, autoescape=True)))]
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True) | AuditEntry.actor.in_(named))
     entries = db.session.scalars(query.order_by(AuditEntry.seq.desc().nulls_last(), AuditEntry.id.desc())).all()
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.order_id == order.id)
                                  .distinct().order_by(AuditEntry.action)).all()
-    return render_template("console/audit.html", order=order, entries=entries, actions=actions,
+    from review.audit_sentences import sentence, staff_names
+    names = staff_names(db.session, entries)
+    rows = [(entry, sentence(entry, names)) for entry in entries]
+    return render_template("console/audit.html", order=order, rows=rows, actions=actions,
                            action=action, actor=actor)

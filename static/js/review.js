@@ -1,5 +1,5 @@
 // The review screen: document tabs, image zoom and rotate, audited number reveal, and
-// keyboard shortcuts (J next item, A approve, R reject, M ask for more materials).
+// keyboard shortcuts (N take the next item, A approve, R reject, M ask for more materials).
 (function () {
   "use strict";
   var tabs = document.querySelectorAll(".doc-tabs [data-doc]");
@@ -66,7 +66,7 @@
     if (event.ctrlKey || event.metaKey || event.altKey ||
         /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable) { return; }
     var key = event.key.toLowerCase();
-    var ids = { j: "next-item", a: "approve", r: "reject", m: "more-materials" };
+    var ids = { n: "next-claim", a: "approve", r: "reject", m: "more-materials" };
     var element = ids[key] && document.getElementById(ids[key]);
     if (!element) { return; }
     event.preventDefault();

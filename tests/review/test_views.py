@@ -275,3 +275,36 @@ def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_
         "Content-Disposition"]
     downloads = db_session.scalars(select(AuditEntry.target).where(AuditEntry.action == "invoice.downloaded")).all()
     assert downloads == [f"invoice:{link.group(2)}"]  # a staff download is audited
+
+
+def test_take_the_next_claims_the_most_urgent_unclaimed_item_and_opens_it(client, login_as, orders, db_session):
+    other = login_as(StaffRole.REVIEWER)
+    client.post(f"/console/orders/{orders[0].number}/claim")  # held by someone else now
+    login_as(StaffRole.REVIEWER)
+    taken = client.post("/console/queues/new/next")
+    assert taken.status_code == 302 and taken.headers["Location"].endswith(f"/console/orders/{orders[1].number}")
+    db_session.expire_all()
+    order = db_session.scalar(select(Order).where(Order.number == orders[1].number))
+    assert order.status == OrderStatus.IN_REVIEW and order.reviewer_id != other.id
+    page = client.get(taken.headers["Location"]).get_data(as_text=True)
+    assert 'data-action="next-claim"' in page and 'data-key="n"' in page
+    # after a decision, the next one opens the same way
+    ticks = _tick_all(client, orders[1].number)
+    decided = client.post(f"/console/orders/{orders[1].number}/decide", data={"decision": "approve", **ticks})
+    assert decided.headers["Location"].endswith(f"/console/orders/{orders[2].number}")
+    db_session.expire_all()
+    assert db_session.scalar(select(Order.status).where(Order.number == orders[2].number)) == OrderStatus.IN_REVIEW
+
+
+def test_a_plain_reviewer_is_not_offered_what_needs_a_senior(app, client, login_as, db_session):
+    revocation = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], business_type=BusinessType.REVOCATION)
+    number = revocation.number
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    page = client.get("/console/queues/revocation").get_data(as_text=True)
+    assert number in page and "senior-only" in page
+    assert f"/console/orders/{number}/claim" not in page
+    taken = client.post("/console/queues/revocation/next")
+    assert taken.headers["Location"].endswith("/console/queues/revocation")
+    login_as(StaffRole.SENIOR_REVIEWER)
+    assert client.post("/console/queues/revocation/next").headers["Location"].endswith(f"/console/orders/{number}")
