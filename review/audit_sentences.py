@@ -1,0 +1,545 @@
+"""The audit log read as sentences: who did what, in the staff member's language.
+
+`sentence(entry, staff_names)` turns one AuditEntry into one sentence (Flask-Babel, English msgids);
+`staff_names(session, entries)` looks up, once for a page, the display names of the staff members the
+entries name. SENTENCES has one function per action the product writes; an action it does not know
+reads "<who>: <action>", so nothing is lost (the raw record stays on the page, folded away).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from models import RevocationReason, Staff
+from models.audit_chain import RESTORE_ACTION
+from review.forms import REVOCATION_REASONS
+from review.operations import REVEALED
+from web.labels import billing_label, label
+
+STAFF = "staff:"
+
+
+def staff_names(session, entries: Iterable[Any]) -> dict[str, str]:
+    """username -> display name of every staff member the entries name (as actor, target, or the
+    reviewer of a reassignment), in one query."""
+    usernames: set[str] = set()
+    for entry in entries:
+        for value in (entry.actor, entry.target):
+            if value and value.startswith(STAFF):
+                usernames.add(value[len(STAFF):])
+        if entry.action == "order.reassigned":
+            usernames.update(v for v in (_get(entry.before, "reviewer"), _get(entry.after, "reviewer")) if v)
+        for actor in (_get(entry.after, "requested_by"), _get(entry.after, "confirmed_by")):
+            if isinstance(actor, str) and actor.startswith(STAFF):
+                usernames.add(actor[len(STAFF):])
+    if not usernames:
+        return {}
+    rows = session.execute(select(Staff.username, Staff.display_name).where(Staff.username.in_(usernames)))
+    return {username: display_name for username, display_name in rows}
+
+
+def who(actor: str | None, names: dict[str, str]) -> str:
+    """The actor as a sentence names it: a staff member by display name, others by what they are."""
+    text, _ours = _who(actor, names)
+    return text
+
+
+def _who(actor: str | None, names: dict[str, str]) -> tuple[str, bool]:
+    """(name, whether it is one of our phrases, which may be capitalised at a sentence's start)."""
+    actor = actor or ""
+    kind, _sep, rest = actor.partition(":")
+    if kind == "staff" and rest:
+        return names.get(rest) or rest, False
+    if kind == "applicant":
+        return _("the applicant"), True
+    if kind == "system":
+        return _("the system"), True
+    if kind == "station" and rest:
+        return _("station %(name)s", name=rest), True
+    if kind == "courier" and rest:
+        return _("courier %(code)s", code=rest), True
+    if actor == "signing-service":
+        return _("the signing service"), True
+    if kind == "cli":
+        return _("an operator at the command line"), True
+    if kind == "payment":
+        return _("the payment provider %(name)s", name=rest.partition(":")[0]), True
+    if kind == "ip":
+        return _("someone at %(address)s", address=rest), True
+    return actor, False
+
+
+def sentence(entry, staff_names: dict[str, str]) -> str:
+    """One sentence for the entry, in the current language."""
+    name, ours = _who(entry.actor, staff_names)
+    write = SENTENCES.get(entry.action)
+    text = write(entry, name, staff_names) if write else fallback(entry, name)
+    if ours and text.startswith(name):
+        text = text[:1].upper() + text[1:]
+    return text
+
+
+def fallback(entry, name: str) -> str:
+    return _("%(who)s: %(action)s", who=name, action=entry.action)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def _get(record: dict | None, key: str, default: Any = None) -> Any:
+    return record.get(key, default) if isinstance(record, dict) else default
+
+
+def _target(entry, prefix: str) -> str:
+    """The id in the entry's target "<prefix>:<id>" (or the whole target)."""
+    target = entry.target or ""
+    return target[len(prefix) + 1:] if target.startswith(prefix + ":") else target
+
+
+def _yuan(cents: Any) -> str:
+    try:
+        cents = int(cents)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _with_note(text: str, note: str | None) -> str:
+    return _("%(sentence)s Note: %(note)s", sentence=text, note=note) if note else text
+
+
+def _kinds(codes: str) -> str:
+    return _list(label(code.strip()) for code in codes.split(",") if code.strip())
+
+
+def _list(items: Iterable[str]) -> str:
+    """Items joined as the language lists them ("a, b" / "a、b")."""
+    return _(", ").join(items)
+
+
+def _revocation_reason(name: Any) -> str:
+    names = {code.name.lower(): text for code, text in REVOCATION_REASONS}
+    if isinstance(name, int):
+        try:
+            name = RevocationReason(name).name.lower()
+        except ValueError:
+            return str(name)
+    return str(names.get(name, name or ""))
+
+
+Writer = Callable[[Any, str, dict[str, str]], str]
+
+
+# --- the order ------------------------------------------------------------------------------------
+
+def _order_created(e, w, n):
+    return _("%(who)s created the order %(number)s.", who=w, number=_get(e.after, "number", ""))
+
+
+def _order_edited(e, w, n):
+    return _("%(who)s edited the application.", who=w)
+
+
+def _order_rebound(e, w, n):
+    return _("%(who)s went on with the application in another browser, found by the order query.", who=w)
+
+
+def _order_status(e, w, n):
+    before, after = _get(e.before, "status", ""), _get(e.after, "status", "")
+    note = e.note or ""
+    if note == "claimed":
+        return _("%(who)s claimed the order for review.", who=w)
+    if note == "released":
+        return _("%(who)s released the order back to its queue.", who=w)
+    if note.startswith("assigned to "):
+        username = note[len("assigned to "):]
+        return _("%(who)s assigned the order to %(reviewer)s for review.", who=w,
+                 reviewer=n.get(username) or username)
+    if note.startswith("first approval"):
+        return _("%(who)s gave the first approval; a second senior reviewer must approve.", who=w)
+    if after == "approved":
+        return _("%(who)s approved the order.", who=w)
+    if after == "rejected":
+        reasons = "; ".join(part.strip() for part in note.split(";") if part.strip())
+        return (_("%(who)s rejected the order: %(reasons)s", who=w, reasons=reasons) if reasons
+                else _("%(who)s rejected the order.", who=w))
+    if after == "more_materials_needed":
+        return _("%(who)s asked the applicant for more materials: %(kinds)s.", who=w, kinds=_kinds(note))
+    if note.startswith("materials re-submitted: "):
+        return _("%(who)s sent the requested materials again: %(kinds)s.", who=w,
+                 kinds=_kinds(note[len("materials re-submitted: "):]))
+    text = _("%(who)s moved the order from “%(before)s” to “%(after)s”.", who=w, before=label(before),
+             after=label(after))
+    return _with_note(text, note)
+
+
+def _order_reassigned(e, w, n):
+    before, after = _get(e.before, "reviewer"), _get(e.after, "reviewer", "")
+    if before:
+        return _("%(who)s reassigned the order from %(before)s to %(after)s.", who=w,
+                 before=n.get(before) or before, after=n.get(after) or after)
+    return _("%(who)s assigned the order to %(reviewer)s for review.", who=w, reviewer=n.get(after) or after)
+
+
+def _order_viewed(e, w, n):
+    return _("%(who)s opened the order.", who=w)
+
+
+REVEALED_FIELDS = {
+    "legal_rep_id_number": lambda: _("the legal representative's ID number"),
+    "agent_id_number": lambda: _("the agent's ID number"),
+    "account_number": lambda: _("the organisation's bank account number"),
+    "legal_rep_bank_card": lambda: _("the legal representative's bank card number"),
+    "agent_bank_card": lambda: _("the agent's bank card number"),
+}
+
+
+def _number_revealed(e, w, n):
+    field = _get(e.after, "field", "")
+    return _("%(who)s revealed %(field)s.", who=w,
+             field=REVEALED_FIELDS[field]() if field in REVEALED_FIELDS else field)
+
+
+def _identity_checked(e, w, n):
+    results = _list(_("%(check)s: %(outcome)s", check=label(method), outcome=label(outcome))
+                    for method, outcome in (e.after or {}).items())
+    return _("%(who)s ran the identity checks: %(results)s.", who=w, results=results or "-")
+
+
+def _material_viewed(e, w, n):
+    return _("%(who)s viewed document %(id)s.", who=w, id=_target(e, "material"))
+
+
+def _material_uploaded(e, w, n):
+    kind = label(_get(e.after, "kind", ""))
+    if _get(e.after, "replaces"):
+        return _("%(who)s uploaded %(kind)s again, replacing the earlier copy.", who=w, kind=kind)
+    return _("%(who)s uploaded %(kind)s.", who=w, kind=kind)
+
+
+def _password_card_printed(e, w, n):
+    card = _get(e.after, "card", "")
+    if _get(e.after, "reprint"):
+        return _("%(who)s printed password card %(card)s again.", who=w, card=card)
+    if _get(e.after, "with_pin"):
+        return _("%(who)s printed password card %(card)s with the certificate password.", who=w, card=card)
+    return _("%(who)s printed password card %(card)s.", who=w, card=card)
+
+
+def _password_destroyed(e, w, n):
+    return _with_note(_("%(who)s erased the certificate password kept for the order.", who=w), e.note)
+
+
+# --- certificates and the CA ----------------------------------------------------------------------
+
+def _revocation_requested(e, w, n):
+    text = _("%(who)s asked for certificate %(serial)s to be revoked (reason: %(reason)s).", who=w,
+             serial=_target(e, "certificate"), reason=_revocation_reason(_get(e.after, "reason")))
+    return _with_note(text, e.note)
+
+
+def _revocation_withdrawn(e, w, n):
+    return _("%(who)s withdrew the request to revoke certificate %(serial)s.", who=w,
+             serial=_target(e, "certificate"))
+
+
+def _certificate_issue(e, w, n):
+    return _("%(who)s issued certificate %(serial)s.", who=w,
+             serial=_get(e.after, "serial") or _target(e, "certificate"))
+
+
+def _certificate_revoke(e, w, n):
+    reason = _revocation_reason(_get(e.after, "reason_name", _get(e.after, "reason")))
+    requested = _get(e.after, "requested_by")
+    if requested:
+        return _("%(who)s revoked certificate %(serial)s (reason: %(reason)s), as %(requester)s asked.", who=w,
+                 serial=_target(e, "certificate"), reason=reason, requester=who(requested, n))
+    return _("%(who)s revoked certificate %(serial)s (reason: %(reason)s).", who=w,
+             serial=_target(e, "certificate"), reason=reason)
+
+
+def _certificate_withdraw(e, w, n):
+    return _("%(who)s revoked certificate %(serial)s, made by an attempt of job %(job)s that did not finish.",
+             who=w, serial=_target(e, "certificate"), job=_get(e.after, "job_id", ""))
+
+
+def _crl_publish(e, w, n):
+    return _("%(who)s published CRL number %(number)s (%(count)s revoked certificates).", who=w,
+             number=_get(e.after, "number", ""), count=_get(e.after, "revoked_count", ""))
+
+
+def _ca_ceremony(e, w, n):
+    return _with_note(_("%(who)s held the key ceremony: a new issuing CA %(serial)s.", who=w,
+                        serial=_target(e, "ca")), e.note)
+
+
+def _ca_ocsp_responder(e, w, n):
+    return _with_note(_("%(who)s made a new OCSP responder certificate for the issuing CA %(serial)s.", who=w,
+                        serial=_target(e, "ca")), e.note)
+
+
+# --- the key programming station and the keys -----------------------------------------------------
+
+def _job(e) -> str:
+    return _target(e, "job")
+
+
+def _job_claimed(e, w, n):
+    return _("%(who)s claimed programming job %(job)s.", who=w, job=_job(e))
+
+
+def _job_released(e, w, n):
+    return _("%(who)s released programming job %(job)s.", who=w, job=_job(e))
+
+
+def _job_started(e, w, n):
+    return _("%(who)s started programming job %(job)s at station %(station)s on key %(serial)s.", who=w,
+             job=_job(e), station=_get(e.after, "station", ""), serial=_get(e.after, "serial", ""))
+
+
+def _job_resumed(e, w, n):
+    return _("%(who)s resumed programming job %(job)s at station %(station)s.", who=w, job=_job(e),
+             station=_get(e.after, "station", ""))
+
+
+def _job_wiped(e, w, n):
+    withdrawn = _get(e.after, "withdrawn")
+    if withdrawn:
+        return _("%(who)s had key %(serial)s wiped for programming job %(job)s to start again; certificate "
+                 "%(certificate)s of the earlier attempt was revoked.", who=w, serial=_get(e.after, "serial", ""),
+                 job=_job(e), certificate=withdrawn)
+    return _("%(who)s had key %(serial)s wiped for programming job %(job)s to start again.", who=w,
+             serial=_get(e.after, "serial", ""), job=_job(e))
+
+
+def _job_requeued(e, w, n):
+    return _("%(who)s restarted and put programming job %(job)s back in its queue.", who=w, job=_job(e))
+
+
+def _job_attempt(e, w, n):
+    return _("%(who)s began attempt %(attempt)s of programming job %(job)s.", who=w,
+             attempt=_get(e.after, "attempt", ""), job=_job(e))
+
+
+def _job_done(e, w, n):
+    return _("%(who)s finished programming job %(job)s: key %(serial)s holds certificate %(certificate)s.",
+             who=w, job=_job(e), serial=_get(e.after, "serial", ""), certificate=_get(e.after, "certificate", ""))
+
+
+def _job_interrupted(e, w, n):
+    step = _get(e.after, "step")
+    error = _get(e.after, "error", "")
+    if step:
+        return _("%(who)s reported programming job %(job)s interrupted at the step “%(step)s” (%(error)s).", who=w,
+                 job=_job(e), step=label(f"step_{step}"), error=error)
+    return _("%(who)s reported programming job %(job)s interrupted (%(error)s).", who=w, job=_job(e), error=error)
+
+
+def _token_state(e, w, n):
+    text = _("%(who)s moved key %(serial)s from “%(before)s” to “%(after)s”.", who=w, serial=_target(e, "token"),
+             before=label(f"token_{_get(e.before, 'state', '')}"), after=label(f"token_{_get(e.after, 'state', '')}"))
+    return _with_note(text, e.note)
+
+
+def _station_credential(issued: bool):
+    def write(e, w, n):
+        if issued:
+            return _("%(who)s issued a credential for station %(station)s.", who=w, station=_target(e, "station"))
+        return _("%(who)s replaced the credential of station %(station)s.", who=w, station=_target(e, "station"))
+    return write
+
+
+def _station_credential_revoked(e, w, n):
+    return _("%(who)s revoked the credential of station %(station)s.", who=w, station=_target(e, "station"))
+
+
+# --- the shelf ------------------------------------------------------------------------------------
+
+def _stock_item(e) -> str:
+    item = _get(e.after, "item") or _target(e, "stock")
+    model = _get(e.after, "model")
+    name = label(f"stock_{item}")
+    return _("%(item)s (%(model)s)", item=name, model=model) if model else name
+
+
+def _stock_received(e, w, n):
+    return _("%(who)s received %(quantity)s × %(item)s on the shelf.", who=w,
+             quantity=_get(e.after, "quantity", ""), item=_stock_item(e))
+
+
+def _stock_returned(e, w, n):
+    return _with_note(_("%(who)s put key %(serial)s back on the shelf.", who=w, serial=_target(e, "token")),
+                      e.note)
+
+
+def _stock_written_off(e, w, n):
+    return _with_note(_("%(who)s wrote off %(quantity)s × %(item)s.", who=w, quantity=_get(e.after, "quantity", ""),
+                        item=_stock_item(e)), e.note)
+
+
+# --- money ----------------------------------------------------------------------------------------
+
+def _invoice_issued(e, w, n):
+    return _("%(who)s issued invoice %(number)s for %(amount)s yuan.", who=w,
+             number=_get(e.after, "number") or _target(e, "invoice"), amount=_yuan(_get(e.after, "total_cents")))
+
+
+def _invoice_reversed(e, w, n):
+    return _("%(who)s reversed invoice %(number)s with red invoice %(red)s.", who=w, number=_target(e, "invoice"),
+             red=_get(e.after, "red_number", ""))
+
+
+def _invoice_voided(e, w, n):
+    return _with_note(_("%(who)s voided invoice %(number)s.", who=w, number=_target(e, "invoice")), e.note)
+
+
+def _invoice_deferred(e, w, n):
+    return _with_note(_("%(who)s could not have the invoice issued yet: it is issued again later.", who=w),
+                      e.note)
+
+
+def _invoice_downloaded(e, w, n):
+    return _("%(who)s downloaded invoice %(number)s.", who=w, number=_target(e, "invoice"))
+
+
+def _payment_late(e, w, n):
+    return _with_note(_("%(who)s reported a payment after the order was cancelled: it is refunded.", who=w),
+                      e.note)
+
+
+def _refund_proposed(e, w, n):
+    return _("%(who)s proposed a refund of %(amount)s yuan (%(reason)s).", who=w,
+             amount=_yuan(_get(e.after, "amount_cents")), reason=billing_label(_get(e.after, "reason", "")))
+
+
+def _refund_confirmed(e, w, n):
+    return _("%(who)s confirmed refund %(refund)s.", who=w, refund=_target(e, "refund"))
+
+
+def _refund_failed(e, w, n):
+    return _with_note(_("%(who)s could not send refund %(refund)s; it is sent again later.", who=w,
+                        refund=_target(e, "refund")), e.note)
+
+
+def _refund_succeeded(e, w, n):
+    return _("%(who)s paid back %(amount)s yuan (refund %(refund)s).", who=w,
+             amount=_yuan(_get(e.after, "amount_cents")), refund=_target(e, "refund"))
+
+
+# --- staff accounts, the admin, the chain ---------------------------------------------------------
+
+def _staff_target(e, n) -> str:
+    return who(e.target, n)
+
+
+def _staff_created(e, w, n):
+    return _("%(who)s created the staff account %(name)s (%(role)s).", who=w,
+             name=_get(e.after, "display_name") or _staff_target(e, n), role=_get(e.after, "role", ""))
+
+
+def _staff_login(e, w, n):
+    return _("%(who)s signed in.", who=w)
+
+
+def _staff_logout(e, w, n):
+    if e.note == "idle timeout":
+        return _("%(who)s was signed out after a time without activity.", who=w)
+    return _("%(who)s signed out.", who=w)
+
+
+def _staff_login_failed(e, w, n):
+    return _("%(who)s failed to sign in as %(staff)s (step: %(stage)s).", who=w, staff=_staff_target(e, n),
+             stage=e.note or "")
+
+
+def _staff_locked(e, w, n):
+    text = _("%(staff)s was locked out after failed sign-ins (%(who)s).", who=w, staff=_staff_target(e, n))
+    return _with_note(text, e.note)
+
+
+def _staff_totp_reset(e, w, n):
+    return _("%(who)s reset the second factor of %(staff)s.", who=w, staff=_staff_target(e, n))
+
+
+def _staff_unlocked(e, w, n):
+    return _("%(who)s lifted the lock-out of %(staff)s.", who=w, staff=_staff_target(e, n))
+
+
+def _admin_change(e, w, n):
+    if e.note == "create":
+        return _("%(who)s created %(target)s in the admin.", who=w, target=e.target or "")
+    fields = _list(sorted((e.after or {}).keys()))
+    return _("%(who)s changed %(fields)s of %(target)s in the admin.", who=w, fields=fields or "-",
+             target=e.target or "")
+
+
+def _calendar_imported(e, w, n):
+    return _with_note(_("%(who)s imported %(count)s days of the working-day calendar.", who=w,
+                        count=len(e.after or {})), e.note)
+
+
+def _restore_acknowledged(e, w, n):
+    return _("%(who)s acknowledged a restored database: %(dropped)s audit entries after entry %(head)s are "
+             "gone.", who=w, dropped=_get(e.after, "dropped", ""), head=_get(e.after, "head_seq", ""))
+
+
+SENTENCES: dict[str, Writer] = {
+    "order.created": _order_created,
+    "order.edited": _order_edited,
+    "order.rebound": _order_rebound,
+    "order.status": _order_status,
+    "order.reassigned": _order_reassigned,
+    "order.viewed": _order_viewed,
+    REVEALED: _number_revealed,
+    "order.password_card_printed": _password_card_printed,
+    "order.password_destroyed": _password_destroyed,
+    "identity.checked": _identity_checked,
+    "material.viewed": _material_viewed,
+    "material.uploaded": _material_uploaded,
+    "certificate.revocation_requested": _revocation_requested,
+    "certificate.revocation_withdrawn": _revocation_withdrawn,
+    "certificate.issue": _certificate_issue,
+    "certificate.revoke": _certificate_revoke,
+    "certificate.withdraw": _certificate_withdraw,
+    "crl.publish": _crl_publish,
+    "ca.ceremony": _ca_ceremony,
+    "ca.ocsp_responder": _ca_ocsp_responder,
+    "job.claimed": _job_claimed,
+    "job.released": _job_released,
+    "job.started": _job_started,
+    "job.resumed": _job_resumed,
+    "job.wiped": _job_wiped,
+    "job.requeued": _job_requeued,
+    "job.attempt": _job_attempt,
+    "job.done": _job_done,
+    "job.interrupted": _job_interrupted,
+    "token.state": _token_state,
+    "station.credential_issued": _station_credential(issued=True),
+    "station.credential_rotated": _station_credential(issued=False),
+    "station.credential_revoked": _station_credential_revoked,
+    "stock.received": _stock_received,
+    "stock.returned": _stock_returned,
+    "stock.written_off": _stock_written_off,
+    "invoice.issued": _invoice_issued,
+    "invoice.reversed": _invoice_reversed,
+    "invoice.voided": _invoice_voided,
+    "invoice.deferred": _invoice_deferred,
+    "invoice.downloaded": _invoice_downloaded,
+    "payment.late": _payment_late,
+    "refund.proposed": _refund_proposed,
+    "refund.confirmed": _refund_confirmed,
+    "refund.failed": _refund_failed,
+    "refund.succeeded": _refund_succeeded,
+    "staff.created": _staff_created,
+    "staff.login": _staff_login,
+    "staff.logout": _staff_logout,
+    "staff.login_failed": _staff_login_failed,
+    "staff.locked": _staff_locked,
+    "staff.totp_reset": _staff_totp_reset,
+    "staff.unlocked": _staff_unlocked,
+    "admin.change": _admin_change,
+    "calendar.imported": _calendar_imported,
+    RESTORE_ACTION: _restore_acknowledged,
+}
