@@ -52,6 +52,10 @@ _STAMPS = {
     OrderStatus.COMPLETED: "completed_at",
     OrderStatus.CANCELLED: "cancelled_at",
 }
+# Stamped the first time only: an order comes back to PAID after a release, a first approval or
+# re-submitted materials, and to APPROVED when a station job is given up, yet it was paid (and
+# decided) once. The review queue's own "entered at" is the SLA clock's sla_started_at.
+_FIRST_TIME_ONLY = frozenset({OrderStatus.PAID, OrderStatus.APPROVED})
 
 
 class Order(Base):
@@ -175,7 +179,7 @@ class Order(Base):
         check_transition(self.status, target)
         before = self.status
         self.status = target
-        if target in _STAMPS:
+        if target in _STAMPS and not (target in _FIRST_TIME_ONLY and getattr(self, _STAMPS[target]) is not None):
             setattr(self, _STAMPS[target], utcnow())
         self.audit_entries.append(
             AuditEntry(
