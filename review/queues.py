@@ -71,6 +71,7 @@ class QueuePage:
     next_cursor: Cursor | None
     prev_cursor: Cursor | None
     time_left: dict[int, sla.TimeLeft | None] = field(default_factory=dict)
+    waiting: dict[int, sla.Span | None] = field(default_factory=dict)  # working time since the clock started
 
 
 reviewer = aliased(Staff)
@@ -87,11 +88,11 @@ def _columns():
     )
 
 
-def _filtered(query, queue: ReviewQueue, f: QueueFilter, me: Staff, calendar, now):
+def _filtered(query, queue: ReviewQueue | None, f: QueueFilter, me: Staff, calendar, now):
     query = (query.join(Organisation, Order.organisation_id == Organisation.id)
              .join(Channel, Order.channel_id == Channel.id)
              .outerjoin(reviewer, Order.reviewer_id == reviewer.id)
-             .where(Order.queue == queue,
+             .where(Order.queue == queue if queue is not None else Order.queue.is_not(None),
                     Order.status.in_([f.status] if f.status in LISTED else ACTIVE)))
     if f.channel_id:
         query = query.where(Order.channel_id == f.channel_id)
@@ -117,16 +118,16 @@ def _filtered(query, queue: ReviewQueue, f: QueueFilter, me: Staff, calendar, no
 
 
 def _matches(text: str):
-    """An order number or credit code matches exactly; an organisation name in part."""
+    """An order number by its beginning, a credit code exactly, an organisation name in part."""
     upper = text.upper()
-    return or_(Order.number == upper, Organisation.credit_code == upper,
+    return or_(Order.number.startswith(upper, autoescape=True), Organisation.credit_code == upper,
                Organisation.name.contains(text, autoescape=True))
 
 
-def queue_page(session: Session, queue: ReviewQueue, f: QueueFilter, me: Staff, *,
+def queue_page(session: Session, queue: ReviewQueue | None, f: QueueFilter, me: Staff, *,
                calendar, now: dt.datetime, after: Cursor | None = None,
                before: Cursor | None = None, size: int = 20) -> QueuePage:
-    """One page of a queue, by SLA due time then order id."""
+    """One page of a queue (None: every queue), by SLA due time then order id."""
     key = tuple_(Order.sla_due_at, Order.id)
     query = _filtered(select(*_columns()), queue, f, me, calendar, now)
     if before is not None:
@@ -149,7 +150,16 @@ def queue_page(session: Session, queue: ReviewQueue, f: QueueFilter, me: Staff, 
         next_cursor=Cursor(last.sla_due_at, last.id) if rows and has_next else None,
         prev_cursor=Cursor(first.sla_due_at, first.id) if rows and has_prev else None,
         time_left={row.id: sla.time_left(row, calendar, now) for row in rows} if calendar else {},
+        waiting={row.id: sla.waiting(row, calendar, now) for row in rows} if calendar else {},
     )
+
+
+def overdue_page(session: Session, me: Staff, *, calendar, now: dt.datetime, after: Cursor | None = None,
+                 before: Cursor | None = None, size: int = 20) -> QueuePage:
+    """Every overdue item across the queues, by SLA due time: what the senior reviewer's overdue
+    badge counts (sla_badges), waiting or in review with its target passed."""
+    return queue_page(session, None, QueueFilter(due="overdue"), me, calendar=calendar, now=now,
+                      after=after, before=before, size=size)
 
 
 def search_orders(session: Session, text: str, limit: int = 50) -> list:

@@ -24,29 +24,62 @@ def policy_for(session: Session, business_type: BusinessType) -> SlaPolicy:
 
 
 ON_TRACK, DUE_SOON, OVERDUE, BREACHED, PAUSED = "on_track", "due_soon", "overdue", "breached", "paused"
+# Decided (approved or rejected): the clock stopped at the decision, before or after the target.
+ON_TIME, LATE = "on_time", "late"
 
 
 @dataclass(frozen=True)
-class TimeLeft:
-    """Working time to an order's target, as the queue shows it."""
+class Span:
+    """A length of working time as staff read it: days and hours, or minutes under an hour."""
 
-    seconds: int  # negative when overdue
     days: int
     hours: int
-    state: str
+    minutes: int
+
+    @classmethod
+    def of(cls, seconds: int) -> Span:
+        days, rest = divmod(abs(seconds), DAY)
+        hours, rest = divmod(rest, 3600)
+        return cls(days, hours, rest // 60)
+
+    @property
+    def unit(self) -> str:
+        """The suffix of the label that fits: "" (days and hours), "_hours" or "_minutes"."""
+        return "" if self.days else "_hours" if self.hours else "_minutes"
+
+    def text(self) -> str:
+        if self.days:
+            return f"{self.days}d {self.hours}h"
+        return f"{self.hours}h" if self.hours else f"{self.minutes} min"
+
+
+@dataclass(frozen=True)
+class TimeLeft(Span):
+    """Working time to an order's target, as the queue shows it; for a decided order, how the
+    decision stood against the target."""
+
+    seconds: int = 0  # negative when overdue (or decided late)
+    state: str = ON_TRACK
 
     @classmethod
     def of(cls, seconds: int, state: str) -> TimeLeft:
-        days, rest = divmod(abs(seconds), DAY)
-        return cls(seconds, days, rest // 3600, state)
+        span = Span.of(seconds)
+        return cls(span.days, span.hours, span.minutes, seconds, state)
+
+    @property
+    def overdue(self) -> bool:
+        """Past the target: running late, past the limit, paused after the target had passed
+        (no working time left when the applicant was asked), or decided late."""
+        return self.state in (OVERDUE, BREACHED, LATE) or (self.state == PAUSED and self.seconds <= 0)
 
     def label(self) -> str:
         """Plain English for logs and e-mails to staff; templates translate by state instead."""
-        if self.days:
-            span = f"{self.days}d {self.hours}h"
-        else:
-            span = f"{self.hours}h" if self.hours else "<1h"
-        running = f"{span} left" if self.seconds > 0 else f"overdue {span}"
+        span = self.text() if self.days or self.hours else "<1h"
+        if self.state == ON_TIME:
+            return "decided on time"
+        if self.state == LATE:
+            return f"decided late by {span}"
+        running = f"overdue {span}" if self.overdue else f"{span} left"
         if self.state == PAUSED:
             return f"paused ({running})"
         if self.state == BREACHED:
@@ -87,10 +120,24 @@ def resume_clock(order: Order, calendar: WorkingCalendar, now: dt.datetime) -> N
     order.sla_paused_limit_seconds = None
 
 
+def decided_at(order: Order) -> dt.datetime | None:
+    """When the order was approved or rejected (the clock stops there); None while undecided.
+    A first approval of two is no decision: the order waits in its queue for the second."""
+    return getattr(order, "approved_at", None) or getattr(order, "rejected_at", None)
+
+
 def time_left(order: Order, calendar: WorkingCalendar, now: dt.datetime) -> TimeLeft | None:
-    """Where an order (or a queue row with the same columns) stands; None before its clock started."""
+    """Where an order (or a queue row with the same columns) stands; None before its clock started.
+
+    A decided order's clock stopped at the decision: on time, or late by the working time from the
+    target to the decision. A paused order keeps the working time it had left when the applicant was
+    asked, zero or less (overdue) when the target had already passed."""
     if order.sla_started_at is None or order.sla_due_at is None:
         return None
+    decided = decided_at(order)
+    if decided is not None:
+        seconds = calendar.working_seconds_between(decided, order.sla_due_at)
+        return TimeLeft.of(seconds, LATE if decided > order.sla_due_at else ON_TIME)
     if order.status == OrderStatus.MORE_MATERIALS_NEEDED and order.sla_paused_target_seconds is not None:
         return TimeLeft.of(order.sla_paused_target_seconds, PAUSED)
     seconds = calendar.working_seconds_between(now, order.sla_due_at)
@@ -105,6 +152,13 @@ def time_left(order: Order, calendar: WorkingCalendar, now: dt.datetime) -> Time
     else:
         state = ON_TRACK
     return TimeLeft.of(seconds, state)
+
+
+def waiting(order: Order, calendar: WorkingCalendar, now: dt.datetime) -> Span | None:
+    """Working time since the order entered review (its clock started), pauses included."""
+    if order.sla_started_at is None:
+        return None
+    return Span.of(max(calendar.working_seconds_between(order.sla_started_at, now), 0))
 
 
 def due_window(calendar: WorkingCalendar, now: dt.datetime, name: str) -> tuple[dt.datetime | None, dt.datetime | None]:
