@@ -138,6 +138,10 @@ def _order_created(e, w, n):
     return _("%(who)s created the order %(number)s.", who=w, number=_get(e.after, "number", ""))
 
 
+def _note_added(e, w, n):
+    return _("%(who)s added an internal note.", who=w)
+
+
 def _order_edited(e, w, n):
     return _("%(who)s edited the application.", who=w)
 
@@ -488,6 +492,7 @@ def _restore_acknowledged(e, w, n):
 SENTENCES: dict[str, Writer] = {
     "order.created": _order_created,
     "order.edited": _order_edited,
+    "order.note_added": _note_added,
     "order.rebound": _order_rebound,
     "order.status": _order_status,
     "order.reassigned": _order_reassigned,

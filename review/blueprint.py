@@ -1,7 +1,7 @@
 """URL table of the review console."""
 from flask import Blueprint
 
-from review import certificate_views, views
+from review import certificate_views, note_views, overdue_views, views
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 
@@ -9,6 +9,7 @@ _RULES = [
     ("/", views.home, ["GET"]),
     ("/queues/<name>", views.queue, ["GET"]),
     ("/queues/<name>/next", views.next_claim, ["POST"]),
+    ("/overdue", overdue_views.overdue, ["GET"]),
     ("/search", views.search, ["GET"]),
     ("/orders/<number>", views.order_page, ["GET"]),
     ("/orders/<number>/materials/<int:material_id>", views.material_image, ["GET"]),
@@ -19,6 +20,7 @@ _RULES = [
     ("/orders/<number>/decide", views.decide, ["POST"]),
     ("/orders/<number>/reveal", views.reveal, ["POST"]),
     ("/orders/<number>/audit", views.audit_log, ["GET"]),
+    ("/orders/<number>/notes", note_views.add_note, ["POST"]),
     ("/certificates", certificate_views.certificate_register, ["GET"]),
     ("/ca", certificate_views.ca_status, ["GET"]),
     ("/certificates/<serial>", certificate_views.certificate_page, ["GET"]),

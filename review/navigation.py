@@ -62,7 +62,7 @@ def console_nav() -> dict:
                               counts[q], q.value == current) for q in ReviewQueue]
     if role == StaffRole.SENIOR_REVIEWER:
         badges = queues.sla_badges(db.session, request_calendar(), utcnow(), ttl)
-        nav.badges = {**badges, "overdue_url": url_for("review.queue", name="new", due="overdue"),
+        nav.badges = {**badges, "overdue_url": url_for("review.overdue"),
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
     nav.links.append(NavItem("certificates", str(_l("Certificates")), url_for("review.certificate_register"),
                              active=(request.endpoint or "").startswith("review.certificate")))

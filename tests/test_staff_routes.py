@@ -15,7 +15,9 @@ ALLOWED = {
     "review.home": EVERYONE,
     "review.search": EVERYONE,
     "review.queue": REVIEWERS,
-    "review.order_page": REVIEWERS,
+    "review.next_claim": REVIEWERS,
+    "review.overdue": {StaffRole.SENIOR_REVIEWER},
+    "review.order_page": EVERYONE,  # read only but for reviewers; documents for reviewers only
     "review.material_image": REVIEWERS,
     "review.claim": REVIEWERS,
     "review.release": REVIEWERS,
@@ -24,6 +26,7 @@ ALLOWED = {
     "review.reveal": REVIEWERS,
     "review.reassign": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
+    "review.add_note": EVERYONE,  # every role works on orders (review.context.NOTE_WRITERS)
     "review.certificate_register": EVERYONE,
     "review.certificate_page": EVERYONE,
     "review.ca_status": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
