@@ -41,12 +41,13 @@ class DecisionForm(Form):
                                 choices=[k.value for k in MaterialKind])
     note = TextAreaField(_l("Note to the applicant"), validators=[Optional(), Length(max=500)])
 
-    def checklist(self, materials: dict[MaterialKind, object], formdata) -> dict[str, dict[str, bool]]:
-        """The ticked boxes, per current material: {"<material id>": {"legible": True, ...}}."""
-        return {
-            str(material.id): {item: formdata.get(f"check-{material.id}-{item}") == "y" for item in CHECKLIST[kind]}
-            for kind, material in materials.items()
-        }
+    def checklist(self, materials: dict[MaterialKind, object], formdata) -> dict[str, dict[str, bool | None]]:
+        """Each check of each current material: holds (True, "y"), fails (False, "n") or not answered
+        (None): {"<material id>": {"legible": True, "seal_present": False, ...}}."""
+        answers = {"y": True, "n": False}
+        return {str(material.id): {item: answers.get(formdata.get(f"check-{material.id}-{item}"))
+                                   for item in CHECKLIST[kind]}
+                for kind, material in materials.items()}
 
 
 class ReassignForm(Form):

@@ -278,9 +278,31 @@ def _reasons(session: Session, ids: list[int]) -> list[RejectionReason]:
         RejectionReason.id.in_(ids), RejectionReason.active.is_(True)).order_by(RejectionReason.position)))
 
 
-def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool]]) -> None:
-    if len(checklist) < len(MaterialKind) or not all(all(items.values()) for items in checklist.values()):
-        raise ReviewError(N_("Tick every checklist item of every document before approving."))
+def failed_checks(materials: dict, checklist: dict[str, dict[str, bool | None]]) -> list[str]:
+    """The failing checks as "<material kind>:<check>" (`materials`: kind -> current material)."""
+    kinds = {str(material.id): kind for kind, material in materials.items()}
+    return [f"{kinds[mid]}:{item}" for mid, items in checklist.items() if mid in kinds
+            for item, answer in items.items() if answer is False]
+
+
+def reasons_for(session: Session, failed: list[str]) -> list[int]:
+    """The active rejection reasons that answer these failing checks (RejectionReason.applies_to)."""
+    items = {check.split(":", 1)[1] for check in failed}
+    found = []
+    for reason in session.scalars(select(RejectionReason).where(RejectionReason.active.is_(True))
+                                  .order_by(RejectionReason.position, RejectionReason.id)):
+        answers = {code.strip() for code in (reason.applies_to or "").split(",") if code.strip()}
+        if answers & set(failed) or any(f"*:{item}" in answers for item in items):
+            found.append(reason.id)
+    return found
+
+
+def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool | None]]) -> None:
+    answers = [answer for items in checklist.values() for answer in items.values()]
+    if len(checklist) < len(MaterialKind) or any(answer is None for answer in answers):
+        raise ReviewError(N_("Answer every check of every document before approving."))
+    if not all(answers):
+        raise ReviewError(N_("A check fails: reject the application or ask for more materials."))
     checks = identity.latest_checks(session, order)
     if not checks or any(check.outcome != CheckOutcome.PASSED for check in checks):
         raise ReviewError(N_("Identity verification has not passed."))

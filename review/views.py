@@ -1,6 +1,8 @@
 """Controllers of the review console: load the order (404), check the role, act, redirect."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import (
     Response,
     abort,
@@ -37,11 +39,12 @@ from models import (
 )
 from models.base import utcnow
 from notifications import outbox
-from review import certificates, identity, operations, queues, sla
+from review import beside, certificates, context, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
 from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
+from review.note_forms import note_form
 from review.warnings import warnings_for
 from web.database import writes
 from web.extensions import db
@@ -104,7 +107,9 @@ def queue(name: str):
         after=queues.Cursor.decode(request.args.get("after")),
         before=queues.Cursor.decode(request.args.get("before")),
         size=current_app.config["QUEUE_PAGE_SIZE"])
-    number = max(request.args.get("p", 1, type=bounded_int), 1)
+    # The page's number rides along with its cursor; without one this is the first page, whatever ?p= says.
+    cursor = queues.Cursor.decode(request.args.get("after")) or queues.Cursor.decode(request.args.get("before"))
+    number = max(request.args.get("p", 1, type=bounded_int), 1) if cursor else 1
     kept = {k: v for k, v in request.args.items() if k not in ("after", "before", "p") and v}
     return render_template(
         "console/queue.html", queue=which, queue_label=QUEUE_LABELS[which], page=page, page_number=number, args=kept,
@@ -141,9 +146,11 @@ def search():
     return render_template("console/search.html", q=text, results=queues.search_orders(db.session, text))
 
 
-@roles_required(*REVIEWERS)
+@staff_required
 @writes
 def order_page(number: str):
+    """The review screen for reviewers; read only for the other roles, who open orders from the
+    search for their own work (the documents stay with reviewers)."""
     order = _order(number)
     operations.record_order_view(db.session, order, current_user)
     now = utcnow()
@@ -155,6 +162,7 @@ def order_page(number: str):
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
+        beside=beside.fields_for(order), reasons=_reason_rows(),
         reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
@@ -170,14 +178,21 @@ def order_page(number: str):
         payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
         messages=outbox.messages_about(db.session, order),
         certificates=certificates.certificates_of(db.session, order), now=now,
+        earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
+        note_form=note_form(order.number),
     )
 
 
-def _reason_choices():
+def _reason_rows() -> list[SimpleNamespace]:
+    """The active reasons in the reader's language, with the failing checks each answers."""
     rows = db.session.scalars(select(RejectionReason).where(RejectionReason.active.is_(True))
                               .order_by(RejectionReason.position, RejectionReason.id))
     english = str(get_locale()) == "en"
-    return [(r.id, r.text_en if english else r.text_zh) for r in rows]
+    return [SimpleNamespace(id=r.id, text=r.text_en if english else r.text_zh, applies_to=r.applies_to) for r in rows]
+
+
+def _reason_choices():
+    return [(r.id, r.text) for r in _reason_rows()]
 
 
 @roles_required(*operations.DOCUMENT_VIEWERS)
@@ -281,10 +296,12 @@ def decide(number: str):
     if not form.validate_on_submit():
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
         return redirect(url_for("review.order_page", number=number))
-    checklist = form.checklist(current_materials(db.session, order), request.form)
+    materials = current_materials(db.session, order)
+    checklist = form.checklist(materials, request.form)
+    failed = operations.failed_checks(materials, checklist)
     queue = order.queue or ReviewQueue.NEW  # where the next one comes from
     try:
-        message = _apply_decision(order, form, checklist)
+        message = _apply_decision(order, form, checklist, failed)
     except operations.ReviewError as exc:
         flash(_(exc.message, **exc.params), "error")
         return redirect(url_for("review.order_page", number=number))
@@ -292,18 +309,21 @@ def decide(number: str):
     return _open_next(queue)  # the next item, claimed and open
 
 
-def _apply_decision(order, form, checklist) -> str:
+def _apply_decision(order, form, checklist, failed: list[str]) -> str:
+    """The failing checks give the reasons and the documents to upload again when the reviewer
+    chose none (the page pre-selects them the same way)."""
+    reason_ids = form.reason_ids.data or operations.reasons_for(db.session, failed)
     if form.decision.data == "approve":
         done = operations.approve_order(db.session, order, current_user, checklist=checklist, note=form.note.data)
         return (_("First approval recorded: a second senior reviewer must approve.")
                 if done == "first_approval" else _("Approved. The applicant is notified."))
     if form.decision.data == "reject":
-        operations.reject_order(db.session, order, current_user, reason_ids=form.reason_ids.data or [],
+        operations.reject_order(db.session, order, current_user, reason_ids=reason_ids,
                                 note=form.note.data, checklist=checklist)
         return _("Rejected. The applicant is notified.")
-    kinds = [MaterialKind(k) for k in form.kinds.data or []]
+    kinds = [MaterialKind(k) for k in form.kinds.data or dict.fromkeys(check.split(":")[0] for check in failed)]
     operations.request_materials(db.session, order, current_user, kinds=kinds, message=form.note.data,
-                                 reason_ids=form.reason_ids.data or [], checklist=checklist,
+                                 reason_ids=reason_ids, checklist=checklist,
                                  ttl_days=current_app.config["MATERIAL_REQUEST_TTL_DAYS"],
                                  public_base_url=current_app.config["PUBLIC_BASE_URL"])
     return _("The applicant was asked for more materials; the SLA clock is paused.")

@@ -207,10 +207,14 @@ def test_approval_needs_every_checklist_item_and_passed_identity_checks(db_sessi
     with pytest.raises(ReviewError, match="Identity verification"):
         operations.approve_order(db_session, order, reviewer, checklist=ticked)
     operations.verify_identity(db_session, order, reviewer, SandboxVerifier())
-    one_missing = {**ticked, next(iter(ticked)): {**next(iter(ticked.values())), "legible": False}}
-    with pytest.raises(ReviewError, match="checklist"):
-        operations.approve_order(db_session, order, reviewer, checklist=one_missing)
-    with pytest.raises(ReviewError, match="checklist"):
+    first = next(iter(ticked))
+    one_failing = {**ticked, first: {**ticked[first], "legible": False}}
+    with pytest.raises(ReviewError, match="A check fails"):
+        operations.approve_order(db_session, order, reviewer, checklist=one_failing)
+    one_unanswered = {**ticked, first: {**ticked[first], "legible": None}}
+    with pytest.raises(ReviewError, match="Answer every check"):
+        operations.approve_order(db_session, order, reviewer, checklist=one_unanswered)
+    with pytest.raises(ReviewError, match="Answer every check"):
         operations.approve_order(db_session, order, reviewer, checklist=dict(list(ticked.items())[:4]))
     assert order.status == OrderStatus.IN_REVIEW
     assert operations.approve_order(db_session, order, reviewer, checklist=ticked) == "approve"

@@ -308,3 +308,52 @@ def test_a_plain_reviewer_is_not_offered_what_needs_a_senior(app, client, login_
     assert taken.headers["Location"].endswith("/console/queues/revocation")
     login_as(StaffRole.SENIOR_REVIEWER)
     assert client.post("/console/queues/revocation/next").headers["Location"].endswith(f"/console/orders/{number}")
+
+
+def test_a_failing_check_gives_the_reasons_and_the_documents_to_upload_again(client, login_as, orders, db_session):
+    from models import MaterialRequest, RejectionReason, ReviewDecision
+
+    login_as(StaffRole.REVIEWER)
+    number = orders[0].number
+    client.post(f"/console/orders/{number}/claim")
+    page = client.get(f"/console/orders/{number}").get_data(as_text=True)
+    assert page.count('data-action="all-hold"') == 5 and 'data-key="y"' in page
+    assert 'data-applies="*:names_match"' in page  # the page pre-selects from the same table
+    answers = _tick_all(client, number)
+    licence_seal = re.search(
+        r'name="(check-\d+-seal_present)"[^>]*value="n" data-fails="business_licence:seal_present"', page).group(1)
+    answers[licence_seal] = "n"
+    asked = client.post(f"/console/orders/{number}/decide", data={"decision": "more_materials", **answers})
+    assert asked.status_code == 302
+    db_session.expire_all()
+    order = db_session.scalar(select(Order).where(Order.number == number))
+    decision = db_session.scalar(select(ReviewDecision).where(ReviewDecision.order_id == order.id))
+    reason = db_session.get(RejectionReason, decision.reason_ids[0])
+    assert "business_licence:seal_present" in reason.applies_to and len(decision.reason_ids) == 1
+    request = db_session.scalar(select(MaterialRequest).where(MaterialRequest.order_id == order.id))
+    assert [str(k) for k in request.kinds] == ["business_licence"]
+    assert decision.checklist[licence_seal.split("-")[1]]["seal_present"] is False
+
+
+@pytest.mark.parametrize("role", [StaffRole.FULFILLMENT, StaffRole.FINANCE, StaffRole.ADMIN])
+def test_other_roles_read_an_order_without_its_documents(client, login_as, orders, db_session, role):
+    login_as(role)
+    number = orders[0].number
+    found = client.get(f"/console/search?q={number[:-2]}").get_data(as_text=True)  # a prefix finds it
+    assert f"/console/orders/{number}" in found
+    page = client.get(f"/console/orders/{number}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="read-only"' in text and 'id="documents-for-reviewers"' in text
+    assert "/materials/" not in text and 'class="btn btn-link btn-sm p-0 ml-1 reveal"' not in text
+    assert f"/console/orders/{number}/claim" not in text and 'data-action="next-claim"' not in text
+    assert orders[0].legal_rep_id_masked in text  # what their work needs, masked
+
+
+def test_queue_search_matches_an_order_number_prefix_and_the_page_label_follows_the_cursor(client, login_as,
+                                                                                          orders):
+    login_as(StaffRole.REVIEWER)
+    prefix = orders[0].number[:-3]
+    page = client.get(f"/console/queues/new?q={prefix}").get_data(as_text=True)
+    assert all(o.number in page for o in orders[:5])
+    page = client.get("/console/queues/new?p=7").get_data(as_text=True)  # no cursor: the first page
+    assert re.search(r"(Page|第)\s*1", page)
