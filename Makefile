@@ -24,7 +24,7 @@ export SOFTHSM2_CONF
 
 .PHONY: help system-deps-run system-deps-test install install-dev translations \
         softhsm migrate demo run test test-sqlite test-pg screenshots lint messages check-translations \
-        check-migrations ci clean
+        check-migrations ci clean bench-review
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,7 +59,7 @@ install-dev: system-deps-test $(VENV)/.installed-dev ## system packages + .venv 
 translations: $(VENV)/.installed-run ## compile translations/*.po to .mo (if any)
 	@if [ -d translations ] && find translations -name '*.po' -print -quit | grep -q .; then \
 		echo "==> compiling translations"; \
-		$(VENV)/bin/pybabel compile -d translations -f; \
+		$(VENV)/bin/pybabel compile -d translations; \
 	fi
 
 softhsm: ## write instance/softhsm2.conf and the token folder
@@ -123,6 +123,9 @@ test-pg: install-dev translations softhsm ## only the PostgreSQL pass (throw-awa
 
 screenshots: install-dev translations softhsm ## refresh the README's screenshots (docs/screenshots) from the browser tests
 	env -u TEST_DATABASE_URL $(VENV)/bin/pytest tests/browser -m browser --update-screenshots
+
+bench-review: install-dev translations ## user actions per decided application in Chromium, by mouse and by keyboard
+	$(VENV)/bin/python -m tests.browser.bench_review
 
 lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
