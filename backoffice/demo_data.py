@@ -40,6 +40,7 @@ from models import (
     Channel,
     ChannelProduct,
     Decision,
+    DenyListEntry,
     IdentityMethod,
     Material,
     MaterialKind,
@@ -410,9 +411,37 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, upload_fold
         loader.flush()
         loader.close_chain()
     counts = {"tables": dict(loader.counts), "statuses": dict(loader.statuses), "queues": dict(loader.queues)}
+    counts["risks"] = risk_examples(session, order_ids)
     if parcels.skipped:
         counts["skipped"] = {f"parcels ({parcels.missing})": parcels.skipped}
     return counts
+
+
+def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
+    """Three applications waiting for review carry what the review screen warns of: a legal
+    representative on the deny list, an agent's phone shared with two unrelated organisations, and a
+    second open order for one organisation's credit code. The order numbers, by warning."""
+    waiting = session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status == OrderStatus.PAID,
+                                                  Order.business_type == BusinessType.NEW)
+                              .order_by(Order.id).limit(6)).all()
+    if len(waiting) < 6:
+        return {}
+    denied, shared, *others, again, first = waiting
+    person = denied.legal_rep
+    if not session.scalar(select(DenyListEntry.id).where(DenyListEntry.id_number_digest == person.id_number_digest)):
+        session.add(DenyListEntry(id_number=person.id_number, reason="演示：冒用他人身份申请（已报案）",
+                                  added_by="staff:admin"))
+    for order in others:
+        order.agent.phone = shared.agent.phone
+    # The same organisation applying twice: its name, code and region, as its first application has them.
+    mine, theirs = again.organisation, first.organisation
+    mine.name, mine.credit_code = theirs.name, theirs.credit_code
+    mine.region_province, mine.region_city = theirs.region_province, theirs.region_city
+    for column in ("account_name", "account_number", "bank_name", "bank_province", "bank_city",
+                   "invoice_taxpayer_id"):
+        setattr(again, column, getattr(first, column))
+    session.flush()
+    return {"deny_list": denied.number, "phone_reused": shared.number, "open_order": again.number}
 
 
 @click.command("demo-data")

@@ -138,6 +138,10 @@ def _order_created(e, w, n):
     return _("%(who)s created the order %(number)s.", who=w, number=_get(e.after, "number", ""))
 
 
+def _risk_overridden(e, w, n):
+    return _("%(who)s overrode the deny-list match: %(why)s", who=w, why=e.note or "")
+
+
 def _note_added(e, w, n):
     return _("%(who)s added an internal note.", who=w)
 
@@ -493,6 +497,7 @@ SENTENCES: dict[str, Writer] = {
     "order.created": _order_created,
     "order.edited": _order_edited,
     "order.note_added": _note_added,
+    "order.risk_overridden": _risk_overridden,
     "order.rebound": _order_rebound,
     "order.status": _order_status,
     "order.reassigned": _order_reassigned,

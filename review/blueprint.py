@@ -17,6 +17,7 @@ _RULES = [
     ("/orders/<number>/release", views.release, ["POST"]),
     ("/orders/<number>/reassign", views.reassign, ["POST"]),
     ("/orders/<number>/verify", views.verify_identity, ["POST"]),
+    ("/orders/<number>/override", views.override_risk, ["POST"]),
     ("/orders/<number>/decide", views.decide, ["POST"]),
     ("/orders/<number>/reveal", views.reveal, ["POST"]),
     ("/orders/<number>/audit", views.audit_log, ["GET"]),

@@ -80,3 +80,9 @@ class RevocationForm(Form):
                          choices=[SelectChoice(int(code), text) for code, text in REVOCATION_REASONS],
                          validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class RiskOverrideForm(Form):
+    """A senior reviewer's written reason to approve despite a deny-list match."""
+
+    reason = TextAreaField(_l("Why it may still be approved"), validators=[InputRequired(), Length(min=10, max=1000)])

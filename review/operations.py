@@ -28,7 +28,7 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from review import identity, messages, queues, sla
+from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
 from web.errors import N_, UserError
 
@@ -101,6 +101,20 @@ def claim_next(session: Session, queue: ReviewQueue, staff: Staff, now: dt.datet
     return None
 
 
+def override_risk(session: Session, order: Order, staff: Staff, reason: str) -> None:
+    """A senior reviewer lets an order with a deny-list match be approved, saying why (audited)."""
+    if staff.role is not StaffRole.SENIOR_REVIEWER:
+        raise ReviewError(N_("Only a senior reviewer can override a deny-list match."))
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ReviewError(N_("Say why, in at least 10 characters."))
+    if not warnings.deny_list_matches(session, order):
+        raise ReviewError(N_("Nobody of this order is on the deny list."))
+    order.risk_overridden_by_id, order.risk_override_reason = staff.id, reason[:1000]
+    record(session, staff.actor, "order.risk_overridden", order=order, note=reason[:1000],
+           after={"matches": warnings.deny_list_matches(session, order)})
+
+
 def release_order(session: Session, order: Order, staff: Staff) -> None:
     """Give a claimed order back to its queue (its holder, or a senior reviewer)."""
     _require_holder(order, staff, seniors_too=True)
@@ -133,6 +147,9 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
     checks must all have passed."""
     _require_holder(order, staff)
     _require_approvable(session, order, checklist)
+    if order.risk_overridden_by_id is None and warnings.deny_list_matches(session, order):
+        raise ReviewError(N_("A person of this order is on the deny list: approval waits for a senior reviewer's "
+                             "written override."))
     now = now or utcnow()
     if needs_dual_control(order, changed_identity(session, order)):
         if staff.role != StaffRole.SENIOR_REVIEWER:

@@ -41,7 +41,16 @@ from models.base import utcnow
 from notifications import outbox
 from review import beside, certificates, context, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
-from review.forms import CHECK_LABELS, CHECKLIST, SHORT_KIND_LABELS, ActionForm, DecisionForm, ReassignForm, RevealForm
+from review.forms import (
+    CHECK_LABELS,
+    CHECKLIST,
+    SHORT_KIND_LABELS,
+    ActionForm,
+    DecisionForm,
+    ReassignForm,
+    RevealForm,
+    RiskOverrideForm,
+)
 from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
 from review.note_forms import note_form
@@ -162,7 +171,7 @@ def order_page(number: str):
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
-        beside=beside.fields_for(order), reasons=_reason_rows(),
+        beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
         reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
@@ -278,6 +287,14 @@ def _reassign_form():
     form = ReassignForm()
     form.staff_id.choices = [(r.id, r.display_name) for r in _reviewers()]
     return form
+
+
+@roles_required(StaffRole.SENIOR_REVIEWER)
+def override_risk(number: str):
+    order = _act(number, lambda order, form: operations.override_risk(db.session, order, current_user,
+                                                                      form.reason.data),
+                 _("Override recorded: the order may be approved."), RiskOverrideForm)
+    return redirect(url_for("review.order_page", number=order.number))
 
 
 @roles_required(*REVIEWERS)

@@ -21,6 +21,13 @@ class Warning:
         return "danger" if self.code == "deny_list" else "warning"
 
 
+def deny_list_matches(session: Session, order: Order) -> list[str]:
+    """Who of the order's people ("legal_rep", "agent") has an ID number on the active deny list."""
+    return [who for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent))
+            if person.id_number_digest and session.scalar(select(DenyListEntry.id).where(
+                DenyListEntry.id_number_digest == person.id_number_digest, DenyListEntry.active.is_(True)))]
+
+
 def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reuse_limit: int) -> list[Warning]:
     found: list[Warning] = []
     credit_code = order.organisation.credit_code
@@ -38,10 +45,9 @@ def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reus
                    Certificate.not_after > now).limit(3)).all()
         if valid:
             found.append(Warning("valid_certificate", {"serials": list(valid)}))
-    for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent)):
-        if person.id_number_digest and session.scalar(select(DenyListEntry.reason).where(
-                DenyListEntry.id_number_digest == person.id_number_digest, DenyListEntry.active.is_(True))):
-            found.append(Warning("deny_list", {"person": who, "name": person.name}))
+    people = {"legal_rep": order.legal_rep, "agent": order.agent}
+    for who in deny_list_matches(session, order):
+        found.append(Warning("deny_list", {"person": who, "name": people[who].name}))
     for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent)):
         if person.phone:
             count = _organisations_using_phone(session, person.phone)

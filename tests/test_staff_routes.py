@@ -25,6 +25,7 @@ ALLOWED = {
     "review.decide": REVIEWERS,
     "review.reveal": REVIEWERS,
     "review.reassign": {StaffRole.SENIOR_REVIEWER},
+    "review.override_risk": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
     "review.add_note": EVERYONE,  # every role works on orders (review.context.NOTE_WRITERS)
     "review.certificate_register": EVERYONE,

@@ -520,3 +520,15 @@ def test_command_refuses_production(make_app, db_session):
     app.cli.add_command(demo_data_command)
     result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "5"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+def test_three_waiting_applications_carry_the_risks_the_review_screen_warns_of(db_session, loaded):
+    from models.base import utcnow
+    from review.warnings import warnings_for
+
+    risks = loaded.counts["risks"]
+    assert set(risks) == {"deny_list", "phone_reused", "open_order"}
+    for code, number in risks.items():
+        order = db_session.scalar(select(Order).where(Order.number == number))
+        found = {w.code for w in warnings_for(db_session, order, now=utcnow(), phone_reuse_limit=3)}
+        assert code in found, (code, number, found)

@@ -357,3 +357,34 @@ def test_queue_search_matches_an_order_number_prefix_and_the_page_label_follows_
     assert all(o.number in page for o in orders[:5])
     page = client.get("/console/queues/new?p=7").get_data(as_text=True)  # no cursor: the first page
     assert re.search(r"(Page|第)\s*1", page)
+
+
+def test_a_deny_list_match_blocks_approval_until_a_senior_overrides_it_in_writing(client, app, login_as, orders,
+                                                                                  db_session):
+    from models import AuditEntry as Entry
+    from models import DenyListEntry
+
+    db_session.add(DenyListEntry(id_number=orders[0].legal_rep_id_number, reason="冒用身份", added_by="staff:admin"))
+    db_session.commit()
+    number = orders[0].number
+    login_as(StaffRole.REVIEWER)
+    client.post(f"/console/orders/{number}/claim")
+    ticks = _tick_all(client, number)
+    client.post(f"/console/orders/{number}/decide", data={"decision": "approve", **ticks})
+    assert db_session.scalar(select(Order.status).where(Order.number == number)) == OrderStatus.IN_REVIEW
+    refused = client.post(f"/console/orders/{number}/override", data={"reason": "核实为同名他人，证件已比对"})
+    assert refused.status_code == 403
+    senior = app.test_client()  # another browser: a senior reviewer
+    assert sign_in(senior, add_staff(db_session, StaffRole.SENIOR_REVIEWER)).status_code == 302
+    senior.post(f"/console/orders/{number}/override", data={"reason": "short"})  # too short: refused
+    db_session.expire_all()
+    assert db_session.scalar(select(Order.risk_overridden_by_id).where(Order.number == number)) is None
+    senior.post(f"/console/orders/{number}/override", data={"reason": "核实为同名他人，证件号码已人工比对"})
+    db_session.expire_all()
+    order = db_session.scalar(select(Order).where(Order.number == number))
+    assert order.risk_override_reason.startswith("核实为同名他人")
+    assert db_session.scalar(select(Entry.note).where(Entry.order_id == order.id,
+                                                      Entry.action == "order.risk_overridden")).startswith("核实")
+    client.post(f"/console/orders/{number}/decide", data={"decision": "approve", **ticks})  # the holder
+    db_session.expire_all()
+    assert db_session.scalar(select(Order.status).where(Order.number == number)) == OrderStatus.APPROVED
