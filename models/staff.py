@@ -42,6 +42,8 @@ class Staff(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
+    # A senior reviewer marks a reviewer absent: re-submitted materials then go to the queue, not to them.
+    absent_since: Mapped[dt.datetime | None]
 
     # Flask-Login's user protocol, written out so models need not import Flask.
     is_authenticated = True

@@ -142,6 +142,19 @@ def _risk_overridden(e, w, n):
     return _("%(who)s overrode the deny-list match: %(why)s", who=w, why=e.note or "")
 
 
+def _staff_absent(e, w, n):
+    return _("%(who)s marked %(whom)s absent.", who=w, whom=_target_name(e, n))
+
+
+def _staff_back(e, w, n):
+    return _("%(who)s marked %(whom)s back at work.", who=w, whom=_target_name(e, n))
+
+
+def _target_name(e, n) -> str:
+    username = (e.target or "").removeprefix("staff:")
+    return n.get(username, username)
+
+
 def _note_added(e, w, n):
     return _("%(who)s added an internal note.", who=w)
 
@@ -543,6 +556,8 @@ SENTENCES: dict[str, Writer] = {
     "refund.failed": _refund_failed,
     "refund.succeeded": _refund_succeeded,
     "staff.created": _staff_created,
+    "staff.absent": _staff_absent,
+    "staff.back": _staff_back,
     "staff.login": _staff_login,
     "staff.logout": _staff_logout,
     "staff.login_failed": _staff_login_failed,

@@ -66,6 +66,9 @@ def console_nav() -> dict:
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
     nav.links.append(NavItem("certificates", str(_l("Certificates")), url_for("review.certificate_register"),
                              active=(request.endpoint or "").startswith("review.certificate")))
+    if role == StaffRole.SENIOR_REVIEWER:
+        nav.links.append(NavItem("reviewers", str(_l("Reviewers")), url_for("review.reviewers"),
+                                 active=request.endpoint == "review.reviewers"))
     if role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
         nav.links.append(NavItem("ca", str(_l("The CA")), url_for("review.ca_status"),
                                  active=request.endpoint == "review.ca_status"))

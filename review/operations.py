@@ -222,13 +222,42 @@ def open_material_request(session: Session, order: Order, token: str,
 
 def resubmit_materials(session: Session, order: Order, request: MaterialRequest, *, actor: str,
                        now: dt.datetime | None = None) -> None:
-    """The applicant uploaded every named document: back to the re-submitted queue, clock running."""
+    """The applicant uploaded every named document: back to the re-submitted queue, clock running, and
+    straight to the reviewer who asked when they are at work (signed in within the last
+    RETURN_TO_ASKER_HOURS working hours, not marked absent)."""
     now = now or utcnow()
     request.fulfilled_at = now
     order.reviewer_id, order.claimed_at = None, None
     order.queue = ReviewQueue.RESUBMITTED
-    sla.resume_clock(order, sla.load_calendar(session), now)
+    calendar = sla.load_calendar(session)
+    sla.resume_clock(order, calendar, now)
     order.move_to(OrderStatus.PAID, actor, note="materials re-submitted: " + ", ".join(request.kinds))
+    asker = session.get(Staff, request.staff_id)
+    if asker is not None and at_work(asker, calendar, now):
+        order.reviewer_id, order.claimed_at = asker.id, now
+        order.move_to(OrderStatus.IN_REVIEW, actor, note=f"back to {asker.username}, who asked for them")
+
+
+RETURN_TO_ASKER_HOURS = 8
+
+
+def at_work(staff: Staff, calendar, now: dt.datetime) -> bool:
+    """Active, a reviewer, not marked absent, signed in within the last RETURN_TO_ASKER_HOURS working hours."""
+    if not staff.active or staff.role not in REVIEW_ROLES or staff.absent_since is not None:
+        return False
+    seen = staff.last_login_at
+    return seen is not None and calendar.working_seconds_between(seen, now) <= RETURN_TO_ASKER_HOURS * 3600
+
+
+def mark_absent(session: Session, staff: Staff, senior: Staff, absent: bool) -> None:
+    """A senior reviewer marks a reviewer absent (or back): while absent, re-submitted materials go to
+    the queue instead of to them."""
+    if senior.role is not StaffRole.SENIOR_REVIEWER:
+        raise ReviewError(N_("Only a senior reviewer can mark a reviewer absent."))
+    if staff.role not in REVIEW_ROLES:
+        raise ReviewError(N_("Only reviewers are marked absent or back."))
+    staff.absent_since = utcnow() if absent else None
+    record(session, senior.actor, "staff.absent" if absent else "staff.back", target=f"staff:{staff.username}")
 
 
 class TooManyReveals(ReviewError):

@@ -172,6 +172,7 @@ def order_page(number: str):
         "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
         beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
+        earlier_versions=_earlier_versions(order), kept=_kept_answers(order),
         reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
@@ -190,6 +191,25 @@ def order_page(number: str):
         earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
         note_form=note_form(order.number),
     )
+
+
+def _earlier_versions(order: Order) -> dict[MaterialKind, Material]:
+    """The version each re-submitted document replaced (its newest predecessor), by kind."""
+    earlier: dict[MaterialKind, Material] = {}
+    for material in db.session.scalars(select(Material).where(Material.order_id == order.id,
+                                                              Material.superseded_at.is_not(None))
+                                       .order_by(Material.superseded_at.desc())):
+        earlier.setdefault(material.kind, material)
+    return earlier
+
+
+def _kept_answers(order: Order) -> dict[str, dict[str, bool | None]]:
+    """The last decision's answers, per material: the untouched documents keep theirs (a re-submitted
+    document is a new material, so it starts unanswered)."""
+    last = db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id,
+                                                          ReviewDecision.checklist.is_not(None))
+                              .order_by(ReviewDecision.id.desc()).limit(1)).first()
+    return last.checklist if last else {}
 
 
 def _reason_rows() -> list[SimpleNamespace]:

@@ -93,7 +93,7 @@ def test_the_api_refuses_lone_surrogates(client, db_session, api_headers):
 def _console_get_urls(app, number: str, material_id: int):
     values = {"number": number, "material_id": material_id, "name": "new", "export_type": "csv",
               "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
-              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1}
+              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1, "staff_id": 1}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/console") and "GET" in rule.methods and not rule.endpoint.endswith("static"):
             url = rule.rule

@@ -1,6 +1,7 @@
 // The review screen: documents beside what they must match (zoom, rotate both ways, pan to every
 // corner), the checklist by exception ("every check holds", a failing check marked on its own, the
-// reasons and documents to upload again pre-selected from the failing checks), the audited number
+// reasons and documents to upload again pre-selected from the failing checks; a re-submitted document
+// beside its earlier version, P), the audited number
 // reveal, and keys for everything (N take the next, Y every check holds, 1-5 / [ ] documents,
 // + - 0 Q E the viewer, A approve, R reject, M more materials, ? the list). A key works wherever the
 // focus is, except while typing in a text field; Alt+key works there too (as an access key would:
@@ -82,6 +83,14 @@
       viewer.scrollTop = drag.top - (event.clientY - drag.y);
     });
     window.addEventListener("mouseup", function () { drag = null; });
+  });
+
+  // --- a re-submitted document beside its earlier version, one key away
+  document.querySelectorAll("[data-action=compare]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var docPane = button.closest(".doc-pane");
+      docPane.querySelector(".viewer-earlier").classList.toggle("d-none");
+    });
   });
 
   // --- the checklist by exception
@@ -173,6 +182,11 @@
     "0": function () { return viewer("reset"); },
     q: function () { return viewer("rotate", -90); },
     e: function () { return viewer("rotate", 90); },
+    p: function () {
+      var button = current && pane() && pane().querySelector("[data-action=compare]");
+      if (button) { button.click(); return true; }
+      return false;
+    },
     "?": function () {
       var help = document.getElementById("shortcuts");
       if (help) { help.classList.toggle("d-none"); return true; }

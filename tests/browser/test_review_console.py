@@ -100,7 +100,12 @@ def test_review_with_more_materials_then_approval(page: Page, browser, live_serv
     applicant.close()
 
     page.goto(f"{base}/console/queues/resubmitted")
-    page.locator(f'tr[data-order="{number}"]').get_by_role("button").click()
+    # Back to the reviewer who asked (signed in a moment ago): held by her, opened from the queue.
+    page.locator(f'tr[data-order="{number}"] a').first.click()
+    expect(page.locator(".new-document")).to_have_count(1)  # the re-submitted licence
+    page.wait_for_load_state()  # the page's keys are set up once it has loaded
+    page.keyboard.press("p")  # beside its earlier version
+    expect(page.locator("#doc-business_licence .viewer-earlier")).to_be_visible()
     _every_check_holds(page)
     page.locator(".check-holds").first.focus()  # a check has the focus: the shortcut still works
     page.keyboard.press("a")  # the approve shortcut

@@ -189,11 +189,13 @@ def test_a_failed_identity_check_blocks_approval(client, app, login_as, db_sessi
 
 
 def test_more_materials_then_the_applicant_reuploads_through_the_link(client, app, login_as, orders, db_session):
-    login_as(StaffRole.REVIEWER)
+    reviewer = login_as(StaffRole.REVIEWER)
     order = orders[0]
     client.post(f"/console/orders/{order.number}/claim")
+    answers = _tick_all(client, order.number)  # every check answered: the untouched documents keep theirs
     client.post(f"/console/orders/{order.number}/decide", data={
-        "decision": "more_materials", "kinds": ["business_licence", "authorisation_letter"], "note": "请加盖公章"})
+        "decision": "more_materials", "kinds": ["business_licence", "authorisation_letter"], "note": "请加盖公章",
+        **answers})
     link = re.search(r"/apply/\S+/more/\S+", latest_for(db_session, order.agent_phone).text).group(0)
     email = db_session.scalars(select(EmailMessage.body).where(EmailMessage.order_id == order.id)).first()
     assert "请加盖公章" in email and link in email
@@ -210,9 +212,37 @@ def test_more_materials_then_the_applicant_reuploads_through_the_link(client, ap
                             content_type="multipart/form-data")
     assert 'id="resubmitted"' in answer.get_data(as_text=True)
     db_session.expire_all()
+    number = order.number
     order = db_session.get(Order, order.id)
-    assert (order.status, order.queue, order.reviewer_id) == (OrderStatus.PAID, ReviewQueue.RESUBMITTED, None)
+    # Back to the reviewer who asked: signed in a moment ago and not marked absent.
+    assert (order.status, order.queue, order.reviewer_id) == (OrderStatus.IN_REVIEW, ReviewQueue.RESUBMITTED,
+                                                              reviewer.id)
     assert applicant.get(link).status_code == 404
+    page = client.get(f"/console/orders/{number}").get_data(as_text=True)
+    assert page.count('class="badge badge-warning new-document"') == 2
+    assert page.count('data-action="compare"') == 2 and page.count('class="doc-earlier"') == 2
+    kept = re.findall(r'name="(check-\d+-\w+)" value="y"[^>]*checked', page)
+    assert len(kept) == 7  # agent ID front (2) and back (2), e-seal form (3): untouched; the two new ones blank
+
+
+def test_re_submitted_materials_go_to_the_queue_when_the_asker_is_absent(client, app, login_as, orders,
+                                                                         db_session):
+    from review import operations
+
+    asker = login_as(StaffRole.REVIEWER)
+    number = orders[0].number
+    client.post(f"/console/orders/{number}/claim")
+    client.post(f"/console/orders/{number}/decide", data={"decision": "more_materials",
+                                                          "kinds": ["business_licence"], "note": "请加盖公章"})
+    login_as(StaffRole.SENIOR_REVIEWER)
+    assert client.post(f"/console/reviewers/{asker.id}/absent").status_code == 302
+    assert "Absent since" in client.get("/console/reviewers?lang=en").get_data(as_text=True)
+    from models import MaterialRequest
+
+    order = db_session.scalar(select(Order).where(Order.number == number))
+    request = db_session.scalar(select(MaterialRequest).where(MaterialRequest.order_id == order.id))
+    operations.resubmit_materials(db_session, order, request, actor="applicant:test")
+    assert (order.status, order.reviewer_id) == (OrderStatus.PAID, None)
 
 
 def test_the_audit_log_of_an_order_can_be_filtered(client, login_as, orders):
