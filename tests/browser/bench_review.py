@@ -82,6 +82,7 @@ def decide(counted: Counted, *, keyboard: bool, count: int) -> None:
         if index == 0:
             counted.press("n") if keyboard else counted.click("[data-action=next-claim]")
         expect(page.locator("#approve")).to_be_visible()
+        page.wait_for_load_state()  # its keys are set up once the page has loaded
         for _ in range(DOCUMENTS):
             if keyboard:
                 counted.press("y")
