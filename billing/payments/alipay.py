@@ -4,7 +4,9 @@ A request is a form POST of the common parameters plus ``biz_content`` (JSON), s
 every non-empty parameter but ``sign``, sorted by key, joined ``k=v`` with ``&``, signed
 SHA256withRSA (PKCS#1 v1.5) with the app's private key, base64. The answer is JSON with a
 ``<method>_response`` object and a ``sign`` over that object's exact text, made with
-Alipay's key. Asynchronous notifications are signed the same way, without ``sign_type``.
+Alipay's key. Asynchronous notifications are signed the same way, without ``sign_type`` and
+keeping the parameters whose value is empty (``passback_params=``), as Alipay's Java and
+Python SDKs verify them.
 The sandbox provider signs its notifications with these same helpers.
 """
 from __future__ import annotations
@@ -102,10 +104,13 @@ def load_public_key(key: str | bytes) -> rsa.RSAPublicKey:
     return loaded
 
 
-def signing_string(params: Mapping[str, str], leave_out: Iterable[str] = ("sign",)) -> str:
+def signing_string(params: Mapping[str, str], leave_out: Iterable[str] = ("sign",), *,
+                   keep_empty: bool = False) -> str:
+    """What is signed: a request leaves out its empty parameters; a notification keeps them
+    (``keep_empty``), since Alipay signs every parameter it posts."""
     left_out = set(leave_out)
-    return "&".join(f"{key}={value}" for key, value in sorted(params.items())
-                    if key not in left_out and value not in ("", None))
+    return "&".join(f"{key}={'' if value is None else value}" for key, value in sorted(params.items())
+                    if key not in left_out and (keep_empty or value not in ("", None)))
 
 
 def rsa2_sign(private_key: rsa.RSAPrivateKey, text: str) -> str:
@@ -125,7 +130,7 @@ def rsa2_verify(public_key: rsa.RSAPublicKey, text: str, sign: str) -> bool:
 def sign_notification(params: Mapping[str, str], private_key: rsa.RSAPrivateKey) -> dict[str, str]:
     """The params with ``sign_type`` and ``sign`` added, as Alipay posts them to a notify URL."""
     signed = {**params, "sign_type": "RSA2"}
-    signed["sign"] = rsa2_sign(private_key, signing_string(signed, ("sign", "sign_type")))
+    signed["sign"] = rsa2_sign(private_key, signing_string(signed, ("sign", "sign_type"), keep_empty=True))
     return signed
 
 
@@ -136,7 +141,7 @@ def read_notification(params: Mapping[str, str], public_key: rsa.RSAPublicKey, a
     sign = params.get("sign")
     if not sign or params.get("sign_type", "RSA2") != "RSA2":
         raise BadSignature("notification is not signed RSA2")
-    if not rsa2_verify(public_key, signing_string(params, ("sign", "sign_type")), sign):
+    if not rsa2_verify(public_key, signing_string(params, ("sign", "sign_type"), keep_empty=True), sign):
         raise BadSignature("notification signature does not verify")
     if params.get("app_id") != app_id:
         raise BadNotification(f"notification is for app {params.get('app_id')!r}, not ours")

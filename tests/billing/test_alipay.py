@@ -12,6 +12,7 @@ import urllib.parse
 import zipfile
 
 import pytest
+from alipay import AliPay as SdkAliPay
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -225,6 +226,44 @@ def test_notification_with_a_good_signature_is_read(provider, alipay):
     assert notification.amount_cents == 1
     assert notification.notify_id == "2024061000222120006001234567890"
     assert notification.paid_at == dt.datetime(2024, 6, 10, 4, 0, 5, tzinfo=dt.UTC)
+
+
+def sdk_signed(params: dict[str, str], alipay_key: rsa.RSAPrivateKey, app_key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """A notification signed by python-alipay-sdk (its own string to sign, its own RSA code),
+    in Alipay's place: every parameter but sign_type, empty ones too."""
+    sdk = SdkAliPay(APP_ID, app_private_key_string=private_pem(alipay_key),
+                    alipay_public_key_string=public_pem(app_key))
+    signed = urllib.parse.parse_qs(sdk.sign_data(dict(params)), keep_blank_values=True)
+    return {**{k: v[0] for k, v in signed.items()}, "sign_type": "RSA2"}
+
+
+def test_notification_with_an_empty_parameter_signed_by_the_sdk_is_read(provider, alipay, keys):
+    provider.precreate("CA5E", 1, "order", "https://ca.example/notify")
+    posted = alipay.pay("CA5E")
+    params = sdk_signed({**{k: v for k, v in posted.items() if k not in ("sign", "sign_type")},
+                         "passback_params": "", "body": ""}, keys["alipay"], keys["app"])
+    assert params["passback_params"] == ""
+
+    notification = provider.verify_notification(params)
+
+    assert (notification.out_trade_no, notification.amount_cents) == ("CA5E", 1)
+    # The empty parameters are signed: leaving one out, or filling it in, breaks the signature.
+    with pytest.raises(BadSignature):
+        provider.verify_notification({k: v for k, v in params.items() if k != "passback_params"})
+    with pytest.raises(BadSignature):
+        provider.verify_notification({**params, "passback_params": "x"})
+
+
+def test_sdk_verifies_the_notifications_we_sign(keys):
+    from billing.payments.alipay import load_private_key, sign_notification
+
+    signed = sign_notification({"app_id": APP_ID, "out_trade_no": "CA5S", "passback_params": "",
+                                "trade_status": "TRADE_SUCCESS"}, load_private_key(private_pem(keys["alipay"])))
+    sdk = SdkAliPay(APP_ID, app_private_key_string=private_pem(keys["app"]),
+                    alipay_public_key_string=public_pem(keys["alipay"]))
+    signature = signed.pop("sign")
+
+    assert sdk.verify(signed, signature)
 
 
 @pytest.mark.parametrize("change", [
