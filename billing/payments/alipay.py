@@ -35,7 +35,9 @@ from billing.payments.interfaces import (
     Notification,
     ProviderError,
     QrTrade,
+    RefundQuery,
     RefundResult,
+    RefundState,
     TradeState,
     TradeStatus,
 )
@@ -45,6 +47,9 @@ DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SUCCESS = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+
+REFUND_QUERY_METHOD = "alipay.trade.fastpay.refund.query"
+REFUND_SUCCESS = "REFUND_SUCCESS"
 
 BILL_METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 # The trade bill's detail file in the ZIP, e.g. 20880000000000000156_20240610_业务明细.csv (beside it
@@ -278,6 +283,31 @@ class AlipayProvider:
             raise ProviderError(f"alipay.trade.refund answered something we cannot read: {exc}") from exc
         return RefundResult(out_trade_no=out_trade_no, out_request_no=out_request_no, refund_cents=refund_cents,
                             refunded_total_cents=refunded_total, trade_no=answer.get("trade_no"))
+
+    def query_refund(self, out_trade_no: str, out_request_no: str) -> RefundQuery:
+        """alipay.trade.fastpay.refund.query: an answer with the refund's data and ``refund_status``
+        REFUND_SUCCESS (or, as older answers have it, no ``refund_status``) is a refund made; an
+        answer without data, or another status, is none: Alipay did not receive it (or it failed).
+        Alipay advises asking no sooner than ten seconds after the refund was sent."""
+        none = RefundQuery(out_trade_no, out_request_no, RefundState.NOT_REFUNDED, None, None)
+        try:
+            answer = self._call(REFUND_QUERY_METHOD, {"out_trade_no": out_trade_no, "out_request_no": out_request_no})
+        except ProviderError as exc:
+            if exc.sub_code == TRADE_NOT_EXIST:
+                return none
+            raise
+        if answer.get("out_request_no") not in (None, "", out_request_no) or \
+                answer.get("out_trade_no") not in (None, "", out_trade_no):
+            raise ProviderError(f"{REFUND_QUERY_METHOD} answered about another refund "
+                                f"({answer.get('out_trade_no')!r}, {answer.get('out_request_no')!r})")
+        status = answer.get("refund_status")
+        if not answer.get("refund_amount") or (status and status != REFUND_SUCCESS):
+            return RefundQuery(out_trade_no, out_request_no, RefundState.NOT_REFUNDED, None, answer.get("trade_no"))
+        try:
+            refund_cents = yuan_to_cents(answer["refund_amount"])
+        except ValueError as exc:
+            raise ProviderError(f"{REFUND_QUERY_METHOD} answered something we cannot read: {exc}") from exc
+        return RefundQuery(out_trade_no, out_request_no, RefundState.REFUNDED, refund_cents, answer.get("trade_no"))
 
     def close(self, out_trade_no: str) -> None:
         try:

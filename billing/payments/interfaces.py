@@ -60,6 +60,23 @@ class RefundResult:
     trade_no: str | None
 
 
+class RefundState(StrEnum):
+    # The provider made the refund of this request number.
+    REFUNDED = "REFUNDED"
+    # The provider has no refund of this request number (never received, or failed): sending the
+    # same request again is safe and refunds at most once.
+    NOT_REFUNDED = "NOT_REFUNDED"
+
+
+@dataclass(frozen=True)
+class RefundQuery:
+    out_trade_no: str
+    out_request_no: str
+    state: RefundState
+    refund_cents: int | None
+    trade_no: str | None
+
+
 @dataclass(frozen=True)
 class Notification:
     out_trade_no: str
@@ -82,6 +99,10 @@ class PaymentProvider(Protocol):
     def refund(self, out_trade_no: str, refund_cents: int, out_request_no: str, reason: str) -> RefundResult:
         """Refund part or all of a paid trade; repeating an ``out_request_no`` refunds nothing more
         and answers as the first time."""
+
+    def query_refund(self, out_trade_no: str, out_request_no: str) -> RefundQuery:
+        """Ask the provider whether the refund of ``out_request_no`` was made: settles a refund
+        whose answer was lost or uncertain (a timeout, a broken connection)."""
 
     def close(self, out_trade_no: str) -> None:
         """Close an unpaid trade. A trade the provider never saw counts as closed; a buyer who

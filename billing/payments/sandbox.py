@@ -45,7 +45,9 @@ from billing.payments.interfaces import (
     Notification,
     ProviderError,
     QrTrade,
+    RefundQuery,
     RefundResult,
+    RefundState,
     TradeState,
     TradeStatus,
 )
@@ -209,6 +211,19 @@ class SandboxProvider:
             if refunded + refund_cents == trade["amount_cents"]:
                 self._set_status(ledger, out_trade_no, TradeState.TRADE_CLOSED)
         return RefundResult(out_trade_no, out_request_no, refund_cents, refunded + refund_cents, trade["trade_no"])
+
+    def query_refund(self, out_trade_no: str, out_request_no: str) -> RefundQuery:
+        """As alipay.trade.fastpay.refund.query answers: the refund if it was made, else none
+        (an unknown trade too)."""
+        with self._transaction() as ledger:
+            self._settle(ledger)
+            trade = self._trade(ledger, out_trade_no)
+            made = ledger.execute("SELECT refund_cents FROM refunds WHERE out_trade_no = ? AND out_request_no = ?",
+                                  (out_trade_no, out_request_no)).fetchone()
+        trade_no = trade["trade_no"] if trade is not None else None
+        if made is None:
+            return RefundQuery(out_trade_no, out_request_no, RefundState.NOT_REFUNDED, None, trade_no)
+        return RefundQuery(out_trade_no, out_request_no, RefundState.REFUNDED, made["refund_cents"], trade_no)
 
     def close(self, out_trade_no: str) -> None:
         with self._transaction() as ledger:

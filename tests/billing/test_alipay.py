@@ -18,7 +18,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from billing.payments.alipay import AlipayProvider, cents_to_yuan, yuan_to_cents
-from billing.payments.interfaces import BadNotification, BadSignature, ProviderError, TradeState
+from billing.payments.interfaces import (
+    BadNotification,
+    BadSignature,
+    ProviderError,
+    RefundQuery,
+    RefundState,
+    TradeState,
+)
 from tests.fake_service import file_service, local_service
 
 APP_ID = "2021000123456789"
@@ -70,7 +77,9 @@ class FakeAlipay:
             return self.signed(node, {"code": "40002", "msg": "Invalid Arguments",
                                       "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"})
         biz = json.loads(params["biz_content"])
-        handler = getattr(self, params["method"].split(".")[-1])
+        method = params["method"]
+        handler = getattr(self, method.removeprefix("alipay.trade.").replace(".", "_"), None) or \
+            getattr(self, method.split(".")[-1])
         return self.signed(node, handler(biz, params))
 
     def signed(self, node: str, payload: dict) -> str:
@@ -101,6 +110,21 @@ class FakeAlipay:
         total = sum(float(amount) for (out, _), amount in self.refunds.items() if out == biz["out_trade_no"])
         return {"code": "10000", "msg": "Success", "trade_no": trade["trade_no"], "out_trade_no": biz["out_trade_no"],
                 "fund_change": fund_change, "refund_fee": f"{total:.2f}"}
+
+    def fastpay_refund_query(self, biz: dict, params: dict) -> dict:
+        """As Alipay answers: the refund's data if it was made, only the request's numbers if not."""
+        trade = self.trades.get(biz["out_trade_no"])
+        if trade is None or "trade_no" not in trade:
+            return not_exist()
+        answer = {"code": "10000", "msg": "Success", "trade_no": trade["trade_no"],
+                  "out_trade_no": biz["out_trade_no"], "out_request_no": biz["out_request_no"]}
+        amount = self.refunds.get((biz["out_trade_no"], biz["out_request_no"]))
+        if amount is None:
+            return answer
+        return {**answer, "total_amount": trade["total_amount"], "refund_amount": amount,
+                **({} if self.old_refund_answers else {"refund_status": "REFUND_SUCCESS"})}
+
+    old_refund_answers = False
 
     def close(self, biz: dict, params: dict) -> dict:
         trade = self.trades.get(biz["out_trade_no"])
@@ -205,6 +229,39 @@ def test_refund_is_idempotent_per_request_number(provider, alipay):
     assert first.refunded_total_cents == 10000
     assert list(alipay.refunds) == [("CA3", "CA3-R1")]
     assert json.loads(alipay.received[-1]["biz_content"])["refund_amount"] == "100.00"
+
+
+@pytest.mark.parametrize("old_answers", [False, True], ids=["refund_status", "no-refund_status"])
+def test_refund_query_settles_a_refund_whose_answer_was_lost(provider, alipay, old_answers):
+    alipay.old_refund_answers = old_answers
+    provider.precreate("CA3Q", 30000, "order", "https://ca.example/notify")
+    assert provider.query_refund("CA3Q", "CA3Q-R1").state is RefundState.NOT_REFUNDED  # no trade yet
+    alipay.pay("CA3Q")
+    assert provider.query_refund("CA3Q", "CA3Q-R1") == RefundQuery(
+        "CA3Q", "CA3Q-R1", RefundState.NOT_REFUNDED, None, "2024061022001400001234567890")
+
+    provider.refund("CA3Q", 30000, "CA3Q-R1", "rejected")  # suppose its answer never came back
+    found = provider.query_refund("CA3Q", "CA3Q-R1")
+
+    assert found == RefundQuery("CA3Q", "CA3Q-R1", RefundState.REFUNDED, 30000, "2024061022001400001234567890")
+    sent = alipay.received[-1]
+    assert sent["method"] == "alipay.trade.fastpay.refund.query"
+    assert json.loads(sent["biz_content"]) == {"out_trade_no": "CA3Q", "out_request_no": "CA3Q-R1"}
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ({"refund_status": "REFUND_FAILED", "refund_amount": "300.00"}, RefundState.NOT_REFUNDED),
+    ({"out_request_no": "CA3Q-R9", "refund_amount": "300.00"}, "another refund"),
+    ({"refund_amount": "3e2"}, "cannot read"),
+])
+def test_refund_query_answers_we_read_warily(provider, alipay, monkeypatch, answer, expected):
+    monkeypatch.setattr(alipay, "fastpay_refund_query", lambda biz, params: {
+        "code": "10000", "msg": "Success", "out_trade_no": "CA3Q", "out_request_no": "CA3Q-R1", **answer})
+    if isinstance(expected, RefundState):
+        assert provider.query_refund("CA3Q", "CA3Q-R1").state is expected
+    else:
+        with pytest.raises(ProviderError, match=expected):
+            provider.query_refund("CA3Q", "CA3Q-R1")
 
 
 def test_close_an_unpaid_trade_and_one_alipay_never_saw(provider, alipay):

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from billing.payments.alipay import AlipayProvider
-from billing.payments.interfaces import BadSignature, ProviderError, TradeState
+from billing.payments.interfaces import BadSignature, ProviderError, RefundQuery, RefundState, TradeState
 from billing.payments.sandbox import Mismatch, SandboxProvider
 from models.business_time import BUSINESS_TZ
 
@@ -141,6 +141,19 @@ def test_refund_is_idempotent_per_request_number(sandbox):
     assert sandbox.query("CA107").status is TradeState.TRADE_CLOSED
     with pytest.raises(ProviderError):
         sandbox.refund("CA107", 1, "R3", "too much")
+
+
+def test_refund_query_answers_like_alipays(sandbox):
+    sandbox.precreate("CA107Q", 30000, "order", NOTIFY_URL)
+    [params] = sandbox.pay("CA107Q")
+    assert sandbox.query_refund("CA107Q", "R1").state is RefundState.NOT_REFUNDED
+
+    sandbox.refund("CA107Q", 10000, "R1", "rejected")
+
+    assert sandbox.query_refund("CA107Q", "R1") == RefundQuery("CA107Q", "R1", RefundState.REFUNDED, 10000,
+                                                               params["trade_no"])
+    assert sandbox.query_refund("CA107Q", "R2").state is RefundState.NOT_REFUNDED
+    assert sandbox.query_refund("no-such-trade", "R1").state is RefundState.NOT_REFUNDED
 
 
 def test_close_an_unpaid_trade(sandbox):
