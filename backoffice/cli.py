@@ -104,6 +104,7 @@ def reset_second_factor(username: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from backoffice.backup_cli import backup_command, restore_command
     from backoffice.bench import bench_cli
     from backoffice.billing_cli import billing_cli
     from backoffice.ca_cli import ca_cli
@@ -114,6 +115,6 @@ def init_app(app: Flask) -> None:
     from backoffice.station_cli import station_cli
 
     for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
-                  notifications_cli, ca_cli, station_cli, calendar_cli):
+                  notifications_cli, ca_cli, station_cli, calendar_cli, backup_command, restore_command):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)
