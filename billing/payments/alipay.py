@@ -8,12 +8,21 @@ Alipay's key. Asynchronous notifications are signed the same way, without ``sign
 keeping the parameters whose value is empty (``passback_params=``), as Alipay's Java and
 Python SDKs verify them.
 The sandbox provider signs its notifications with these same helpers.
+
+Certificate mode (公钥证书), which many merchant apps must use: each request also carries
+``app_cert_sn`` (of the app's public-key certificate) and ``alipay_root_cert_sn`` (of Alipay's
+root certificate chain), Alipay's public key is taken from Alipay's public-key certificate, and
+an answer's ``alipay_cert_sn`` must name that certificate. A certificate's SN is the MD5 (hex)
+of its issuer's DN, most specific attribute first (``CN=…,OU=…,O=…,C=…``), followed by its
+serial number in decimal; the root's is that of each RSA-signed certificate of the chain,
+joined by ``_`` (the chain's SM2 certificate is left out), as Alipay's SDKs compute them.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import http.client
 import io
 import json
@@ -25,6 +34,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -107,6 +117,36 @@ def load_public_key(key: str | bytes) -> rsa.RSAPublicKey:
     if not isinstance(loaded, rsa.RSAPublicKey):
         raise ValueError("RSA2 verification needs an RSA public key")
     return loaded
+
+
+# Signature algorithms of the RSA family (PKCS #1: md5WithRSAEncryption, sha256WithRSAEncryption, …).
+_RSA_SIGNATURE_OID_PREFIX = "1.2.840.113549.1.1."
+
+
+def load_certificates(pem: str | bytes) -> list[x509.Certificate]:
+    """The certificates of a PEM file (one, or a chain such as Alipay's root certificate)."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise ValueError(f"not a PEM certificate: {exc}") from exc
+
+
+def cert_sn(cert: x509.Certificate) -> str:
+    """The certificate's SN as Alipay counts it: MD5 of the issuer DN, most specific attribute
+    first, and the serial number in decimal."""
+    issuer = ",".join(f"{attribute.rfc4514_attribute_name}={attribute.value}"
+                      for attribute in reversed(list(cert.issuer)))
+    return hashlib.md5((issuer + str(cert.serial_number)).encode("utf-8")).hexdigest()
+
+
+def root_cert_sn(pem: str | bytes) -> str:
+    """``alipay_root_cert_sn``: the SNs of the chain's RSA-signed certificates joined by ``_``."""
+    sns = [cert_sn(cert) for cert in load_certificates(pem)
+           if cert.signature_algorithm_oid.dotted_string.startswith(_RSA_SIGNATURE_OID_PREFIX)]
+    if not sns:
+        raise ValueError("Alipay's root certificate holds no RSA-signed certificate")
+    return "_".join(sns)
 
 
 def signing_string(params: Mapping[str, str], leave_out: Iterable[str] = ("sign",), *,
@@ -232,13 +272,37 @@ def _top_level_spans(text: str) -> dict[str, tuple[int, int]]:
 class AlipayProvider:
     """Trades paid by scanning a QR code (alipay.trade.precreate and its companions)."""
 
-    def __init__(self, app_id: str, app_private_key: str, alipay_public_key: str,
-                 gateway_url: str = DEFAULT_GATEWAY, timeout: float = 10.0, seller_id: str | None = None):
-        if not app_id or not app_private_key or not alipay_public_key:
+    def __init__(self, app_id: str, app_private_key: str, alipay_public_key: str | None,
+                 gateway_url: str = DEFAULT_GATEWAY, timeout: float = 10.0, seller_id: str | None = None, *,
+                 app_cert: str | None = None, alipay_root_cert: str | None = None,
+                 alipay_public_cert: str | None = None):
+        """Public-key mode with `alipay_public_key`; certificate mode with all three of
+        `app_cert` (the app's public-key certificate), `alipay_root_cert` (Alipay's root
+        certificate chain) and `alipay_public_cert` (Alipay's public-key certificate, whose key
+        then replaces `alipay_public_key`)."""
+        certs = (app_cert, alipay_root_cert, alipay_public_cert)
+        if any(certs) and not all(certs):
+            raise ValueError("certificate mode needs the app's certificate, Alipay's root certificate "
+                             "and Alipay's public-key certificate")
+        if not app_id or not app_private_key or not (alipay_public_key or alipay_public_cert):
             raise ValueError("the Alipay adapter needs an app id, the app's private key and Alipay's public key")
         self.app_id = app_id
         self.private_key = load_private_key(app_private_key)
-        self.alipay_public_key = load_public_key(alipay_public_key)
+        self.app_cert_sn = self.alipay_root_cert_sn = self.alipay_cert_sn = None
+        if alipay_public_cert:
+            [app_certificate, *_] = load_certificates(app_cert)
+            if app_certificate.public_key().public_numbers() != self.private_key.public_key().public_numbers():
+                raise ValueError("the app's certificate is not of the app's private key")
+            [alipay_certificate, *_] = load_certificates(alipay_public_cert)
+            key = alipay_certificate.public_key()
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise ValueError("Alipay's public-key certificate holds no RSA key")
+            self.alipay_public_key = key
+            self.app_cert_sn = cert_sn(app_certificate)
+            self.alipay_root_cert_sn = root_cert_sn(alipay_root_cert)
+            self.alipay_cert_sn = cert_sn(alipay_certificate)
+        else:
+            self.alipay_public_key = load_public_key(alipay_public_key)
         self.gateway_url = gateway_url
         self.timeout = timeout
         self.seller_id = seller_id
@@ -350,6 +414,9 @@ class AlipayProvider:
         }
         if notify_url:
             params["notify_url"] = notify_url
+        if self.app_cert_sn:
+            params["app_cert_sn"] = self.app_cert_sn
+            params["alipay_root_cert_sn"] = self.alipay_root_cert_sn
         params["sign"] = rsa2_sign(self.private_key, signing_string(params))
         return self._read_answer(method, self._post(params))
 
@@ -375,10 +442,14 @@ class AlipayProvider:
             start, end = spans[node]
             answer = json.loads(body[start:end])
             sign = json.loads(body[slice(*spans["sign"])]) if "sign" in spans else None
+            answered_cert_sn = json.loads(body[slice(*spans["alipay_cert_sn"])]) if "alipay_cert_sn" in spans else None
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"{method} answered something we cannot read") from exc
         if not isinstance(answer, dict):
             raise ProviderError(f"{method} answered something we cannot read")
+        if self.alipay_cert_sn and answered_cert_sn and answered_cert_sn != self.alipay_cert_sn:
+            raise ProviderError(f"{method}: Alipay signed with its certificate {answered_cert_sn}, ours is "
+                                f"{self.alipay_cert_sn}: Alipay's new public-key certificate is needed")
         if sign:
             if not rsa2_verify(self.alipay_public_key, body[start:end], sign):
                 raise ProviderError(f"{method}: the answer's signature does not verify")

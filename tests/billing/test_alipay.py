@@ -13,9 +13,12 @@ import zipfile
 
 import pytest
 from alipay import AliPay as SdkAliPay
+from alipay import DCAliPay as SdkDCAliPay
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 from billing.payments.alipay import AlipayProvider, cents_to_yuan, yuan_to_cents
 from billing.payments.interfaces import (
@@ -86,7 +89,10 @@ class FakeAlipay:
         # Spaced differently from how we would serialise it: the adapter must verify the exact text.
         raw = json.dumps(payload, ensure_ascii=False, separators=(", ", ": "))
         signature = sign(self.alipay_key, raw + ("x" if self.spoil_answer_signature else ""))
-        return f'{{"{node}": {raw}, "sign": "{signature}"}}'
+        cert_sn = f'"alipay_cert_sn": "{self.cert_sn}", ' if self.cert_sn else ""
+        return f'{{"{node}": {raw}, {cert_sn}"sign": "{signature}"}}'
+
+    cert_sn: str | None = None  # certificate mode: the SN of the certificate whose key signs the answers
 
     def precreate(self, biz: dict, params: dict) -> dict:
         self.trades[biz["out_trade_no"]] = {"total_amount": biz["total_amount"], "status": "WAIT_BUYER_PAY",
@@ -550,3 +556,146 @@ def test_precreate_asks_alipay_to_close_the_trade_at_the_deadline(provider, alip
     deadline = dt.datetime(2024, 6, 11, 4, 0, 5, tzinfo=dt.UTC)  # 12:00:05 in Beijing
     provider.precreate("CA20240610002", 30000, "证书申请", "https://ca.example/pay/notify", expires_at=deadline)
     assert json.loads(alipay.received[0]["biz_content"])["time_expire"] == "2024-06-11 12:00:05"
+
+
+# --- certificate mode (公钥证书) ---------------------------------------------------------------
+
+def ca_name(common_name: str) -> x509.Name:
+    # Encoded C, O, OU, CN as Alipay's certificates are: its SN reads CN=…,OU=…,O=…,C=….
+    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def certificate(subject: x509.Name, key, issuer: x509.Name, issuer_key, serial: int,
+                algorithm=hashes.SHA256()) -> x509.Certificate:
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+            .serial_number(serial).not_valid_before(start).not_valid_after(start + dt.timedelta(days=3650))
+            .sign(issuer_key, algorithm))
+
+
+def pem(*certs: x509.Certificate) -> str:
+    # Alipay's root certificate file: the chain's certificates with a blank line between them.
+    return "\n".join(cert.public_bytes(serialization.Encoding.PEM).decode() for cert in certs)
+
+
+@pytest.fixture(scope="module")
+def certs(keys) -> dict[str, str]:
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    old_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_root_key = ec.generate_private_key(ec.SECP256R1())  # stands for the chain's SM2 root, left out of the SN
+    root = certificate(ca_name("Ant Financial Certification Authority R2"), root_key,
+                       ca_name("Ant Financial Certification Authority R2"), root_key, 0x2F4D5C6B)
+    old_root = certificate(ca_name("Ant Financial Certification Authority R1"), old_root_key,
+                           ca_name("Ant Financial Certification Authority R1"), old_root_key, 2, hashes.SHA384())
+    ec_root = certificate(ca_name("Ant Financial Certification Authority E1"), ec_root_key,
+                          ca_name("Ant Financial Certification Authority E1"), ec_root_key, 3)
+    issuer = ca_name("Ant Financial Certification Authority Class 1 R1")
+    app = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "某某数字证书认证中心有限公司"),
+                     x509.NameAttribute(NameOID.COMMON_NAME, APP_ID)])
+    alipay = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "支付宝(中国)网络技术有限公司"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, "支付宝(中国)网络技术有限公司-2088000000000000")])
+    return {
+        "app": pem(certificate(app, keys["app"], issuer, root_key, 0x20240610123456789ABCDEF)),
+        "alipay": pem(certificate(alipay, keys["alipay"], issuer, root_key, 0x2024061098765)),
+        "stranger": pem(certificate(app, keys["stranger"], issuer, root_key, 77)),
+        "root": pem(old_root, ec_root, root),
+    }
+
+
+def sdk_in_cert_mode(keys, certs) -> SdkDCAliPay:
+    return SdkDCAliPay(APP_ID, app_private_key_string=private_pem(keys["app"]), app_public_key_cert_string=certs["app"],
+                       alipay_public_key_cert_string=certs["alipay"], alipay_root_cert_string=certs["root"])
+
+
+@pytest.fixture
+def cert_provider(keys, certs, alipay, gateway):
+    provider = AlipayProvider(APP_ID, private_pem(keys["app"]), None, gateway_url=gateway, timeout=5,
+                              seller_id=SELLER_ID, app_cert=certs["app"], alipay_root_cert=certs["root"],
+                              alipay_public_cert=certs["alipay"])
+    alipay.cert_sn = provider.alipay_cert_sn
+    return provider
+
+
+# python-alipay-sdk reads certificates with pyOpenSSL calls that pyOpenSSL now marks deprecated.
+SDK_USES_DEPRECATED_PYOPENSSL = pytest.mark.filterwarnings("ignore:X509.*deprecated:DeprecationWarning")
+
+
+@SDK_USES_DEPRECATED_PYOPENSSL
+def test_certificate_sns_are_the_sdks(cert_provider, keys, certs):
+    sdk = sdk_in_cert_mode(keys, certs)
+
+    assert cert_provider.app_cert_sn == sdk.app_cert_sn == SdkDCAliPay.get_cert_sn(certs["app"])
+    assert cert_provider.alipay_root_cert_sn == sdk.alipay_root_cert_sn
+    assert cert_provider.alipay_root_cert_sn.count("_") == 1  # two RSA-signed roots, the EC one left out
+    assert cert_provider.alipay_cert_sn == SdkDCAliPay.get_cert_sn(certs["alipay"])
+    assert len({cert_provider.app_cert_sn, cert_provider.alipay_cert_sn}) == 2
+
+
+@SDK_USES_DEPRECATED_PYOPENSSL
+def test_requests_in_certificate_mode_carry_the_sns_and_are_signed_as_the_sdk_signs(cert_provider, alipay, keys,
+                                                                                   certs):
+    # Alipay's key comes from its certificate: the answer verifies without ALIPAY_PUBLIC_KEY.
+    qr = cert_provider.precreate("CA20240610C01", 100, "证书申请 · 单位证书", "https://ca.example/pay/notify")
+
+    assert qr.qr_code == "https://qr.alipay.com/bax00000000000000000"
+    sent = alipay.received[-1]
+    sdk = sdk_in_cert_mode(keys, certs)
+    assert (sent["app_cert_sn"], sent["alipay_root_cert_sn"]) == (sdk.app_cert_sn, sdk.alipay_root_cert_sn)
+    resigned = urllib.parse.parse_qs(sdk.sign_data({k: v for k, v in sent.items() if k != "sign"}))
+    assert resigned["sign"] == [sent["sign"]]
+
+
+def test_an_answer_from_another_alipay_certificate_is_refused(cert_provider, alipay):
+    alipay.cert_sn = "0" * 32  # Alipay changed its certificate: the new one must be configured
+
+    with pytest.raises(ProviderError, match="certificate"):
+        cert_provider.query("CA1")
+
+
+def test_answers_signed_by_another_key_are_refused_in_certificate_mode(keys, certs, alipay, gateway):
+    provider = AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), gateway_url=gateway,
+                              app_cert=certs["app"], alipay_root_cert=certs["root"],
+                              alipay_public_cert=certs["stranger"])  # the cert of another key than Alipay's
+    alipay.cert_sn = provider.alipay_cert_sn
+
+    with pytest.raises(ProviderError, match="signature does not verify"):
+        provider.precreate("CA1", 100, "order", "https://ca.example/notify")
+
+
+def test_notification_in_certificate_mode_verifies_with_the_certificates_key(cert_provider, alipay):
+    cert_provider.precreate("CA5C", 1, "order", "https://ca.example/notify")
+
+    assert cert_provider.verify_notification(alipay.pay("CA5C")).out_trade_no == "CA5C"
+
+
+@pytest.mark.parametrize("leave_out", ["app_cert", "alipay_root_cert", "alipay_public_cert"])
+def test_certificate_mode_needs_all_three_certificates(keys, certs, leave_out):
+    given = {"app_cert": certs["app"], "alipay_root_cert": certs["root"], "alipay_public_cert": certs["alipay"]}
+    with pytest.raises(ValueError, match="certificate mode needs"):
+        AlipayProvider(APP_ID, private_pem(keys["app"]), public_pem(keys["alipay"]), **{**given, leave_out: None})
+
+
+def test_an_app_certificate_of_another_key_is_refused(keys, certs):
+    with pytest.raises(ValueError, match="not of the app's private key"):
+        AlipayProvider(APP_ID, private_pem(keys["app"]), None, app_cert=certs["stranger"],
+                       alipay_root_cert=certs["root"], alipay_public_cert=certs["alipay"])
+
+
+def test_the_settings_choose_certificate_mode(keys, certs):
+    from billing.payments import _alipay
+
+    settings = {"ALIPAY_APP_ID": APP_ID, "ALIPAY_PRIVATE_KEY": private_pem(keys["app"]),
+                "ALIPAY_PUBLIC_KEY": public_pem(keys["stranger"]), "ALIPAY_GATEWAY_URL": "https://gw.invalid/gateway.do",
+                "ALIPAY_SELLER_ID": SELLER_ID}
+    assert _alipay(settings).app_cert_sn is None  # the settings of certificate mode not there yet: public-key mode
+
+    provider = _alipay({**settings, "ALIPAY_APP_CERT": certs["app"], "ALIPAY_ROOT_CERT": certs["root"],
+                        "ALIPAY_PUBLIC_CERT": certs["alipay"]})
+
+    assert provider.app_cert_sn and provider.alipay_root_cert_sn
+    assert provider.alipay_public_key.public_numbers() == keys["alipay"].public_key().public_numbers()
