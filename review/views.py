@@ -206,10 +206,11 @@ def _earlier_versions(order: Order) -> dict[MaterialKind, Material]:
 def _kept_answers(order: Order) -> dict[str, dict[str, bool | None]]:
     """The last decision's answers, per material: the untouched documents keep theirs (a re-submitted
     document is a new material, so it starts unanswered)."""
-    last = db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id,
-                                                          ReviewDecision.checklist.is_not(None))
-                              .order_by(ReviewDecision.id.desc()).limit(1)).first()
-    return last.checklist if last else {}
+    for decision in db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
+                                       .order_by(ReviewDecision.id.desc())):
+        if decision.checklist:  # a JSON null is no SQL NULL: looked at here, not in the query
+            return decision.checklist
+    return {}
 
 
 def _reason_rows() -> list[SimpleNamespace]:

@@ -418,3 +418,14 @@ def test_a_deny_list_match_blocks_approval_until_a_senior_overrides_it_in_writin
     client.post(f"/console/orders/{number}/decide", data={"decision": "approve", **ticks})  # the holder
     db_session.expire_all()
     assert db_session.scalar(select(Order.status).where(Order.number == number)) == OrderStatus.APPROVED
+
+
+def test_an_order_decided_before_without_a_checklist_opens(client, login_as, orders, db_session):
+    """Decisions stored without a checklist (JSON null, as the demo data's) leave nothing to keep."""
+    from models import Decision, ReviewDecision
+
+    staff = login_as(StaffRole.REVIEWER)
+    db_session.add(ReviewDecision(order_id=orders[0].id, staff_id=staff.id, decision=Decision.MORE_MATERIALS,
+                                  checklist=None, decided_at=utcnow()))
+    db_session.commit()
+    assert client.get(f"/console/orders/{orders[0].number}").status_code == 200
