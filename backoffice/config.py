@@ -188,6 +188,11 @@ class Defaults:
     ALIPAY_APP_ID = ""
     ALIPAY_PRIVATE_KEY = ""
     ALIPAY_PUBLIC_KEY = ""
+    # Certificate mode (公钥证书), when all three are set: the app's public-key certificate, Alipay's
+    # root certificate chain and Alipay's public-key certificate (PEM); its key replaces ALIPAY_PUBLIC_KEY.
+    ALIPAY_APP_CERT = ""
+    ALIPAY_ROOT_CERT = ""
+    ALIPAY_PUBLIC_CERT = ""
     ALIPAY_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
     ALIPAY_SELLER_ID = ""  # the merchant's Alipay account (2088…): notifications must name it
     # An order not paid within this many hours is cancelled by `billing cancel-unpaid`.

@@ -27,9 +27,9 @@ def _alipay(config) -> PaymentProvider:
     Alipay's key is then the one of ALIPAY_PUBLIC_CERT."""
     return AlipayProvider(config["ALIPAY_APP_ID"], config["ALIPAY_PRIVATE_KEY"], config["ALIPAY_PUBLIC_KEY"],
                           config["ALIPAY_GATEWAY_URL"], seller_id=config["ALIPAY_SELLER_ID"],
-                          app_cert=config.get("ALIPAY_APP_CERT") or None,
-                          alipay_root_cert=config.get("ALIPAY_ROOT_CERT") or None,
-                          alipay_public_cert=config.get("ALIPAY_PUBLIC_CERT") or None)
+                          app_cert=config["ALIPAY_APP_CERT"] or None,
+                          alipay_root_cert=config["ALIPAY_ROOT_CERT"] or None,
+                          alipay_public_cert=config["ALIPAY_PUBLIC_CERT"] or None)
 
 
 def _sandbox(config) -> PaymentProvider:
