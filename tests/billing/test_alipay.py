@@ -691,8 +691,8 @@ def test_the_settings_choose_certificate_mode(keys, certs):
 
     settings = {"ALIPAY_APP_ID": APP_ID, "ALIPAY_PRIVATE_KEY": private_pem(keys["app"]),
                 "ALIPAY_PUBLIC_KEY": public_pem(keys["stranger"]), "ALIPAY_GATEWAY_URL": "https://gw.invalid/gateway.do",
-                "ALIPAY_SELLER_ID": SELLER_ID}
-    assert _alipay(settings).app_cert_sn is None  # the settings of certificate mode not there yet: public-key mode
+                "ALIPAY_SELLER_ID": SELLER_ID, "ALIPAY_APP_CERT": "", "ALIPAY_ROOT_CERT": "", "ALIPAY_PUBLIC_CERT": ""}
+    assert _alipay(settings).app_cert_sn is None  # the certificate settings empty: public-key mode
 
     provider = _alipay({**settings, "ALIPAY_APP_CERT": certs["app"], "ALIPAY_ROOT_CERT": certs["root"],
                         "ALIPAY_PUBLIC_CERT": certs["alipay"]})
