@@ -155,6 +155,10 @@ def _target_name(e, n) -> str:
     return n.get(username, username)
 
 
+def _backup_restored(e, w, n):
+    return _("%(who)s restored the database and files from a backup.", who=w)
+
+
 def _note_added(e, w, n):
     return _("%(who)s added an internal note.", who=w)
 
@@ -510,6 +514,7 @@ SENTENCES: dict[str, Writer] = {
     "order.created": _order_created,
     "order.edited": _order_edited,
     "order.note_added": _note_added,
+    "backup.restored": _backup_restored,
     "order.risk_overridden": _risk_overridden,
     "order.rebound": _order_rebound,
     "order.status": _order_status,
