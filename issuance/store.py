@@ -3,9 +3,8 @@ role of its own, SIGNER_DATABASE_URL; see issuance.database_role), never the web
 Flask-SQLAlchemy, and its audit entries chained and anchored with the same seal key and anchor
 file as the web app's (models.audit_chain), so both processes write one chain.
 
-SQLite needs what web.database gives the web app: foreign keys on, WAL with a busy timeout, and a
-write lock taken at BEGIN (BEGIN IMMEDIATE) by a unit of work that writes, so two writers queue
-rather than the later failing on a stale snapshot.
+SQLite is set up as for the web app (models.sqlite_engine): a unit of work that writes takes the
+write lock at BEGIN.
 """
 from __future__ import annotations
 
@@ -15,10 +14,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import audit_chain
+from models import audit_chain, sqlite_engine
 
 _writing: ContextVar[bool] = ContextVar("signing_service_writing", default=False)
 
@@ -30,7 +29,7 @@ def database_url(settings: Mapping[str, Any]) -> str:
 def make_sessions(settings: Mapping[str, Any]) -> sessionmaker[Session]:
     engine = create_engine(database_url(settings), **settings.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        sqlite_engine.tune(engine, _writing.get)
     audit_chain.configure(engine, base64.b64decode(settings["AUDIT_SEAL_KEY"]), settings["AUDIT_ANCHOR_PATH"])
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -44,19 +43,3 @@ def unit_of_work(sessions: sessionmaker[Session], *, writes: bool) -> Iterator[S
             yield session
     finally:
         _writing.reset(token)
-
-
-def _tune_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 10000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")

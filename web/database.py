@@ -17,6 +17,7 @@ from flask import Flask, current_app, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from models import sqlite_engine
 from web.extensions import db
 
 _writing_request: ContextVar[bool] = ContextVar("writing_request", default=False)
@@ -60,7 +61,7 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "postgresql":
         _tune_postgresql(engine)
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        sqlite_engine.tune(engine, _writing_request.get)
 
         @app.before_request
         def _mark_writing_request():
@@ -81,19 +82,3 @@ def _tune_postgresql(engine: Engine) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_connection.commit()
-
-
-def _tune_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 10000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request.get() else "BEGIN")
