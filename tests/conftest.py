@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+from contextlib import contextmanager
 
 import pyotp
 import pytest
@@ -114,11 +115,11 @@ def rate_limited_app(make_app):
     make_app()  # one Limiter serves every app: switch it off again, with fresh counters, for the other tests
 
 
-@pytest.fixture
-def db_session(app):
-    """Every commit inside the test only releases a savepoint; all is undone afterwards."""
-    # No app context stays pushed during the test: each request gets its own, as in
-    # production (Flask-Login caches the user in `g`).
+@contextmanager
+def rolled_back_session(app):
+    """`app`'s session for one test: every commit inside only releases a savepoint; all is undone
+    afterwards. No app context stays pushed: each request gets its own, as in production
+    (Flask-Login caches the user in `g`)."""
     with app.app_context():
         connection = db.engine.connect()
     outer = connection.begin()
@@ -133,6 +134,12 @@ def db_session(app):
         db.session = original
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def db_session(app):
+    with rolled_back_session(app) as session:
+        yield session
 
 
 @pytest.fixture

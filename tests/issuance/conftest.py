@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
-from sqlalchemy.orm import scoped_session, sessionmaker
 
 from issuance import ceremony, store
 from issuance.authority import Keyring
@@ -79,18 +78,10 @@ def keyring(ca_app) -> Keyring:
 @pytest.fixture
 def ca_session(ca_app):
     """The CA database's session for one test, everything undone afterwards (as db_session)."""
-    with ca_app.app_context():
-        connection = db.engine.connect()
-    outer = connection.begin()
-    original = db.session
-    db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
-    try:
-        yield db.session
-    finally:
-        db.session.remove()
-        db.session = original
-        outer.rollback()
-        connection.close()
+    from tests.conftest import rolled_back_session
+
+    with rolled_back_session(ca_app) as session:
+        yield session
 
 
 @pytest.fixture(scope="session")
