@@ -699,3 +699,32 @@ def test_the_settings_choose_certificate_mode(keys, certs):
 
     assert provider.app_cert_sn and provider.alipay_root_cert_sn
     assert provider.alipay_public_key.public_numbers() == keys["alipay"].public_key().public_numbers()
+
+
+def test_an_app_in_certificate_mode_starts_without_alipays_public_key(make_app, keys, certs):
+    """Alipay's key comes from ALIPAY_PUBLIC_CERT: ALIPAY_PUBLIC_KEY is not asked for."""
+    from billing.payments.interfaces import PaymentProvider
+    from web.services import find_service
+
+    app = make_app(PAYMENT_PROVIDER="alipay", ALIPAY_APP_ID=APP_ID, ALIPAY_PRIVATE_KEY=private_pem(keys["app"]),
+                   ALIPAY_PUBLIC_KEY="", ALIPAY_SELLER_ID=SELLER_ID, ALIPAY_APP_CERT=certs["app"],
+                   ALIPAY_ROOT_CERT=certs["root"], ALIPAY_PUBLIC_CERT=certs["alipay"])
+
+    with app.app_context():
+        provider = find_service(PaymentProvider)
+    assert provider.alipay_public_key.public_numbers() == keys["alipay"].public_key().public_numbers()
+
+
+@pytest.mark.parametrize("missing", ["ALIPAY_APP_CERT", "ALIPAY_ROOT_CERT", "ALIPAY_PUBLIC_CERT"])
+def test_an_app_in_certificate_mode_missing_a_certificate_is_refused_at_start(make_app, keys, certs, missing):
+    settings = {"ALIPAY_APP_CERT": certs["app"], "ALIPAY_ROOT_CERT": certs["root"],
+                "ALIPAY_PUBLIC_CERT": certs["alipay"], missing: ""}
+    with pytest.raises(RuntimeError, match=f"{missing} is empty and PAYMENT_PROVIDER=alipay needs it"):
+        make_app(PAYMENT_PROVIDER="alipay", ALIPAY_APP_ID=APP_ID, ALIPAY_PRIVATE_KEY=private_pem(keys["app"]),
+                 ALIPAY_PUBLIC_KEY=public_pem(keys["alipay"]), ALIPAY_SELLER_ID=SELLER_ID, **settings)
+
+
+def test_an_app_in_public_key_mode_still_needs_alipays_public_key(make_app, keys):
+    with pytest.raises(RuntimeError, match="ALIPAY_PUBLIC_KEY is empty and PAYMENT_PROVIDER=alipay needs it"):
+        make_app(PAYMENT_PROVIDER="alipay", ALIPAY_APP_ID=APP_ID, ALIPAY_PRIVATE_KEY=private_pem(keys["app"]),
+                 ALIPAY_PUBLIC_KEY="", ALIPAY_SELLER_ID=SELLER_ID)
