@@ -60,6 +60,7 @@ from models.sms import SmsCode, SmsMessage
 from models.staff import REVIEW_ROLES, Staff, StaffRole
 from models.station import ACTIVE_JOB, JobStatus, ProgrammingJob, ProgrammingStep, Station, Token
 from models.token_state import HELD, TokenState
+from models.work import ScheduledRun, WorkItem, WorkStatus
 
 __all__ = [
     "audit_chain", "record",
@@ -79,4 +80,5 @@ __all__ = [
     "StockMovementKind", "next_password_card_number",
     "OrderNote",
     "ACTIVE_JOB", "HELD", "JobStatus", "ProgrammingJob", "ProgrammingStep", "Station", "Token", "TokenState",
+    "ScheduledRun", "WorkItem", "WorkStatus",
 ]
