@@ -3,7 +3,8 @@ confirmed by finance, sent to the provider, and reversed on the invoice side.
 
 The request number is derived from the trade (one whole refund per payment), so sending a
 refund again after a crash or a timeout asks the provider for the same refund, which it
-answers without paying twice.
+answers without paying twice; and a refund sent before is first looked up by that number
+(the provider's refund query), so one whose answer was lost is settled without a second call.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from billing import invoices
 from billing.capital import money
 from billing.issuers import IssuerError
-from billing.payments.interfaces import ProviderError
+from billing.payments.interfaces import ProviderError, RefundState
 from billing.services import BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
 from models.base import update_if
@@ -69,32 +70,66 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
                    now: dt.datetime) -> bool:
     """Send a confirmed refund to the provider. On failure it stays confirmed, with the error,
     for `billing sweep` or finance to send again. On success the payment is refunded and an
-    invoice in force is reversed by a red one."""
+    invoice in force is reversed by a red one.
+
+    A refund sent before may have been made even though the answer said otherwise or never came
+    (a timeout, a broken connection), so it is first asked about by its request number: made, it
+    is settled without being sent; not made, it is sent again with the same request number;
+    the question unanswered too, it waits for the next sweep. Nobody is refunded twice."""
     if refund.status is not RefundStatus.CONFIRMED:
         return refund.status is RefundStatus.SUCCEEDED
+    sent_before = refund.attempts > 0
     # Claim this attempt: of two senders at once (finance's "send again" and the sweep) one goes on.
     if not update_if(session, refund, Refund.status == RefundStatus.CONFIRMED, Refund.attempts == refund.attempts,
                      attempts=Refund.attempts + 1):
         return refund.status is RefundStatus.SUCCEEDED
-    payment = refund.payment
     try:
-        services.provider.refund(payment.out_trade_no, refund.amount_cents, refund.out_request_no,
-                                 _reason_text(refund.reason))
+        made = sent_before and _made_already(services, refund)
     except ProviderError as exc:
-        refund.last_error = str(exc)
-        log.warning("refund %s failed: %s", refund.out_request_no, exc)
-        record(session, actor, "refund.failed", order=payment.order, target=f"refund:{refund.out_request_no}",
-               note=str(exc))
+        return _failed(session, refund, f"refund query: {exc}", actor=actor)
+    if not made:
+        payment = refund.payment
+        try:
+            services.provider.refund(payment.out_trade_no, refund.amount_cents, refund.out_request_no,
+                                     _reason_text(refund.reason))
+        except ProviderError as exc:
+            return _failed(session, refund, str(exc), actor=actor)
+    _settle(session, services, refund, actor=actor, now=now, note="found made by the refund query" if made else None)
+    return True
+
+
+def _failed(session: Session, refund: Refund, error: str, *, actor: str) -> bool:
+    refund.last_error = error
+    log.warning("refund %s failed: %s", refund.out_request_no, error)
+    record(session, actor, "refund.failed", order=refund.payment.order, target=f"refund:{refund.out_request_no}",
+           note=error)
+    return False
+
+
+def _made_already(services: BillingServices, refund: Refund) -> bool:
+    """What the provider says of the refund's request number (a ProviderError: it could not say)."""
+    answer = services.provider.query_refund(refund.payment.out_trade_no, refund.out_request_no)
+    if answer.state is not RefundState.REFUNDED:
         return False
+    if answer.refund_cents not in (None, refund.amount_cents):
+        # Our request numbers are never reused for another amount: finance must look at it.
+        raise ProviderError(f"the provider made refund {refund.out_request_no} of {answer.refund_cents} cents, "
+                            f"not {refund.amount_cents}")
+    return True
+
+
+def _settle(session: Session, services: BillingServices, refund: Refund, *, actor: str, now: dt.datetime,
+            note: str | None = None) -> None:
+    """The provider made the refund: the payment is refunded, the payer told, the invoice reversed."""
+    payment = refund.payment
     refund.status, refund.succeeded_at, refund.last_error = RefundStatus.SUCCEEDED, now, None
     payment.status = PaymentStatus.REFUNDED
     record(session, actor, "refund.succeeded", order=payment.order, target=f"refund:{refund.out_request_no}",
-           after={"amount_cents": refund.amount_cents})
+           after={"amount_cents": refund.amount_cents}, note=note)
     order = payment.order
     outbox.queue_sms(session, order.agent.phone, render_sms(
         "refund_succeeded", number=order.number, amount=money(refund.amount_cents)), order=order)
     reverse_invoice(session, services, payment.order, actor=actor, now=now)
-    return True
 
 
 def reverse_invoice(session: Session, services: BillingServices, order: Order, *, actor: str,

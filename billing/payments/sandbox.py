@@ -12,7 +12,9 @@ Deterministic triggers:
 - "DELAY" in the subject or out_trade_no: ``pay`` only scans; the payment completes
   ``delay_seconds`` later, seen by the next call that reads the ledger (``query``,
   ``notifications_for``, …);
-- "TWICE" in the subject or out_trade_no: the notification is sent twice, identical.
+- "TWICE" in the subject or out_trade_no: the notification is sent twice, identical;
+- "LOST" in the subject or out_trade_no: a refund is made but the answer to its first request
+  is lost (a ProviderError without a code, as a timeout): ``query_refund`` then finds it made.
 
 As with Alipay, a QR trade is NOT_FOUND to ``query`` until the buyer scans it (``pay``).
 """
@@ -210,6 +212,8 @@ class SandboxProvider:
                 " VALUES (?, ?, ?, ?, ?)", (out_trade_no, out_request_no, refund_cents, reason, self._stamp()))
             if refunded + refund_cents == trade["amount_cents"]:
                 self._set_status(ledger, out_trade_no, TradeState.TRADE_CLOSED)
+        if self._triggered(trade, "LOST"):
+            raise ProviderError(f"sandbox: the answer to refund {out_request_no} was lost")
         return RefundResult(out_trade_no, out_request_no, refund_cents, refunded + refund_cents, trade["trade_no"])
 
     def query_refund(self, out_trade_no: str, out_request_no: str) -> RefundQuery:

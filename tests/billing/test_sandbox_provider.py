@@ -156,6 +156,18 @@ def test_refund_query_answers_like_alipays(sandbox):
     assert sandbox.query_refund("no-such-trade", "R1").state is RefundState.NOT_REFUNDED
 
 
+def test_lost_loses_the_answer_to_a_refunds_first_request_only(sandbox):
+    sandbox.precreate("CA107-LOST", 30000, "order", NOTIFY_URL)
+    sandbox.pay("CA107-LOST")
+
+    with pytest.raises(ProviderError, match="was lost") as lost:
+        sandbox.refund("CA107-LOST", 30000, "R1", "rejected")
+
+    assert lost.value.code is None  # as a timeout: nothing says whether it was made
+    assert sandbox.query_refund("CA107-LOST", "R1").state is RefundState.REFUNDED
+    assert sandbox.refund("CA107-LOST", 30000, "R1", "rejected").refunded_total_cents == 30000
+
+
 def test_close_an_unpaid_trade(sandbox):
     sandbox.precreate("CA108", 100, "order", NOTIFY_URL)
 
