@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     import billing
+    import documents
     import finance
     import fulfillment
     import issuance
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     edge.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)
+    documents.init_app(app)
     billing.init_app(app)
     issuance.init_app(app)
     review.init_app(app)

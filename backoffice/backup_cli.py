@@ -4,17 +4,22 @@ database and the stored files, and bringing one into an empty instance.
 A backup folder holds:
 
     database.sqlite3   SQLite's online backup API (or database.dump: pg_dump --format=custom)
-    files/uploads/…    the applicants' materials (UPLOAD_FOLDER), copied after the database
+    files/store/…      the document store's objects (materials, invoice PDFs) by name, copied
+                       after the database through the store, sealed as they are stored
     audit-anchor.log   the audit anchor file (AUDIT_ANCHOR_PATH), copied after the database
     manifest.json      when, the database kind, the audit chain head, the SHA-256 of every file
 
-The files are copied after the database snapshot, so every file a row of the snapshot names is
-there (files written later are harmless extras). Not in it: the CA keys (CA_KEY_FOLDER, the
-signing side is backed up on its own), the secrets (SECRET_KEY, FIELD_ENCRYPTION_KEY, LOOKUP_KEY,
-AUDIT_SEAL_KEY, …: the instance restored into needs the same ones), the sandbox payment ledger.
+The objects are copied after the database snapshot, so every object a row of the snapshot names
+is there (objects written later are harmless extras); either backend (a folder, a bucket) is read
+through the store. Not in it: the CA keys (CA_KEY_FOLDER, the signing side is backed up on its
+own), the secrets (SECRET_KEY, FIELD_ENCRYPTION_KEY, LOOKUP_KEY, AUDIT_SEAL_KEY,
+STORAGE_ENCRYPTION_KEY, …: the instance restored into needs the same ones), the sandbox payment
+ledger. A backup of format 1 (before the store) holds the plain upload folder (files/uploads/);
+it is restored into UPLOAD_FOLDER as it was, for `storage migrate` to seal.
 
-A restore refuses an instance that is not empty, checks every SHA-256 of the manifest, brings
-back the database, the files and the anchor, then records the restore in the audit chain as
+A restore refuses an instance that is not empty, checks every SHA-256 of the manifest and that
+every object opens with this instance's key, brings back the database, the objects and the
+anchor, then records the restore in the audit chain as
 `audit acknowledge-restore` does (the anchor may name heads beyond the snapshot's) and adds a
 `backup.restored` entry, so `audit verify` passes afterwards.
 """
@@ -37,18 +42,22 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import URL, make_url
 
 from backoffice.cli import CLI_ACTOR
+from documents.storage import CannotOpen, DocumentStore
 from models import AuditChainHead, Order, audit_chain, record
 from models.base import utcnow
 from web.edge import unit_of_work
 from web.extensions import db
+from web.services import find_service
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.dump"
 ANCHOR_FILE = "audit-anchor.log"
-UPLOADS = "files/uploads"
+STORED = "files/store"
+LEGACY_UPLOADS = "files/uploads"  # format 1: the upload folder as it was
 RESTORED_ACTION = "backup.restored"
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)
 
 
 def _sha256(path: Path) -> str:
@@ -150,12 +159,12 @@ def backup_command(dest: Path) -> None:
         with db.engine.connect() as connection:
             seq, head_hash = connection.execute(
                 select(AuditChainHead.seq, AuditChainHead.entry_hash).where(AuditChainHead.id == 1)).one()
-    uploads = Path(current_app.config["UPLOAD_FOLDER"])
+    store = find_service(DocumentStore)
     copied = []
-    for path in _files_under(uploads):
-        target_path = dest / UPLOADS / path.relative_to(uploads)
+    for name in store.names():
+        target_path = dest / STORED / name
         target_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target_path)
+        target_path.write_bytes(store.read_sealed(name))
         copied.append(target_path)
     anchor = Path(current_app.config["AUDIT_ANCHOR_PATH"])
     if anchor.is_file():
@@ -167,14 +176,14 @@ def backup_command(dest: Path) -> None:
         "database": {"kind": kind, "file": database.name},
         "audit_head": {"seq": seq, "hash": head_hash},
         "audit_seal_key_id": audit_chain.key_id(_seal_key()),
-        "counts": {"uploads": sum(1 for path in copied if path.name != ANCHOR_FILE),
+        "counts": {"stored": sum(1 for path in copied if path.name != ANCHOR_FILE),
                    "anchor_lines": len((dest / ANCHOR_FILE).read_text().splitlines()) if anchor.is_file() else 0},
         "sha256": {path.relative_to(dest).as_posix(): _sha256(path) for path in [database, *copied]},
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     counts = manifest["counts"]
     click.echo(f"backup written to {dest}: {kind} database ({database.name}), audit head {seq}, "
-               f"{counts['uploads']} uploaded file(s), anchor: {counts['anchor_lines']} line(s)")
+               f"{counts['stored']} stored document(s), anchor: {counts['anchor_lines']} line(s)")
 
 
 # --- restore -----------------------------------------------------------------------------
@@ -186,7 +195,7 @@ def _manifest(src: Path) -> dict:
         manifest = json.loads((src / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"no readable {MANIFEST} in {src}: {exc}") from None
-    if manifest.get("format") != FORMAT:
+    if manifest.get("format") not in FORMATS:
         raise click.ClickException(f"unknown backup format {manifest.get('format')!r}")
     listed = manifest["sha256"]
     present = {path.relative_to(src).as_posix() for path in _files_under(src)} - {MANIFEST}
@@ -200,8 +209,9 @@ def _manifest(src: Path) -> dict:
     return manifest
 
 
-def _not_empty(kind: str, url: URL, uploads: Path) -> str | None:
-    """Why the instance is not empty (orders in the database, files in the upload folder), or None."""
+def _not_empty(kind: str, url: URL, store: DocumentStore, uploads: Path) -> str | None:
+    """Why the instance is not empty (orders in the database, objects in the store, files in the
+    upload folder), or None."""
     if kind == "sqlite" and not _sqlite_path(url).exists():
         orders = 0
     else:
@@ -210,9 +220,23 @@ def _not_empty(kind: str, url: URL, uploads: Path) -> str | None:
                       if inspect(connection).has_table(Order.__tablename__) else 0)
     if orders:
         return f"the database holds {orders} order(s)"
+    if objects := list(store.names()):
+        return f"the document store holds {len(objects)} object(s)"
     if files := _files_under(uploads):
         return f"the upload folder {uploads} holds {len(files)} file(s)"
     return None
+
+
+def _check_objects_open(src: Path, store: DocumentStore) -> None:
+    """Every object of the backup opens with this instance's STORAGE_ENCRYPTION_KEY under its name,
+    before anything is restored."""
+    for path in _files_under(src / STORED):
+        name = path.relative_to(src / STORED).as_posix()
+        try:
+            store.check_sealed(name, path.read_bytes())
+        except (CannotOpen, ValueError) as exc:
+            raise click.ClickException(f"{STORED}/{name} does not open here ({exc}): configure the "
+                                       "backed-up instance's STORAGE_ENCRYPTION_KEY first") from None
 
 
 def _anchor_lines_to_restore(backup: Path, anchor: Path) -> list[str]:
@@ -234,8 +258,8 @@ def _anchor_lines_to_restore(backup: Path, anchor: Path) -> list[str]:
 def restore_command(src: Path) -> None:
     """Bring the backup at SRC into this empty instance and record the restore in the audit chain.
 
-    Refuses unless the database holds no orders and the upload folder no files, and unless every
-    file of the backup matches its manifest. The instance needs the secrets of the backed-up one.
+    Refuses unless the database holds no orders and the store no objects, and unless every file of
+    the backup matches its manifest. The instance needs the secrets of the backed-up one.
     """
     manifest = _manifest(src)
     url = _url()
@@ -247,9 +271,11 @@ def restore_command(src: Path) -> None:
         raise click.ClickException("this instance's AUDIT_SEAL_KEY is not the backed-up instance's: "
                                    "configure the same secrets first")
     uploads = Path(current_app.config["UPLOAD_FOLDER"])
+    store = find_service(DocumentStore)
     anchor = Path(current_app.config["AUDIT_ANCHOR_PATH"])
-    if (reason := _not_empty(kind, url, uploads)) is not None:
+    if (reason := _not_empty(kind, url, store, uploads)) is not None:
         raise click.ClickException(f"refused: this instance is not empty ({reason})")
+    _check_objects_open(src, store)
     anchor_lines = _anchor_lines_to_restore(src / ANCHOR_FILE, anchor)
 
     database = src / manifest["database"]["file"]
@@ -273,11 +299,15 @@ def restore_command(src: Path) -> None:
               "--single-transaction", f"--dbname={uri}", str(database)], env)
 
     restored_files = 0
-    for path in _files_under(src / UPLOADS):
-        target_path = uploads / path.relative_to(src / UPLOADS)
+    for path in _files_under(src / STORED):
+        store.write_sealed(path.relative_to(src / STORED).as_posix(), path.read_bytes())
+        restored_files += 1
+    legacy_files = 0
+    for path in _files_under(src / LEGACY_UPLOADS):
+        target_path = uploads / path.relative_to(src / LEGACY_UPLOADS)
         target_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target_path)
-        restored_files += 1
+        legacy_files += 1
     if anchor_lines:
         with audit_chain.Anchor(anchor).locked() as write:
             for line in anchor_lines:
@@ -293,11 +323,15 @@ def restore_command(src: Path) -> None:
         orders = session.scalar(select(func.count()).select_from(Order))
         entry = record(session, CLI_ACTOR, RESTORED_ACTION, target="backup",
                        after={"backup_created_at": manifest["created_at"], "database": kind,
-                              "head_seq": head.seq, "head_hash": head.entry_hash, "uploads": restored_files})
+                              "head_seq": head.seq, "head_hash": head.entry_hash, "stored": restored_files,
+                              "legacy_uploads": legacy_files})
         session.flush()
     click.echo(f"database restored ({kind}, backup of {manifest['created_at']}): {orders} order(s), "
                f"audit chain at entry {head.seq}")
-    click.echo(f"files restored: {restored_files} uploaded file(s) into {uploads}")
+    click.echo(f"documents restored: {restored_files} stored object(s)")
+    if legacy_files:
+        click.echo(f"{legacy_files} file(s) of the upload folder before the document store restored into {uploads}: "
+                   "run `flask --app wsgi storage migrate` to seal them into the store")
     click.echo(f"anchor: {len(anchor_lines)} line(s) restored" if anchor_lines
                else "anchor: the instance's own anchor kept, it continues the backup's")
     if acknowledged is not None:

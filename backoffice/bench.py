@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 import pyotp
-from flask import current_app
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from flask_migrate import upgrade
@@ -26,12 +25,14 @@ from sqlalchemy import func, select
 from backoffice import bench_station, create_app, demo
 from backoffice.demo_data import load_applications
 from billing import bench as invoice_bench
+from documents.storage import DocumentStore
 from models import Order, OrderStatus, ReviewQueue, Staff, StaffRole
 from models.base import utcnow
 from review import queues
 from web import staff_accounts
 from web.commands import Commands
 from web.extensions import db
+from web.services import find_service
 
 bench_cli = Commands("bench", help="Benchmarks that print figures measured in one run.")
 
@@ -80,7 +81,7 @@ def _prepare(app, applications: int) -> Staff:
                 pass
             started = time.perf_counter()
             load_applications(db.session, applications, now=utcnow(),
-                              upload_folder=current_app.config["UPLOAD_FOLDER"])
+                              store=find_service(DocumentStore))
             db.session.commit()
             click.echo(f"loaded {applications:,} applications in {time.perf_counter() - started:.1f} s")
         reviewer = db.session.scalar(select(Staff).where(Staff.username == "bench-reviewer"))

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Read before any setting, since the default paths lie in it; so it is no setting itself.
 INSTANCE = Path(os.environ.get("BACKOFFICE_INSTANCE", ROOT / "instance"))
 
-SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY", "SIGNING_SERVICE_KEY")
+SECRET_NAMES = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "LOOKUP_KEY", "AUDIT_SEAL_KEY", "SIGNING_SERVICE_KEY",
+                "STORAGE_ENCRYPTION_KEY")
 PREFIX = "BACKOFFICE_"
 NOT_SETTINGS = frozenset({"BACKOFFICE_INSTANCE"})
 # Environment variable -> setting, for the two read under their plain names.
@@ -42,9 +43,18 @@ class Defaults:
     LOOKUP_KEY = ""  # HMAC of the numbers searched for
     AUDIT_SEAL_KEY = ""  # seals the audit chain's head; keep it off the database server
     SIGNING_SERVICE_KEY = ""  # signs the web app's calls to the signing service (both read it)
+    STORAGE_ENCRYPTION_KEY = ""  # AES-256-GCM of every stored document (materials, invoice PDFs)
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'backoffice.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # The document store (documents.storage): "filesystem" keeps the sealed documents under
+    # UPLOAD_FOLDER, "s3" in an S3-compatible bucket (credentials from boto3's own chain: the
+    # environment, ~/.aws, an instance role). Either way they are encrypted in the app first.
+    STORAGE_BACKEND = "filesystem"
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
+    STORAGE_S3_BUCKET = ""
+    STORAGE_S3_PREFIX = ""  # e.g. "backoffice/": the objects' keys start with it
+    STORAGE_S3_ENDPOINT_URL = ""  # empty: AWS; else MinIO's, Ceph's, OSS's or COS's S3 address
+    STORAGE_S3_REGION = ""
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MATERIAL_MAX_BYTES = 1536 * 1024  # 1.5 MB, as the portal promises
     MATERIAL_MAX_PIXELS = materials.MAX_PIXELS

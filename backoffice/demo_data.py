@@ -32,6 +32,7 @@ from backoffice.demo_people import DEPARTMENTS, Faker
 from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
 from backoffice.demo_shipping import Parcels, take_card_numbers
 from billing.services import current_services
+from documents.storage import DocumentStore
 from models import (
     REVIEW_ROLES,
     AgentIdentityMethod,
@@ -69,6 +70,7 @@ from public.catalogue import choose_price
 from review import sla
 from web.commands import in_unit_of_work
 from web.extensions import db
+from web.services import find_service
 
 CHUNK = 5000  # applications per round of inserts, and rows per executemany
 _STATUS_JSON = {status: {"status": str(status)} for status in OrderStatus}  # shared: never mutated
@@ -384,7 +386,7 @@ def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime) -
     return plans
 
 
-def load_applications(session: Session, n: int, *, now: dt.datetime, upload_folder: str,
+def load_applications(session: Session, n: int, *, now: dt.datetime, store: DocumentStore,
                       seed: int = 2026) -> dict[str, dict[str, int]]:
     """Add n applications as of `now`; returns the rows added per table, and orders per status and queue.
 
@@ -403,7 +405,7 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, upload_fold
         order_ids = reserve_ids(session, Order.__table__, n)
         # Parcels draw from their own generator: the other rows stay as they were without them.
         parcels = Parcels(session, random.Random(f"{seed}/parcels"), catalogue.any_staff is not None)
-        loader = _Loader(session, catalogue, store_images(session, upload_folder), rng, now, parcels)
+        loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels)
         for i, plan in enumerate(plans):
             loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i], cards[i])
             if (i + 1) % CHUNK == 0:
@@ -466,7 +468,7 @@ def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
     started = time.perf_counter()
     now = utcnow()
     counts = load_applications(db.session, applications, now=now,
-                               upload_folder=current_app.config["UPLOAD_FOLDER"], seed=seed)
+                               store=find_service(DocumentStore), seed=seed)
     if services is not None:
         click.echo("paying and invoicing the orders past payment through the sandboxes (about 0.1 s each)")
         counts["billing"] = demo_billing.bill_demo_orders(db.session, services, now=now)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents import drawings
-from documents.materials import MaterialStore, check_image
+from documents.materials import check_image
+from documents.storage import CannotOpen, DocumentStore, ObjectMissing, Purpose, StorageUnavailable
 from models import Material, MaterialKind
 
 FILE_LABELS = {MaterialKind.BUSINESS_LICENCE: "营业执照", MaterialKind.AGENT_ID_FRONT: "身份证正面",
@@ -27,10 +28,9 @@ def _draw(kind: MaterialKind, variant: int) -> bytes:
     return out.getvalue()
 
 
-def store_images(session: Session, upload_folder: str) -> dict[MaterialKind, list[tuple[dict, str]]]:
+def store_images(session: Session, store: DocumentStore) -> dict[MaterialKind, list[tuple[dict, str]]]:
     """Two images per kind of material, stored as uploads are; a blob already stored is reused.
     Returns the material columns each image fills, and its file name extension."""
-    store = MaterialStore(upload_folder)
     images: dict[MaterialKind, list[tuple[dict, str]]] = {}
     for kind in MaterialKind:
         for variant in (0, 1):
@@ -38,9 +38,9 @@ def store_images(session: Session, upload_folder: str) -> dict[MaterialKind, lis
             name = session.scalar(select(Material.stored_name).where(Material.sha256 == checked.sha256).limit(1))
             try:
                 reusable = name is not None and store.read(name) == checked.content
-            except (OSError, ValueError):
+            except (ObjectMissing, CannotOpen, StorageUnavailable, ValueError):
                 reusable = False
-            columns = {"kind": kind, "stored_name": name if reusable else store.save(checked.content),
+            columns = {"kind": kind, "stored_name": name if reusable else store.save(Purpose.MATERIAL, checked.content),
                        "content_type": checked.content_type, "size_bytes": len(checked.content),
                        "sha256": checked.sha256, "width": checked.width, "height": checked.height}
             images.setdefault(kind, []).append((columns, "jpg" if checked.content_type == "image/jpeg" else "png"))

@@ -26,6 +26,7 @@ from billing.payments.interfaces import (
     TradeStatus,
 )
 from billing.services import BillingError, BillingServices
+from documents.storage import StorageUnavailable
 from models import (
     NotificationOutcome,
     Order,
@@ -180,8 +181,9 @@ def settle(session: Session, services: BillingServices, payment: Payment, trade_
         order.move_to(OrderStatus.PAID, actor, note=f"trade {trade_no}")
         try:
             invoices.issue_blue_invoice(session, services, order, actor=actor, now=now)
-        except IssuerError as exc:
-            # The payment stands; `billing sweep` issues the invoice once the platform answers.
+        except (IssuerError, StorageUnavailable) as exc:
+            # The payment stands; `billing sweep` issues the invoice once the platform (or the
+            # document store, which keeps its PDF) answers.
             record(session, actor, "invoice.deferred", order=order, note=str(exc))
         return Settlement(NotificationOutcome.ACCEPTED, order)
     if _moved(session, payment, PaymentStatus.CLOSED, PaymentStatus.PAID, **values):

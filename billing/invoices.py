@@ -11,6 +11,8 @@ from billing.capital import money
 from billing.invoice_pdf import InvoiceData, InvoiceItem, Party, render_invoice
 from billing.issuers import InvoiceRequest
 from billing.services import BillingError, BillingServices
+from documents.storage import DocumentStore, Purpose
+from documents.uncommitted import save_until_committed
 from models import (
     BusinessType,
     Invoice,
@@ -91,8 +93,8 @@ def issue_blue_invoice(session: Session, services: BillingServices, order: Order
         request_id=f"blue:{order.number}:{earlier + 1}", kind=InvoiceKind.BLUE, buyer_name=order.invoice_title,
         buyer_taxpayer_id=order.invoice_taxpayer_id, item_name=ITEM_NAMES.get(order.business_type, SERVICE_ITEM),
         tax_rate=str(rate), amount_cents=amount, tax_cents=tax, total_cents=order.price_cents)
-    invoice = _issue(session, services, order, request, now, original=None)
-    _mail(session, order, invoice, title=invoice.buyer_name)
+    invoice, pdf = _issue(session, services, order, request, now, original=None)
+    _mail(session, order, invoice, pdf, title=invoice.buyer_name)
     record(session, actor, "invoice.issued", order=order, target=f"invoice:{invoice.number}",
            after={"kind": "blue", "number": invoice.number, "total_cents": invoice.total_cents})
     return invoice
@@ -109,9 +111,9 @@ def issue_red_invoice(session: Session, services: BillingServices, blue: Invoice
         buyer_taxpayer_id=blue.buyer_taxpayer_id, item_name=blue.item_name, tax_rate=str(blue.tax_rate),
         amount_cents=blue.amount_cents, tax_cents=blue.tax_cents, total_cents=blue.total_cents,
         original_number=blue.number)
-    red = _issue(session, services, order, request, now, original=blue)
+    red, pdf = _issue(session, services, order, request, now, original=blue)
     blue.status = InvoiceStatus.REVERSED
-    _mail(session, order, red, original=blue.number)
+    _mail(session, order, red, pdf, original=blue.number)
     record(session, actor, "invoice.reversed", order=order, target=f"invoice:{blue.number}",
            after={"red_number": red.number, "total_cents": red.total_cents})
     return red
@@ -151,7 +153,7 @@ def invoice_data(invoice: Invoice, seller: Party, drawer: str) -> InvoiceData:
 
 
 def _issue(session: Session, services: BillingServices, order: Order, request: InvoiceRequest,
-           now: dt.datetime, original: Invoice | None) -> Invoice:
+           now: dt.datetime, original: Invoice | None) -> tuple[Invoice, bytes]:
     # A savepoint: if the issuer fails, the number it took (sandbox) is given back with the rest.
     with session.begin_nested():
         issued = services.issuer.issue(session, request, now)
@@ -163,19 +165,29 @@ def _issue(session: Session, services: BillingServices, order: Order, request: I
             buyer_address_phone=original.buyer_address_phone if original else order.invoice_address_phone,
             buyer_bank_account=original.buyer_bank_account if original else order.invoice_bank_account,
             item_name=request.item_name, tax_rate=Decimal(request.tax_rate), amount_cents=request.amount_cents,
-            tax_cents=request.tax_cents, total_cents=request.total_cents, verify_url=issued.verify_url, pdf=b"")
-        invoice.pdf = render_invoice(invoice_data(invoice, services.seller, services.drawer), services.renderer)
+            tax_cents=request.tax_cents, total_cents=request.total_cents, verify_url=issued.verify_url)
+        pdf = render_invoice(invoice_data(invoice, services.seller, services.drawer), services.renderer)
+        # Kept with the savepoint: a store that cannot write (StorageUnavailable) undoes the invoice.
+        invoice.pdf_name = save_until_committed(session, services.store, Purpose.INVOICE, pdf)
         session.add(invoice)
         session.flush()
-    return invoice
+    return invoice, pdf
 
 
-def _mail(session: Session, order: Order, invoice: Invoice, **facts) -> None:
+def invoice_pdf(store: DocumentStore, invoice: Invoice) -> bytes:
+    """The invoice's PDF, from the document store."""
+    if invoice.pdf_name is None:
+        raise LookupError(f"invoice {invoice.number}'s PDF is not in the document store yet: "
+                          "run `flask --app wsgi storage migrate`")
+    return store.read(invoice.pdf_name)
+
+
+def _mail(session: Session, order: Order, invoice: Invoice, pdf: bytes, **facts) -> None:
     """The invoice by e-mail (templates/emails/invoice_blue/ or invoice_red/), its PDF attached."""
     message = render_email(f"invoice_{invoice.kind}", number=invoice.number, order=order.number,
                            total=money(invoice.total_cents), **facts)
     outbox.queue_email(session, order.agent.email, message, order=order,
-                       attachments=[Attachment(invoice.filename, "application/pdf", invoice.pdf)])
+                       attachments=[Attachment(invoice.filename, "application/pdf", pdf)])
 
 
 def invoices_of(session: Session, order: Order) -> list[Invoice]:

@@ -1,5 +1,6 @@
-"""What the billing operations are handed: the payment provider and the invoice issuer, which
-the service registry finds (web.services, the one way to find them), beside billing's settings
+"""What the billing operations are handed: the payment provider, the invoice issuer and the
+document store (which keeps the invoice PDFs), which the service registry finds (web.services,
+the one way to find them), beside billing's settings
 (the seller's details, the drawer, the public base URL, the payment window) and the PDF renderer.
 
 The operations take this bundle as an argument rather than looking services up themselves: the
@@ -17,6 +18,7 @@ from flask import current_app
 from billing.invoice_pdf import Party
 from billing.issuers import InvoiceIssuer
 from billing.payments.interfaces import PaymentProvider
+from documents.storage import DocumentStore
 from models import Order
 from reports.pdf import PdfRenderer, get_renderer
 from web.errors import UserError
@@ -38,6 +40,7 @@ class BillingServices:
     drawer: str
     public_base_url: str
     payment_window: dt.timedelta
+    store: DocumentStore
 
     def payment_deadline(self, order: Order) -> dt.datetime | None:
         """When a signed order's trade closes and the order is cancelled if still unpaid."""
@@ -53,7 +56,7 @@ class BillingServices:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], provider: PaymentProvider,
-                    issuer: InvoiceIssuer) -> BillingServices:
+                    issuer: InvoiceIssuer, store: DocumentStore) -> BillingServices:
         return cls(
             provider=provider,
             provider_name=config["PAYMENT_PROVIDER"],
@@ -63,9 +66,11 @@ class BillingServices:
             drawer=config["INVOICE_DRAWER"],
             public_base_url=config["PUBLIC_BASE_URL"],
             payment_window=dt.timedelta(hours=config["PAYMENT_WINDOW_HOURS"]),
+            store=store,
         )
 
 
 def current_services() -> BillingServices:
-    """The current app's provider and issuer, as the registry finds them, with its billing settings."""
-    return BillingServices.from_config(current_app.config, find_service(PaymentProvider), find_service(InvoiceIssuer))
+    """The current app's provider, issuer and store, as the registry finds them, with its billing settings."""
+    return BillingServices.from_config(current_app.config, find_service(PaymentProvider), find_service(InvoiceIssuer),
+                                       find_service(DocumentStore))

@@ -1,8 +1,8 @@
-"""Uploaded materials: checking and storing them, and which are in force.
+"""Uploaded materials: checking them, and which are in force.
 
 A material is trusted only after Pillow has decoded every pixel; its pixels alone are then
 drawn into a new image and re-encoded, which drops EXIF (GPS, device), comments and anything
-appended to the file. Stored files get random names outside the static folder.
+appended to the file. The document store (documents.storage) keeps it, sealed, under a random name.
 
 One upload's decoding stays under 200 MB (tests/public/test_upload_memory.py measures it): the
 pixel count is refused from the header before anything is decoded, a big JPEG is decoded
@@ -13,24 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import math
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from models import Material, MaterialKind, Order
 from web.errors import N_, InvalidValue
 from web.text import plain_text
-
-log = logging.getLogger(__name__)
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP")
 # How the accepted formats begin: a file that does and still cannot be read is broken or cut
@@ -259,107 +253,3 @@ def _encode(image: Image.Image, is_jpeg: bool) -> CheckedImage:
         image.save(out, "PNG", optimize=True)
         content_type = "image/png"
     return CheckedImage(out.getvalue(), content_type, image.width, image.height)
-
-
-class MaterialStore:
-    """Files on disk under random names; two levels of folders keep directories small."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-
-    def save(self, content: bytes) -> str:
-        """Write the file through to the disk, so a row committed after it never names a lost
-        file; a failed write leaves nothing behind."""
-        name = secrets.token_hex(16)
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("xb") as file:
-            try:
-                file.write(content)
-                file.flush()
-                os.fsync(file.fileno())
-            except BaseException:
-                path.unlink()
-                raise
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the file's name, too, is on the disk
-        finally:
-            os.close(folder)
-        return name
-
-    def read(self, name: str) -> bytes:
-        return self._path(name).read_bytes()
-
-    def delete(self, name: str) -> None:
-        self._path(name).unlink(missing_ok=True)
-
-    def _path(self, name: str) -> Path:
-        if len(name) != 32 or not all(c in "0123456789abcdef" for c in name):
-            raise ValueError("not a stored material name")
-        return self.root / name[:2] / name
-
-
-# --- files kept only with their committed rows --------------------------------------------------
-
-# A material's file is written before its row is flushed, and deleted again when the transaction
-# (or the savepoint) it was written in ends without committing. Writing it only after the commit
-# would leave, after a crash between the two, a committed row whose document is lost; this way a
-# crash leaves at worst a file that no row names, which harms nobody and which comparing the
-# folder with the table finds.
-_UNCOMMITTED = "uncommitted_material_files"
-
-
-def save_until_committed(session: Session, store: MaterialStore, content: bytes) -> str:
-    """Write a material's file, to be deleted again unless `session`'s transaction commits."""
-    if isinstance(session, scoped_session):
-        session = session()  # the request's own session, which knows its transactions
-    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    name = store.save(content)
-    session.info.setdefault(_UNCOMMITTED, []).append((transaction, store, name))
-    return name
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_committed_files(session: Session) -> None:
-    # A released savepoint leaves the decision to the transaction around it.
-    if not session.in_nested_transaction():
-        session.info.pop(_UNCOMMITTED, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _delete_rolled_back_files(session: Session, previous_transaction: SessionTransaction) -> None:
-    _delete_files(session, previous_transaction)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _delete_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
-    # After a commit nothing is left to delete; a session closed without one lands here.
-    if transaction.parent is None:
-        _delete_files(session, transaction)
-
-
-def _delete_files(session: Session, ended: SessionTransaction) -> None:
-    """Delete the files written in `ended` or in a savepoint within it."""
-    pending = session.info.get(_UNCOMMITTED)
-    if not pending:
-        return
-    kept = []
-    for transaction, store, name in pending:
-        if not _within(transaction, ended):
-            kept.append((transaction, store, name))
-            continue
-        try:
-            store.delete(name)
-        except OSError:
-            # The rollback goes on; the file is one that no row names.
-            log.exception("could not delete the uncommitted material file %s", name)
-    session.info[_UNCOMMITTED] = kept
-
-
-def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False

@@ -23,6 +23,7 @@ from billing.issuers import IssuerError
 from billing.payments.interfaces import PaymentProvider, ProviderError
 from billing.reconciliation import MismatchKind, reconcile_with_provider
 from billing.services import BillingError, current_services
+from documents.storage import DocumentStore
 from finance import queries
 from finance.forms import ActionForm, VoidForm
 from models import (
@@ -209,7 +210,8 @@ def invoice_pdf(invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
     record(db.session, current_user.actor, "invoice.downloaded", order=invoice.order,
            target=f"invoice:{invoice.number}")
-    return private_download(invoice.pdf, invoice.filename, "application/pdf")
+    return private_download(invoices.invoice_pdf(find_service(DocumentStore), invoice), invoice.filename,
+                            "application/pdf")
 
 
 MISMATCH_HEADERS = [_l("Difference"), _l("Merchant trade no."), _l("Order no."), _l("Provider trade no."),

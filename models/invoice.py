@@ -49,8 +49,12 @@ class Invoice(Base):
     tax_cents: Mapped[int]
     total_cents: Mapped[int]
     verify_url: Mapped[str255]
-    # The PDF prints the buyer's bank account in full, as an invoice must: sealed like the number.
-    pdf: Mapped[bytes] = mapped_column(SealedBytes("invoice.pdf"))
+    # The PDF, in the document store under this name (it prints the buyer's bank account in full,
+    # as an invoice must: the store seals it).
+    pdf_name: Mapped[str | None] = mapped_column(String(64))
+    # Where the PDF was kept before the store: `flask --app wsgi storage migrate` moves it into the
+    # store and empties this. Nothing else reads it.
+    legacy_pdf: Mapped[bytes | None] = mapped_column("pdf", SealedBytes("invoice.pdf"))
     voided_at: Mapped[dt.datetime | None]
     voided_by: Mapped[str | None] = mapped_column(String(80))
     void_reason: Mapped[str | None] = mapped_column(Text)

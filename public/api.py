@@ -12,7 +12,8 @@ from wtforms import BooleanField
 
 from billing import checkout
 from billing.services import BillingError, current_services
-from documents.materials import InvalidUpload, MaterialStore, check_image, current_materials
+from documents.materials import InvalidUpload, check_image, current_materials
+from documents.storage import DocumentStore, StorageUnavailable
 from models import MaterialKind, Order, OrderStatus
 from models.base import utcnow
 from public import catalogue, idempotency, openapi, operations, payments, sms_codes
@@ -20,6 +21,7 @@ from public.forms import AGREED, ApplicationForm, form_fields
 from web.database import writes
 from web.errors import InvalidValue
 from web.extensions import db, limiter
+from web.services import find_service
 
 
 def _problem(status: int, message: str, **extra):
@@ -179,11 +181,13 @@ def upload_material(order: Order, kind: str):
         image = check_image(request.get_data(cache=False)[: limit + 1], limit,
                             max_pixels=config["MATERIAL_MAX_PIXELS"], max_side=config["MATERIAL_MAX_SIDE"])
         operations.store_material(
-            db.session, MaterialStore(config["UPLOAD_FOLDER"]), order,
+            db.session, find_service(DocumentStore), order,
             material_kind, image, original_filename=None, actor=_actor(),
         )
     except InvalidUpload as exc:
         return jsonify(errors=[{"field": kind, "message": str(exc)}]), 422
+    except StorageUnavailable:
+        return _problem(503, "the document store is unavailable; nothing was kept, try again")
     except operations.NotEditable:
         return _problem(409, "the order can no longer be changed")
     return jsonify(_status(order)), 200

@@ -202,7 +202,8 @@ def document() -> dict:
                 "Upload one material (a JPEG, PNG or BMP image of at most 1.5 MB and 25 megapixels) as the body",
                 {"200": status, "404": _error("not this channel's order, or no such material kind"),
                  "409": _error("the order can no longer be changed"),
-                 "413": _error("the body is too large"), "422": invalid},
+                 "413": _error("the body is too large"), "422": invalid,
+                 "503": _error("the document store is unavailable; nothing was kept, try again")},
                 parameters=[number, {"name": "kind", "in": "path", "required": True,
                                      "schema": {"type": "string", "enum": [k.value for k in MaterialKind]}}],
                 requestBody={"required": True, "content": {

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from billing import checkout
 from billing.services import BillingServices
-from documents.materials import CheckedImage, MaterialStore, current_materials, save_until_committed
+from documents.materials import CheckedImage, current_materials
+from documents.storage import DocumentStore, Purpose
+from documents.uncommitted import save_until_committed
 from models import (
     AuditEntry,
     BusinessType,
@@ -201,7 +203,7 @@ def form_data(order: Order) -> dict:
 
 
 def store_material(
-    session: Session, store: MaterialStore, order: Order, kind: MaterialKind,
+    session: Session, store: DocumentStore, order: Order, kind: MaterialKind,
     image: CheckedImage, *, original_filename: str | None, actor: str,
 ) -> Material:
     """Keep a checked image as the order's current material of that kind."""
@@ -211,7 +213,7 @@ def store_material(
 
 
 def store_requested_material(
-    session: Session, store: MaterialStore, order: Order, request: MaterialRequest, kind: MaterialKind,
+    session: Session, store: DocumentStore, order: Order, request: MaterialRequest, kind: MaterialKind,
     image: CheckedImage, *, original_filename: str | None, actor: str,
 ) -> Material:
     """A document a reviewer asked for again; only the named kinds are accepted."""
@@ -221,11 +223,13 @@ def store_requested_material(
 
 
 def _replace_material(session, store, order, kind, image, original_filename, actor) -> Material:
+    # Stored first: a store that cannot write (StorageUnavailable) leaves the material in force as it was.
+    stored_name = save_until_committed(session, store, Purpose.MATERIAL, image.content)
     previous = current_materials(session, order).get(kind)
     if previous is not None:
         previous.superseded_at = utcnow()
     material = Material(
-        order_id=order.id, kind=kind, stored_name=save_until_committed(session, store, image.content),
+        order_id=order.id, kind=kind, stored_name=stored_name,
         content_type=image.content_type, size_bytes=len(image.content), sha256=image.sha256,
         width=image.width, height=image.height,
         original_filename=(original_filename or "")[:120] or None, uploaded_by=actor,

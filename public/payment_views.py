@@ -7,8 +7,9 @@ from flask import Response, abort, current_app, jsonify, redirect, render_templa
 from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 
-from billing import checkout
+from billing import checkout, invoices
 from billing.services import BillingError, current_services
+from documents.storage import DocumentStore
 from models import Invoice, OrderStatus
 from models.base import utcnow
 from models.payment import REJECTED_OUTCOMES
@@ -17,6 +18,7 @@ from public.views import owned_order
 from web.database import writes
 from web.downloads import private_download
 from web.extensions import db, limiter
+from web.services import find_service
 
 PROVIDER_CHECK_SECONDS = 10
 
@@ -86,4 +88,5 @@ def invoice_pdf(number: str, invoice_id: int):
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None or invoice.order_id != order.id:
         abort(404)
-    return private_download(invoice.pdf, invoice.filename, "application/pdf")
+    return private_download(invoices.invoice_pdf(find_service(DocumentStore), invoice), invoice.filename,
+                            "application/pdf")

@@ -13,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
+from billing import invoices
 from documents import regions
+from documents.storage import DocumentStore
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
@@ -23,6 +25,7 @@ from public.forms import ID_TYPES, Checked, check_field, choices_of, input_requi
 from web.downloads import private_download
 from web.extensions import db, limiter
 from web.forms import Form
+from web.services import find_service
 
 PENDING = "order_query_pending"
 VERIFIED = "order_query"
@@ -148,7 +151,8 @@ def query_invoice(invoice_id: int):
     invoice = queries.invoice_for(db.session, identity, invoice_id) if identity else None
     if invoice is None:
         abort(404)
-    return private_download(invoice.pdf, invoice.filename, "application/pdf")
+    return private_download(invoices.invoice_pdf(find_service(DocumentStore), invoice), invoice.filename,
+                            "application/pdf")
 
 
 @limiter.limit("10/minute")

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from billing import invoices
 from billing.services import current_services
 from documents import regions
-from documents.materials import InvalidUpload, MaterialStore, check_filename, check_image, current_materials
+from documents.materials import InvalidUpload, check_filename, check_image, current_materials
+from documents.storage import DocumentStore, StorageUnavailable
 from models import Material, MaterialKind, Order, OrderStatus
 from public import captcha, catalogue, operations, sms_codes
 from public.forms import PublicApplicationForm
@@ -29,6 +30,7 @@ from review import operations as review_operations
 from web.database import writes
 from web.error_pages import PageError
 from web.extensions import db, limiter
+from web.services import find_service
 from web.staff_login import is_staff
 
 LEGAL_DOCUMENTS = ("service-agreement", "privacy-policy", "risk-notice")
@@ -90,8 +92,8 @@ def _policy() -> sms_codes.CodePolicy:
     return sms_codes.CodePolicy.from_config(current_app.config)
 
 
-def _store() -> MaterialStore:
-    return MaterialStore(current_app.config["UPLOAD_FOLDER"])
+def _store() -> DocumentStore:
+    return find_service(DocumentStore)
 
 
 def index():
@@ -179,6 +181,8 @@ def _receive_uploads(order: Order, kinds=tuple(MaterialKind), store=None) -> dic
             store(kind, image, filename)
         except InvalidUpload as exc:
             errors[kind.value] = gettext(str(exc))
+        except StorageUnavailable as exc:
+            errors[kind.value] = gettext(exc.message)
         except operations.NotEditable:
             errors[kind.value] = gettext("This order can no longer be changed.")
     if not errors and not any(f.filename for f in request.files.values()):

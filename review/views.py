@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from billing import checkout, invoices
 from documents import regions
-from documents.materials import MaterialStore, current_materials
+from documents.materials import current_materials
+from documents.storage import DocumentStore
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -234,7 +235,7 @@ def material_image(number: str, material_id: int):
     if material is None or material.order_id != order.id:
         abort(404)
     operations.record_document_view(db.session, order, current_user, material.id)
-    content = MaterialStore(current_app.config["UPLOAD_FOLDER"]).read(material.stored_name)
+    content = find_service(DocumentStore).read(material.stored_name)
     response = Response(content, mimetype=material.content_type)
     response.headers["Cache-Control"] = "private, no-store"
     return response

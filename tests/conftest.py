@@ -2,6 +2,7 @@
 each test inside a transaction rolled back at the end."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import os
@@ -20,6 +21,9 @@ from models.base import utcnow
 from web import services, staff_accounts
 from web.extensions import db
 
+# The document store's key in every test app (tests.factories stores with it too).
+STORAGE_KEY = "c3RvcmFnZS1lbmNyeXB0aW9uLWtleS1mb3ItdGVzdHM="
+
 
 def config_for_tests(tmp_path_factory, database_url: str) -> dict:
     return {
@@ -34,6 +38,7 @@ def config_for_tests(tmp_path_factory, database_url: str) -> dict:
         "LOOKUP_KEY": "bG9va3VwLWtleS1mb3ItdGVzdHMtMzItYnl0ZXMtbG9uZw==",
         "AUDIT_SEAL_KEY": "YXVkaXQtc2VhbC1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
         "SIGNING_SERVICE_KEY": "c2lnbmluZy1zZXJ2aWNlLWtleS1mb3ItdGVzdHMtMzI=",
+        "STORAGE_ENCRYPTION_KEY": STORAGE_KEY,
         # Never instance/audit-anchor.log: apps on databases of their own really commit heads.
         "AUDIT_ANCHOR_PATH": str(tmp_path_factory.mktemp("audit-anchor") / "audit-anchor.log"),
         "QUEUE_COUNTS_TTL_SECONDS": 0,
@@ -316,6 +321,8 @@ def billing_services(app, tmp_path, replace_service):
     from billing.payments.interfaces import PaymentProvider
     from billing.payments.sandbox import SandboxProvider
     from billing.services import BillingServices
+    from documents.storage import DocumentStore
+    from documents.storage_backends import filesystem_store
 
     shared_keys = os.path.dirname(app.config["SANDBOX_PAY_LEDGER"])
     SandboxProvider(app.config["SANDBOX_PAY_LEDGER"])  # makes the sandbox's RSA key once per session
@@ -326,7 +333,20 @@ def billing_services(app, tmp_path, replace_service):
     provider = replace_service(PaymentProvider,
                                SandboxProvider(ledger, delay_seconds=app.config["SANDBOX_PAY_DELAY_SECONDS"]))
     issuer = replace_service(InvoiceIssuer, SandboxIssuer(app.config["INVOICE_VERIFY_URL"]))
-    return BillingServices.from_config(app.config, provider, issuer)
+    store = replace_service(DocumentStore, filesystem_store(app.config["UPLOAD_FOLDER"],
+                                                            base64.b64decode(STORAGE_KEY)))
+    return BillingServices.from_config(app.config, provider, issuer, store)
+
+
+# --- an S3-compatible server (tests/s3.py) -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server, one per test run; each test makes a bucket of its own (tests.s3.new_bucket)."""
+    from tests.s3 import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 # --- SoftHSM2 (tests/softhsm.py) ---------------------------------------------------------------

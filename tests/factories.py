@@ -2,6 +2,7 @@
 the public operations for the application, the review operations for the queue."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import io
@@ -9,7 +10,9 @@ import io
 from sqlalchemy import select
 
 from documents import drawings
-from documents.materials import CheckedImage, MaterialStore, check_image
+from documents.materials import CheckedImage, check_image
+from documents.storage import DocumentStore, Purpose
+from documents.storage_backends import filesystem_store
 from models import (
     BusinessType,
     Channel,
@@ -27,6 +30,7 @@ from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
 from public.validators import credit_code_check_char
 from review import operations
+from tests.conftest import STORAGE_KEY
 
 _serials = iter(range(1, 10**6))
 
@@ -49,7 +53,7 @@ def application(**overrides) -> dict:
     return data
 
 
-def paid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,
+def paid_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
                paid_at: dt.datetime | None = None, **overrides) -> Order:
     """An order with its five materials, signed and paid, waiting in its review queue."""
     order = unpaid_order(session, upload_folder, business_type=business_type, **overrides)
@@ -59,7 +63,7 @@ def paid_order(session, upload_folder: str, *, business_type: BusinessType = Bus
     return order
 
 
-def payment(session, upload_folder: str, *, paid_at: dt.datetime | None = None,
+def payment(session, upload_folder: str | DocumentStore, *, paid_at: dt.datetime | None = None,
             status: PaymentStatus = PaymentStatus.PAID, **overrides) -> Payment:
     """A paid order and its payment, as checkout records them (no trade at any provider)."""
     paid_at = paid_at or utcnow()
@@ -72,17 +76,18 @@ def payment(session, upload_folder: str, *, paid_at: dt.datetime | None = None,
     return made
 
 
-def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = BusinessType.NEW,
+def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
                  **overrides) -> Order:
-    """An order with its five materials, signed, awaiting payment."""
+    """An order with its five materials (kept in the folder store at `upload_folder`, or in the
+    store given), signed, awaiting payment."""
     channel = session.scalars(select(Channel).filter_by(code="direct")).one()
     order = public_operations.submit_application(session, channel, application(**overrides), actor="applicant:test",
                                                  applicant_secret=None)
     order.business_type = business_type
-    store = MaterialStore(upload_folder)
+    store = upload_folder if isinstance(upload_folder, DocumentStore) else folder_store(upload_folder)
     for kind in MaterialKind:
         image = _document(kind)
-        session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(image.content),
+        session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(Purpose.MATERIAL, image.content),
                              content_type=image.content_type, size_bytes=len(image.content),
                              sha256=image.sha256, width=image.width, height=image.height,
                              uploaded_by="applicant:test"))
@@ -90,6 +95,11 @@ def unpaid_order(session, upload_folder: str, *, business_type: BusinessType = B
         order.move_to(status, "applicant:test")
     session.flush()
     return order
+
+
+def folder_store(folder) -> DocumentStore:
+    """The filesystem store a test app keeps in `folder` (its UPLOAD_FOLDER), with the tests' key."""
+    return filesystem_store(folder, base64.b64decode(STORAGE_KEY))
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """`flask --app wsgi backup DEST` and `restore SRC`, round-tripped between two instances on databases
-of their own (SQLite, or PostgreSQL under TEST_DATABASE_URL), as an operator runs them."""
+of their own (SQLite, or PostgreSQL under TEST_DATABASE_URL), as an operator runs them; the stored
+documents in a folder, or in a bucket of the test run's S3-compatible server."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -10,12 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from documents.materials import MaterialStore
+from documents.storage import DocumentStore, Purpose
+from documents.storage_backends import filesystem_store
 from models import AuditEntry, Material, Order
 from models.audit_chain import Anchor
 from tests.databases import own_app
-from tests.factories import paid_order
+from tests.factories import folder_store, paid_order
+from tests.s3 import REGION, bucket_objects, new_bucket
 from web.extensions import db
+from web.services import find_service, service_replaced
 
 
 @pytest.fixture
@@ -41,9 +46,9 @@ def target(tmp_path, tmp_path_factory):
 
 
 def _materials(app) -> dict[str, dict[str, bytes]]:
-    """Order number -> each material's kind -> its stored file's bytes."""
-    store = MaterialStore(app.config["UPLOAD_FOLDER"])
+    """Order number -> each material's kind -> its document, as the app's store gives it back."""
     with app.app_context():
+        store = find_service(DocumentStore)
         orders = db.session.scalars(select(Order).order_by(Order.number)).all()
         return {order.number: {material.kind.value: store.read(material.stored_name)
                                for material in db.session.scalars(select(Material).filter_by(order_id=order.id))}
@@ -68,13 +73,15 @@ def test_a_backup_restored_into_an_empty_instance_verifies_with_every_order_and_
         head = db.session.scalar(select(func.max(AuditEntry.seq)))
     kind = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
     assert manifest["database"]["kind"] == kind and manifest["audit_head"]["seq"] == head
-    assert manifest["counts"]["uploads"] == 15  # five materials each
-    assert len([name for name in manifest["sha256"] if name.startswith("files/uploads/")]) == 15
+    assert manifest["counts"]["stored"] == 15  # five materials each
+    assert len([name for name in manifest["sha256"] if name.startswith("files/store/materials/")]) == 15
+    for name in manifest["sha256"]:  # the backup holds the documents sealed, as the store does
+        assert not (dest / name).read_bytes().startswith((b"\x89PNG", b"\xff\xd8")), name
 
     restored = target.test_cli_runner().invoke(args=["restore", str(dest)])
     assert restored.exit_code == 0, restored.output
     assert f"database restored ({kind}" in restored.output and "3 order(s)" in restored.output
-    assert "files restored: 15 uploaded file(s)" in restored.output
+    assert "documents restored: 15 stored object(s)" in restored.output
 
     verified = target.test_cli_runner().invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and verified.output == "audit log intact\n", verified.output
@@ -125,19 +132,19 @@ def test_restore_into_an_instance_with_orders_is_refused_and_changes_nothing(sou
     assert source.test_cli_runner().invoke(args=["audit", "verify"]).output == "audit log intact\n"
 
 
-def test_restore_into_an_instance_with_uploaded_files_is_refused(source, target, tmp_path):
+def test_restore_into_an_instance_with_stored_documents_is_refused(source, target, tmp_path):
     dest = tmp_path / "backup"
     _backup(source, dest)
-    MaterialStore(target.config["UPLOAD_FOLDER"]).save(b"left over")
+    folder_store(target.config["UPLOAD_FOLDER"]).save(Purpose.MATERIAL, b"left over")
     refused = target.test_cli_runner().invoke(args=["restore", str(dest)])
-    assert refused.exit_code == 1 and "the upload folder" in refused.output and "holds 1 file(s)" in refused.output
+    assert refused.exit_code == 1 and "the document store holds 1 object(s)" in refused.output
     assert _materials(target) == {}
 
 
 def test_a_tampered_backup_is_refused_by_the_manifest(source, target, tmp_path):
     dest = tmp_path / "backup"
     manifest = _backup(source, dest)
-    name = next(name for name in sorted(manifest["sha256"]) if name.startswith("files/uploads/"))
+    name = next(name for name in sorted(manifest["sha256"]) if name.startswith("files/store/"))
     (dest / name).write_bytes((dest / name).read_bytes() + b"\0")
 
     refused = target.test_cli_runner().invoke(args=["restore", str(dest)])
@@ -159,3 +166,48 @@ def test_on_postgresql_the_database_is_a_pg_dump_in_custom_format(source, tmp_pa
     manifest = _backup(source, tmp_path / "backup")
     assert manifest["database"] == {"kind": "postgresql", "file": "database.dump"}
     assert (tmp_path / "backup" / "database.dump").read_bytes().startswith(b"PGDMP")
+
+
+def test_restore_with_another_storage_key_is_refused_before_anything_is_restored(source, target, tmp_path):
+    dest = tmp_path / "backup"
+    _backup(source, dest)
+    other_key = filesystem_store(target.config["UPLOAD_FOLDER"], os.urandom(32))
+    with service_replaced(target, DocumentStore, other_key):
+        refused = target.test_cli_runner().invoke(args=["restore", str(dest)])
+    assert refused.exit_code == 1
+    assert "does not open here" in refused.output and "STORAGE_ENCRYPTION_KEY" in refused.output
+    assert _materials(target) == {} and _files(target.config["UPLOAD_FOLDER"]) == {}
+
+
+def test_documents_in_a_bucket_are_backed_up_and_restored_through_the_store(tmp_path, tmp_path_factory, s3_endpoint):
+    """Two instances keep their documents in buckets of an S3-compatible server: the backup copies
+    the sealed blobs out of one bucket, the restore into the other."""
+    for side in ("source", "target"):
+        (tmp_path / side).mkdir()
+    source_bucket, target_bucket = new_bucket(s3_endpoint), new_bucket(s3_endpoint)
+    with (own_app(tmp_path / "source", tmp_path_factory) as source,
+          own_app(tmp_path / "target", tmp_path_factory) as target,
+          service_replaced(source, DocumentStore, _bucket_store(source, s3_endpoint, source_bucket)) as in_bucket,
+          service_replaced(target, DocumentStore, _bucket_store(target, s3_endpoint, target_bucket))):
+        with source.app_context():
+            for _ in range(2):
+                paid_order(db.session, in_bucket)
+                db.session.commit()
+        assert source.test_cli_runner().invoke(args=["audit", "seal"]).exit_code == 0
+        manifest = _backup(source, tmp_path / "backup")
+        assert manifest["counts"]["stored"] == 10
+
+        restored = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "backup")])
+        assert restored.exit_code == 0, restored.output
+        assert "documents restored: 10 stored object(s)" in restored.output
+        assert bucket_objects(s3_endpoint, target_bucket) == bucket_objects(s3_endpoint, source_bucket)
+        assert _materials(target) == _materials(source) and len(_materials(target)) == 2
+        assert _files(target.config["UPLOAD_FOLDER"]) == {}
+        assert target.test_cli_runner().invoke(args=["audit", "verify"]).output == "audit log intact\n"
+
+
+def _bucket_store(app, endpoint: str, bucket: str) -> DocumentStore:
+    from documents.storage_backends import S3Backend
+
+    return DocumentStore(S3Backend(bucket, prefix="backoffice/", endpoint_url=endpoint, region=REGION),
+                         base64.b64decode(app.config["STORAGE_ENCRYPTION_KEY"]))

@@ -23,7 +23,6 @@ from backoffice.demo_shipping import take_card_numbers
 from billing.payments.interfaces import TradeState
 from billing.reconciliation import reconcile_with_provider
 from documents import regions
-from documents.materials import MaterialStore
 from finance import queries as finance_queries
 from fulfillment.shipping import address_of
 from models import (
@@ -58,6 +57,7 @@ from models.sealed import lookup_digest
 from public import validators
 from review.sla import load_calendar, policy_for
 from tests.conftest import PRODUCTION, add_staff
+from tests.factories import folder_store
 
 NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # a Wednesday, 14:30 in Beijing
 S = OrderStatus
@@ -74,7 +74,7 @@ def staff(db_session):
 def load(db_session, tmp_path, n: int, seed: int = 7) -> SimpleNamespace:
     """Load n applications; `orders` selects what this load added (the database may hold others)."""
     before = db_session.scalar(select(func.coalesce(func.max(Order.id), 0)))
-    counts = load_applications(db_session, n, now=NOW, upload_folder=str(tmp_path), seed=seed)
+    counts = load_applications(db_session, n, now=NOW, store=folder_store(tmp_path), seed=seed)
     ours = Order.id > before
     orders = db_session.scalars(select(Order).where(ours).order_by(Order.id).options(
         selectinload(Order.organisation), selectinload(Order.legal_rep), selectinload(Order.agent))).all()
@@ -176,7 +176,7 @@ def test_materials_are_real_shared_images(db_session, loaded, tmp_path):
     materials = db_session.scalars(select(Material).where(Material.order_id.in_([o.id for o in loaded.orders]))).all()
     current = {(m.order_id, m.kind) for m in materials if m.superseded_at is None}
     assert len(current) == 5 * len(loaded.orders)
-    store = MaterialStore(tmp_path)
+    store = folder_store(tmp_path)
     blobs = {m.stored_name: m for m in materials}
     assert 5 <= len(blobs) <= 10
     for name, material in blobs.items():

@@ -25,6 +25,11 @@ def _text(pdf: bytes) -> str:
                           check=True).stdout.decode()
 
 
+def _pdf(services, invoice) -> str:
+    """The text of the invoice's PDF as the document store gives it back."""
+    return _text(invoices.invoice_pdf(services.store, invoice))
+
+
 def _paid(app, session, **overrides):
     return factories.payment(session, app.config["UPLOAD_FOLDER"], **overrides).order
 
@@ -76,7 +81,7 @@ def test_the_invoice_pdf_carries_the_order_figures_in_words_and_digits(app, db_s
     order = _paid(app, db_session, org_name="郑州市示例科技有限公司",
                   invoice_address_phone="郑州市金水路1号 0371-12345678")
     invoice = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
-    text = _text(invoice.pdf)
+    text = _pdf(billing_services, invoice)
     assert "郑州市示例科技有限公司" in text and order.invoice_taxpayer_id in text
     assert "郑州市金水路1号 0371-12345678" in text
     assert invoice.number in text and order.number in text
@@ -109,7 +114,7 @@ def test_a_red_invoice_reverses_a_blue_one(app, db_session, billing_services):
     red = invoices.issue_red_invoice(db_session, billing_services, blue, actor="finance", now=utcnow())
     assert blue.status == InvoiceStatus.REVERSED
     assert (red.kind, red.original_id, red.total_cents) == (InvoiceKind.RED, blue.id, blue.total_cents)
-    text = _text(red.pdf)
+    text = _pdf(billing_services, red)
     assert "销项负数" in text and blue.number in text and "-300.00" in text and "负叁佰元整" in text
     with pytest.raises(BillingError):
         invoices.issue_red_invoice(db_session, billing_services, blue, actor="finance", now=utcnow())
@@ -136,7 +141,7 @@ def test_the_tax_platform_numbers_the_invoice(app, db_session, billing_services)
         invoice = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
     assert invoice.number == "26442000000123456789" and invoice.issuer == "tax_platform" and invoice.sequence is None
     assert received[0]["request_id"] == f"blue:{order.number}:1"
-    assert "26442000000123456789" in _text(invoice.pdf)
+    assert "26442000000123456789" in _pdf(billing_services, invoice)
 
 
 def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_session, billing_services, client,
@@ -211,6 +216,29 @@ def test_the_stored_pdf_is_sealed_like_the_bank_account_it_prints(app, db_sessio
 
     order = _paid(app, db_session, invoice_bank_account="中国工商银行郑州分行 6222021234567890123")
     invoice = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
-    assert "6222021234567890123" in _text(invoice.pdf)
-    stored = db_session.execute(text("SELECT pdf FROM invoice WHERE id = :id"), {"id": invoice.id}).scalar_one()
-    assert not bytes(stored).startswith(b"%PDF") and b"6222021234567890123" not in bytes(stored)
+    assert "6222021234567890123" in _pdf(billing_services, invoice)
+    # In the document store, sealed; the row names it and holds no PDF of its own.
+    assert invoice.pdf_name.startswith("invoices/")
+    stored = billing_services.store.read_sealed(invoice.pdf_name)
+    assert not stored.startswith(b"%PDF") and b"6222021234567890123" not in stored
+    assert db_session.execute(text("SELECT pdf FROM invoice WHERE id = :id"), {"id": invoice.id}).scalar_one() is None
+
+
+@pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
+def test_an_invoice_whose_pdf_cannot_be_stored_is_not_issued(app, db_session, billing_services, monkeypatch):
+    """The store is down: the savepoint takes the invoice (and its sandbox number) back, and
+    `billing sweep` issues it later; nothing names a PDF that is not there."""
+    from documents.storage import StorageUnavailable
+
+    order = _paid(app, db_session)
+
+    def unavailable(purpose, content):
+        raise StorageUnavailable("bucket down")
+
+    monkeypatch.setattr(billing_services.store, "save", unavailable)
+    with pytest.raises(StorageUnavailable):
+        invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
+    assert db_session.scalars(select(Invoice).where(Invoice.order_id == order.id)).all() == []
+    monkeypatch.undo()
+    invoice = invoices.issue_blue_invoice(db_session, billing_services, order, actor="t", now=utcnow())
+    assert "300.00" in _pdf(billing_services, invoice)

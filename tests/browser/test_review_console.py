@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 def waiting_order(live_app):
     with live_app.app_context():
         # A realistic queue around the order under test (it fits on the first page).
-        load_applications(db.session, 36, now=utcnow(), upload_folder=live_app.config["UPLOAD_FOLDER"])
+        load_applications(db.session, 36, now=utcnow(),
+                          store=factories.folder_store(live_app.config["UPLOAD_FOLDER"]))
         order = factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"])
         reviewer = add_staff(db.session, StaffRole.REVIEWER, "fang", password=STAFF_PASSWORD,
                              display_name="审核员 王芳")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin
 
 from documents import materials
-from documents.materials import InvalidUpload, MaterialStore, check_filename, check_image, save_until_committed
+from documents.materials import InvalidUpload, check_filename, check_image
 from tests.conftest import image_bytes
 
 LIMIT = 1536 * 1024
@@ -229,63 +229,3 @@ def test_decodes_at_once_are_bounded(monkeypatch):
         for caller in callers:
             caller.join(timeout=60)
     assert len(results) == 4 and most[0] == materials.DECODES_AT_ONCE == 2
-
-
-# --- files kept only with committed rows ----------------------------------------------------------
-
-def files_in(folder) -> list[str]:
-    return sorted(path.name for path in folder.rglob("*") if path.is_file())
-
-
-def test_a_file_is_deleted_when_its_transaction_rolls_back(db_session, tmp_path):
-    store = MaterialStore(tmp_path)
-    name = save_until_committed(db_session, store, b"scan")
-    assert files_in(tmp_path) == [name]
-    db_session.rollback()
-    assert files_in(tmp_path) == []
-
-
-def test_a_file_is_kept_once_committed(db_session, tmp_path):
-    store = MaterialStore(tmp_path)
-    kept = save_until_committed(db_session, store, b"scan")
-    db_session.commit()
-    dropped = save_until_committed(db_session, store, b"another scan")
-    db_session.rollback()
-    assert files_in(tmp_path) == [kept] and dropped != kept
-    assert store.read(kept) == b"scan"
-
-
-def test_a_file_is_deleted_when_its_session_closes_uncommitted(db_session, tmp_path):
-    save_until_committed(db_session, MaterialStore(tmp_path), b"scan")
-    db_session.close()
-    assert files_in(tmp_path) == []
-
-
-def test_a_savepoint_rolled_back_deletes_its_own_files_only(db_session, tmp_path):
-    store = MaterialStore(tmp_path)
-    outer = save_until_committed(db_session, store, b"scan")
-    savepoint = db_session.begin_nested()
-    save_until_committed(db_session, store, b"scan in the savepoint")
-    savepoint.rollback()
-    assert files_in(tmp_path) == [outer]
-    db_session.commit()
-    assert files_in(tmp_path) == [outer]
-
-
-def test_a_released_savepoint_leaves_the_decision_to_its_transaction(db_session, tmp_path):
-    store = MaterialStore(tmp_path)
-    with db_session.begin_nested():
-        save_until_committed(db_session, store, b"scan")
-    assert len(files_in(tmp_path)) == 1
-    db_session.rollback()
-    assert files_in(tmp_path) == []
-
-
-def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    def full_disk(fd):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(materials.os, "fsync", full_disk)
-    with pytest.raises(OSError):
-        MaterialStore(tmp_path).save(b"scan")
-    assert files_in(tmp_path) == []

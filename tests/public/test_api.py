@@ -4,6 +4,7 @@ documented for the operation and its JSON body matches the documented schema."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -12,8 +13,10 @@ from openapi_spec_validator import validate
 from PIL import Image
 from sqlalchemy import select
 
+from documents.storage import DocumentStore
 from models import Material
 from public.openapi import APPLICATION_EXAMPLE
+from tests import factories
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in
 
 
@@ -331,8 +334,8 @@ def test_the_documented_upload_media_types_are_the_accepted_ones(api, spec):
                    content_type="image/gif").status_code == 422
 
 
-def test_an_upload_is_checked_and_reduced_like_the_form(api, app, db_session, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+def test_an_upload_is_checked_and_reduced_like_the_form(api, app, db_session, tmp_path, replace_service):
+    store = replace_service(DocumentStore, factories.folder_store(tmp_path))
     number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
     url = f"/api/v1/applications/{number}/materials/business_licence"
     jpeg = image_bytes("JPEG", size=(400, 300))
@@ -345,6 +348,5 @@ def test_an_upload_is_checked_and_reduced_like_the_form(api, app, db_session, tm
     assert api.put(url, data=image_bytes("JPEG", size=(4000, 1000)), content_type="image/jpeg").status_code == 200
     material = db_session.scalars(select(Material)).one()
     assert (material.width, material.height) == (3508, 877)
-    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert [path.name for path in stored] == [material.stored_name]
-    assert Image.open(stored[0]).size == (3508, 877)
+    assert list(store.names()) == [material.stored_name]
+    assert Image.open(io.BytesIO(store.read(material.stored_name))).size == (3508, 877)

@@ -10,7 +10,9 @@ from PIL import Image
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
+from documents.storage import DocumentStore
 from models import AuditEntry, Material, Order, OrderStatus
+from tests import factories
 from tests.conftest import MATERIAL_KINDS, image_bytes, sms_code_in, solve_captcha
 
 
@@ -274,10 +276,10 @@ def _error_for(page: str, kind: str) -> str:
 
 
 @pytest.fixture
-def upload_folder(app, tmp_path, monkeypatch):
-    """The test's own upload folder, empty at the start: the files in it are this test's."""
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
-    return lambda: sorted(path.name for path in tmp_path.rglob("*") if path.is_file())
+def upload_folder(tmp_path, replace_service):
+    """The names in a document store of the test's own, empty at the start: its objects are this test's."""
+    store = replace_service(DocumentStore, factories.folder_store(tmp_path))
+    return lambda: sorted(store.names())
 
 
 def _post_files(client, number: str, files: dict):
