@@ -78,9 +78,11 @@ softhsm: ## write instance/softhsm2.conf and the token folder
 
 # --- app -------------------------------------------------------------------
 
-migrate: install softhsm ## apply database migrations (flask db upgrade)
+migrate: install softhsm ## apply database migrations (flask db upgrade), then seal what an older instance kept in the clear (storage migrate)
 	@echo "==> flask db upgrade"
 	$(FLASK) db upgrade
+	@echo "==> flask storage migrate (plain upload files and invoice PDFs of an older instance into the encrypted store)"
+	$(FLASK) storage migrate
 
 demo: translations migrate ## load demo data and print the demo staff accounts (idempotent)
 	@echo "==> flask demo load"

@@ -27,13 +27,15 @@ class Kept:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()} \
+        if root.exists() else {}
 
 
 @pytest.fixture(params=["filesystem", "s3"])
 def kept(request, tmp_path) -> Kept:
     if request.param == "filesystem":
-        return Kept(DocumentStore(FilesystemBackend(tmp_path), KEY), "filesystem", lambda: _files(tmp_path))
+        root = tmp_path / "store"
+        return Kept(DocumentStore(FilesystemBackend(root), KEY), "filesystem", lambda: _files(root))
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = new_bucket(endpoint)
     backend = S3Backend(bucket, prefix="backoffice/", endpoint_url=endpoint, region=REGION)
