@@ -350,3 +350,17 @@ def test_an_upload_is_checked_and_reduced_like_the_form(api, app, db_session, tm
     assert (material.width, material.height) == (3508, 877)
     assert list(store.names()) == [material.stored_name]
     assert Image.open(io.BytesIO(store.read(material.stored_name))).size == (3508, 877)
+
+
+def test_an_upload_the_document_store_cannot_keep_answers_503_and_keeps_no_row(api, db_session, replace_service):
+    """The store's S3 service refuses the connection: a documented 503, and no material row."""
+    from tests.public.test_upload_storage import refusing_store
+
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    with refusing_store() as store:
+        replace_service(DocumentStore, store)
+        answer = api.put(f"/api/v1/applications/{number}/materials/business_licence", data=image_bytes(),
+                         content_type="image/png")
+    assert answer.status_code == 503
+    assert answer.get_json() == {"error": "the document store is unavailable; nothing was kept, try again"}
+    assert db_session.scalars(select(Material)).all() == []

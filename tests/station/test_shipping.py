@@ -165,3 +165,17 @@ def test_a_parcel_returned_by_hand_needs_its_reason(client, committed, programme
     assert client.post(f"/console/station/shipments/{shipment_id}/returned",
                        data={"reason": "地址不详"}).status_code == 302
     assert committed(lambda s: order_of(s, number).status) is OrderStatus.PROGRAMMED
+
+
+def test_the_password_card_is_drawn_when_printed_and_never_stored(client, committed, programmed, station_app):
+    """The card (and the PIN it may carry) goes to the printer only: the document store holds the
+    same objects before and after it is printed, and reprinted."""
+    from documents.storage import DocumentStore
+
+    number, _, _ = programmed()
+    with station_app.app_context():
+        store = find_service(DocumentStore)
+        before = sorted(store.names())
+    assert card(client, number).data.startswith(b"%PDF") and card(client, number).data.startswith(b"%PDF")
+    with station_app.app_context():
+        assert sorted(store.names()) == before
