@@ -111,12 +111,13 @@ def init_app(app: Flask) -> None:
     from backoffice.calendar_cli import calendar_cli
     from backoffice.demo_data import demo_data_command
     from backoffice.notifications_cli import notifications_cli
+    from backoffice.retention_cli import retention_cli
     from backoffice.review_cli import audit_cli, review_cli
     from backoffice.station_cli import station_cli
     from backoffice.storage_cli import storage_cli
 
     for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
                   notifications_cli, ca_cli, station_cli, calendar_cli, backup_command, restore_command,
-                  storage_cli):
+                  storage_cli, retention_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)

@@ -166,6 +166,9 @@ class Defaults:
     # Every new chain head's MAC is also appended here, outside the database, so rows cut off
     # back to an earlier head are found. Keep it on other storage than the database in production.
     AUDIT_ANCHOR_PATH = str(INSTANCE / "audit-anchor.log")
+    # Records are kept this many years after the certificate ends (or the order closed without
+    # one), then `retention purge` removes the personal data; the law's 5 is the least it takes.
+    RETENTION_YEARS = 5
     # E-mail: "sandbox" keeps messages in the outbox only; "smtp" sends them.
     MAIL_GATEWAY = "sandbox"
     MAIL_FROM = "noreply@ca.example.cn"

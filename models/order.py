@@ -138,6 +138,9 @@ class Order(Base):
     # A deny-list match blocks approval until a senior reviewer overrides it with a written reason.
     risk_overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     risk_override_reason: Mapped[str | None] = mapped_column(Text)
+    # The retention rule removed the order's personal data and documents (documents.retention):
+    # pages say so instead of showing the emptied fields.
+    purged_at: Mapped[dt.datetime | None]
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()

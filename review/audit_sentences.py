@@ -159,6 +159,16 @@ def _backup_restored(e, w, n):
     return _("%(who)s restored the database and files from a backup.", who=w)
 
 
+def _retention_purged(e, w, n):
+    return _("%(who)s removed the order's personal data and %(files)s document files under the retention rule.",
+             who=w, files=_get(e.after, "files", 0))
+
+
+def _retention_run(e, w, n):
+    return _("%(who)s ran the retention purge: the personal data of %(orders)s orders removed, %(files)s document "
+             "files deleted.", who=w, orders=_get(e.after, "orders", 0), files=_get(e.after, "files", 0))
+
+
 def _note_added(e, w, n):
     return _("%(who)s added an internal note.", who=w)
 
@@ -515,6 +525,8 @@ SENTENCES: dict[str, Writer] = {
     "order.edited": _order_edited,
     "order.note_added": _note_added,
     "backup.restored": _backup_restored,
+    "retention.purged": _retention_purged,
+    "retention.run": _retention_run,
     "order.risk_overridden": _risk_overridden,
     "order.rebound": _order_rebound,
     "order.status": _order_status,

@@ -234,6 +234,8 @@ def material_image(number: str, material_id: int):
     material = db.session.get(Material, material_id)
     if material is None or material.order_id != order.id:
         abort(404)
+    if order.purged_at is not None:
+        abort(410)  # deleted under the retention rule: the row stays, the file is gone
     operations.record_document_view(db.session, order, current_user, material.id)
     content = find_service(DocumentStore).read(material.stored_name)
     response = Response(content, mimetype=material.content_type)
