@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from documents import materials
+from documents import materials, retention
 from models.business_time import BUSINESS_TZ
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,10 @@ def load(test_config: dict | None = None) -> dict:
     config.update(from_environment(os.environ))
     if test_config:
         config.update(test_config)
+    if config["RETENTION_YEARS"] < retention.MINIMUM_YEARS:
+        raise RuntimeError(f"RETENTION_YEARS={config['RETENTION_YEARS']}: records are kept at least "
+                           f"{retention.MINIMUM_YEARS} years after the certificate ends "
+                           "(Electronic Signature Law, art. 24)")
     if config["APP_ENV"] == "production":
         missing = [name for name in SECRET_NAMES if not config[name]]
         if missing:

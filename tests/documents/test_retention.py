@@ -246,3 +246,11 @@ def test_a_purged_order_reads_sensibly_on_the_staff_pages(app, db_session, order
     login_as(StaffRole.FINANCE)
     for page in ("/console/finance/payments", "/console/finance/invoices", "/console/finance/refunds"):
         assert client.get(page).status_code == 200, page
+
+
+def test_an_app_set_to_keep_records_fewer_than_five_years_does_not_start(make_app, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_RETENTION_YEARS", "3")
+    with pytest.raises(RuntimeError, match="RETENTION_YEARS=3: records are kept at least 5 years"):
+        make_app()
+    monkeypatch.setenv("BACKOFFICE_RETENTION_YEARS", "7")
+    assert make_app().config["RETENTION_YEARS"] == 7
