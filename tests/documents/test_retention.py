@@ -254,3 +254,16 @@ def test_an_app_set_to_keep_records_fewer_than_five_years_does_not_start(make_ap
         make_app()
     monkeypatch.setenv("BACKOFFICE_RETENTION_YEARS", "7")
     assert make_app().config["RETENTION_YEARS"] == 7
+
+
+def test_the_public_order_query_no_longer_finds_a_purged_order(app, db_session, orders):
+    from public import order_query
+
+    order = orders["expired"]
+    asked = order_query.QueryIdentity.of("unit", order_query.CREDIT_CODE, order.organisation.credit_code,
+                                         order.agent.phone)
+    assert [o.number for o in order_query.find_orders(db_session, asked)] == [order.number]
+
+    _purge(app, db_session)
+
+    assert order_query.find_orders(db_session, asked) == []  # no phone, no ID number left to match
