@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from documents import drawings
+from documents.storage import Purpose
 from models import Invoice, InvoiceKind, InvoiceStatus, MaterialKind, OrderStatus
 from models.base import utcnow
 from notifications.outbox import latest_for
@@ -74,13 +75,14 @@ def test_materials_page_fits_a_phone(phone: Page, live_server: str):
         assert _page_width(phone) <= PHONE["width"], lang
 
 
-def _add_invoice(order) -> None:
+def _add_invoice(order, upload_folder: str) -> None:
     db.session.add(Invoice(
         order_id=order.id, kind=InvoiceKind.BLUE, status=InvoiceStatus.ISSUED, issuer="test",
         number=f"26410000000{order.id:09d}", year=2026, sequence=order.id, issued_at=utcnow(),
         buyer_name=order.organisation.name, buyer_taxpayer_id=order.invoice_taxpayer_id,
         item_name="*信息技术服务*数字证书服务费", tax_rate=Decimal("0.06"), amount_cents=28302, tax_cents=1698,
-        total_cents=30000, verify_url="https://inv-veri.example.cn/", pdf=b"%PDF-1.4 invoice"))
+        total_cents=30000, verify_url="https://inv-veri.example.cn/",
+        pdf_name=factories.folder_store(upload_folder).save(Purpose.INVOICE, b"%PDF-1.4 invoice")))
 
 
 def _more_orders(live_app, credit_code: str, agent_phone: str) -> None:
@@ -94,7 +96,7 @@ def _more_orders(live_app, credit_code: str, agent_phone: str) -> None:
         for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
                        OrderStatus.SHIPPED, OrderStatus.COMPLETED):
             completed.move_to(status, "test")
-        _add_invoice(completed)
+        _add_invoice(completed, folder)
         factories.unpaid_order(db.session, folder, **same).move_to(OrderStatus.CANCELLED, "test")
         db.session.commit()
 

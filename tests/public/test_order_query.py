@@ -11,6 +11,7 @@ from itertools import count
 import pytest
 from sqlalchemy import select
 
+from documents.storage import Purpose
 from models import (
     AuditEntry,
     BusinessType,
@@ -70,7 +71,7 @@ def unsigned_order(db_session, status: OrderStatus, **overrides) -> tuple[str, s
     return facts
 
 
-def add_invoice(db_session, number: str, *, kind=InvoiceKind.BLUE, status=InvoiceStatus.ISSUED,
+def add_invoice(db_session, upload_folder: str, number: str, *, kind=InvoiceKind.BLUE, status=InvoiceStatus.ISSUED,
                 original: Invoice | None = None) -> int:
     order = db_session.scalars(select(Order).where(Order.number == number)).one()
     serial = next(_invoice_serials)
@@ -79,7 +80,9 @@ def add_invoice(db_session, number: str, *, kind=InvoiceKind.BLUE, status=Invoic
         sequence=serial, original=original, issued_at=utcnow(), buyer_name=order.organisation.name,
         buyer_taxpayer_id=order.invoice_taxpayer_id, item_name="*信息技术服务*数字证书服务费",
         tax_rate=Decimal("0.06"), amount_cents=28302, tax_cents=1698, total_cents=30000,
-        verify_url="https://inv-veri.example.cn/", pdf=b"%PDF-1.4 invoice " + str(serial).encode(),
+        verify_url="https://inv-veri.example.cn/",
+        pdf_name=factories.folder_store(upload_folder).save(Purpose.INVOICE,
+                                                             b"%PDF-1.4 invoice " + str(serial).encode()),
     )
     db_session.add(invoice)
     db_session.flush()
@@ -254,11 +257,12 @@ def test_a_wrong_captcha_sends_nothing(client, paid, db_session):
     assert db_session.scalars(select(SmsCode)).all() == []
 
 
-def test_invoice_status_and_downloads(client, paid, db_session, verified):
+def test_invoice_status_and_downloads(app, client, paid, db_session, verified):
     number, credit_code, phone = paid()
-    blue = add_invoice(db_session, number, status=InvoiceStatus.REVERSED)
-    red = add_invoice(db_session, number, kind=InvoiceKind.RED, original=db_session.get(Invoice, blue))
-    voided = add_invoice(db_session, number, status=InvoiceStatus.VOIDED)
+    folder = app.config["UPLOAD_FOLDER"]
+    blue = add_invoice(db_session, folder, number, status=InvoiceStatus.REVERSED)
+    red = add_invoice(db_session, folder, number, kind=InvoiceKind.RED, original=db_session.get(Invoice, blue))
+    voided = add_invoice(db_session, folder, number, status=InvoiceStatus.VOIDED)
     page = verified(credit_code, phone).get_data(as_text=True)
     assert "Reversed by a red invoice" in page
     assert f"/query/invoices/{blue}" in page and f"/query/invoices/{red}" in page
@@ -275,9 +279,9 @@ def test_invoice_status_and_downloads(client, paid, db_session, verified):
 
 def test_invoice_of_another_id_or_without_verification_is_404(app, client, paid, db_session, verified):
     number, credit_code, phone = paid()
-    mine = add_invoice(db_session, number)
+    mine = add_invoice(db_session, app.config["UPLOAD_FOLDER"], number)
     other_number, _, _ = paid()
-    theirs = add_invoice(db_session, other_number)
+    theirs = add_invoice(db_session, app.config["UPLOAD_FOLDER"], other_number)
     assert client.get(f"/query/invoices/{mine}").status_code == 404  # not verified yet
     verified(credit_code, phone)
     assert client.get(f"/query/invoices/{mine}").status_code == 200
