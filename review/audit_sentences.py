@@ -159,6 +159,12 @@ def _backup_restored(e, w, n):
     return _("%(who)s restored the database and files from a backup.", who=w)
 
 
+def _storage_migrated(e, w, n):
+    return _("%(who)s moved what the instance kept in the clear into the encrypted document store: %(files)s "
+             "material files and %(invoices)s invoice PDFs.", who=w, files=_get(e.after, "materials_sealed", 0),
+             invoices=_get(e.after, "invoices_moved", 0))
+
+
 def _retention_purged(e, w, n):
     return _("%(who)s removed the order's personal data and %(files)s document files under the retention rule.",
              who=w, files=_get(e.after, "files", 0))
@@ -525,6 +531,7 @@ SENTENCES: dict[str, Writer] = {
     "order.edited": _order_edited,
     "order.note_added": _note_added,
     "backup.restored": _backup_restored,
+    "storage.migrated": _storage_migrated,
     "retention.purged": _retention_purged,
     "retention.run": _retention_run,
     "order.risk_overridden": _risk_overridden,
