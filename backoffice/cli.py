@@ -115,9 +115,10 @@ def init_app(app: Flask) -> None:
     from backoffice.review_cli import audit_cli, review_cli
     from backoffice.station_cli import station_cli
     from backoffice.storage_cli import storage_cli
+    from backoffice.worker import worker_command
 
     for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
                   notifications_cli, ca_cli, station_cli, calendar_cli, backup_command, restore_command,
-                  storage_cli, retention_cli):
+                  storage_cli, retention_cli, worker_command):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)

@@ -185,6 +185,10 @@ class Defaults:
     # minutes (the last repeats), at most this many attempts in all; then the order page flags it.
     OUTBOX_RETRY_MINUTES = (2, 10, 60, 360)
     OUTBOX_MAX_ATTEMPTS = 5
+    # The workers (`flask --app wsgi worker`): how long one rests when nothing is due, and the
+    # scheduled commands none of them runs (e.g. "billing reconcile" until the provider's bill is set up).
+    WORKER_POLL_SECONDS = 1.0
+    WORKER_SCHEDULE_OFF: tuple = ()
     # Identity verification (real-name, bank card, corporate transfer results).
     IDENTITY_VERIFIER = "sandbox"  # or "http"
     IDENTITY_HTTP_URL = ""

@@ -1,4 +1,5 @@
-"""`notifications deliver-pending`: schedule it every minute or two (cron, a systemd timer)."""
+"""`notifications deliver-pending`: what the workers do all the time, done once (by hand, or where no
+worker runs)."""
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,8 @@ notifications_cli = Commands("notifications", help="The outboxes of SMS, e-mails
 
 @notifications_cli.command("deliver-pending")
 def deliver_pending() -> None:
-    """Send every message that is due: queued and never handed over (the process stopped after
-    the commit), or failed and its next attempt come. Exit 1 when one was given up this run: it
+    """Send every message that is due: queued and never tried, or failed and its next attempt
+    come. Exit 1 when one was given up this run: it
     is failed (or a transfer's outcome unknown) after its last attempt, and a person must act."""
     tally = delivery.deliver_pending(db.session, delivery.current_gateways(), delivery.current_policy())
     click.echo(f"sent {tally.sent}, to retry {tally.retrying}, outcome unknown {tally.unknown}, "

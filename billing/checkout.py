@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing import invoices, refunds
-from billing.issuers import IssuerError
+from billing import invoice_work, refunds
 from billing.payments.interfaces import (
     BadNotification,
     BadSignature,
@@ -26,7 +25,6 @@ from billing.payments.interfaces import (
     TradeStatus,
 )
 from billing.services import BillingError, BillingServices
-from documents.storage import StorageUnavailable
 from models import (
     NotificationOutcome,
     Order,
@@ -38,6 +36,7 @@ from models import (
     record,
 )
 from models.base import update_if
+from web import jobs
 from web.errors import N_
 
 log = logging.getLogger(__name__)
@@ -179,12 +178,7 @@ def settle(session: Session, services: BillingServices, payment: Payment, trade_
     if _moved(session, payment, PaymentStatus.PENDING, PaymentStatus.PAID, **values):
         order = payment.order
         order.move_to(OrderStatus.PAID, actor, note=f"trade {trade_no}")
-        try:
-            invoices.issue_blue_invoice(session, services, order, actor=actor, now=now)
-        except (IssuerError, StorageUnavailable) as exc:
-            # The payment stands; `billing sweep` issues the invoice once the platform (or the
-            # document store, which keeps its PDF) answers.
-            record(session, actor, "invoice.deferred", order=order, note=str(exc))
+        jobs.enqueue(session, invoice_work.BLUE, order.id)
         return Settlement(NotificationOutcome.ACCEPTED, order)
     if _moved(session, payment, PaymentStatus.CLOSED, PaymentStatus.PAID, **values):
         order = payment.order

@@ -1,18 +1,17 @@
 """Delivering the outboxes, so that what was committed reaches the applicant or a person is told.
 
-Two callers: the after-commit hook hands over what its unit of work queued at once, and the
-scheduled `notifications deliver-pending` sends every message that is due: queued and never
-tried (the process stopped between the commit and the send), or failed and its next attempt
-time come. A failed attempt is tried again after OUTBOX_RETRY_MINUTES (2, 10, 60 minutes, then
-every 6 hours), at most OUTBOX_MAX_ATTEMPTS attempts; the last failure leaves the row `failed`,
-which the order page flags and the command reports.
+The workers (`flask --app wsgi worker`) call `deliver_pending` every moment, and the command
+`notifications deliver-pending` does the same once: every message that is due is sent, queued and
+never tried, or failed and its next attempt time come. A failed attempt is tried again after
+OUTBOX_RETRY_MINUTES (2, 10, 60 minutes, then every 6 hours), at most OUTBOX_MAX_ATTEMPTS attempts;
+the last failure leaves the row `failed`, which the order page flags and the command reports.
 
-Each attempt is three short transactions. The claim, a conditional UPDATE from the status and
-attempt count the sender saw, is committed before the send: of two senders at once (the hook and
-a run, two cron hosts) exactly one wins, and the others see the row `sending`. The claim also
-sets when the row is due again, so a sender that dies during the send leaves it to a later run.
-No transaction is held across the gateway's call (SQLite would keep every writer waiting for it).
-The outcome is recorded only if the row is still this attempt's.
+Each attempt is three short transactions. The claim (web.database.claim: FOR UPDATE SKIP LOCKED
+on PostgreSQL, the write lock on SQLite, and a conditional UPDATE from the status and attempt count
+the sender saw) is committed before the send: of any number of workers exactly one takes a row,
+and the others skip it. The claim also sets when the row is due again, so a sender that dies during
+the send leaves it to a later run. No transaction is held across the gateway's call (SQLite would
+keep every writer waiting for it). The outcome is recorded only if the row is still this attempt's.
 
 An SMS or an e-mail whose sender died during the send may go out twice; a transfer never does.
 A transfer the bank did not answer for (a timeout) is `unknown`, not failed: the next attempt
@@ -29,6 +28,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, literal, select, update
+from sqlalchemy.engine import Row as Seen
 from sqlalchemy.orm import Session
 
 from models import BankTransfer, Delivery, EmailMessage, SmsMessage
@@ -44,7 +44,7 @@ from notifications.interfaces import (
     TransferGateway,
     TransferOutcomeUnknown,
 )
-from notifications.outbox import Queued
+from web.database import claim
 from web.services import find_service
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,10 @@ class Tally:
     expired: int = 0
     given_up: list[str] = field(default_factory=list)
 
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.unknown + self.expired + len(self.given_up)
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -103,38 +107,40 @@ class _Outcome:
     error: str | None = None
 
 
-def deliver(session: Session, gateways: Gateways, queued: Queued, policy: RetryPolicy) -> Tally:
-    """Send what one unit of work queued, right after its commit."""
-    tally = Tally()
-    for model, ids in ((SmsMessage, queued.sms), (EmailMessage, queued.emails), (BankTransfer, queued.transfers)):
-        for row_id in ids:
-            _attempt(session, gateways, model, row_id, Delivery.QUEUED, 0, policy, tally)
-    return tally
-
-
-def deliver_pending(session: Session, gateways: Gateways, policy: RetryPolicy) -> Tally:
-    """Send every message that is due; close those that are spent (no attempt left) or expired.
-    It commits as it goes: give it a session with nothing pending (a command's)."""
+def deliver_pending(session: Session, gateways: Gateways, policy: RetryPolicy, *, batch: int = 50) -> Tally:
+    """Send up to `batch` due messages of each outbox; close those that are spent (no attempt
+    left) or expired. It commits as it goes: give it a session with nothing pending."""
     tally = Tally()
     for model in (SmsMessage, EmailMessage, BankTransfer):
         _close_spent(session, model, policy, tally)
         if model is SmsMessage:
             _close_expired(session, tally)
-        due = session.execute(select(model.id, model.status, model.attempts)
-                              .where(model.next_attempt_at <= utcnow())
-                              .order_by(model.next_attempt_at, model.id)).all()
-        session.commit()  # a read left open would make SQLite refuse the claims' writes
-        for row_id, status, attempts in due:
-            _attempt(session, gateways, model, row_id, status, attempts, policy, tally)
+        for row in _claim_due(session, model, policy, batch):
+            _attempt(session, gateways, model, row.id, Delivery(row.status), row.attempts + 1, policy, tally)
     return tally
 
 
-def _attempt(session: Session, gateways: Gateways, model: type[Row], row_id: int, seen: Delivery, attempts: int,
+def _claim_due(session: Session, model: type[Row], policy: RetryPolicy, batch: int) -> list[Seen]:
+    """Take due rows for one attempt each, while they still stand as seen; each is due again when
+    its sender may be taken for dead."""
+    now = utcnow()
+
+    def take(row: Seen) -> bool:
+        attempt = row.attempts + 1
+        return session.execute(
+            update(model).where(model.id == row.id, model.status == row.status, model.attempts == row.attempts)
+            .values(status=Delivery.SENDING, attempts=attempt, next_attempt_at=now + policy.delay_after(attempt))
+            .execution_options(synchronize_session=False)).rowcount == 1
+
+    due = (select(model.id, model.status, model.attempts)
+           .where(model.next_attempt_at <= now, model.attempts < policy.max_attempts)
+           .order_by(model.next_attempt_at, model.id).limit(batch))
+    return claim(session, due, take)
+
+
+def _attempt(session: Session, gateways: Gateways, model: type[Row], row_id: int, seen: Delivery, attempt: int,
              policy: RetryPolicy, tally: Tally) -> None:
-    """One attempt at the row seen in status `seen` after `attempts` attempts: claim, send, record."""
-    attempt = _claim(session, model, row_id, seen, attempts, policy)
-    if attempt is None:
-        return
+    """Attempt number `attempt` at a claimed row that stood in status `seen`: send, record."""
     row = session.get(model, row_id)
     send = _sender(gateways, row, seen)  # reads the row now: nothing is loaded once the read ends
     label = f"{model.__tablename__} {row_id}"
@@ -156,22 +162,6 @@ def _attempt(session: Session, gateways: Gateways, model: type[Row], row_id: int
                                         model.attempts == attempt).values(**values)
                     .execution_options(synchronize_session=False))
     session.commit()
-
-
-def _claim(session: Session, model: type[Row], row_id: int, seen: Delivery, attempts: int,
-           policy: RetryPolicy) -> int | None:
-    """Take the row for one attempt while it still stands as seen; the attempt's number, or None
-    when another sender was first (or it is not due, or has no attempt left)."""
-    if attempts >= policy.max_attempts:
-        return None
-    attempt, now = attempts + 1, utcnow()
-    claimed = session.execute(
-        update(model).where(model.id == row_id, model.status == seen, model.attempts == attempts,
-                            model.next_attempt_at <= now)
-        .values(status=Delivery.SENDING, attempts=attempt, next_attempt_at=now + policy.delay_after(attempt))
-        .execution_options(synchronize_session=False)).rowcount == 1
-    session.commit()
-    return attempt if claimed else None
 
 
 def _sender(gateways: Gateways, row: Row, seen: Delivery) -> Callable[[], _Outcome]:

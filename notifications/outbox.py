@@ -1,12 +1,12 @@
-"""The outboxes: SMS, e-mails and 0.01-yuan transfers are written with the transaction and
-handed to their gateways after the commit (notifications.delivery), or by the scheduled
-`notifications deliver-pending` when that did not happen or failed."""
+"""The outboxes: SMS, e-mails and 0.01-yuan transfers are written with the transaction that
+causes them, and the workers hand them to their gateways once it has committed
+(notifications.delivery): nothing is sent for work that was rolled back."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -17,23 +17,7 @@ from models.sealed import mask
 from notifications.interfaces import Attachment, SmsContent
 from notifications.messages import EmailContent
 
-SMS_QUEUE_KEY = "queued_sms"
-EMAIL_QUEUE_KEY = "queued_email"
-TRANSFER_QUEUE_KEY = "queued_transfer"
-
 Row = TypeVar("Row", SmsMessage, EmailMessage, BankTransfer)
-
-
-@dataclass(frozen=True)
-class Queued:
-    """The ids of what one unit of work queued, by kind."""
-
-    sms: list[int] = field(default_factory=list)
-    emails: list[int] = field(default_factory=list)
-    transfers: list[int] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.sms or self.emails or self.transfers)
 
 
 def queue_sms(session: Session, phone: str, message: SmsContent, *, order: Order | None = None,
@@ -51,7 +35,7 @@ def queue_sms(session: Session, phone: str, message: SmsContent, *, order: Order
         order_id=order.id if order else None,
         expires_at=expires_at,
     )
-    return _queue(session, SMS_QUEUE_KEY, row)
+    return _queue(session, row)
 
 
 def queue_email(session: Session, to: str, message: EmailContent, *, order: Order | None = None,
@@ -64,7 +48,7 @@ def queue_email(session: Session, to: str, message: EmailContent, *, order: Orde
         attachments=[EmailAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
                      for a in attachments],
     )
-    return _queue(session, EMAIL_QUEUE_KEY, row)
+    return _queue(session, row)
 
 
 def queue_transfer(session: Session, order: Order, memo: str) -> BankTransfer:
@@ -76,23 +60,13 @@ def queue_transfer(session: Session, order: Order, memo: str) -> BankTransfer:
         bank_name=order.bank_name,
         memo=memo,
     )
-    return _queue(session, TRANSFER_QUEUE_KEY, transfer)
+    return _queue(session, transfer)
 
 
-def _queue(session: Session, key: str, row: Row) -> Row:
+def _queue(session: Session, row: Row) -> Row:
     session.add(row)
     session.flush()
-    session.info.setdefault(key, []).append(row.id)
     return row
-
-
-def take_queued(session: Session) -> Queued:
-    """Forget and return what the session queued (to deliver it, or to drop it)."""
-    return Queued(
-        sms=session.info.pop(SMS_QUEUE_KEY, []),
-        emails=session.info.pop(EMAIL_QUEUE_KEY, []),
-        transfers=session.info.pop(TRANSFER_QUEUE_KEY, []),
-    )
 
 
 def latest_for(session: Session, phone: str) -> SmsMessage | None:

@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from backoffice import create_app, demo
+from tests import factories
 from models import Staff, StaffRole
 from models.base import utcnow
 from web import services, staff_accounts
@@ -145,6 +146,12 @@ def rolled_back_session(app):
 def db_session(app):
     with rolled_back_session(app) as session:
         yield session
+
+
+@pytest.fixture
+def worker_round(app):
+    """What a worker does in a round, done now (factories.worker_round)."""
+    return lambda: factories.worker_round(app)
 
 
 @pytest.fixture

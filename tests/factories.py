@@ -110,6 +110,19 @@ def _document(kind: MaterialKind) -> CheckedImage:
     return check_image(out.getvalue(), 1536 * 1024)
 
 
+def worker_round(app) -> int:
+    """What a worker does in a round, done now: the queued work (invoices), then the due messages.
+    Requests and commands only queue them."""
+    from flask import has_app_context
+
+    from backoffice.worker import work_once
+
+    if has_app_context():  # leaving a context of its own would close the test's session
+        return work_once(app, "test-worker", [])
+    with app.app_context():
+        return work_once(app, "test-worker", [])
+
+
 def staff(session, role: StaffRole | str, username: str) -> Staff:
     member = Staff(username=username, display_name=username.title(), role=StaffRole(role),
                    password_hash="!", email=f"{username}@ca.example.cn")

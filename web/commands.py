@@ -1,6 +1,6 @@
 """CLI commands run as the requests do: each command is one unit of work (web.edge), committed
-when it ends and what it queued delivered, rolled back and discarded when it fails (an exit with
-an error included). A batch command gives each item a unit of work of its own inside."""
+when it ends (what it queued is then the workers' to deliver), rolled back when it fails (an exit
+with an error included). A batch command gives each item a unit of work of its own inside."""
 from __future__ import annotations
 
 import functools

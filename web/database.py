@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, current_app, request
-from sqlalchemy import event
+from sqlalchemy import Row, Select, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from models import sqlite_engine
 from web.extensions import db
@@ -48,6 +49,23 @@ def write_lock() -> Iterator[None]:
         yield
     finally:
         _writing_request.reset(token)
+
+
+def claim(session: Session, due: Select, take: Callable[[Row], bool]) -> list[Row]:
+    """Work for this worker, in a short transaction of its own: of the rows `due` selects, those
+    `take(row)` made this worker's (a conditional UPDATE that also sets a lease).
+
+    On PostgreSQL the select locks what it returns and skips rows another worker is locking
+    (`FOR UPDATE SKIP LOCKED`): workers neither wait for each other nor take the same row. SQLite
+    has one writer at a time: the transaction takes the write lock at BEGIN (BEGIN IMMEDIATE), so
+    the rows it reads are still as read when it updates them. Any work pending in `session` is
+    committed first."""
+    session.commit()
+    with write_lock():
+        rows = session.execute(due.with_for_update(skip_locked=True)).all()
+        taken = [row for row in rows if take(row)]
+        session.commit()
+    return taken
 
 
 def is_writing_request() -> bool:

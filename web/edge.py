@@ -1,10 +1,10 @@
 """The unit of work: the one place that commits, once per request and once per CLI command (or
-per item of a batch command), then runs the after-commit hooks; on an error it rolls back and
-runs the discard hooks instead.
+per item of a batch command or of a worker), then runs the after-commit hooks; on an error it
+rolls back instead.
 
 Operations change state and flush but never commit. What they queue to send (SMS, e-mails,
-0.01-yuan transfers) is handed over by an after-commit hook that `notifications` registers, so
-nothing is sent for work that did not commit, and this module knows nothing of messages.
+0.01-yuan transfers) is written to an outbox with their changes, and the workers deliver it once
+committed: nothing is sent for work that did not commit.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ Hook = Callable[[Session], None]
 @dataclass
 class _Hooks:
     after_commit: list[Hook] = field(default_factory=list)
-    after_discard: list[Hook] = field(default_factory=list)
 
 
 def init_app(app: Flask) -> None:
@@ -37,11 +36,6 @@ def on_commit(app: Flask, hook: Hook) -> None:
     app.extensions["unit_of_work"].after_commit.append(hook)
 
 
-def on_discard(app: Flask, hook: Hook) -> None:
-    """Run `hook(session)` after a unit of work was rolled back."""
-    app.extensions["unit_of_work"].after_discard.append(hook)
-
-
 def commit() -> None:
     """Commit the session's work, then run the after-commit hooks."""
     db.session.commit()
@@ -50,10 +44,8 @@ def commit() -> None:
 
 
 def discard() -> None:
-    """Undo the session's work; run the discard hooks (nothing queued by it is ever sent)."""
+    """Undo the session's work (nothing it queued is ever sent)."""
     db.session.rollback()
-    for hook in current_app.extensions["unit_of_work"].after_discard:
-        hook(db.session)
 
 
 @contextmanager

@@ -51,7 +51,8 @@ def _outcomes(session, number: str) -> list[str]:
         PaymentNotification.out_trade_no == number).order_by(PaymentNotification.id)))
 
 
-def test_a_signed_notification_pays_the_order_once_and_sends_it_to_review(client, db_session, billing_services, order):
+def test_a_signed_notification_pays_the_order_once_and_sends_it_to_review(client, db_session, billing_services, order,
+                                                                          worker_round):
     [params] = billing_services.provider.pay(order)
     response = client.post("/pay/notify", data=params)
     assert response.status_code == 200 and response.get_data() == b"success"
@@ -59,14 +60,17 @@ def test_a_signed_notification_pays_the_order_once_and_sends_it_to_review(client
     assert paid.status == OrderStatus.PAID and paid.queue == ReviewQueue.NEW and paid.sla_due_at is not None
     payment = db_session.scalar(select(Payment).where(Payment.order_id == paid.id))
     assert payment.status == PaymentStatus.PAID and payment.trade_no == params["trade_no"]
-    # the invoice is issued and e-mailed to the agent with the PDF attached
+    # a worker issues the invoice and e-mails it to the agent with the PDF attached
+    assert db_session.scalar(select(Invoice).where(Invoice.order_id == paid.id)) is None, "not in the request"
+    order_id = paid.id
+    worker_round()
+    paid = db_session.get(Order, order_id)
     invoice = db_session.scalar(select(Invoice).where(Invoice.order_id == paid.id))
     assert invoice.total_cents == paid.price_cents and invoice.buyer_name == paid.organisation.name
     mail = db_session.scalar(select(EmailMessage).where(EmailMessage.order_id == paid.id))
     assert mail.to_address == paid.agent.email and invoice.number in mail.subject
     assert [(a.filename, a.content[:5]) for a in mail.attachments] == [(invoice.filename, b"%PDF-")]
     assert mail.status == "sent"
-    order_id = paid.id
 
     # the same notification again (Alipay repeats until it reads "success") changes nothing
     again = client.post("/pay/notify", data=params)
@@ -195,6 +199,7 @@ def test_concurrent_notifications_pay_exactly_once(tmp_path, tmp_path_factory):
         clients = [app.test_client() for _ in range(4)]
         answers = at_once([lambda c=c: c.post("/pay/notify", data=params).get_data() for c in clients])
         assert answers == [b"success"] * 4
+        at_once([lambda: factories.worker_round(app)] * 2)  # two workers, the invoice made once
         with app.app_context():
             paid = db.session.scalar(select(Order).where(Order.number == number))
             assert paid.status == OrderStatus.PAID

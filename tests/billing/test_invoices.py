@@ -156,6 +156,7 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
         replace_service(InvoiceIssuer, TaxPlatformIssuer(url, "platform-key"))
         [params] = billing_services.provider.pay(number)
         assert client.post("/pay/notify", data=params).get_data() == b"success"
+        factories.worker_round(app)
     db_session.expire_all()
     order = db_session.scalar(select(factories.Order).where(factories.Order.number == number))
     assert order.status == OrderStatus.PAID
@@ -165,9 +166,11 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
 
 
 def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory):
-    """Two orders paid at the same moment: two invoices, numbers one apart, none lost."""
+    """Two orders paid at the same moment, their invoices made by two workers at once: two
+    invoices, numbers one apart, none lost."""
     from billing import checkout
     from billing.services import current_services
+    from models import WorkItem
     from tests.databases import at_once, own_app
     from web.extensions import db
 
@@ -184,7 +187,9 @@ def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path
         answers = at_once([lambda p=p: app.test_client().post("/pay/notify", data=p).get_data()
                            for p in notifications])
         assert answers == [b"success", b"success"]
+        at_once([lambda: factories.worker_round(app)] * 2)
         with app.app_context():
+            assert [(w.status, w.attempts) for w in db.session.scalars(select(WorkItem))] == [("done", 1)] * 2
             sequences = sorted(db.session.scalars(select(Invoice.sequence)))
             assert len(sequences) == 2 and sequences[1] == sequences[0] + 1
 

@@ -36,6 +36,7 @@ def _paid_through_the_provider(app, session, services) -> Order:
     settlement = checkout.receive_notification(session, services, params, now=utcnow())
     assert settlement.newly_paid
     review_operations.enqueue_paid_order(session, order, utcnow())
+    factories.worker_round(app)  # the invoice
     return order
 
 

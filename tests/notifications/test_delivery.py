@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from models import BankTransfer, Delivery, Order, SmsMessage
 from notifications import outbox
-from notifications.delivery import NO_OUTCOME, Gateways, RetryPolicy, deliver, deliver_pending
+from notifications.delivery import NO_OUTCOME, Gateways, RetryPolicy, deliver_pending
 from notifications.interfaces import SmsContent, SmsDeliveryError, SmsGateway, TransferOutcomeUnknown
 from notifications.transfers import SandboxTransferGateway
 from tests import factories
@@ -97,7 +97,7 @@ def test_the_schedule_is_2_10_60_minutes_then_6_hours_and_five_attempts_in_all(d
     gateways = Gateways(sms=carrier, mailer=None, bank=None)
     with time_machine.travel(START, tick=False) as clock:
         message = outbox.queue_sms(db_session, PHONE, TEXT)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         for delay, attempts in ((2, 1), (10, 2), (60, 3), (360, 4)):
             assert (message.status, message.attempts) == ("queued", attempts)
             assert message.next_attempt_at == dt.datetime.now(dt.UTC) + delay * MINUTE
@@ -119,7 +119,7 @@ def test_a_failed_attempt_is_retried_and_the_message_sent_once(db_session, polic
     gateways = Gateways(sms=carrier, mailer=None, bank=None)
     with time_machine.travel(START, tick=False) as clock:
         message = outbox.queue_sms(db_session, PHONE, TEXT)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         clock.shift(2 * MINUTE)
         assert deliver_pending(db_session, gateways, policy).sent == 1
         clock.shift(dt.timedelta(days=1))
@@ -141,21 +141,14 @@ def test_the_last_attempt_given_up_is_reported(runner, db_session, app):
     assert (message.status, message.attempts) == ("failed", 5) and message.needs_a_person
 
 
-def test_a_message_lost_between_the_commit_and_the_send_goes_out_once_with_the_next_run(
-        tmp_path, tmp_path_factory, monkeypatch):
-    """The after-commit hook never runs (the process was killed after the commit): the message
-    waits committed and queued, and `deliver-pending` sends it, once."""
+def test_a_committed_message_waits_for_a_worker_and_goes_out_once(tmp_path, tmp_path_factory):
+    """The unit of work that queues a message only commits it; a run of `deliver-pending` (what
+    every worker does all the time) sends it, and a second run sends nothing."""
     with own_app(tmp_path, tmp_path_factory) as app, services.service_replaced(app, SmsGateway, Carrier()) as carrier:
-        def killed(_session):
-            raise Crash()
-
         with app.app_context():
-            monkeypatch.setattr(app.extensions["unit_of_work"], "after_commit", [killed])
-            with pytest.raises(Crash), unit_of_work():
+            with unit_of_work():
                 message_id = outbox.queue_sms(db.session, PHONE, TEXT).id
-            monkeypatch.undo()
-        with app.app_context():
-            assert db.session.get(SmsMessage, message_id).status == "queued"
+            assert db.session.get(SmsMessage, message_id).status == "queued" and carrier.sent == []
         for _ in range(2):
             result = app.test_cli_runner().invoke(args=["notifications", "deliver-pending"])
             assert result.exit_code == 0, result.output
@@ -171,7 +164,7 @@ def test_a_sender_killed_during_the_send_leaves_the_message_to_a_later_run(db_se
     with time_machine.travel(START, tick=False) as clock:
         message = outbox.queue_sms(db_session, PHONE, TEXT)
         with pytest.raises(Crash):
-            deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+            deliver_pending(db_session, gateways, policy)
         assert (message.status, message.attempts) == ("sending", 1)
         deliver_pending(db_session, gateways, policy)
         assert carrier.sent == [], "claimed by a sender that may still be at it"
@@ -187,7 +180,7 @@ def test_a_sender_killed_during_the_last_attempt_leaves_it_failed(db_session):
     with time_machine.travel(START, tick=False) as clock:
         message = outbox.queue_sms(db_session, PHONE, TEXT)
         with pytest.raises(Crash):
-            deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+            deliver_pending(db_session, gateways, policy)
         clock.shift(2 * MINUTE)
         tally = deliver_pending(db_session, gateways, policy)
     assert tally.given_up == [f"sms_message {message.id} failed"]
@@ -198,7 +191,6 @@ def test_two_runs_at_once_send_each_message_once(tmp_path, tmp_path_factory):
     carrier = Carrier(pause=0.01)
     with own_app(tmp_path, tmp_path_factory) as app:
         with app.app_context():
-            app.extensions["unit_of_work"].after_commit.clear()  # everything waits for the runs
             with unit_of_work():
                 for i in range(20):
                     outbox.queue_sms(db.session, f"1370000{i:04d}", TEXT)
@@ -221,7 +213,7 @@ def test_a_code_not_sent_before_it_expired_is_never_sent(db_session, policy):
     gateways = Gateways(sms=carrier, mailer=None, bank=None)
     with time_machine.travel(START, tick=False) as clock:
         message = outbox.queue_sms(db_session, PHONE, TEXT, expires_at=START + 5 * MINUTE)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         clock.shift(12 * MINUTE)
         tally = deliver_pending(db_session, gateways, policy)
     assert tally.expired == 1 and carrier.sent == []
@@ -237,7 +229,7 @@ def test_a_transfer_made_but_not_answered_for_is_marked_sent_without_a_second_on
     gateways = Gateways(sms=None, mailer=None, bank=bank)
     with time_machine.travel(START, tick=False) as clock:
         transfer = _transfer(db_session, order)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         assert (transfer.status, transfer.attempts, transfer.error) == ("unknown", 1, "bank unreachable: timed out")
         assert not transfer.needs_a_person
         clock.shift(2 * MINUTE)
@@ -253,7 +245,7 @@ def test_a_transfer_not_made_is_made_again_with_the_same_request_number(db_sessi
     gateways = Gateways(sms=None, mailer=None, bank=bank)
     with time_machine.travel(START, tick=False) as clock:
         transfer = _transfer(db_session, order)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         assert transfer.status == "unknown" and bank.ledger == {}
         clock.shift(2 * MINUTE)
         deliver_pending(db_session, gateways, policy)
@@ -266,7 +258,7 @@ def test_a_transfer_stays_unknown_while_the_bank_cannot_be_asked(db_session, ord
     gateways = Gateways(sms=None, mailer=None, bank=bank)
     with time_machine.travel(START, tick=False) as clock:
         transfer = _transfer(db_session, order)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         clock.shift(2 * MINUTE)
         deliver_pending(db_session, gateways, policy)
         assert (transfer.status, transfer.attempts) == ("unknown", 2)
@@ -282,7 +274,7 @@ def test_a_transfer_the_bank_never_answers_for_is_left_to_a_person(db_session, o
     gateways = Gateways(sms=None, mailer=None, bank=bank)
     with time_machine.travel(START, tick=False) as clock:
         transfer = _transfer(db_session, order)
-        deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+        deliver_pending(db_session, gateways, policy)
         clock.shift(2 * MINUTE)
         tally = deliver_pending(db_session, gateways, policy)
     assert tally.given_up == [f"bank_transfer {transfer.id} unknown"]
@@ -301,7 +293,7 @@ def test_a_transfer_whose_sender_was_killed_is_asked_about_first(db_session, ord
     with time_machine.travel(START, tick=False) as clock:
         transfer = _transfer(db_session, order)
         with pytest.raises(Crash):
-            deliver(db_session, gateways, outbox.take_queued(db_session), policy)
+            deliver_pending(db_session, gateways, policy)
         clock.shift(2 * MINUTE)
         deliver_pending(db_session, gateways, policy)
     assert bank.requests == [transfer.request_no] and transfer.status == "sent"

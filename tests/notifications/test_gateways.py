@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifications import outbox
+from notifications.delivery import current_gateways, current_policy, deliver_pending
 from notifications.gateways import HttpSmsGateway, SandboxSmsGateway
 from notifications.interfaces import SmsContent, SmsDeliveryError
 from notifications.messages import render_sms
@@ -53,6 +54,7 @@ def test_an_sms_queued_goes_to_the_carrier_with_the_configured_code(make_app, db
         message = outbox.queue_sms(db.session, "13700006666",
                                    render_sms("refund_succeeded", number="20261207U000001", amount="300.00"))
         edge.commit()
+        deliver_pending(db.session, current_gateways(), current_policy())
         assert (message.status, message.provider_ref, message.template_code) == ("sent", "BIZ-1", "SMS_778899")
         assert message.text == ("【数字证书】您的订单20261207U000001的款项300.00元已按原支付方式退回，"
                                 "一般1-3个工作日到账。")

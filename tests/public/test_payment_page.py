@@ -24,7 +24,8 @@ def signed(client, order_number, upload_all, latest_sms, billing_services, db_se
     return order_number
 
 
-def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billing_services, db_session):
+def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billing_services, db_session,
+                                                           worker_round):
     page = client.get(f"/apply/{signed}/pay").get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page and "300.00" in page
     assert f"/sandbox/wallet/{signed}" in page  # the sandbox's stand-in for the buyer's phone
@@ -38,6 +39,8 @@ def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billi
         # (the rest in the later time too: a session signed "in the future" would not be read back)
         answer = client.get(f"/apply/{signed}/pay/status").get_json()
         assert answer == {"status": "paid", "waiting": False, "next": f"/apply/{signed}/done"}
+        assert 'id="invoices"' not in client.get(f"/apply/{signed}/done").get_data(as_text=True)
+        worker_round()  # a worker issues the invoice a moment later
         done = client.get(f"/apply/{signed}/done").get_data(as_text=True)
         assert "已支付（待审核）" in done
         # the payment instructions are gone, and the confirm page offers no more editing
@@ -56,10 +59,12 @@ def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billi
         assert client.get(f"/apply/{signed}/pay").headers["Location"].endswith(f"/apply/{signed}/done")
 
 
-def test_the_invoice_is_only_for_the_applicants_own_session(app, client, signed, billing_services, db_session):
+def test_the_invoice_is_only_for_the_applicants_own_session(app, client, signed, billing_services, db_session,
+                                                             worker_round):
     client.get(f"/apply/{signed}/pay")
     billing_services.provider.pay(signed)
     assert client.get(f"/apply/{signed}/pay/status").get_json()["waiting"] is False
+    worker_round()
     order_id = db_session.scalar(select(Order.id).where(Order.number == signed))
     invoice_id = db_session.scalar(select(Invoice.id).where(Invoice.order_id == order_id))
     stranger = app.test_client()

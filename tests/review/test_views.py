@@ -296,6 +296,7 @@ def test_the_review_screen_shows_the_payment_and_its_invoice(app, client, login_
     assert checkout.receive_notification(db_session, billing_services, params, now=utcnow()).newly_paid
     number = order.number
     db_session.commit()
+    factories.worker_round(app)  # the invoice
     login_as(StaffRole.REVIEWER)
     page = client.get(f"/console/orders/{number}").get_data(as_text=True)
     assert params["trade_no"] in page and "300.00" in page
