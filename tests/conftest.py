@@ -16,9 +16,9 @@ from PIL import Image
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from backoffice import create_app, demo
-from tests import factories
 from models import Staff, StaffRole
 from models.base import utcnow
+from tests import factories
 from web import services, staff_accounts
 from web.extensions import db
 
