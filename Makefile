@@ -102,8 +102,8 @@ demo: translations migrate ## load demo data and print the demo staff accounts (
 	@echo "==> flask audit seal"
 	$(FLASK) audit seal
 
-run: install translations softhsm migrate demo ## set everything up, serve on http://127.0.0.1:5000 with the signing service and a station agent (Ctrl-C stops all)
-	@echo "==> serving on http://127.0.0.1:5000, the signing service on 127.0.0.1:5001, the station agent on instance/tokens (Procfile)"
+run: install translations softhsm migrate demo ## set everything up, serve on http://127.0.0.1:5000 with a worker, the signing service and a station agent (Ctrl-C stops all)
+	@echo "==> serving on http://127.0.0.1:5000, a worker, the signing service on 127.0.0.1:5001, the station agent on instance/tokens (Procfile)"
 	$(VENV)/bin/honcho start -f Procfile
 
 # --- checks --------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from backoffice import schedule
-from models import ScheduledRun, WorkItem, WorkStatus
+from models import BankTransfer, EmailMessage, ScheduledRun, SmsMessage, WorkItem, WorkStatus
 from models.base import utcnow
 from notifications import delivery
 from web import jobs
@@ -29,6 +29,7 @@ from web.extensions import db
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_DATABASE_ERROR = 5.0  # seconds; the database restarting, a failover
+LATE = dt.timedelta(minutes=10)  # due this long ago and not done: the workers are behind
 
 
 def scheduled_names(app: Flask) -> list[str]:
@@ -103,3 +104,20 @@ def _print_status() -> None:
 def _ago(moment: dt.datetime, now: dt.datetime) -> str:
     minutes = round((moment - now).total_seconds() / 60)
     return f"in {minutes} min" if minutes >= 0 else f"{-minutes} min late"
+
+
+def backlog(session, now: dt.datetime) -> dict:
+    """What the workers have left undone (the health endpoint's answer): messages and work due
+    for over `LATE` (no worker is running, or too few), scheduled commands late or failing, and
+    work given up."""
+    late = now - LATE
+    messages = sum(session.scalar(select(func.count()).select_from(model).where(model.next_attempt_at <= late))
+                   for model in (SmsMessage, EmailMessage, BankTransfer))
+    work = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.status.in_((WorkStatus.QUEUED, WorkStatus.RUNNING)), WorkItem.due_at <= late))
+    failed_work = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.status == WorkStatus.FAILED))
+    scheduled = session.execute(select(ScheduledRun.name, ScheduledRun.due_at, ScheduledRun.failures)).all()
+    return {"messages_late": messages, "work_late": work, "work_failed": failed_work,
+            "commands_late": sorted(name for name, due_at, _ in scheduled if due_at <= late),
+            "commands_failing": sorted(name for name, _, failures in scheduled if failures)}

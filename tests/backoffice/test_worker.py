@@ -201,3 +201,16 @@ def test_a_worker_process_delivers_what_was_queued_and_stops_on_sigterm(tmp_path
             output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
         assert "stopped" in output
+
+
+def test_the_health_endpoint_says_when_the_workers_are_behind(app, client, db_session, worker_round):
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    with time_machine.travel(utcnow() - dt.timedelta(minutes=11)):
+        outbox.queue_sms(db_session, "13700040001", TEXT)
+        db_session.commit()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "degraded"
+    assert answer.get_json()["workers"]["messages_late"] == 1
+    worker_round()
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "workers": {
+        "messages_late": 0, "work_late": 0, "work_failed": 0, "commands_late": [], "commands_failing": []}}
