@@ -14,15 +14,15 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing import invoices
+from billing import invoice_work, invoices
 from billing.capital import money
-from billing.issuers import IssuerError
 from billing.payments.interfaces import ProviderError, RefundState
 from billing.services import BillingError, BillingServices
 from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
 from models.base import update_if
 from notifications import outbox
 from notifications.messages import render_sms
+from web import jobs
 from web.errors import N_
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
                                      _reason_text(refund.reason))
         except ProviderError as exc:
             return _failed(session, refund, str(exc), actor=actor)
-    _settle(session, services, refund, actor=actor, now=now, note="found made by the refund query" if made else None)
+    _settle(session, refund, actor=actor, now=now, note="found made by the refund query" if made else None)
     return True
 
 
@@ -118,7 +118,7 @@ def _made_already(services: BillingServices, refund: Refund) -> bool:
     return True
 
 
-def _settle(session: Session, services: BillingServices, refund: Refund, *, actor: str, now: dt.datetime,
+def _settle(session: Session, refund: Refund, *, actor: str, now: dt.datetime,
             note: str | None = None) -> None:
     """The provider made the refund: the payment is refunded, the payer told, the invoice reversed."""
     payment = refund.payment
@@ -129,20 +129,14 @@ def _settle(session: Session, services: BillingServices, refund: Refund, *, acto
     order = payment.order
     outbox.queue_sms(session, order.agent.phone, render_sms(
         "refund_succeeded", number=order.number, amount=money(refund.amount_cents)), order=order)
-    reverse_invoice(session, services, payment.order, actor=actor, now=now)
+    reverse_invoice(session, payment.order)
 
 
-def reverse_invoice(session: Session, services: BillingServices, order: Order, *, actor: str,
-                    now: dt.datetime) -> None:
-    """A refunded order's invoice in force gets its red invoice (retried by the sweep if the
-    issuer is down)."""
-    blue = invoices.active_blue_invoice(session, order)
-    if blue is None:
-        return
-    try:
-        invoices.issue_red_invoice(session, services, blue, actor=actor, now=now)
-    except IssuerError as exc:
-        record(session, actor, "invoice.deferred", order=order, note=f"red invoice: {exc}")
+def reverse_invoice(session: Session, order: Order) -> None:
+    """A refunded order's invoice in force gets its red invoice, from a worker
+    (billing.invoice_work; retried by the sweep if the issuer is down)."""
+    if invoices.active_blue_invoice(session, order) is not None:
+        jobs.enqueue(session, invoice_work.RED, order.id)
 
 
 def _reason_text(reason: RefundReason) -> str:

@@ -18,7 +18,6 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from backoffice import create_app, demo
 from models import Staff, StaffRole
 from models.base import utcnow
-from tests import factories
 from web import services, staff_accounts
 from web.extensions import db
 
@@ -151,6 +150,8 @@ def db_session(app):
 @pytest.fixture
 def worker_round(app):
     """What a worker does in a round, done now (factories.worker_round)."""
+    from tests import factories  # it imports this module
+
     return lambda: factories.worker_round(app)
 
 

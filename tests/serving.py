@@ -1,5 +1,5 @@
 """A WSGI app served on 127.0.0.1 from a thread, for what must reach it over HTTP: the browser, the
-station agent's process, the web app's signing client."""
+station agent's process, the web app's signing client; and a worker beside it, as `make run` has."""
 from __future__ import annotations
 
 import threading
@@ -20,4 +20,30 @@ def served(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        thread.join()
+
+
+@contextmanager
+def working(app, poll: float = 0.1) -> Iterator[None]:
+    """A worker in a thread doing the app's queued work and delivering its messages (no scheduled
+    commands: a test runs those itself); stopped afterwards."""
+    from backoffice.worker import work_once
+    from web.extensions import db
+
+    stop = threading.Event()
+
+    def run() -> None:
+        with app.app_context():
+            while not stop.is_set():
+                busy = work_once(app, "live-worker", [])
+                db.session.remove()
+                if not busy:
+                    stop.wait(poll)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
         thread.join()

@@ -61,6 +61,7 @@ def test_a_rejected_paid_order_is_refunded_when_finance_confirms(app, db_session
     assert refund.status == RefundStatus.SUCCEEDED and refund.confirmed_by_id == finance.id
     assert payment.status == PaymentStatus.REFUNDED
     assert billing_services.provider.query(order.number).status == "TRADE_CLOSED"
+    factories.worker_round(app)  # the red invoice
     kinds = {i.kind: i for i in db_session.scalars(select(Invoice).where(Invoice.order_id == order.id))}
     assert kinds[InvoiceKind.BLUE].status == InvoiceStatus.REVERSED
     assert kinds[InvoiceKind.RED].original_id == kinds[InvoiceKind.BLUE].id

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import migrated_app
-from tests.serving import served
+from tests.serving import served, working
 from web.extensions import db
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -44,7 +44,7 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    with served(live_app) as url:
+    with served(live_app) as url, working(live_app):
         live_app.config["PUBLIC_BASE_URL"] = url  # where the sandbox posts its payment notifications
         yield url
 
