@@ -63,6 +63,7 @@ SCHEDULE: dict[str, Every | DailyAt] = {
     "audit seal": Every(6 * 60),  # verify fails when the last seal is older than 26 h
     "audit verify": DailyAt(4),
     "review digest": DailyAt(8, 30),
+    "retention purge": DailyAt(3),  # personal data past RETENTION_YEARS
 }
 
 

@@ -156,7 +156,7 @@ def test_notifications_that_paid_nothing_are_listed_with_their_detail(app, clien
 
 @pytest.mark.usefixtures("in_app")  # its operations queue messages, rendered in the app
 def test_finance_confirms_a_refund_and_the_provider_pays_it_back(app, client, db_session, login_as,
-                                                                billing_services):
+                                                                billing_services, worker_round):
     payment = paid(app, db_session)
     paid_at_the_provider(billing_services.provider, payment.out_trade_no, payment.amount_cents)
     blue = blue_invoice(db_session, billing_services, payment)
@@ -179,6 +179,8 @@ def test_finance_confirms_a_refund_and_the_provider_pays_it_back(app, client, db
     assert refund.status is RefundStatus.SUCCEEDED and refund.attempts == 1
     assert refund.confirmed_by_id == finance.id
     assert db_session.get(Payment, payment_id).status is PaymentStatus.REFUNDED
+    assert db_session.get(Invoice, blue_id).status is InvoiceStatus.ISSUED, "reversed by a worker, not the request"
+    worker_round()
     assert db_session.get(Invoice, blue_id).status is InvoiceStatus.REVERSED
     assert billing_services.provider.query(request_no.removesuffix("-R1")).status == "TRADE_CLOSED"
     page = client.get("/console/finance/refunds").get_data(as_text=True)
