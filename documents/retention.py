@@ -156,8 +156,13 @@ def purge_expired(session: Session, now: dt.datetime, store: FileStore, *, years
 
 
 def _material_files(session: Session, order: Order) -> list[str]:
-    return list(session.scalars(select(Material.stored_name).where(Material.order_id == order.id)
-                                .order_by(Material.id)))
+    """The order's files that no other order's material names: an upload is the order's own, but
+    demo data shares one file between many orders."""
+    mine = Material.__table__.alias("mine")
+    shared = (select(Material.id).where(Material.stored_name == mine.c.stored_name, Material.order_id != order.id)
+              .exists())
+    return list(session.scalars(select(mine.c.stored_name).where(mine.c.order_id == order.id, ~shared)
+                                .distinct().order_by(mine.c.stored_name)))
 
 
 def _purge_rows(session: Session, order: Order, *, dry_run: bool) -> tuple[int, int]:

@@ -267,3 +267,17 @@ def test_the_public_order_query_no_longer_finds_a_purged_order(app, db_session, 
     _purge(app, db_session)
 
     assert order_query.find_orders(db_session, asked) == []  # no phone, no ID number left to match
+
+
+def test_a_file_another_order_still_names_is_kept(app, db_session, orders):
+    """Demo data shares one file between many orders: purging one must not take another's."""
+    expired, recent = orders["expired"], orders["recent"]
+    shared = db_session.scalars(select(Material).where(Material.order_id == expired.id)).first()
+    db_session.scalars(select(Material).where(Material.order_id == recent.id)).first().stored_name = shared.stored_name
+    db_session.commit()
+    files = Files(db_session, expired)
+
+    report = _purge(app, db_session)
+
+    assert files.kept().count(True) == 1 and Files._exists(shared.stored_name)
+    assert report.files == 9
