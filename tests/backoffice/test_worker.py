@@ -22,6 +22,7 @@ from backoffice.config import SECRET_NAMES
 from backoffice.worker import work_once
 from models import ScheduledRun, SmsMessage, WorkItem, WorkStatus
 from models.base import utcnow
+from models.business_time import BUSINESS_TZ
 from notifications import outbox
 from notifications.interfaces import SmsContent
 from tests.databases import at_once, own_app
@@ -214,3 +215,25 @@ def test_the_health_endpoint_says_when_the_workers_are_behind(app, client, db_se
     worker_round()
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "workers": {
         "messages_late": 0, "work_late": 0, "work_failed": 0, "commands_late": [], "commands_failing": []}}
+
+
+def test_every_scheduled_command_is_a_command_of_the_app(app):
+    for name in schedule.SCHEDULE:
+        group, _, leaf = name.partition(" ")
+        assert leaf in app.cli.commands[group].commands, name
+
+
+def test_a_schedule_naming_no_command_is_refused(make_app):
+    from backoffice.worker import scheduled_names
+
+    with pytest.raises(click.ClickException, match="billing reconcil"):
+        scheduled_names(make_app(WORKER_SCHEDULE_OFF=("billing reconcil",)))
+
+
+def test_a_daily_command_is_due_at_its_hour_of_beijing_time():
+    daily = schedule.DailyAt(3)
+    before = dt.datetime(2026, 12, 7, 2, 0, tzinfo=BUSINESS_TZ)
+    assert daily.next_after(before) == dt.datetime(2026, 12, 7, 3, 0, tzinfo=BUSINESS_TZ)
+    assert daily.next_after(dt.datetime(2026, 12, 7, 3, 0, tzinfo=BUSINESS_TZ)) == dt.datetime(
+        2026, 12, 8, 3, 0, tzinfo=BUSINESS_TZ)
+    assert daily.next_after(before).tzinfo == dt.UTC
