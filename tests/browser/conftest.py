@@ -44,9 +44,17 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server(live_app):
-    with served(live_app) as url, working(live_app):
+    with served(live_app) as url:
         live_app.config["PUBLIC_BASE_URL"] = url  # where the sandbox posts its payment notifications
         yield url
+
+
+@pytest.fixture(autouse=True)
+def live_worker(live_app):
+    """A worker beside the live server, as `make run` has, for the length of each browser test
+    only: the tests after them swap the session it would use (conftest.rolled_back_session)."""
+    with working(live_app):
+        yield
 
 
 def console_sign_in(page: Page, base: str, username: str, totp_secret: str) -> None:
