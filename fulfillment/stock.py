@@ -4,7 +4,7 @@ its movements; at or below its low level (StockLevel, set by admin, 20 by defaul
 the admins are e-mailed once, and again only after the stock was back above it.
 
 Operations flush and never commit; the request's (or command's) unit of work does. The e-mail is
-queued in the outbox and sent after the commit."""
+queued in the outbox, which a worker delivers once committed."""
 from __future__ import annotations
 
 import datetime as dt

@@ -283,7 +283,7 @@ def _seal_mac(key: bytes, sealed_at: dt.datetime, head_seq: int, head_hash: str,
 
 
 def seal_head(session: Session, key: bytes, now: dt.datetime | None = None) -> AuditSeal:
-    """Seal the current chain head (run at least daily, e.g. from cron)."""
+    """Seal the current chain head (the workers do every 6 hours; at least daily)."""
     now = now or utcnow()
     head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1)
                            .with_for_update()).scalar_one()
