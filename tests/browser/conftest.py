@@ -1,6 +1,8 @@
 """A live server in a thread and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyotp
@@ -9,6 +11,7 @@ from playwright.sync_api import Page
 
 from tests.conftest import migrated_app
 from tests.serving import served, working
+from web.database import write_lock
 from web.extensions import db
 
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -47,6 +50,15 @@ def live_server(live_app):
     with served(live_app) as url:
         live_app.config["PUBLIC_BASE_URL"] = url  # where the sandbox posts its payment notifications
         yield url
+
+
+@contextmanager
+def writing_to(app) -> Iterator[None]:
+    """A test's own writes to a live database: its transactions take SQLite's write lock at BEGIN,
+    as the app's requests that write do, since the worker beside the live server writes too (one
+    that read first could not write after the worker had: a stale snapshot)."""
+    with app.app_context(), write_lock():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from billing import checkout
 from billing.services import current_services
-from models import Invoice, InvoiceStatus, Payment, PaymentStatus, StaffRole
+from models import Invoice, InvoiceStatus, Order, Payment, PaymentStatus, StaffRole
 from models.base import utcnow
 from public import payments
 from review import operations as review_operations
 from tests import factories
-from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
+from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in, writing_to
 from tests.conftest import add_staff
 from web.extensions import db
 
@@ -38,15 +38,19 @@ def _eventually(check, seconds: float = 15.0):
 @pytest.fixture
 def rejected_paid_order(live_app, live_server):
     """An order paid through the sandbox, then rejected in review: its refund awaits finance."""
-    with live_app.app_context():
+    with writing_to(live_app):
         services = current_services()
         order = factories.unpaid_order(db.session, live_app.config["UPLOAD_FOLDER"])
         checkout.payment_qr_code(db.session, services, order)
         [params] = services.provider.pay(order.number)
         payments.record_notification(db.session, services, params, now=utcnow())
+        order_id = order.id
         db.session.commit()
+    with live_app.app_context():
         # the worker issues its invoice, before the review (days later, in life)
-        assert _eventually(lambda: _invoices(order.id)) == {"blue": InvoiceStatus.ISSUED}
+        assert _eventually(lambda: _invoices(order_id)) == {"blue": InvoiceStatus.ISSUED}
+    with writing_to(live_app):
+        order = db.session.get(Order, order_id)
         reviewer = add_staff(db.session, StaffRole.REVIEWER)
         review_operations.claim_order(db.session, order, reviewer)
         review_operations.reject_order(db.session, order, reviewer, reason_ids=[], note="营业执照已注销")

@@ -15,6 +15,7 @@ from models import Invoice, InvoiceKind, InvoiceStatus, MaterialKind, OrderStatu
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
+from tests.browser.conftest import writing_to
 from tests.conftest import sms_code_in
 from web.extensions import db
 
@@ -87,7 +88,7 @@ def _add_invoice(order, upload_folder: str) -> None:
 
 def _more_orders(live_app, credit_code: str, agent_phone: str) -> None:
     """Two orders in review, one completed with its invoice, one cancelled: the same organisation and agent."""
-    with live_app.app_context():
+    with writing_to(live_app):
         folder = live_app.config["UPLOAD_FOLDER"]
         same = {"credit_code": credit_code, "agent_phone": agent_phone}
         for _ in range(2):

@@ -15,7 +15,7 @@ from models import AuditEntry, MaterialKind, Order, OrderStatus, StaffRole
 from models.base import utcnow
 from notifications.outbox import latest_for
 from tests import factories
-from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
+from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in, writing_to
 from tests.conftest import add_staff
 from web.extensions import db
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def waiting_order(live_app):
-    with live_app.app_context():
+    with writing_to(live_app):
         # A realistic queue around the order under test (it fits on the first page).
         load_applications(db.session, 36, now=utcnow(),
                           store=factories.folder_store(live_app.config["UPLOAD_FOLDER"]))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import Order, OrderStatus, StaffRole
 from tests import factories
-from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in
+from tests.browser.conftest import LAPTOP, STAFF_PASSWORD, console_sign_in, writing_to
 from tests.conftest import add_staff, migrated_app
 from tests.serving import served
 from web.extensions import db
@@ -33,7 +33,7 @@ def own_live(tmp_path_factory):
 @pytest.fixture
 def two_orders(own_live):
     live_app, _ = own_live
-    with live_app.app_context():
+    with writing_to(live_app):
         numbers = [factories.paid_order(db.session, live_app.config["UPLOAD_FOLDER"]).number for _ in range(2)]
         reviewer = add_staff(db.session, StaffRole.REVIEWER, password=STAFF_PASSWORD)
         snapshot = numbers, reviewer.username, reviewer.totp_secret
