@@ -59,8 +59,12 @@ def claim(session: Session, due: Select, take: Callable[[Row], bool]) -> list[Ro
     (`FOR UPDATE SKIP LOCKED`): workers neither wait for each other nor take the same row. SQLite
     has one writer at a time: the transaction takes the write lock at BEGIN (BEGIN IMMEDIATE), so
     the rows it reads are still as read when it updates them. Any work pending in `session` is
-    committed first."""
+    committed first. An idle worker's look finds nothing without taking any lock."""
     session.commit()
+    anything_due = session.execute(due).first() is not None
+    session.commit()  # the look's snapshot must not be the claim's
+    if not anything_due:
+        return []
     with write_lock():
         rows = session.execute(due.with_for_update(skip_locked=True)).all()
         taken = [row for row in rows if take(row)]
