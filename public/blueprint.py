@@ -9,6 +9,7 @@ api_bp = Blueprint("api", __name__, url_prefix="/api")
 _PUBLIC = [
     ("/", views.index, ["GET"]),
     ("/c/<channel_code>/", views.channel_home, ["GET"]),
+    ("/c/<channel_code>/services/<slug>", views.service_page, ["GET"]),
     ("/c/<channel_code>/apply", views.new_application, ["GET", "POST"]),
     ("/apply/<number>", views.confirm_page, ["GET"]),
     ("/apply/<number>/edit", views.edit_application, ["GET", "POST"]),

@@ -23,8 +23,8 @@ from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
-from models import Material, MaterialKind, Order, OrderStatus
-from public import captcha, catalogue, operations, sms_codes
+from models import Channel, Material, MaterialKind, Order, OrderStatus
+from public import captcha, catalogue, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
 from web.database import writes
@@ -101,7 +101,26 @@ def index():
 
 
 def channel_home(channel_code: str):
-    return render_template("public/home.html", channel=_channel(channel_code))
+    channel = _channel(channel_code)
+    tiles = [(service, _service_url(service, channel)) for service in services.SERVICES]
+    return render_template("public/home.html", channel=channel, tiles=tiles)
+
+
+def service_page(channel_code: str, slug: str):
+    """A service of the home page not offered online yet: said plainly, with what to do instead."""
+    channel = _channel(channel_code)
+    service = services.BY_SLUG.get(slug)
+    if service is None:
+        abort(404)
+    if service.endpoint is not None:
+        return redirect(_service_url(service, channel))
+    return render_template("public/service_unavailable.html", channel=channel, service=service)
+
+
+def _service_url(service: services.Service, channel: Channel) -> str:
+    if service.endpoint is None:
+        return url_for("public.service_page", channel_code=channel.code, slug=service.slug)
+    return url_for(service.endpoint, **({"channel_code": channel.code} if service.per_channel else {}))
 
 
 @limiter.limit("30/minute", methods=["POST"])

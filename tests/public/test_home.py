@@ -1,0 +1,60 @@
+"""The public home page: every service of the seed portal with its one-line explanation, and a
+plain answer, not a 404, for those not offered online yet."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from public.services import SERVICES
+
+SEED_WORDS = {  # the seed portal's home page
+    "renewal": ("证书更新", "数字证书自办理之日起有效期为一年，到期前需进行证书更新"),
+    "unlock": ("证书解锁", "忘记密码或连续输错10次密码，导致Usbkey锁死，需进行证书解锁"),
+    "change": ("信息变更", "当您的单位信息发生变更时，需要办理此业务"),
+    "replacement": ("证书补办", "当您的证书丢失或损坏时，需要办理此项业务"),
+    "revocation": ("证书吊销", "用户停止使用数字证书时，可申请证书吊销"),
+    "query": ("订单查询", "如果已经申请数字证书，请点击订单查询，查询证书办理进度"),
+}
+
+
+def _tiles(page: str) -> dict[str, str]:
+    """Each tile's link by its service, in the page's order."""
+    return {slug: href for href, slug in re.findall(r'href="([^"]+)" id="service-([\w-]+)"', page)}
+
+
+def test_the_home_page_offers_every_service_with_the_seeds_words(client):
+    page = client.get("/c/direct/").get_data(as_text=True)
+    for slug, (title, explanation) in SEED_WORDS.items():
+        tile = page.split(f'id="service-{slug}"')[1].split("</a>")[0]
+        assert title in tile and explanation in tile, slug
+    assert list(_tiles(page)) == [service.slug for service in SERVICES]
+
+
+def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(client):
+    tiles = _tiles(client.get("/c/direct/?lang=en").get_data(as_text=True))
+    assert tiles["new-unit"] == "/c/direct/apply" and tiles["query"] == "/query"
+    for service in SERVICES:
+        answer = client.get(tiles[service.slug])
+        assert answer.status_code == 200, service.slug
+        if service.endpoint is None:
+            assert tiles[service.slug] == f"/c/direct/services/{service.slug}"
+            assert 'id="not-online"' in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang, words", [("zh_CN", "此项业务暂未开放在线办理"),
+                                         ("en", "cannot be applied for online yet")])
+def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client, lang, words):
+    page = client.get(f"/c/direct/services/replacement?lang={lang}").get_data(as_text=True)
+    notice = page.split('id="not-online"')[1].split("</p>")[0]
+    assert words in notice and app.config["CA_SERVICE_PHONE"] in notice
+    assert 'href="/c/direct/"' in page
+
+
+def test_an_online_service_s_page_sends_on_to_the_flow(client):
+    assert client.get("/c/direct/services/new-unit").headers["Location"] == "/c/direct/apply"
+
+
+@pytest.mark.parametrize("url", ["/c/direct/services/no-such-service", "/c/nosuchchannel/services/renewal"])
+def test_unknown_services_and_channels_are_not_found(client, url):
+    assert client.get(url).status_code == 404
