@@ -24,7 +24,7 @@ def test_a_missing_page_is_the_products_own_page_in_chinese_then_in_english(clie
 
 def test_the_chosen_language_survives_the_redirect_from_the_home_address(client):
     response = client.get("/?lang=en", follow_redirects=True)
-    assert response.status_code == 200 and "New application" in _text(response)
+    assert response.status_code == 200 and "New unit certificate" in _text(response)
     assert client.get("/c/direct/apply").get_data(as_text=True).count("统一社会信用代码") == 0
 
 
