@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import click
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from models import ScheduledRun
-from models.base import utcnow
+from models.base import update_where, utcnow
 from models.business_time import BUSINESS_TZ
 from web.database import claim, write_lock
 
@@ -98,21 +98,17 @@ def run_due(app: Flask, session: Session, worker: str, names: list[str]) -> str 
     (log.info if outcome.succeeded else log.error)("%s %s:\n%s", name, "done" if outcome.succeeded else "failed",
                                                    outcome.output.rstrip())
     finished = utcnow()
-    session.execute(
-        update(ScheduledRun).where(ScheduledRun.name == name, ScheduledRun.runs == run)
-        .values(due_at=SCHEDULE[name].next_after(finished), running_on=None, finished_at=finished,
-                succeeded=outcome.succeeded, output=outcome.output[-OUTPUT_KEPT:],
-                failures=0 if outcome.succeeded else ScheduledRun.failures + 1)
-        .execution_options(synchronize_session=False))
+    update_where(session, ScheduledRun, ScheduledRun.name == name, ScheduledRun.runs == run,
+                 due_at=SCHEDULE[name].next_after(finished), running_on=None, finished_at=finished,
+                 succeeded=outcome.succeeded, output=outcome.output[-OUTPUT_KEPT:],
+                 failures=0 if outcome.succeeded else ScheduledRun.failures + 1)
     session.commit()
     return name
 
 
 def _take(session: Session, row: Row, worker: str, now: dt.datetime) -> bool:
-    return session.execute(
-        update(ScheduledRun).where(ScheduledRun.name == row.name, ScheduledRun.runs == row.runs)
-        .values(runs=row.runs + 1, due_at=now + LEASE, running_on=worker, started_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    return update_where(session, ScheduledRun, ScheduledRun.name == row.name, ScheduledRun.runs == row.runs,
+                        runs=row.runs + 1, due_at=now + LEASE, running_on=worker, started_at=now)
 
 
 def run_command(app: Flask, name: str) -> Outcome:

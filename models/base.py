@@ -51,14 +51,20 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def update_if(session: Session, row, *conditions, **values) -> bool:
-    """Change `row` with `values` only while `conditions` still hold, in one UPDATE: of two
-    transactions racing for the same change exactly one wins (True). The row is reloaded."""
-    model = type(row)
-    won = session.execute(
-        update(model).where(model.id == row.id, *conditions).values(**values)
-        .execution_options(synchronize_session=False)
+def update_where(session: Session, model: type, *conditions, **values) -> bool:
+    """Set `values` on the rows of `model` where `conditions` hold, in one UPDATE; True when it
+    changed exactly one row: of two transactions racing for the same change exactly one wins.
+    Loaded objects are left as they are."""
+    return session.execute(
+        update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def update_if(session: Session, row, *conditions, **values) -> bool:
+    """Change `row` with `values` only while `conditions` still hold (update_where); the row is
+    reloaded."""
+    model = type(row)
+    won = update_where(session, model, model.id == row.id, *conditions, **values)
     session.refresh(row)
     return won
 

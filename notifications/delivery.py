@@ -32,7 +32,7 @@ from sqlalchemy.engine import Row as Seen
 from sqlalchemy.orm import Session
 
 from models import BankTransfer, Delivery, EmailMessage, SmsMessage
-from models.base import utcnow
+from models.base import update_where, utcnow
 from notifications.interfaces import (
     Attachment,
     MailDeliveryError,
@@ -127,10 +127,9 @@ def _claim_due(session: Session, model: type[Row], policy: RetryPolicy, batch: i
 
     def take(row: Seen) -> bool:
         attempt = row.attempts + 1
-        return session.execute(
-            update(model).where(model.id == row.id, model.status == row.status, model.attempts == row.attempts)
-            .values(status=Delivery.SENDING, attempts=attempt, next_attempt_at=now + policy.delay_after(attempt))
-            .execution_options(synchronize_session=False)).rowcount == 1
+        return update_where(session, model, model.id == row.id, model.status == row.status,
+                            model.attempts == row.attempts, status=Delivery.SENDING, attempts=attempt,
+                            next_attempt_at=now + policy.delay_after(attempt))
 
     due = (select(model.id, model.status, model.attempts)
            .where(model.next_attempt_at <= now, model.attempts < policy.max_attempts)
@@ -158,9 +157,8 @@ def _attempt(session: Session, gateways: Gateways, model: type[Row], row_id: int
         values = {"status": status, "error": outcome.error, "next_attempt_at": next_at}
         log.warning("%s, attempt %d of %d: %s", label, attempt, policy.max_attempts, outcome.error)
         _count_failure(tally, label, status, next_at)
-    session.execute(update(model).where(model.id == row_id, model.status == Delivery.SENDING,
-                                        model.attempts == attempt).values(**values)
-                    .execution_options(synchronize_session=False))
+    update_where(session, model, model.id == row_id, model.status == Delivery.SENDING, model.attempts == attempt,
+                 **values)
     session.commit()
 
 

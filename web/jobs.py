@@ -15,11 +15,11 @@ import logging
 from collections.abc import Callable
 
 from flask import Flask, current_app
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from models import WorkItem, WorkStatus
-from models.base import utcnow
+from models.base import update_where, utcnow
 from web.database import claim, write_lock
 from web.edge import unit_of_work
 
@@ -60,11 +60,9 @@ def run_due(session: Session, worker: str, *, limit: int = 10) -> int:
 
 def _take(session: Session, row: Row, worker: str, now: dt.datetime) -> bool:
     # A `running` item that is due is one whose worker's lease ran out.
-    return session.execute(
-        update(WorkItem).where(WorkItem.id == row.id, WorkItem.status == row.status,
-                               WorkItem.attempts == row.attempts)
-        .values(status=WorkStatus.RUNNING, attempts=row.attempts + 1, due_at=now + LEASE, worker=worker)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    return update_where(session, WorkItem, WorkItem.id == row.id, WorkItem.status == row.status,
+                        WorkItem.attempts == row.attempts,
+                        status=WorkStatus.RUNNING, attempts=row.attempts + 1, due_at=now + LEASE, worker=worker)
 
 
 def _run(session: Session, item_id: int, kind: str, subject_id: int, attempt: int) -> None:
@@ -95,8 +93,6 @@ def _after_failure(attempt: int, error: str) -> dict:
 
 def _finish(session: Session, item_id: int, attempt: int, **values) -> None:
     """Record the attempt's outcome, if the item is still this attempt's."""
-    if session.execute(
-            update(WorkItem).where(WorkItem.id == item_id, WorkItem.status == WorkStatus.RUNNING,
-                                   WorkItem.attempts == attempt).values(**values)
-            .execution_options(synchronize_session=False)).rowcount != 1:
+    if not update_where(session, WorkItem, WorkItem.id == item_id, WorkItem.status == WorkStatus.RUNNING,
+                        WorkItem.attempts == attempt, **values):
         raise LeaseLost(item_id)
