@@ -75,6 +75,13 @@ def worker_command(once: bool, status: bool) -> None:
     poll = float(app.config["WORKER_POLL_SECONDS"])
     click.echo(f"worker {worker}: outboxes, queued work and {len(names)} scheduled commands, "
                f"every {poll:g} s when idle")
+    work_until(app, worker, names, stop, poll)
+    click.echo(f"worker {worker} stopped")
+
+
+def work_until(app: Flask, worker: str, names: list[str], stop: threading.Event, poll: float) -> None:
+    """Work round after round, resting `poll` seconds when a round found nothing, until `stop` is
+    set; a database that cannot be reached is tried again a little later. Inside an app context."""
     while not stop.is_set():
         try:
             busy = work_once(app, worker, names)
@@ -87,7 +94,6 @@ def worker_command(once: bool, status: bool) -> None:
             db.session.remove()
         if not busy:
             stop.wait(poll)
-    click.echo(f"worker {worker} stopped")
 
 
 def _print_status() -> None:

@@ -27,18 +27,13 @@ def served(app) -> Iterator[str]:
 def working(app, poll: float = 0.1) -> Iterator[None]:
     """A worker in a thread doing the app's queued work and delivering its messages (no scheduled
     commands: a test runs those itself); stopped afterwards."""
-    from backoffice.worker import work_once
-    from web.extensions import db
+    from backoffice.worker import work_until
 
     stop = threading.Event()
 
     def run() -> None:
         with app.app_context():
-            while not stop.is_set():
-                busy = work_once(app, "live-worker", [])
-                db.session.remove()
-                if not busy:
-                    stop.wait(poll)
+            work_until(app, "live-worker", [], stop, poll)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
