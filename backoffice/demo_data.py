@@ -62,6 +62,7 @@ from models import (
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
+from models.business import APPLICATION_MATERIALS
 from models.business_time import BUSINESS_TZ
 from models.order_number import format_order_number, take_next
 from models.order_state import CertKind
@@ -160,7 +161,7 @@ class _Entry(dict):
 _TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Material.__table__, ReviewDecision.__table__,
            Shipment.__table__)
 _IDENTITY_METHODS = tuple(IdentityMethod)
-_KINDS = tuple(MaterialKind)
+_KINDS = APPLICATION_MATERIALS  # demo orders are first applications and what follows them
 _DECISIONS = {S.MORE_MATERIALS_NEEDED: Decision.MORE_MATERIALS, S.APPROVED: Decision.APPROVE,
               S.REJECTED: Decision.REJECT}
 _LISTED = (S.PAID, S.IN_REVIEW, S.MORE_MATERIALS_NEEDED)

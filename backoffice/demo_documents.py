@@ -14,12 +14,13 @@ from models import Material, MaterialKind
 
 FILE_LABELS = {MaterialKind.BUSINESS_LICENCE: "营业执照", MaterialKind.AGENT_ID_FRONT: "身份证正面",
                MaterialKind.AGENT_ID_BACK: "身份证反面", MaterialKind.ESEAL_SAMPLE_FORM: "电子印章采集表",
-               MaterialKind.AUTHORISATION_LETTER: "法人授权书"}
+               MaterialKind.AUTHORISATION_LETTER: "法人授权书",
+               MaterialKind.PAYMENT_PROOF: "付款凭证"}
 
 # Scans are JPEG, filled-in forms PNG, as applicants upload them.
 _FORMATS = {MaterialKind.BUSINESS_LICENCE: "JPEG", MaterialKind.AGENT_ID_FRONT: "JPEG",
             MaterialKind.AGENT_ID_BACK: "JPEG", MaterialKind.ESEAL_SAMPLE_FORM: "PNG",
-            MaterialKind.AUTHORISATION_LETTER: "PNG"}
+            MaterialKind.AUTHORISATION_LETTER: "PNG", MaterialKind.PAYMENT_PROOF: "JPEG"}
 
 
 def _draw(kind: MaterialKind, variant: int) -> bytes:

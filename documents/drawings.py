@@ -17,6 +17,7 @@ LOOKS = {  # size in pixels at scale 1 and paper colour, roughly in the document
     MaterialKind.AGENT_ID_BACK: ((342, 216), (236, 242, 250)),
     MaterialKind.ESEAL_SAMPLE_FORM: ((300, 420), (255, 255, 255)),
     MaterialKind.AUTHORISATION_LETTER: ((300, 420), (252, 252, 246)),
+    MaterialKind.PAYMENT_PROOF: ((400, 260), (246, 250, 246)),
 }
 SEAL_RED = (205, 30, 35)
 INK = (40, 40, 50)
@@ -144,10 +145,20 @@ def _authorisation_letter(page: _Page, variant: int) -> None:
     page.text(page.w - 24, 380, "2026年 月 日", 11, anchor="ra")
 
 
+def _payment_proof(page: _Page, variant: int) -> None:
+    page.text(page.w / 2, 18, "网上银行电子回单", 18, anchor="ma")
+    page.fields(24, 56, [("付款人", ORGANISATION), ("付款账号", "1100 **** **** 0000"),
+                         ("收款人", "数字认证服务有限公司"), ("金　　额", "¥300.00"),
+                         ("用　　途", "证书补办"), ("流 水 号", f"2026120600{3 + variant}18")],
+                size=11, gap=26, label_width=70)
+    page.seal(page.w - 70, page.h - 56, r=30)
+
+
 _CONTENT = {
     MaterialKind.BUSINESS_LICENCE: _business_licence,
     MaterialKind.AGENT_ID_FRONT: _id_front,
     MaterialKind.AGENT_ID_BACK: _id_back,
     MaterialKind.ESEAL_SAMPLE_FORM: _eseal_sample_form,
     MaterialKind.AUTHORISATION_LETTER: _authorisation_letter,
+    MaterialKind.PAYMENT_PROOF: _payment_proof,
 }

@@ -16,6 +16,7 @@ class MaterialKind(enum.StrEnum):
     AGENT_ID_BACK = "agent_id_back"  # national emblem side
     ESEAL_SAMPLE_FORM = "eseal_sample_form"  # organisation e-seal sample form
     AUTHORISATION_LETTER = "authorisation_letter"  # legal representative's, sealed
+    PAYMENT_PROOF = "payment_proof"  # 付款凭证: the bank transfer's receipt (replacement)
 
 
 class Material(Base):

@@ -141,6 +141,13 @@ class Order(Base):
     # The retention rule removed the order's personal data and documents (documents.retention):
     # pages say so instead of showing the emptied fields.
     purged_at: Mapped[dt.datetime | None]
+    # After-sale orders (models.business.AFTER_SALE): the earlier order they continue, the
+    # certificate they concern, and for a revocation or replacement the RFC 5280 reason its
+    # certificate is revoked with (asked for; keyCompromise for a lost key, superseded for a
+    # damaged one).
+    previous_order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
+    revocation_reason: Mapped[int | None]  # models.certificate.RevocationReason
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()
@@ -151,6 +158,8 @@ class Order(Base):
     reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
     first_approver: Mapped[Staff | None] = relationship(foreign_keys=[first_approver_id])
     risk_overridden_by: Mapped[Staff | None] = relationship(foreign_keys=[risk_overridden_by_id])
+    previous_order: Mapped[Order | None] = relationship(remote_side="Order.id", foreign_keys=[previous_order_id])
+    certificate = relationship("Certificate", foreign_keys=[certificate_id])
     audit_entries: Mapped[list[AuditEntry]] = relationship(
         order_by=AuditEntry.id, back_populates="order"
     )

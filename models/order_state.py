@@ -47,7 +47,9 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PAID: frozenset({S.IN_REVIEW}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.MORE_MATERIALS_NEEDED, S.PAID}),
     S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID}),
-    S.APPROVED: frozenset({S.PROGRAMMING}),
+    # A key to program goes to the station; an approval with nothing to ship (a revocation) is
+    # done once its effect is (models.business).
+    S.APPROVED: frozenset({S.PROGRAMMING, S.COMPLETED}),
     # A job wiped and given up puts the order back in the station's queue.
     S.PROGRAMMING: frozenset({S.PROGRAMMED, S.APPROVED}),
     S.PROGRAMMED: frozenset({S.SHIPPED, S.PROGRAMMING}),

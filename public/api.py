@@ -16,6 +16,7 @@ from documents.materials import InvalidUpload, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import MaterialKind, Order, OrderStatus
 from models.base import utcnow
+from models.business import required_materials
 from public import catalogue, idempotency, openapi, operations, payments, sms_codes
 from public.forms import AGREED, ApplicationForm, form_fields
 from web.database import writes
@@ -173,8 +174,11 @@ def application_status(order: Order):
 def upload_material(order: Order, kind: str):
     try:
         material_kind = MaterialKind(kind)
+        if material_kind not in required_materials(order.business_type):
+            raise ValueError(kind)
     except ValueError:
-        return _problem(404, f"unknown material kind; one of {[k.value for k in MaterialKind]}")
+        kinds = [k.value for k in required_materials(order.business_type)]
+        return _problem(404, f"unknown material kind; one of {kinds}")
     config = current_app.config
     limit = config["MATERIAL_MAX_BYTES"]
     try:
@@ -269,5 +273,5 @@ def _status(order: Order) -> dict:
         "business_type": str(order.business_type),
         "price_cents": order.price_cents,
         "created_at": order.created_at.isoformat(),
-        "materials": {kind.value: kind in current for kind in MaterialKind},
+        "materials": {kind.value: kind in current for kind in required_materials(order.business_type)},
     }

@@ -29,6 +29,7 @@ from models import (
     next_order_number,
 )
 from models.base import utcnow
+from models.business import required_materials
 from models.order_state import APPLICANT_EDITABLE, CLOSED
 from notifications.messages import render_sms
 from public import catalogue, sms_codes
@@ -259,10 +260,11 @@ def finish_resubmission(session: Session, order: Order, request: MaterialRequest
 
 
 def finish_materials(session: Session, order: Order, *, actor: str) -> None:
-    """All five materials are in: the order waits for the agent's SMS signature."""
+    """Every material the business type asks for is in: the order waits for the agent's SMS signature."""
     if order.status == OrderStatus.AWAITING_SIGNATURE:
         return
-    missing = [k for k in MaterialKind if k not in current_materials(session, order)]
+    current = current_materials(session, order)
+    missing = [k for k in required_materials(order.business_type) if k not in current]
     if missing:
         raise MaterialsIncomplete(missing)
     order.move_to(OrderStatus.AWAITING_SIGNATURE, actor)

@@ -20,6 +20,7 @@ CAPTIONS = {
     MaterialKind.AGENT_ID_BACK: "经办人身份证国徽面（原件）",
     MaterialKind.ESEAL_SAMPLE_FORM: "单位电子签章采样表（加盖公章）",
     MaterialKind.AUTHORISATION_LETTER: "法定代表人授权书（加盖公章）",
+    MaterialKind.PAYMENT_PROOF: "付款凭证（银行转账回单）",
 }
 MARK = "样例 SAMPLE"
 SCALE = 2

@@ -24,6 +24,7 @@ from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import Channel, Material, MaterialKind, Order, OrderStatus
+from models.business import required_materials
 from public import captcha, catalogue, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
@@ -167,20 +168,21 @@ def confirm_page(number: str):
 def materials_page(number: str):
     order = owned_order(number)
     errors: dict[str, str] = {}
+    kinds = required_materials(order.business_type)
     if request.method == "POST":
-        errors = _receive_uploads(order)
+        errors = _receive_uploads(order, kinds)
         if not errors:
             flash(gettext("Materials uploaded."))
             return redirect(url_for("public.materials_page", number=number))
     current = current_materials(db.session, order)
     return render_template(
-        "public/materials.html", order=order, kinds=list(MaterialKind), current=current,
-        errors=errors, complete=len(current) == len(MaterialKind),
+        "public/materials.html", order=order, kinds=list(kinds), current=current,
+        errors=errors, complete=all(kind in current for kind in kinds),
         editable=order.status in operations.APPLICANT_EDITABLE,
     )
 
 
-def _receive_uploads(order: Order, kinds=tuple(MaterialKind), store=None) -> dict[str, str]:
+def _receive_uploads(order: Order, kinds: tuple[MaterialKind, ...] | list[MaterialKind], store=None) -> dict[str, str]:
     """Check and keep each uploaded file; `store` keeps one (default: the order's own upload)."""
     store = store or (lambda kind, image, filename: operations.store_material(
         db.session, _store(), order, kind, image, original_filename=filename, actor=_actor()))

@@ -28,6 +28,7 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
+from models.business import required_materials
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
 from web.errors import N_, UserError
@@ -345,7 +346,7 @@ def reasons_for(session: Session, failed: list[str]) -> list[int]:
 
 def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool | None]]) -> None:
     answers = [answer for items in checklist.values() for answer in items.values()]
-    if len(checklist) < len(MaterialKind) or any(answer is None for answer in answers):
+    if len(checklist) < len(required_materials(order.business_type)) or any(answer is None for answer in answers):
         raise ReviewError(N_("Answer every check of every document before approving."))
     if not all(answers):
         raise ReviewError(N_("A check fails: reject the application or ask for more materials."))

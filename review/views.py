@@ -39,6 +39,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
+from models.business import required_materials
 from notifications import outbox
 from review import beside, certificates, context, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
@@ -170,7 +171,8 @@ def order_page(number: str):
     form.reason_ids.choices = _reason_choices()
     identity_changes = changed_identity(db.session, order)
     return render_template(
-        "console/order.html", order=order, materials=materials, regions=regions, kinds=list(MaterialKind),
+        "console/order.html", order=order, materials=materials, regions=regions,
+        kinds=list(required_materials(order.business_type)),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
         beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
         earlier_versions=_earlier_versions(order), kept=_kept_answers(order),

@@ -34,7 +34,7 @@ def jobs_in_hand(session: Session) -> list[ProgrammingJob]:
         select(ProgrammingJob).where(ProgrammingJob.status != JobStatus.DONE)
         .options(joinedload(ProgrammingJob.order).joinedload(Order.organisation),
                  joinedload(ProgrammingJob.claimed_by), joinedload(ProgrammingJob.station))
-        .join(Order).order_by(Order.approved_at, ProgrammingJob.id)))
+        .join(Order, ProgrammingJob.order_id == Order.id).order_by(Order.approved_at, ProgrammingJob.id)))
 
 
 def done_today(session: Session, since: dt.datetime) -> list[ProgrammingJob]:

@@ -26,6 +26,7 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
+from models.business import required_materials
 from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
 from public.validators import credit_code_check_char
@@ -55,7 +56,7 @@ def application(**overrides) -> dict:
 
 def paid_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
                paid_at: dt.datetime | None = None, **overrides) -> Order:
-    """An order with its five materials, signed and paid, waiting in its review queue."""
+    """An order with the materials its business type asks for, signed and paid, waiting in its review queue."""
     order = unpaid_order(session, upload_folder, business_type=business_type, **overrides)
     order.move_to(OrderStatus.PAID, "applicant:test")
     operations.enqueue_paid_order(session, order, paid_at or utcnow())
@@ -85,7 +86,7 @@ def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: 
                                                  applicant_secret=None)
     order.business_type = business_type
     store = upload_folder if isinstance(upload_folder, DocumentStore) else folder_store(upload_folder)
-    for kind in MaterialKind:
+    for kind in required_materials(business_type):
         image = _document(kind)
         session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(Purpose.MATERIAL, image.content),
                              content_type=image.content_type, size_bytes=len(image.content),

@@ -13,6 +13,7 @@ from documents import drawings
 from documents.storage import Purpose
 from models import Invoice, InvoiceKind, InvoiceStatus, MaterialKind, OrderStatus
 from models.base import utcnow
+from models.business import APPLICATION_MATERIALS
 from notifications.outbox import latest_for
 from tests import factories
 from tests.browser.conftest import writing_to
@@ -50,7 +51,7 @@ def _order_with_materials(page: Page, base: str, application: dict) -> str:
     response = page.request.post(f"{base}/c/direct/apply", form=form, max_redirects=0)
     number = response.headers["location"].rsplit("/", 1)[-1]
     files = {kind.value: {"name": f"{kind.value}.png", "mimeType": "image/png", "buffer": _drawn(kind)}
-             for kind in MaterialKind}
+             for kind in APPLICATION_MATERIALS}
     page.request.post(f"{base}/apply/{number}/materials", multipart=files)
     return number
 
@@ -68,7 +69,7 @@ def test_materials_page_fits_a_phone(phone: Page, live_server: str):
     number = _order_with_materials(phone, base, factories.application())
     for lang in ("zh_CN", "en"):
         phone.goto(f"{base}/apply/{number}/materials?lang={lang}")
-        expect(phone.locator("img.preview")).to_have_count(len(MaterialKind))
+        expect(phone.locator("img.preview")).to_have_count(len(APPLICATION_MATERIALS))
         expect(phone.locator("a.form-download")).to_have_count(2)
         for summary in phone.locator("details.sample summary").all():
             summary.click()  # every sample picture open as well

@@ -139,8 +139,8 @@ def test_two_jobs_at_once_for_one_order_make_one_certificate(signing, committed_
     assert sorted(type(a).__name__ for a in answers) == ["Issued", "str"]
     assert "order_has_certificate" in answers
     with ca_app.app_context():
-        assert db.session.scalar(select(db.func.count()).select_from(Certificate).join(Order).where(
-            Order.number == number)) == 1
+        assert db.session.scalar(select(db.func.count()).select_from(Certificate).join(
+            Order, Certificate.order_id == Order.id).where(Order.number == number)) == 1
 
 
 @pytest.mark.parametrize("signer_kind", ["keyfile"], indirect=True)

@@ -14,6 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from models import AuditEntry, Channel, MaterialKind, Order, OrderStatus
+from models.business import APPLICATION_MATERIALS
 from public import operations
 from tests import factories
 from tests.conftest import sms_code_in
@@ -64,8 +65,9 @@ def test_unknown_sample_is_404(client):
 def test_materials_page_links_samples_and_the_two_forms(client, db_session):
     number = own_order(db_session, client)
     page = client.get(f"/apply/{number}/materials").get_data(as_text=True)
-    for kind in MaterialKind:
+    for kind in APPLICATION_MATERIALS:
         assert f'/samples/{kind.value}.png"' in page
+    assert "/samples/payment_proof.png" not in page  # a first application pays by QR code
     assert page.count('class="button form-download"') == 2
     for kind in FORMS:
         assert f"/apply/{number}/forms/{kind}.pdf" in page

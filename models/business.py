@@ -1,0 +1,59 @@
+"""What each business type (初次办理, 更新, 解锁, 补办, 变更, 吊销) asks of the applicant and of the
+reviewer, and what its approval does: one table, read by the public form, the review screen, the
+station's intake and the approval itself."""
+from __future__ import annotations
+
+from models.material import MaterialKind
+from models.order_state import BusinessType
+
+B, K = BusinessType, MaterialKind
+
+# The documents of a first application (the seed's upload page).
+APPLICATION_MATERIALS = (K.BUSINESS_LICENCE, K.AGENT_ID_FRONT, K.AGENT_ID_BACK, K.ESEAL_SAMPLE_FORM,
+                         K.AUTHORISATION_LETTER)
+
+MATERIALS: dict[BusinessType, tuple[MaterialKind, ...]] = {
+    B.NEW: APPLICATION_MATERIALS,
+    B.RENEWAL: APPLICATION_MATERIALS,
+    # 补办: the form is refilled as for a first application, with the proof of the bank transfer
+    # made beforehand (付款凭证).
+    B.REPLACEMENT: APPLICATION_MATERIALS + (K.PAYMENT_PROOF,),
+    B.INFO_CHANGE: (K.BUSINESS_LICENCE, K.AGENT_ID_FRONT, K.AGENT_ID_BACK, K.AUTHORISATION_LETTER),
+    # Revocation: identity by credit code, SMS code and the legal representative's check, no documents.
+    B.REVOCATION: (),
+    B.UNLOCK: (),
+}
+
+# Checks of the order as a whole that the reviewer ticks beside each document's own (the
+# checklist's "order" entry).
+ORDER_CHECKS: dict[BusinessType, tuple[str, ...]] = {
+    B.NEW: (),
+    B.RENEWAL: (),
+    B.UNLOCK: (),
+    B.REPLACEMENT: ("same_organisation", "earlier_certificate_found", "payment_matched"),
+    B.REVOCATION: ("certificate_identified", "requester_entitled", "reason_stated"),
+    B.INFO_CHANGE: ("changes_match_documents",),
+}
+ORDER_CHECKLIST_KEY = "order"
+
+# Approval sends a programmed key by courier (so a new certificate password is made).
+SHIPS_KEY = frozenset({B.NEW, B.RENEWAL, B.REPLACEMENT})
+# Approval revokes the certificate the order names (Order.certificate_id): the lost or damaged
+# key's, or the one asked to be revoked.
+REVOKES_CERTIFICATE = frozenset({B.REPLACEMENT, B.REVOCATION})
+# Paid by a bank transfer made beforehand, matched by finance to the statement, not by QR code.
+PAID_BY_TRANSFER = frozenset({B.REPLACEMENT})
+# After-sale orders continue an earlier order of the same organisation (Order.previous_order_id).
+AFTER_SALE = frozenset({B.RENEWAL, B.UNLOCK, B.REPLACEMENT, B.INFO_CHANGE, B.REVOCATION})
+
+
+def required_materials(business_type: BusinessType) -> tuple[MaterialKind, ...]:
+    return MATERIALS[business_type]
+
+
+def order_checks(business_type: BusinessType) -> tuple[str, ...]:
+    return ORDER_CHECKS[business_type]
+
+
+def ships_key(business_type: BusinessType) -> bool:
+    return business_type in SHIPS_KEY
