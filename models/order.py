@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.audit import AuditEntry
@@ -42,6 +42,9 @@ class AgentIdentityMethod(enum.StrEnum):
     BANK_CARD = "bank_card"
 
 
+# A revocation order not yet closed (models.order_state.CLOSED), as SQL for a partial index.
+OPEN_REVOCATION = "business_type = 'revocation' AND status NOT IN ('cancelled', 'completed', 'rejected')"
+
 # When an order enters a status, this timestamp records it.
 _STAMPS = {
     OrderStatus.AWAITING_SIGNATURE: "materials_completed_at",
@@ -60,8 +63,11 @@ _FIRST_TIME_ONLY = frozenset({OrderStatus.PAID, OrderStatus.APPROVED})
 
 class Order(Base):
     __tablename__ = "order"
-    # The queue page walks this index: one queue, by SLA due time, keyset on (due, id).
-    __table_args__ = (Index("ix_order_queue_due", "queue", "sla_due_at", "id"),)
+    # The queue page walks this index: one queue, by SLA due time, keyset on (due, id). A certificate
+    # has at most one open revocation order, even when the applicant submits twice at once.
+    __table_args__ = (Index("ix_order_queue_due", "queue", "sla_due_at", "id"),
+                      Index("uq_order_open_revocation", "certificate_id", unique=True,
+                            sqlite_where=text(OPEN_REVOCATION), postgresql_where=text(OPEN_REVOCATION)))
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -148,6 +154,7 @@ class Order(Base):
     previous_order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
     revocation_reason: Mapped[int | None]  # models.certificate.RevocationReason
+    revocation_note: Mapped[str | None] = mapped_column(Text)  # the applicant's own words on a revocation
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()

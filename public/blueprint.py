@@ -1,7 +1,7 @@
 """URL table of the applicant side: the public pages and the channels' JSON API."""
 from flask import Blueprint
 
-from public import api, ca, payment_views, printables, query_views, sample_views, views
+from public import api, ca, payment_views, printables, query_views, revocation_views, sample_views, views
 
 public_bp = Blueprint("public", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -47,12 +47,17 @@ _QUERY = [
     ("/query/invoices/<int:invoice_id>", query_views.query_invoice, ["GET"]),
     ("/query/orders/<number>/continue", query_views.query_continue, ["POST"]),
 ]
+_REVOCATION = [
+    ("/revocation", revocation_views.revocation_certificates, ["GET"]),
+    ("/revocation/<serial>", revocation_views.revocation_form, ["GET", "POST"]),
+    ("/revocation/orders/<number>", revocation_views.revocation_confirm, ["GET"]),
+]
 
 for rule, view, methods in _PUBLIC:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 for rule, view, methods in _API:
     api_bp.add_url_rule(rule, view_func=view, methods=methods)
-for rule, view, methods in _QUERY:
+for rule, view, methods in _QUERY + _REVOCATION:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 # Every page on the public layout names the CA and its service phone, error pages included.
 public_bp.app_context_processor(ca.template_values)

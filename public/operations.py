@@ -44,10 +44,18 @@ SIGNATURE_CONSENT = (
 )
 
 
-def signature_consent(ca_name: str) -> str:
+REVOCATION_CONSENT = (
+    "我单位向{ca_name}申请吊销本订单所列的数字证书，并通过【输入短信验证码】的方式代表我单位对证书吊销申请的"
+    "真实意思表示。我单位知悉证书吊销后即失效且不可恢复，保证所提交的信息真实、准确、完整，"
+    "愿意承担由信息虚假失实而导致的一切后果。"
+)
+
+
+def signature_consent(ca_name: str, business_type: BusinessType = BusinessType.NEW) -> str:
     """The text the agent agrees to with the SMS code; it names the CA (its Chinese name, as the
     text is Chinese in either language of the page)."""
-    return SIGNATURE_CONSENT.format(ca_name=ca_name)
+    text = REVOCATION_CONSENT if business_type is BusinessType.REVOCATION else SIGNATURE_CONSENT
+    return text.format(ca_name=ca_name)
 
 
 def signature_note(consent: str) -> str:
@@ -297,7 +305,7 @@ def confirm_signature(
     sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
                        code=code, order=order)
     order.move_to(OrderStatus.AWAITING_PAYMENT, actor, note=signature_note(consent))
-    if order.price_cents == 0:  # free of charge (an unlock): nothing to pay, on to review
+    if order.price_cents == 0:  # free of charge (an unlock, a revocation): nothing to pay, on to review
         order.move_to(OrderStatus.PAID, actor, note="free of charge")
         review_operations.enqueue_paid_order(session, order)
     else:

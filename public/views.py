@@ -23,7 +23,7 @@ from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
-from models import Channel, Material, MaterialKind, Order, OrderStatus
+from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
 from models.business import required_materials
 from public import captcha, catalogue, operations, services, sms_codes
 from public.forms import PublicApplicationForm
@@ -41,6 +41,8 @@ NEXT_STEP = {
     OrderStatus.AWAITING_SIGNATURE: "public.signature_page",
     OrderStatus.AWAITING_PAYMENT: "public.payment_page",
 }
+# After-sale orders filled on a form of their own: their confirm page (with its "return to edit").
+OWN_CONFIRM_PAGES = {BusinessType.REVOCATION: "public.revocation_confirm"}
 
 
 def applicant_secret() -> str:
@@ -143,6 +145,8 @@ def new_application(channel_code: str):
 @limiter.limit("30/minute", methods=["POST"])
 def edit_application(number: str):
     order = owned_order(number)
+    if order.business_type in OWN_CONFIRM_PAGES:
+        return redirect(url_for(OWN_CONFIRM_PAGES[order.business_type], number=number))
     if order.status not in operations.APPLICANT_EDITABLE:
         return redirect(url_for("public.done_page", number=number))
     if request.method == "POST":
@@ -159,6 +163,8 @@ def edit_application(number: str):
 
 def confirm_page(number: str):
     order = owned_order(number)
+    if order.business_type in OWN_CONFIRM_PAGES:
+        return redirect(url_for(OWN_CONFIRM_PAGES[order.business_type], number=number))
     editable = order.status in operations.APPLICANT_EDITABLE
     return render_template("public/confirm.html", order=order, regions=regions, editable=editable,
                            duplicates=operations.open_duplicates(db.session, order) if editable else None)
@@ -169,6 +175,8 @@ def materials_page(number: str):
     order = owned_order(number)
     errors: dict[str, str] = {}
     kinds = required_materials(order.business_type)
+    if not kinds:  # nothing to upload (a revocation): confirming the order finishes this step
+        return redirect(url_for("public.confirm_page", number=number))
     if request.method == "POST":
         errors = _receive_uploads(order, kinds)
         if not errors:
@@ -271,12 +279,13 @@ def signature_page(number: str):
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         return redirect(url_for("public.done_page", number=number))
     error = None
-    consent = operations.signature_consent(current_app.config["CA_NAME"])
+    consent = operations.signature_consent(current_app.config["CA_NAME"], order.business_type)
     if request.method == "POST":
         try:
             operations.confirm_signature(db.session, _policy(), current_services(), order,
                                          request.form.get("sms_code", ""), consent=consent, actor=_actor())
-            return redirect(url_for("public.payment_page", number=number))
+            # Payment next, or (free of charge) the review: the done page says so.
+            return redirect(url_for(NEXT_STEP.get(order.status, "public.done_page"), number=number))
         except sms_codes.CodeInvalid as exc:
             error = gettext(str(exc))
     return render_template("public/signature.html", order=order, error=error, consent=consent)
@@ -297,6 +306,8 @@ def signature_code(number: str):
 
 def done_page(number: str):
     order = owned_order(number)
+    if order.business_type is BusinessType.REVOCATION:
+        return render_template("public/revocation_done.html", order=order, next_step=NEXT_STEP.get(order.status))
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
                            next_step=NEXT_STEP.get(order.status), paid=order.paid_at is not None)
 
