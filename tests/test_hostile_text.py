@@ -184,3 +184,23 @@ def test_the_order_query_refuses_unsafe_text(client, db_session, field, value):
     response = client.post("/query", data={**data, field: value})
     assert response.status_code == 200 and "控制字符" in _error_for(response.get_data(as_text=True), field)
     assert db_session.scalar(select(func.count()).select_from(SmsCode)) == 0
+
+
+
+def _revocation_text_fields() -> list[str]:
+    from public.revocation_views import RevocationForm
+
+    return sorted(name for name, kind in form_fields(RevocationForm).items() if issubclass(kind, StringField))
+
+
+@pytest.mark.parametrize("field", _revocation_text_fields())
+def test_every_text_field_of_the_revocation_form_refuses_a_nul(app, client, db_session, latest_sms, field):
+    from tests.public.test_revocation import certified_order, enter_query_code, request_data, revocations
+
+    credit_code, phone, _, serial = certified_order(app, db_session)
+    enter_query_code(client, db_session, latest_sms, credit_code, phone)
+    typed = request_data()
+    response = client.post(f"/revocation/{serial}", data={**typed, field: (typed[field] or "x") + "\x00"})
+    assert response.status_code == 200
+    assert "control or invisible characters" in _error_for(response.get_data(as_text=True), field)
+    assert revocations(db_session) == []

@@ -58,9 +58,9 @@ def issue(db_session, order: Order, *, status=CertificateStatus.VALID, days_left
     return serial
 
 
-@pytest.fixture
-def organisation(app, db_session):
-    """An organisation's order with a valid certificate: (credit code, agent phone, order number, serial)."""
+def certified_order(app, db_session) -> tuple[str, str, str, str]:
+    """An organisation's order with a valid certificate, committed: (credit code, agent phone, order
+    number, serial)."""
     order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
     serial = issue(db_session, order)
     facts = order.organisation.credit_code, order.agent.phone, order.number, serial
@@ -68,18 +68,27 @@ def organisation(app, db_session):
     return facts
 
 
+def enter_query_code(browser, db_session, latest_sms, id_number: str, phone: str, **ask_args):
+    """The order query asked and its SMS code entered in `browser`."""
+    a_minute_later(db_session)
+    browser.get("/query?lang=en")
+    assert ask(browser, id_number, phone, **ask_args).headers["Location"].endswith("/query/verify")
+    response = browser.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    assert response.status_code == 302
+    return browser
+
+
+@pytest.fixture
+def organisation(app, db_session):
+    return certified_order(app, db_session)
+
+
 @pytest.fixture
 def verify(client, db_session, latest_sms):
     """verify(id_number, phone, browser=client, **ask args): the order query's SMS code entered."""
 
-    def enter(id_number: str, phone: str, browser=None, **kwargs):
-        browser = browser or client
-        a_minute_later(db_session)
-        browser.get("/query?lang=en")
-        assert ask(browser, id_number, phone, **kwargs).headers["Location"].endswith("/query/verify")
-        response = browser.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
-        assert response.status_code == 302
-        return browser
+    def enter(id_number: str, phone: str, browser=None, **ask_args):
+        return enter_query_code(browser or client, db_session, latest_sms, id_number, phone, **ask_args)
 
     return enter
 
