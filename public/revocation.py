@@ -46,6 +46,8 @@ OFFERED_REASONS = (RevocationReason.KEY_COMPROMISE, RevocationReason.AFFILIATION
 
 
 class Refused(Exception):
+    """A request the page answers with `message` (N_, translated where shown)."""
+
     message = ""
 
 
