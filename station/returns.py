@@ -29,6 +29,7 @@ from models.base import update_if, utcnow
 from models.token_state import TOKEN_TRANSITIONS
 from station.jobs import WAKEUP
 from web.errors import N_, UserError
+from web.labels import label
 
 CUT_OFF = "The station agent stopped while wiping the key: scan it again to try again."
 
@@ -46,11 +47,13 @@ def receive(session: Session, serial: str, staff: Staff) -> KeyReturn:
     if pending is not None and pending.status is ReturnStatus.RUNNING:
         raise UserError(N_("Key %(serial)s is being wiped at station %(station)s now."), serial=serial,
                         station=pending.station.name)
-    _check_revoked(session, token, staff.actor)
+    _check_revoked(session, token)
     station = plugged_in_at(session, serial)
     if station is None:
         raise UserError(N_("Key %(serial)s is not plugged in at any station: plug it in, wait until the station "
                            "lists it, and scan it again."), serial=serial)
+    if token.state is not TokenState.REVOKED:  # its certificate was revoked in the console, the key not marked
+        token.move_to(TokenState.REVOKED, staff.actor, note="its certificate is revoked")
     if pending is None:
         pending = _new_return(session, token, station, staff)
     else:
@@ -76,9 +79,9 @@ def plugged_in_at(session: Session, serial: str) -> Station | None:
     return max(stations, key=lambda s: (s.last_seen_at is not None, s.last_seen_at or utcnow()), default=None)
 
 
-def _check_revoked(session: Session, token: Token, actor: str) -> None:
-    """The key's certificate is revoked; a key whose certificate was revoked in the register while the
-    key itself was not marked (a revocation confirmed in the console) is marked revoked now."""
+def _check_revoked(session: Session, token: Token) -> None:
+    """The key's certificate is revoked: the key is revoked, or holds no certificate but revoked ones
+    (revoked in the console, which does not mark the key) and may be marked revoked now."""
     unrevoked = session.scalars(select(Certificate.serial_number).where(
         Certificate.media_serial == token.serial, Certificate.status != CertificateStatus.REVOKED,
         Certificate.not_after > utcnow()).order_by(Certificate.id)).first()
@@ -91,8 +94,7 @@ def _check_revoked(session: Session, token: Token, actor: str) -> None:
                                                    Certificate.status == CertificateStatus.REVOKED)))
     if not revoked or TokenState.REVOKED not in TOKEN_TRANSITIONS[token.state]:
         raise UserError(N_("Key %(serial)s is not revoked (it is “%(state)s”): only a key whose certificate is "
-                           "revoked is wiped here."), serial=token.serial, state=token.state.value)
-    token.move_to(TokenState.REVOKED, actor, note="its certificate is revoked")
+                           "revoked is wiped here."), serial=token.serial, state=label(f"token_{token.state.value}"))
 
 
 def _new_return(session: Session, token: Token, station: Station, staff: Staff) -> KeyReturn:

@@ -194,6 +194,7 @@ def test_a_key_not_plugged_in_is_refused(station_app, client, committed, program
     agent.poll()  # the key was pulled out
     assert f"Key {key} is not plugged in at any station" in _refused(client, key)
     assert audited(committed, "key_return.received", key) == 0
+    assert token(committed, key)["state"] is TokenState.PROGRAMMED  # nothing changed
 
 
 def test_a_failed_wipe_leaves_the_key_revoked_with_its_error_and_is_tried_again(station_app, client, committed,
