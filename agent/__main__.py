@@ -1,5 +1,6 @@
 """`python -m agent`: the station agent's loop. Poll the back office with the keys plugged in, run the
-job it hands out, repeat; one line per step on stdout (honcho shows it).
+job it hands out (or wipe the returned key it names), repeat; one line per step on stdout (honcho
+shows it).
 
 Options (each also read from the environment):
 
@@ -31,11 +32,19 @@ import sys
 import time
 from pathlib import Path
 
-from agent import programming
+from agent import programming, wiping
 from agent.backoffice import BackOfficeError, CredentialRefused
 from agent.client import Client
 from agent.tokens import SOFTHSM2_MODULE, Station, TokenError
-from protocol.station import CertificateAnswer, CertificateRequest, FailureReport, FinishRequest, Step, StepReport
+from protocol.station import (
+    CertificateAnswer,
+    CertificateRequest,
+    FailureReport,
+    FinishRequest,
+    Step,
+    StepReport,
+    WipeDone,
+)
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 DEFAULT_CREDENTIAL_FILE = "instance/station-agent.credential"
@@ -78,6 +87,12 @@ class Console:
 
     def failure(self, job_id: str, report: FailureReport) -> None:
         self.client.failure(job_id, report)
+
+    def wiped(self, wipe_id: str, done: WipeDone) -> None:
+        self.client.wiped(wipe_id, done)
+
+    def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
+        self.client.wipe_failed(wipe_id, report)
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -128,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def loop(station: Station, client: Client, console: Console, *, wait: float) -> None:
-    """Poll, run the job handed out, poll again; for ever."""
+    """Poll, run the job (or the wipe) handed out, poll again; for ever."""
     seen = None
     while True:
         try:
@@ -150,6 +165,11 @@ def loop(station: Station, client: Client, console: Console, *, wait: float) -> 
         except BackOfficeError as exc:
             say(f"the poll was refused: {exc}")
             time.sleep(wait)
+            continue
+        if polled.wipe is not None:
+            wipe = polled.wipe
+            say(f"wipe {wipe.wipe_id}: key {wipe.media_serial}")
+            say(f"wipe {wipe.wipe_id}: {wiping.run(wipe, station, console, log=say)}")
             continue
         if polled.job is None:
             if time.monotonic() - started < 1:

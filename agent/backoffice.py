@@ -1,4 +1,5 @@
-"""What a job run needs of the back office, and the answers that change its course.
+"""What a job run (and a returned key's wipe) needs of the back office, and the answers that change
+its course.
 
 agent.programming talks to this interface only, so it runs against the HTTP client
 (agent.client) in production and against an object in the test process in tests. The calls follow
@@ -9,7 +10,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from protocol.station import CertificateAnswer, CertificateRequest, FailureReport, FinishRequest, StepReport
+from protocol.station import (
+    CertificateAnswer,
+    CertificateRequest,
+    FailureReport,
+    FinishRequest,
+    StepReport,
+    WipeDone,
+)
 
 
 class BackOfficeError(Exception):
@@ -50,3 +58,9 @@ class BackOffice(Protocol):
 
     def failure(self, job_id: str, report: FailureReport) -> None:
         """The job failed at a step."""
+
+    def wiped(self, wipe_id: str, done: WipeDone) -> None:
+        """The returned key is wiped and checked empty (JobTaken: the wipe is not this station's)."""
+
+    def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
+        """The returned key could not be wiped."""

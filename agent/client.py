@@ -37,6 +37,8 @@ from protocol.station import (
     PollRequest,
     StepReport,
     TokenSeen,
+    Wipe,
+    WipeDone,
     job_from_json,
     to_json,
 )
@@ -46,6 +48,7 @@ TIMEOUT = 30  # seconds for a call but the poll (whose read timeout is its wait 
 COALESCE_SECONDS = 0.05  # a report waits this long for the ones that follow it
 _RETRIED_STATUS = {502, 504}  # a proxy in front of a back office that is restarting
 _JOB_FIELDS = {f.name for f in fields(Job)}
+_WIPE_FIELDS = {f.name for f in fields(Wipe)}
 
 
 class _Unreachable(Exception):
@@ -53,11 +56,12 @@ class _Unreachable(Exception):
 
 
 def poll_answer(data: dict) -> PollAnswer:
-    """A poll's answer; job fields this agent does not know are left out (a newer back office may
-    send more)."""
-    job = data.get("job")
+    """A poll's answer; job and wipe fields this agent does not know are left out (a newer back
+    office may send more)."""
+    job, wipe = data.get("job"), data.get("wipe")
     return PollAnswer(job=job_from_json({key: value for key, value in job.items() if key in _JOB_FIELDS})
-                      if job else None, station=data.get("station", ""))
+                      if job else None, station=data.get("station", ""),
+                      wipe=Wipe(**{key: value for key, value in wipe.items() if key in _WIPE_FIELDS}) if wipe else None)
 
 
 class Client:
@@ -147,6 +151,14 @@ class Client:
 
     def failure(self, job_id: str, report: FailureReport) -> None:
         self._with_reports(job_id, f"/jobs/{job_id}/failure", to_json(report))
+
+    def wiped(self, wipe_id: str, done: WipeDone) -> None:
+        self._check_credential()
+        self._call(f"/wipes/{wipe_id}/done", to_json(done))
+
+    def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
+        self._check_credential()
+        self._call(f"/wipes/{wipe_id}/failure", to_json(report))
 
     def close(self) -> None:
         """Stop the sender (reports not sent yet are dropped: a cut-off run is resumed anyway)."""

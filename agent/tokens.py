@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -365,6 +366,21 @@ class Station:
         with self._guard(serial, token.slot.slot_id, "setting the user PIN"), \
                 self._so_session(token, so_pin) as session:
             session.init_pin(user_pin)
+
+    def objects_after_init(self, serial: str, so_pin: str, label: str) -> int:
+        """How many objects a token just initialised holds, private ones included: a user login is
+        the only way to see those, and C_InitToken leaves no user PIN, so a one-off user PIN is set
+        (C_InitPIN as SO), every object a user session sees is counted, and the token is initialised
+        again with `so_pin` (which checks that PIN) to leave it without a user PIN, as it was."""
+        token = self.token(serial)
+        with self._guard(serial, token.slot.slot_id, "setting a one-off user PIN"), \
+                self._so_session(token, so_pin) as session:
+            one_off = secrets.token_hex(8)
+            session.init_pin(one_off)
+        with self.user_session(serial, one_off) as key, self._guard(serial, key.slot_id, "counting the objects"):
+            found = sum(1 for _obj in key.session.get_objects())
+        self.init_token(serial, so_pin, label)
+        return found
 
     def check_so_pin(self, serial: str, so_pin: str) -> None:
         """An SO login and out: WrongPin(so) when the PIN is wrong."""

@@ -58,7 +58,16 @@ from models.review import (
 )
 from models.sms import SmsCode, SmsMessage
 from models.staff import REVIEW_ROLES, Staff, StaffRole
-from models.station import ACTIVE_JOB, JobStatus, ProgrammingJob, ProgrammingStep, Station, Token
+from models.station import (
+    ACTIVE_JOB,
+    JobStatus,
+    KeyReturn,
+    ProgrammingJob,
+    ProgrammingStep,
+    ReturnStatus,
+    Station,
+    Token,
+)
 from models.token_state import HELD, TokenState
 from models.work import ScheduledRun, WorkItem, WorkStatus
 
@@ -79,6 +88,7 @@ __all__ = [
     "Courier", "PasswordCardSequence", "Shipment", "ShipmentStatus", "StockItem", "StockLevel", "StockMovement",
     "StockMovementKind", "next_password_card_number",
     "OrderNote",
-    "ACTIVE_JOB", "HELD", "JobStatus", "ProgrammingJob", "ProgrammingStep", "Station", "Token", "TokenState",
+    "ACTIVE_JOB", "HELD", "JobStatus", "KeyReturn", "ProgrammingJob", "ProgrammingStep", "ReturnStatus", "Station",
+    "Token", "TokenState",
     "ScheduledRun", "WorkItem", "WorkStatus",
 ]

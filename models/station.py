@@ -1,12 +1,13 @@
 """The key programming station: stations and their agents' credentials, the USB keys (tokens) the CA
-has seen, and the programming jobs that turn an approved order into a programmed key."""
+has seen, the programming jobs that turn an approved order into a programmed key, and the keys that
+come back by post once their certificate is revoked, to be wiped."""
 from __future__ import annotations
 
 import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from models.audit import record
@@ -136,3 +137,41 @@ class ProgrammingStep(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     job: Mapped[ProgrammingJob] = relationship(back_populates="steps")
+
+
+class ReturnStatus(enum.StrEnum):
+    QUEUED = "queued"  # received: the agent of the station it is plugged in at wipes it at its next poll
+    RUNNING = "running"  # the agent is wiping it
+    FAILED = "failed"  # the wipe failed: the key stays revoked; staff may try again
+    DONE = "done"  # wiped and verified: blank again
+
+
+class KeyReturn(Base):
+    """A key sent back by post after its certificate was revoked: received at the station (who, when),
+    wiped there by the agent (C_InitToken, the transport SO PIN back, checked empty) and, when it came
+    from the shelf, put back on it. One open return per key; a failed wipe is tried again on the same row."""
+
+    __tablename__ = "key_return"
+    __table_args__ = (Index("uq_key_return_token_open", "token_id", unique=True,
+                            sqlite_where=text("status != 'done'"), postgresql_where=text("status != 'done'")),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[str20] = mapped_column(unique=True)  # what the agent names
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)  # the key's order when it came
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)  # where it is plugged in
+    status: Mapped[ReturnStatus] = mapped_column(enum_type(ReturnStatus, 12), index=True)
+    received_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    received_at: Mapped[created]
+    from_shelf: Mapped[bool]  # a shelf key goes back on the shelf; an applicant's own key is kept for them
+    attempt: Mapped[int] = mapped_column(default=1)
+    taken_at: Mapped[dt.datetime | None]  # by the agent
+    finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str40 | None]  # a protocol.station.FAILURES code, or "cut_off"
+    message: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    token: Mapped[Token] = relationship()
+    order: Mapped[Order | None] = relationship()
+    station: Mapped[Station] = relationship()
+    received_by: Mapped[Staff] = relationship()

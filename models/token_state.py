@@ -4,7 +4,8 @@ A key comes blank from the vendor (transport SO PIN, no objects), is bound to on
 station starts programming it, programmed once its certificate is written and verified, then
 shipped and in use (active). Keys get lost, damaged or locked (too many wrong PINs), and a key whose
 certificate is revoked is revoked. Wiping a job puts its key back to blank; a key that comes back
-(returned, damaged, renewed or unlocked at the station) is bound again.
+(returned, damaged, renewed or unlocked at the station) is bound again. A revoked key sent back is
+blank again once the station's agent has wiped it and checked it empty (station.returns).
 """
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ TOKEN_TRANSITIONS: dict[TokenState, frozenset[TokenState]] = {
     T.LOCKED: frozenset({T.ACTIVE, T.BOUND, T.DAMAGED, T.REVOKED}),
     T.LOST: frozenset({T.REVOKED}),
     T.DAMAGED: frozenset({T.REVOKED}),
-    T.REVOKED: frozenset(),
+    # Only through a verified wipe of a key sent back (station.returns.wiped): C_InitToken erased it,
+    # its SO PIN is the transport one again and a login sees nothing on it.
+    T.REVOKED: frozenset({T.BLANK}),
 }
 
 # A key in one of these states belongs to its order: no other order's job may take it.

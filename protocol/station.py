@@ -10,6 +10,12 @@ one thing the two sides share; it uses the standard library only.
     POST {API}/jobs/<id>/certificate    CertificateRequest -> CertificateAnswer
     POST {API}/jobs/<id>/finish         FinishRequest -> {"ok": true}
     POST {API}/jobs/<id>/failure        FailureReport -> {"ok": true}
+    POST {API}/wipes/<id>/done          WipeDone -> {"ok": true}
+    POST {API}/wipes/<id>/failure       FailureReport -> {"ok": true}
+
+A poll is answered with a job to program, or a key to wipe (`wipe`: a key sent back after its
+certificate was revoked), or neither. A wipe has no steps: it is quick, and it is reported once,
+done (verified empty) or failed; a repeated report changes nothing.
 
 Step reports go as they are done, several in one call when they come quickly (a key's PINs take
 milliseconds), and the reports not sent yet ride along with the next call that waits for an answer
@@ -113,9 +119,30 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Wipe:
+    """A key sent back to wipe: C_InitToken with the SO PIN it has (everything on it erased), its SO
+    PIN set back to `transport_so_pin` (what the shelf's blank keys carry), and checked empty."""
+
+    wipe_id: str
+    media_serial: str
+    # SO PINs the key may have now, most likely first: the one on file, then the transport SO PIN.
+    current_so_pins: list[str]
+    transport_so_pin: str
+    pin_tries_left: int  # as a job's
+
+
+@dataclass(frozen=True)
+class WipeDone:
+    """The key is wiped: its SO PIN is the transport one and a login sees no object on it."""
+
+    wrong_pins: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class PollAnswer:
     job: Job | None
     station: str
+    wipe: Wipe | None = None
 
 
 @dataclass(frozen=True)
@@ -183,8 +210,9 @@ def job_from_json(data: dict) -> Job:
 
 
 def poll_answer_from_json(data: dict) -> PollAnswer:
-    job = data.get("job")
-    return PollAnswer(job=job_from_json(job) if job else None, station=data["station"])
+    job, wipe = data.get("job"), data.get("wipe")
+    return PollAnswer(job=job_from_json(job) if job else None, station=data["station"],
+                      wipe=Wipe(**wipe) if wipe else None)
 
 
 def poll_request_from_json(data: dict) -> PollRequest:

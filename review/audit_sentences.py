@@ -384,6 +384,29 @@ def _token_state(e, w, n):
     return _with_note(text, e.note)
 
 
+def _key_return_received(e, w, n):
+    return _("%(who)s received key %(serial)s back and asked station %(station)s to wipe it.", who=w,
+             serial=_target(e, "token"), station=_get(e.after, "station", ""))
+
+
+def _key_return_retried(e, w, n):
+    return _("%(who)s asked station %(station)s to wipe the returned key %(serial)s again.", who=w,
+             serial=_target(e, "token"), station=_get(e.after, "station", ""))
+
+
+def _key_return_wiped(e, w, n):
+    if _get(e.after, "to_shelf"):
+        return _("%(who)s wiped the returned key %(serial)s: it is blank and back on the shelf.", who=w,
+                 serial=_target(e, "token"))
+    return _("%(who)s wiped the returned key %(serial)s: it is blank and kept for its applicant.", who=w,
+             serial=_target(e, "token"))
+
+
+def _key_return_wipe_failed(e, w, n):
+    return _("%(who)s could not wipe the returned key %(serial)s (%(error)s).", who=w, serial=_target(e, "token"),
+             error=_get(e.after, "error", ""))
+
+
 def _station_credential(issued: bool):
     def write(e, w, n):
         if issued:
@@ -563,6 +586,10 @@ SENTENCES: dict[str, Writer] = {
     "job.done": _job_done,
     "job.interrupted": _job_interrupted,
     "token.state": _token_state,
+    "key_return.received": _key_return_received,
+    "key_return.retried": _key_return_retried,
+    "key_return.wiped": _key_return_wiped,
+    "key_return.wipe_failed": _key_return_wipe_failed,
     "station.credential_issued": _station_credential(issued=True),
     "station.credential_rotated": _station_credential(issued=False),
     "station.credential_revoked": _station_credential_revoked,

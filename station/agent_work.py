@@ -1,5 +1,6 @@
 """The back office's side of the station protocol (protocol.station): what an agent's poll, step
-reports, certificate request, finish and failure do to jobs, keys and orders. Operations flush and
+reports, certificate request, finish and failure do to jobs, keys and orders, and what its reports
+of a returned key's wipe do (station.returns). Operations flush and
 never commit; station.api draws the transaction lines (a poll must not hold SQLite's write lock
 while it waits, and the certificate request waits on the signing service, which writes itself)."""
 from __future__ import annotations
@@ -19,16 +20,19 @@ from issuance.interfaces import Issued
 from models import (
     Certificate,
     JobStatus,
+    KeyReturn,
     OrderStatus,
     ProgrammingJob,
     ProgrammingStep,
+    ReturnStatus,
     Station,
+    Token,
     TokenState,
     record,
 )
 from models.base import update_if, utcnow
 from protocol import station as protocol
-from station import jobs, queue
+from station import jobs, queue, returns
 from web.errors import UserError
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -71,6 +75,9 @@ def seen(session: Session, station: Station, poll: protocol.PollRequest) -> None
             record(session, actor(station), "job.requeued", order=job.order, target=f"job:{job.public_id}")
         else:
             interrupt(session, job, station, "cut_off", "The station agent stopped while programming the key.")
+    for returned in session.scalars(select(KeyReturn).where(KeyReturn.station_id == station.id,
+                                                            KeyReturn.status == ReturnStatus.RUNNING)):
+        returns.failed(session, returned, "cut_off", returns.CUT_OFF, actor(station))
 
 
 def next_queued(session: Session, station: Station) -> int | None:
@@ -108,6 +115,28 @@ def take(session: Session, station: Station, job_id: int, *, transport_so_pin: s
         chain_pem=authority.chain_pem(certificate.issuer) if certificate else [])
 
 
+def next_wipe(session: Session, station: Station) -> int | None:
+    return session.scalar(select(KeyReturn.id).where(KeyReturn.station_id == station.id,
+                                                     KeyReturn.status == ReturnStatus.QUEUED)
+                          .order_by(KeyReturn.received_at, KeyReturn.id).limit(1))
+
+
+def take_wipe(session: Session, station: Station, return_id: int, *, transport_so_pin: str,
+              pin_limit: int) -> protocol.Wipe | None:
+    """The agent takes the returned key's wipe (one winner); the SO PINs it may need."""
+    returned = session.get(KeyReturn, return_id)
+    if returned is None or not update_if(session, returned, KeyReturn.status == ReturnStatus.QUEUED,
+                                         KeyReturn.station_id == station.id,
+                                         status=ReturnStatus.RUNNING, taken_at=utcnow()):
+        return None
+    token = returned.token
+    return protocol.Wipe(
+        wipe_id=returned.public_id, media_serial=token.serial,
+        current_so_pins=list(dict.fromkeys(pin for pin in (token.so_pin, transport_so_pin) if pin)),
+        transport_so_pin=transport_so_pin,
+        pin_tries_left=max(0, pin_limit - 1 - max(token.wrong_so_pins, token.wrong_user_pins)))
+
+
 def station_key_type(profile) -> protocol.KeyType | None:
     """The first of the profile's key types the station makes (RSA-2048 for a product without one)."""
     if profile is None:
@@ -139,17 +168,17 @@ def _step(session: Session, job: ProgrammingJob, step: str, detail: dict | None 
     job.step = step
 
 
-def count_wrong_pins(job: ProgrammingJob, wrong_pins: list[dict]) -> None:
+def count_wrong_pins(token: Token, wrong_pins: list[dict]) -> None:
     for wrong in wrong_pins[:32]:
         if wrong.get("pin") == protocol.PinKind.SO:
-            job.token.wrong_so_pins += 1
+            token.wrong_so_pins += 1
         else:
-            job.token.wrong_user_pins += 1
+            token.wrong_user_pins += 1
 
 
 def report(session: Session, station: Station, job: ProgrammingJob, report: protocol.StepReport) -> None:
     """A step done: shown on the job page; the key's counters and sealed SO PIN follow it."""
-    count_wrong_pins(job, report.wrong_pins)
+    count_wrong_pins(job.token, report.wrong_pins)
     token = job.token
     if report.step is protocol.Step.TOKEN_INITIALISED:
         token.resets += 1
@@ -240,10 +269,37 @@ def interrupt(session: Session, job: ProgrammingJob, station: Station, code: str
 
 
 def fail(session: Session, station: Station, job: ProgrammingJob, failure: protocol.FailureReport) -> None:
-    count_wrong_pins(job, failure.wrong_pins)
+    count_wrong_pins(job.token, failure.wrong_pins)
     code = failure.error if failure.error in protocol.FAILURES else "token_error"
     interrupt(session, job, station, code, failure.message or protocol.FAILURES[code],
               failure.step.value if failure.step else None)
+
+
+# --- a returned key's wipe ------------------------------------------------------------------------------
+
+
+def wipe_at(session: Session, station: Station, public_id: str) -> KeyReturn:
+    """The wipe handed to `station`, locked (NotThisStations when it was not, or was handed out again);
+    the station is seen alive."""
+    returned = session.scalars(select(KeyReturn).where(KeyReturn.public_id == public_id).with_for_update()).first()
+    if returned is None or returned.station_id != station.id or returned.status is ReturnStatus.QUEUED:
+        raise NotThisStations(public_id)
+    station.last_seen_at = utcnow()
+    return returned
+
+
+def wipe_done(session: Session, station: Station, returned: KeyReturn, done: protocol.WipeDone) -> None:
+    """The key is wiped: blank again (station.returns.wiped); a repeated report changes nothing."""
+    if returned.status is ReturnStatus.RUNNING:
+        count_wrong_pins(returned.token, done.wrong_pins)
+        returns.wiped(session, returned, actor(station))
+
+
+def wipe_failed(session: Session, station: Station, returned: KeyReturn, failure: protocol.FailureReport) -> None:
+    if returned.status is ReturnStatus.RUNNING:
+        count_wrong_pins(returned.token, failure.wrong_pins)
+        code = failure.error if failure.error in protocol.FAILURES else "token_error"
+        returns.failed(session, returned, code, failure.message or protocol.FAILURES[code], actor(station))
 
 
 def stale_jobs(session: Session, now: dt.datetime, stale_seconds: int) -> list[ProgrammingJob]:

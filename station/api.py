@@ -92,13 +92,20 @@ def poll(body: dict):
         agent_work.seen(db.session, _station(), seen)
         edge.commit()
     deadline = time.monotonic() + max(0.0, seen.wait)
+    pins = {"transport_so_pin": current_app.config["STATION_TRANSPORT_SO_PIN"],
+            "pin_limit": current_app.config["STATION_PIN_LIMIT"]}
     while True:
+        if (return_id := agent_work.next_wipe(db.session, _station())) is not None:
+            db.session.rollback()
+            with write_lock():
+                wipe = agent_work.take_wipe(db.session, _station(), return_id, **pins)
+                edge.commit()
+            if wipe is not None:
+                return jsonify({"job": None, "wipe": protocol.to_json(wipe), "station": _station().name})
         if (job_id := agent_work.next_queued(db.session, _station())) is not None:
             db.session.rollback()
             with write_lock():
-                job = agent_work.take(db.session, _station(), job_id,
-                                      transport_so_pin=current_app.config["STATION_TRANSPORT_SO_PIN"],
-                                      pin_limit=current_app.config["STATION_PIN_LIMIT"])
+                job = agent_work.take(db.session, _station(), job_id, **pins)
                 edge.commit()
             if job is not None:
                 return jsonify({"job": protocol.to_json(job), "station": _station().name})
@@ -224,6 +231,31 @@ def _finished(done: protocol.FinishRequest):
     return work
 
 
+def _wipe_call(public_id: str, work) -> None:
+    """Run `work(session, station, returned)` on the wipe handed to this station, committed."""
+    db.session.rollback()
+    with write_lock():
+        station = _station()
+        work(db.session, station, agent_work.wipe_at(db.session, station, public_id))
+        edge.commit()
+
+
+@agent_only
+def wipe_done(body: dict, public_id: str):
+    done = protocol.WipeDone(wrong_pins=_wrong_pins(body))
+    _wipe_call(public_id, lambda session, station, returned: agent_work.wipe_done(session, station, returned, done))
+    return jsonify({"ok": True})
+
+
+@agent_only
+def wipe_failure(body: dict, public_id: str):
+    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
+                                    wrong_pins=_wrong_pins(body))
+    _wipe_call(public_id, lambda session, station, returned: agent_work.wipe_failed(session, station, returned,
+                                                                                     report))
+    return jsonify({"ok": True})
+
+
 def _refused(public_id: str, rule: str, message: str):
     _job_call(public_id, lambda session, station, job: agent_work.interrupt(
         session, job, station, "refused", f"{rule}: {message}"))
@@ -256,6 +288,8 @@ _RULES = [
     ("/jobs/<public_id>/certificate", certificate),
     ("/jobs/<public_id>/finish", finish),
     ("/jobs/<public_id>/failure", failure),
+    ("/wipes/<public_id>/done", wipe_done),
+    ("/wipes/<public_id>/failure", wipe_failure),
 ]
 for rule, view in _RULES:
     bp.add_url_rule(rule, view_func=view, methods=["POST"])

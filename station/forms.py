@@ -36,3 +36,10 @@ class ShipForm(Form):
 
 class ReturnForm(Form):
     reason = TextAreaField(_l("Why it came back"), validators=[InputRequired(), Length(max=200)])
+
+
+class KeyReturnForm(Form):
+    """A key sent back after its certificate was revoked: its serial, typed or scanned."""
+
+    serial = StringField(_l("Media no."), filters=[lambda v: v.strip() if v else v],
+                         validators=[InputRequired(), Length(max=40)])

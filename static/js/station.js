@@ -26,3 +26,14 @@
   }
   if (last === "queued" || last === "running") { tick(); }
 }());
+
+// The returned keys page reloads every two seconds while a key waits for its wipe or is being wiped,
+// unless a serial is being typed.
+(function () {
+  var list = document.getElementById("key-returns");
+  if (!list || list.getAttribute("data-working") !== "1") { return; }
+  var serial = document.getElementById("serial");
+  window.setInterval(function () {
+    if (!serial || !serial.value) { window.location.reload(); }
+  }, 2000);
+}());

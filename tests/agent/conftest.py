@@ -29,6 +29,7 @@ from protocol.station import (
     KeyType,
     Step,
     StepReport,
+    WipeDone,
 )
 from tests.softhsm import MODULE, token_store
 
@@ -141,6 +142,12 @@ class FakeBackOffice:
 
     def failure(self, job_id: str, report: FailureReport) -> None:
         self.events.append(("failure", job_id, report))
+
+    def wiped(self, wipe_id: str, done: WipeDone) -> None:
+        self.events.append(("wiped", wipe_id, done))
+
+    def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
+        self.events.append(("wipe_failed", wipe_id, report))
 
     # --- reading what happened
 

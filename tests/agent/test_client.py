@@ -8,7 +8,7 @@ import pytest
 
 from agent.backoffice import CredentialRefused, JobTaken, Refused, SigningUnavailable
 from agent.client import Client
-from protocol.station import CertificateRequest, FailureReport, KeyType, Step, StepReport, TokenSeen
+from protocol.station import CertificateRequest, FailureReport, KeyType, Step, StepReport, TokenSeen, WipeDone
 from tests.agent.http_backoffice import serving
 
 JOB = {"job_id": "j1", "order_number": "O1", "media_serial": "abc", "token_label": "L", "key_type": "ec_p256",
@@ -40,6 +40,33 @@ def test_a_poll_sends_the_tokens_with_the_credential_and_reads_the_job():
     assert (path, auth) == ("/poll", "Bearer st1.station.secret")
     assert body == {"tokens": [{"serial": "abc", "label": "L", "model": "SoftHSM v2", "blank": True}],
                     "running_job": None, "wait": 1}
+
+
+WIPE = {"wipe_id": "W1", "media_serial": "abc", "current_so_pins": ["on-file", "transport"],
+        "transport_so_pin": "transport", "pin_tries_left": 9, "a_field_of_a_newer_back_office": 1}
+
+
+def test_a_poll_answered_with_a_wipe_and_its_reports():
+    def answer(path, body):
+        return (200, {"station": "s1", "job": None, "wipe": WIPE}) if path == "/poll" else (200, {"ok": True})
+
+    with serving(answer) as (url, recorder):
+        agent = client(url)
+        polled = agent.poll([], wait=1)
+        agent.wiped("W1", WipeDone(wrong_pins=[{"pin": "so"}]))
+        agent.wipe_failed("W1", FailureReport(error="token_not_found", message="gone"))
+    assert polled.job is None and polled.wipe.media_serial == "abc"
+    assert polled.wipe.current_so_pins == ["on-file", "transport"] and polled.wipe.transport_so_pin == "transport"
+    assert [(path, body) for path, _auth, body in recorder.calls[1:]] == [
+        ("/wipes/W1/done", {"wrong_pins": [{"pin": "so"}]}),
+        ("/wipes/W1/failure", {"error": "token_not_found", "message": "gone", "step": None, "wrong_pins": [],
+                               "reports": []})]
+
+
+def test_a_409_to_a_wipe_report_is_a_wipe_taken_away():
+    with serving(lambda path, body: (409, {"error": "not_running", "message": "no"})) as (url, _recorder):
+        with pytest.raises(JobTaken):
+            client(url).wiped("W1", WipeDone())
 
 
 def test_step_reports_are_sent_in_order_before_a_synchronous_call():

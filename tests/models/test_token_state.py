@@ -32,9 +32,9 @@ def test_illegal_moves_are_refused_and_leave_the_key_alone(db_session, current, 
     assert token.state is current
 
 
-def test_every_state_has_its_row_and_revoked_is_the_end():
+def test_every_state_has_its_row_and_a_revoked_key_only_goes_back_to_blank():
     assert set(TOKEN_TRANSITIONS) == set(TokenState)
-    assert TOKEN_TRANSITIONS[T.REVOKED] == frozenset()
+    assert TOKEN_TRANSITIONS[T.REVOKED] == frozenset({T.BLANK})  # wiped once it came back
     assert all(T.REVOKED in TOKEN_TRANSITIONS[s] for s in (T.PROGRAMMED, T.ACTIVE, T.LOCKED, T.LOST, T.DAMAGED))
 
 

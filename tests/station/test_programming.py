@@ -2,7 +2,8 @@
 (`python -m agent`) as a subprocess, staff working the pages with the test client. A blank key
 becomes a programmed one; an agent SIGKILLed at each step is resumed (or the key wiped and redone)
 and still leaves one key pair and one valid certificate; the signing service killed, a key pulled,
-and a key of another order are handled."""
+and a key of another order are handled; a key whose certificate was revoked comes back, is wiped
+and goes back on the shelf."""
 from __future__ import annotations
 
 import os
@@ -21,10 +22,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from markupsafe import escape
 from pkcs11 import Attribute, ObjectClass
-from pkcs11.exceptions import AttributeSensitive, PinIncorrect
+from pkcs11.exceptions import AttributeSensitive, PinIncorrect, UserPinNotInitialized
 from sqlalchemy import select
 
 from agent.tokens import serial_text
+from fulfillment import stock
 from issuance import authority
 from issuance.client import HttpSigningService
 from issuance.interfaces import SigningService
@@ -34,18 +36,24 @@ from models import (
     CertificateStatus,
     Crl,
     JobStatus,
+    KeyReturn,
+    MediaModel,
     OrderStatus,
     ProgrammingJob,
     ProgrammingStep,
+    ReturnStatus,
+    RevocationReason,
     Station,
+    StockItem,
     Token,
+    TokenState,
 )
 from protocol.station import FAILURES, STEPS, Step
 from tests.softhsm import MODULE
 from tests.station import live
 from tests.station.conftest import order_of
 from tests.station.live import ROOT, TRANSPORT_SO_PIN, free_port, wait_for
-from web.services import service_replaced
+from web.services import find_service, service_replaced
 
 live_url, live_station = live.live_url, live.live_station  # the fixtures of tests/station/live.py
 
@@ -389,6 +397,64 @@ def test_the_signing_service_killed_interrupts_the_job_until_it_is_back(
         if service.poll() is None:
             service.send_signal(signal.SIGKILL)
         service.wait(timeout=10)
+
+
+def test_a_revoked_key_sent_back_is_wiped_by_the_agent_and_back_on_the_shelf(
+        station_app, live_station, client, committed, fulfillment, approved, tmp_path):
+    agent = live_station.agents.start()
+    _label, serial = plugged_key(live_station, committed, agent)
+    model_id = committed(lambda s: s.scalars(select(MediaModel.id).where(MediaModel.active.is_(True))
+                                             .order_by(MediaModel.id)).first())
+
+    def shelf() -> int:
+        return committed(lambda s: stock.on_hand(s, StockItem.KEY, s.get(MediaModel, model_id)))
+
+    committed(lambda s: stock.receive_keys(s, s.get(MediaModel, model_id), [serial], "staff:test"))  # a shelf key
+    public_id = start(client, committed, live_station.name, approved(), serial)
+    wait_for(status_is(committed, public_id, JobStatus.DONE), what="the job to be done")
+    check_programmed(committed, public_id, serial, tmp_path)
+    job_so_pin = job_state(committed, public_id)["so_pin"]
+    on_shelf = shelf()
+
+    certificate = committed(lambda s: s.scalars(select(Certificate.serial_number).where(
+        Certificate.media_serial == serial)).one())
+    with station_app.app_context():
+        find_service(SigningService).revoke(certificate, RevocationReason.KEY_COMPROMISE,
+                                            requested_by="staff:st-senior", confirmed_by="staff:st-admin")
+    committed(lambda s: s.scalars(select(Token).where(Token.serial == serial)).one().move_to(
+        TokenState.REVOKED, "staff:test"))  # as the revocation's effects do
+
+    assert client.post("/console/station/returns", data={"serial": serial}).status_code == 302
+
+    def status() -> ReturnStatus:
+        return committed(lambda s: s.scalars(select(KeyReturn.status).join(Token).where(Token.serial == serial)).one())
+
+    wait_for(lambda: status() in (ReturnStatus.DONE, ReturnStatus.FAILED), what="the agent to wipe the key")
+    assert status() is ReturnStatus.DONE, (client.get("/console/station/returns").get_data(as_text=True),
+                                           agent.output)
+    assert committed(lambda s: s.scalars(select(Token.state).where(Token.serial == serial)).one()) \
+        is TokenState.BLANK
+    assert shelf() == on_shelf + 1
+    assert agent.stop() == 0, agent.output
+    assert any(line.startswith("wipe ") and line.endswith(": verified") for line in agent.lines), agent.output
+
+    # On the key: nothing left, the transport SO PIN back, the job's SO PIN and the user PIN gone.
+    with open_token(serial).open(rw=True, so_pin=TRANSPORT_SO_PIN) as session:
+        assert list(session.get_objects()) == []
+    with pytest.raises(PinIncorrect):
+        open_token(serial).open(rw=True, so_pin=job_so_pin)
+    with pytest.raises(UserPinNotInitialized):
+        open_token(serial).open(user_pin="anything")
+    pkcs11.lib(MODULE).reinitialize()
+
+    again = live_station.agents.start()  # and it is programmed again, as a blank key of the shelf
+    wait_for(lambda: any(t["serial"] == serial and t["blank"] for t in committed(lambda s: s.scalars(
+        select(Station).where(Station.name == live_station.name)).one().tokens_seen)), what="the key listed blank")
+    second = start(client, committed, live_station.name, approved(), serial)
+    wait_for(status_is(committed, second, JobStatus.DONE), what="the wiped key to be programmed again")
+    assert again.stop() == 0, again.output
+    check_programmed(committed, second, serial, tmp_path)
+    assert shelf() == on_shelf
 
 
 def _listening(port: int) -> bool:
