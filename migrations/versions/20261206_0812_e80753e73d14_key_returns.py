@@ -2,7 +2,7 @@
 there by the agent, and back on the shelf when they came from it; one open return per key
 
 Revision ID: e80753e73d14
-Revises: 8feb09aa1770
+Revises: 000b0f8c90b2
 Create Date: 2026-12-06 08:12:52.587992
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e80753e73d14'
-down_revision = '8feb09aa1770'
+down_revision = '000b0f8c90b2'
 branch_labels = None
 depends_on = None
 
