@@ -36,6 +36,7 @@ from models import (
     record,
 )
 from models.base import update_if
+from models.business import PAID_BY_TRANSFER
 from web import jobs
 from web.errors import N_
 
@@ -194,9 +195,12 @@ def _moved(session: Session, payment: Payment, source: PaymentStatus, target: Pa
 
 
 def overdue_orders(session: Session, services: BillingServices, now: dt.datetime) -> list[int]:
-    """Ids of orders still unpaid a payment window after they were signed."""
+    """Ids of orders still unpaid a payment window after they were signed. An order paid by a bank
+    transfer made beforehand is not among them: finance matches its proof or refuses it
+    (billing.transfers), however long the statement takes."""
     return list(session.scalars(
         select(Order.id).where(Order.status == OrderStatus.AWAITING_PAYMENT,
+                               Order.business_type.not_in(PAID_BY_TRANSFER),
                                Order.signed_at <= now - services.payment_window).order_by(Order.id)))
 
 

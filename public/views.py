@@ -18,13 +18,13 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing import invoices
+from billing import invoices, transfers
 from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import required_materials
+from models.business import PAID_BY_TRANSFER, required_materials
 from public import captcha, catalogue, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
@@ -41,6 +41,14 @@ NEXT_STEP = {
     OrderStatus.AWAITING_SIGNATURE: "public.signature_page",
     OrderStatus.AWAITING_PAYMENT: "public.payment_page",
 }
+
+
+def next_step(order: Order) -> str | None:
+    """NEXT_STEP, but an order paid by a bank transfer made beforehand waits for finance, not for
+    a QR code; only a refused payment proof gives the applicant something to do (a new one)."""
+    if order.business_type in PAID_BY_TRANSFER and order.status is OrderStatus.AWAITING_PAYMENT:
+        return "public.payment_proof" if transfers.awaiting_new_proof(db.session, order) else None
+    return NEXT_STEP.get(order.status)
 
 
 def applicant_secret() -> str:
@@ -236,7 +244,7 @@ def materials_done(number: str):
     try:
         operations.finish_materials(db.session, order, actor=_actor())
     except operations.MaterialsIncomplete:
-        flash(gettext("Please upload all five materials first."), "error")
+        flash(gettext("Please upload every material first."), "error")
         return redirect(url_for("public.materials_page", number=number))
     return redirect(url_for("public.signature_page", number=number))
 
@@ -298,7 +306,8 @@ def signature_code(number: str):
 def done_page(number: str):
     order = owned_order(number)
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
-                           next_step=NEXT_STEP.get(order.status), paid=order.paid_at is not None)
+                           next_step=next_step(order), paid=order.paid_at is not None,
+                           by_transfer=order.business_type in PAID_BY_TRANSFER)
 
 
 @writes
