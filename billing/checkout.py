@@ -79,6 +79,9 @@ def payment_qr_code(session: Session, services: BillingServices, order: Order) -
     provider treats a repeated precreate of an unpaid trade as the same one."""
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         raise BillingError(N_("This order is not waiting for payment."))
+    if order.business_type in PAID_BY_TRANSFER:
+        raise BillingError(N_("This order is paid by a bank transfer made beforehand: finance matches it, there "
+                              "is no QR code."))
     payment = ensure_payment(session, services, order)
     try:
         # The trade stays open as long as the order waits; the provider closes it at the deadline.

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from billing import checkout
+from billing.services import BillingError
 from billing.transfers import BANK_TRANSFER
 from models import (
     AuditEntry,
@@ -166,3 +167,10 @@ def test_a_new_application_has_no_transfer_page(app, client, db_session, login_a
     login_as(StaffRole.FINANCE)
     assert client.get(f"/console/finance/transfers/{number}").status_code == 404
     assert client.get(f"/console/finance/transfers/{number}/proof").status_code == 404
+
+
+def test_a_transfer_paid_order_gets_no_qr_code(db_session, billing_services, waiting):
+    number, _ = waiting()
+    with pytest.raises(BillingError, match="bank transfer"):
+        checkout.payment_qr_code(db_session, billing_services, _order(db_session, number))
+    assert db_session.scalars(select(Payment)).all() == []
