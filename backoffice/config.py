@@ -96,6 +96,7 @@ class Defaults:
         "refund_succeeded": "SMS_000008",
         "shipped": "SMS_000009",
         "parcel_returned": "SMS_000010",
+        "transfer_refused": "SMS_000031",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"

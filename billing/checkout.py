@@ -36,6 +36,7 @@ from models import (
     record,
 )
 from models.base import update_if
+from models.business import PAID_BY_TRANSFER
 from web import jobs
 from web.errors import N_
 
@@ -78,6 +79,9 @@ def payment_qr_code(session: Session, services: BillingServices, order: Order) -
     provider treats a repeated precreate of an unpaid trade as the same one."""
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         raise BillingError(N_("This order is not waiting for payment."))
+    if order.business_type in PAID_BY_TRANSFER:
+        raise BillingError(N_("This order is paid by a bank transfer made beforehand: finance matches it, there "
+                              "is no QR code."))
     payment = ensure_payment(session, services, order)
     try:
         # The trade stays open as long as the order waits; the provider closes it at the deadline.
@@ -194,9 +198,12 @@ def _moved(session: Session, payment: Payment, source: PaymentStatus, target: Pa
 
 
 def overdue_orders(session: Session, services: BillingServices, now: dt.datetime) -> list[int]:
-    """Ids of orders still unpaid a payment window after they were signed."""
+    """Ids of orders still unpaid a payment window after they were signed. An order paid by a bank
+    transfer made beforehand is not among them: finance matches its proof or refuses it
+    (billing.transfers), however long the statement takes."""
     return list(session.scalars(
         select(Order.id).where(Order.status == OrderStatus.AWAITING_PAYMENT,
+                               Order.business_type.not_in(PAID_BY_TRANSFER),
                                Order.signed_at <= now - services.payment_window).order_by(Order.id)))
 
 

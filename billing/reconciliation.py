@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.interfaces import PaymentProvider
+from billing.transfers import BANK_TRANSFER
 from models.business_time import BUSINESS_TZ
 from models.order import Order
 from models.payment import Payment, PaymentStatus, Refund, RefundStatus
@@ -265,7 +266,9 @@ def _reconcile_trades(session: Session, bill: list[BillRow], start: dt.datetime,
     paid = {
         payment.out_trade_no: payment
         for payment in session.execute(
-            _payment_columns().where(Payment.paid_at >= start, Payment.paid_at < end, Payment.status.in_(PAID_STATES))
+            # A bank transfer finance matched (billing.transfers) is on the bank's statement, not the provider's bill.
+            _payment_columns().where(Payment.paid_at >= start, Payment.paid_at < end, Payment.status.in_(PAID_STATES),
+                                     Payment.provider != BANK_TRANSFER)
         )
     }
     result.our_trades = len(paid)

@@ -18,6 +18,11 @@ _RULES = [
     ("/invoices/<int:invoice_id>/red", views.red_invoice, ["POST"]),
     ("/orders/<number>/invoice", views.issue_invoice_again, ["POST"]),
     ("/reconciliation", views.reconciliation, ["GET"]),
+    ("/transfers", views.transfer_list, ["GET"]),
+    ("/transfers/<number>", views.transfer_page, ["GET"]),
+    ("/transfers/<number>/match", views.match_transfer, ["POST"]),
+    ("/transfers/<number>/refuse", views.refuse_transfer_proof, ["POST"]),
+    ("/transfers/<number>/proof", views.transfer_proof, ["GET"]),
 ]
 
 for rule, view, methods in _RULES:

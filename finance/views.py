@@ -1,5 +1,6 @@
 """Controllers of the finance console: payments, notifications that paid nothing, refunds,
-invoices and the daily reconciliation with the provider's bill.
+invoices, the daily reconciliation with the provider's bill, and the bank transfers to match
+to the orders they pay (a replacement is paid by transfer before it is applied for).
 
 Finance works here. An admin sees every page and export but changes nothing: confirming a
 refund or voiding an invoice moves money or tax records, which finance answers for. Reviewers
@@ -18,14 +19,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing import invoices, refunds
+from billing import invoices, refunds, transfers
 from billing.issuers import IssuerError
 from billing.payments.interfaces import PaymentProvider, ProviderError
 from billing.reconciliation import MismatchKind, reconcile_with_provider
 from billing.services import BillingError, current_services
 from documents.storage import DocumentStore
 from finance import queries
-from finance.forms import ActionForm, VoidForm
+from finance.forms import ActionForm, MatchForm, RefuseProofForm, VoidForm
 from models import (
     Invoice,
     InvoiceKind,
@@ -39,6 +40,7 @@ from models import (
     record,
 )
 from models.base import utcnow
+from models.business import PAID_BY_TRANSFER
 from models.working_days import load_calendar
 from reports import exports
 from web.database import writes
@@ -332,3 +334,82 @@ def issue_invoice_again(number: str):
                                                       actor=current_user.actor, now=utcnow())):
         flash(_("A new invoice for order %(number)s is issued and e-mailed to the agent.", number=number), "success")
     return _back("finance.invoice_list")
+
+
+# --- bank transfers to match (补办: paid by a transfer made before applying) -------------------------
+
+
+def _transfer_order(number: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None or order.business_type not in PAID_BY_TRANSFER:
+        abort(404)
+    return order
+
+
+@roles_required(*VIEWERS)
+def transfer_list():
+    return render_template("finance/transfers.html", waiting=transfers.waiting_for_match(db.session),
+                           refused=transfers.waiting_for_new_proof(db.session), can_act=has_role(current_user, *ACTORS))
+
+
+def _match_form(**kwargs) -> MatchForm:
+    return MatchForm(today=queries.business_today(utcnow()), **kwargs)
+
+
+def _transfer_page(order: Order, match_form: MatchForm | None = None, refuse_form: RefuseProofForm | None = None,
+                   error: str | None = None, status: int = 200):
+    return render_template("finance/transfer.html", order=order, proof=transfers.current_proof(db.session, order),
+                           match_form=match_form or _match_form(formdata=None),
+                           refuse_form=refuse_form or RefuseProofForm(formdata=None), error=error,
+                           can_act=has_role(current_user, *ACTORS)), status
+
+
+@roles_required(*VIEWERS)
+def transfer_page(number: str):
+    return _transfer_page(_transfer_order(number))
+
+
+@roles_required(*ACTORS)
+def match_transfer(number: str):
+    order = _transfer_order(number)
+    form = _match_form()
+    if not form.validate_on_submit():
+        return _transfer_page(order, match_form=form, status=422)
+    line = transfers.StatementLine(reference=form.reference.data.strip(), amount_cents=form.amount_cents,
+                                   value_date=form.value_date.data, payer_name=form.payer_name.data.strip())
+    try:
+        transfers.match_transfer(db.session, current_services(), order, line, current_user, now=utcnow())
+    except BillingError as exc:
+        return _transfer_page(order, match_form=form, error=_(exc.message, **exc.params), status=422)
+    flash(_("Order %(number)s is paid by the transfer %(reference)s: it enters the replacement queue, and its "
+            "invoice is issued.", number=number, reference=line.reference), "success")
+    return redirect(url_for("finance.transfer_list"))
+
+
+@roles_required(*ACTORS)
+def refuse_transfer_proof(number: str):
+    order = _transfer_order(number)
+    form = RefuseProofForm()
+    if not form.validate_on_submit():
+        return _transfer_page(order, refuse_form=form, status=422)
+    try:
+        transfers.refuse_proof(db.session, order, form.reason.data.strip(), current_user, now=utcnow())
+    except BillingError as exc:
+        return _transfer_page(order, refuse_form=form, error=_(exc.message, **exc.params), status=422)
+    flash(_("The payment proof of order %(number)s is refused; the applicant is told by SMS and e-mail and may "
+            "upload a new one.", number=number), "success")
+    return redirect(url_for("finance.transfer_list"))
+
+
+@roles_required(*ACTORS)
+@writes
+def transfer_proof(number: str):
+    """The one document finance opens: the payment proof of an order paid by transfer. Each view
+    is audited, as a reviewer's view of a document is."""
+    order = _transfer_order(number)
+    proof = transfers.current_proof(db.session, order) or abort(404)
+    record(db.session, current_user.actor, "material.viewed", order=order, target=f"material:{proof.id}")
+    response = Response(find_service(DocumentStore).read(proof.stored_name), mimetype=proof.content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response

@@ -1,7 +1,20 @@
 """URL table of the applicant side: the public pages and the channels' JSON API."""
 from flask import Blueprint
 
-from public import api, ca, payment_views, printables, query_views, revocation_views, sample_views, views
+from billing import transfers
+from public import (
+    api,
+    ca,
+    payment_views,
+    payments,
+    printables,
+    query_views,
+    replacement_views,
+    revocation_views,
+    sample_views,
+    views,
+)
+from web import jobs
 
 public_bp = Blueprint("public", __name__)
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -22,6 +35,7 @@ _PUBLIC = [
     ("/apply/<number>/signature/code", views.signature_code, ["POST"]),
     ("/apply/<number>/done", views.done_page, ["GET"]),
     ("/apply/<number>/more/<token>", views.more_materials, ["GET", "POST"]),
+    ("/apply/<number>/payment-proof", replacement_views.payment_proof, ["GET", "POST"]),
     ("/apply/<number>/pay", payment_views.payment_page, ["GET"]),
     ("/apply/<number>/pay/status", payment_views.payment_status, ["GET"]),
     ("/apply/<number>/invoices/<int:invoice_id>", payment_views.invoice_pdf, ["GET"]),
@@ -46,6 +60,8 @@ _QUERY = [
     ("/query/results", query_views.query_results, ["GET"]),
     ("/query/invoices/<int:invoice_id>", query_views.query_invoice, ["GET"]),
     ("/query/orders/<number>/continue", query_views.query_continue, ["POST"]),
+    ("/replacement", replacement_views.replacement_orders, ["GET"]),
+    ("/replacement/<number>", replacement_views.replacement_form, ["GET", "POST"]),
 ]
 _REVOCATION = [
     ("/revocation", revocation_views.revocation_certificates, ["GET"]),
@@ -62,3 +78,5 @@ for rule, view, methods in _QUERY + _REVOCATION:
 # Every page on the public layout names the CA and its service phone, error pages included.
 public_bp.app_context_processor(ca.template_values)
 public_bp.add_app_template_test(printables.printable, "printable")  # a material with a form to print
+# A transfer finance matched puts its order in the review queue: review's operation, called from here.
+public_bp.record_once(lambda state: jobs.register(state.app, transfers.MATCHED, payments.enter_review))

@@ -29,7 +29,7 @@ from models import (
     next_order_number,
 )
 from models.base import utcnow
-from models.business import required_materials
+from models.business import PAID_BY_TRANSFER, required_materials
 from models.order_state import APPLICANT_EDITABLE, CLOSED
 from notifications.messages import render_sms
 from public import catalogue, sms_codes
@@ -79,13 +79,15 @@ def session_hash(secret: str) -> str:
 
 
 def submit_application(
-    session: Session, channel: Channel, data: dict, *, actor: str, applicant_secret: str | None
+    session: Session, channel: Channel, data: dict, *, actor: str, applicant_secret: str | None,
+    business_type: BusinessType = BusinessType.NEW,
 ) -> Order:
-    """Create a new-application order from validated form data; it awaits materials."""
+    """Create an order from validated form data (a new application unless an after-sale page
+    says otherwise); it awaits materials."""
     product = _product(session, data["product"])
     order = Order(
         number=next_order_number(session, product.cert_kind),
-        business_type=BusinessType.NEW,
+        business_type=business_type,
         cert_kind=product.cert_kind,
         status=OrderStatus.AWAITING_MATERIALS,
         channel=channel,
@@ -160,7 +162,7 @@ def _fill(session: Session, order: Order, channel: Channel, product: Product, da
     order.invoice_bank_account = data["invoice_bank_account"] or None
     order.mailing_province, order.mailing_city = data["mailing_province"], data["mailing_city"]
     order.mailing_address = data["mailing_address"]
-    order.price_cents = catalogue.price_cents(session, product, channel, BusinessType.NEW, media)
+    order.price_cents = catalogue.price_cents(session, product, channel, order.business_type, media)
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,8 @@ def confirm_signature(
     consent: str, actor: str
 ) -> None:
     """The agent's SMS code is the signature under `consent`, the text they were shown; the
-    order then awaits payment, its trade open."""
+    order then awaits payment, its trade open (or, paid by a bank transfer made beforehand,
+    finance's match of the payment proof)."""
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         raise NotEditable(order.number)
     sms_codes.use_code(session, policy, phone=order.agent.phone, purpose=SIGNATURE_PURPOSE,
@@ -308,5 +311,5 @@ def confirm_signature(
     if order.price_cents == 0:  # free of charge (an unlock, a revocation): nothing to pay, on to review
         order.move_to(OrderStatus.PAID, actor, note="free of charge")
         review_operations.enqueue_paid_order(session, order)
-    else:
+    elif order.business_type not in PAID_BY_TRANSFER:
         checkout.ensure_payment(session, services, order)

@@ -12,9 +12,10 @@ from billing.services import BillingError, current_services
 from documents.storage import DocumentStore
 from models import Invoice, OrderStatus
 from models.base import utcnow
+from models.business import PAID_BY_TRANSFER
 from models.payment import REJECTED_OUTCOMES
 from public import payments
-from public.views import owned_order
+from public.views import next_step, owned_order
 from web.database import writes
 from web.downloads import private_download
 from web.extensions import db, limiter
@@ -27,6 +28,8 @@ PROVIDER_CHECK_SECONDS = 10
 @writes
 def payment_page(number: str):
     order = owned_order(number)
+    if order.business_type in PAID_BY_TRANSFER:  # paid by a bank transfer finance matches: no QR code
+        return redirect(url_for(next_step(order) or "public.done_page", number=number))
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return redirect(url_for("public.done_page", number=number))
     services = current_services()

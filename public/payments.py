@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from billing import checkout
 from billing.checkout import Settlement
 from billing.services import BillingServices
-from models import Order
+from models import Order, OrderStatus
 from review import operations as review_operations
 
 
@@ -41,3 +41,11 @@ def cancel_unpaid(session: Session, services: BillingServices, order: Order, *, 
 def _to_review(session: Session, settlement: Settlement, now: dt.datetime) -> None:
     if settlement.newly_paid:
         review_operations.enqueue_paid_order(session, settlement.order, now)
+
+
+def enter_review(session: Session, order_id: int) -> None:
+    """Work item billing.transfers.MATCHED: the order whose bank transfer finance matched enters
+    its review queue, its clock started when it was paid."""
+    order = session.get(Order, order_id)
+    if order is not None and order.status is OrderStatus.PAID and order.queue is None:
+        review_operations.enqueue_paid_order(session, order, order.paid_at)

@@ -18,13 +18,13 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing import invoices
+from billing import invoices, transfers
 from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import required_materials
+from models.business import PAID_BY_TRANSFER, required_materials
 from public import captcha, catalogue, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
@@ -43,6 +43,14 @@ NEXT_STEP = {
 }
 # After-sale orders filled on a form of their own: their confirm page (with its "return to edit").
 OWN_CONFIRM_PAGES = {BusinessType.REVOCATION: "public.revocation_confirm"}
+
+
+def next_step(order: Order) -> str | None:
+    """NEXT_STEP, but an order paid by a bank transfer made beforehand waits for finance, not for
+    a QR code; only a refused payment proof gives the applicant something to do (a new one)."""
+    if order.business_type in PAID_BY_TRANSFER and order.status is OrderStatus.AWAITING_PAYMENT:
+        return "public.payment_proof" if transfers.awaiting_new_proof(db.session, order) else None
+    return NEXT_STEP.get(order.status)
 
 
 def applicant_secret() -> str:
@@ -244,7 +252,7 @@ def materials_done(number: str):
     try:
         operations.finish_materials(db.session, order, actor=_actor())
     except operations.MaterialsIncomplete:
-        flash(gettext("Please upload all five materials first."), "error")
+        flash(gettext("Please upload every material first."), "error")
         return redirect(url_for("public.materials_page", number=number))
     return redirect(url_for("public.signature_page", number=number))
 
@@ -285,7 +293,7 @@ def signature_page(number: str):
             operations.confirm_signature(db.session, _policy(), current_services(), order,
                                          request.form.get("sms_code", ""), consent=consent, actor=_actor())
             # Payment next, or (free of charge) the review: the done page says so.
-            return redirect(url_for(NEXT_STEP.get(order.status, "public.done_page"), number=number))
+            return redirect(url_for(next_step(order) or "public.done_page", number=number))
         except sms_codes.CodeInvalid as exc:
             error = gettext(str(exc))
     return render_template("public/signature.html", order=order, error=error, consent=consent)
@@ -307,9 +315,10 @@ def signature_code(number: str):
 def done_page(number: str):
     order = owned_order(number)
     if order.business_type is BusinessType.REVOCATION:
-        return render_template("public/revocation_done.html", order=order, next_step=NEXT_STEP.get(order.status))
+        return render_template("public/revocation_done.html", order=order, next_step=next_step(order))
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
-                           next_step=NEXT_STEP.get(order.status), paid=order.paid_at is not None)
+                           next_step=next_step(order), paid=order.paid_at is not None,
+                           by_transfer=order.business_type in PAID_BY_TRANSFER)
 
 
 @writes

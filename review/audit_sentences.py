@@ -473,6 +473,18 @@ def _payment_late(e, w, n):
                       e.note)
 
 
+def _transfer_matched(e, w, n):
+    return _("%(who)s matched the bank transfer %(reference)s of %(amount)s yuan (value date %(day)s, from "
+             "%(payer)s) to the order.", who=w, reference=_get(e.after, "reference", "?"),
+             amount=_yuan(_get(e.after, "amount_cents")), day=_get(e.after, "value_date", "?"),
+             payer=_get(e.after, "payer_name", "?"))
+
+
+def _transfer_refused(e, w, n):
+    return _with_note(_("%(who)s refused the payment proof (document %(id)s): no transfer on the bank statement "
+                        "answers it.", who=w, id=_target(e, "material")), e.note)
+
+
 def _refund_proposed(e, w, n):
     return _("%(who)s proposed a refund of %(amount)s yuan (%(reason)s).", who=w,
              amount=_yuan(_get(e.after, "amount_cents")), reason=billing_label(_get(e.after, "reason", "")))
@@ -602,6 +614,8 @@ SENTENCES: dict[str, Writer] = {
     "invoice.deferred": _invoice_deferred,
     "invoice.downloaded": _invoice_downloaded,
     "payment.late": _payment_late,
+    "transfer.matched": _transfer_matched,
+    "transfer.refused": _transfer_refused,
     "refund.proposed": _refund_proposed,
     "refund.confirmed": _refund_confirmed,
     "refund.failed": _refund_failed,

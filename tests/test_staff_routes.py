@@ -49,6 +49,11 @@ ALLOWED = {
     "finance.red_invoice": {StaffRole.FINANCE},
     "finance.issue_invoice_again": {StaffRole.FINANCE},
     "finance.reconciliation": FINANCE_VIEWERS,
+    "finance.transfer_list": FINANCE_VIEWERS,
+    "finance.transfer_page": FINANCE_VIEWERS,
+    "finance.match_transfer": {StaffRole.FINANCE},
+    "finance.refuse_transfer_proof": {StaffRole.FINANCE},
+    "finance.transfer_proof": {StaffRole.FINANCE},  # the one document finance opens: the payment proof
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
         "home", "claim_next", "claim", "job_page", "progress", "start", "resume", "wipe", "release", "keys")},
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (

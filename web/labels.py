@@ -50,6 +50,7 @@ LABELS = {
     "agent_id_back": _l("Agent's ID card, national emblem side"),
     "eseal_sample_form": _l("Organisation e-seal sample form"),
     "authorisation_letter": _l("Legal representative's authorisation letter (sealed)"),
+    "payment_proof": _l("Payment proof (the bank's transfer receipt)"),
     # business types
     "new": _l("New application"),
     "renewal": _l("Renewal"),
