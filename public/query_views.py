@@ -19,8 +19,9 @@ from documents.storage import DocumentStore
 from models import CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
-from public import captcha, sms_codes, validators, views
+from public import after_sale, captcha, sms_codes, validators, views
 from public import order_query as queries
+from public.services import BY_SLUG
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
 from web.downloads import private_download
 from web.extensions import db, limiter
@@ -29,6 +30,13 @@ from web.services import find_service
 
 PENDING = "order_query_pending"
 VERIFIED = "order_query"
+# The after-sale services that start with the order query (the seed's 补办 and 吊销 pages ask for the
+# ID and the SMS code the same way): where the verified ID goes next, and the page's title.
+NEXT = "order_query_next"
+AFTER_QUERY = {
+    "replacement": ("public.replacement_orders", _l("Certificate replacement")),
+    "revocation": ("public.revocation_certificates", _l("Certificate revocation")),
+}
 
 CERT_KINDS = [(CertKind.UNIT.value, _l("Unit certificate")),
               (CertKind.PERSONAL.value, _l("Personal certificate"))]
@@ -89,9 +97,16 @@ def _mark(key: str) -> queries.QueryIdentity | None:
     return identity
 
 
+def _purpose() -> str | None:
+    """The after-sale service the query was asked for (`?for=`), if any."""
+    purpose = request.args.get("for")
+    return purpose if purpose in AFTER_QUERY else None
+
+
 def _page(**context):
+    purpose = context.pop("purpose", None)
     return render_template("public/query.html", cert_kinds=dict(CERT_KINDS), id_types=dict(QUERY_ID_TYPES),
-                           **context)
+                           purpose=purpose, title=AFTER_QUERY[purpose][1] if purpose else None, **context)
 
 
 @limiter.limit("10/minute;30/hour", methods=["POST"])
@@ -106,12 +121,13 @@ def order_query():
             queries.send_query_code(db.session, policy, identity, client_ip=request.remote_addr)
             session.pop(VERIFIED, None)
             session[PENDING] = queries.session_mark(identity, now=utcnow())
+            session[NEXT] = _purpose()
             # The same words whether or not the ID has orders.
             flash(gettext("If this phone is the agent's phone of orders for this ID, a code has been sent to "
                           "it by SMS. It is valid for %(minutes)s minutes; a new code can be asked for after a "
                           "minute.", minutes=max(policy.ttl_seconds // 60, 1)))
             return redirect(url_for("public.query_verify"))
-    return _page(form=form, pending=None, captcha_token=captcha.new_token())
+    return _page(form=form, pending=None, captcha_token=captcha.new_token(), purpose=_purpose())
 
 
 @limiter.limit("10/minute;60/hour", methods=["POST"])
@@ -128,21 +144,42 @@ def query_verify():
         else:
             session.pop(PENDING, None)
             session[VERIFIED] = queries.session_mark(identity, now=utcnow())
-            return redirect(url_for("public.query_results"))
-    return _page(form=None, pending=identity, error=error)
+            purpose = session.pop(NEXT, None)
+            return redirect(url_for(AFTER_QUERY[purpose][0] if purpose in AFTER_QUERY else "public.query_results"))
+    return _page(form=None, pending=identity, error=error, purpose=session.get(NEXT))
 
 
 def query_results():
     identity = _mark(VERIFIED)
     if identity is None:
         return redirect(url_for("public.order_query"))
+    results = queries.query_results(db.session, identity)
     response = make_response(render_template(
-        "public/query_results.html", identity=identity, results=queries.query_results(db.session, identity),
+        "public/query_results.html", identity=identity, results=results,
+        after_sale=_after_sale_links(identity, results),
         id_types=dict(QUERY_ID_TYPES), cert_kinds=dict(CERT_KINDS), status_wording=STATUS_WORDING,
         invoice_wording=INVOICE_WORDING, password_wording=PASSWORD_WORDING, regions=regions, mask=mask,
     ))
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _after_sale_links(identity: queries.QueryIdentity, results: queries.QueryResults) -> dict[int, list]:
+    """Order id -> [(service title, slug, URL)] of the after-sale services it allows."""
+    rows = {row.order.id: row for row in (*results.unfinished, *results.history)}
+    links = {}
+    for order_id, slugs in after_sale.actions_of(db.session, identity, results).items():
+        row = rows[order_id]
+        links[order_id] = [(BY_SLUG[slug].title, slug, _after_sale_url(slug, row)) for slug in slugs]
+    return links
+
+
+def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
+    if slug == "replacement":
+        return url_for("public.replacement_form", number=row.order.number)
+    if slug == "revocation":
+        return url_for("public.revocation_form", serial=row.certificate.serial_number)
+    return url_for("public.service_page", channel_code=row.order.channel.code, slug=slug)
 
 
 @limiter.limit("30/minute")
@@ -166,4 +203,4 @@ def query_continue(number: str):
     except queries.NotContinuable:
         flash(gettext("This order is past the applicant's steps: there is nothing to continue."), "error")
         return redirect(url_for("public.query_results"))
-    return redirect(url_for(views.NEXT_STEP[order.status], number=order.number))
+    return redirect(url_for(views.next_step(order) or "public.done_page", number=order.number))

@@ -33,8 +33,10 @@ SERVICES = (
     Service("change", N_("Information change"),
             N_("When your organisation's information changes, this is the service to use"), None),
     Service("replacement", N_("Certificate replacement"),
-            N_("When your certificate (USB key) is lost or damaged, this is the service to use"), None),
+            N_("When your certificate (USB key) is lost or damaged, this is the service to use"),
+            "public.replacement_orders"),
     Service("revocation", N_("Certificate revocation"),
-            N_("When you stop using the digital certificate, you can apply to revoke it"), None),
+            N_("When you stop using the digital certificate, you can apply to revoke it"),
+            "public.revocation_certificates"),
 )
 BY_SLUG = {service.slug: service for service in SERVICES}

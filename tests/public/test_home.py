@@ -34,8 +34,9 @@ def test_the_home_page_offers_every_service_with_the_seeds_words(client):
 def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(client):
     tiles = _tiles(client.get("/c/direct/?lang=en").get_data(as_text=True))
     assert tiles["new-unit"] == "/c/direct/apply" and tiles["query"] == "/query"
+    assert tiles["replacement"] == "/replacement" and tiles["revocation"] == "/revocation"
     for service in SERVICES:
-        answer = client.get(tiles[service.slug])
+        answer = client.get(tiles[service.slug], follow_redirects=True)  # 补办 and 吊销 start with the query
         assert answer.status_code == 200, service.slug
         if service.endpoint is None:
             assert tiles[service.slug] == f"/c/direct/services/{service.slug}"
@@ -45,7 +46,7 @@ def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(cli
 @pytest.mark.parametrize("lang, words", [("zh_CN", "此项业务暂未开放在线办理"),
                                          ("en", "cannot be applied for online yet")])
 def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client, lang, words):
-    page = client.get(f"/c/direct/services/replacement?lang={lang}").get_data(as_text=True)
+    page = client.get(f"/c/direct/services/renewal?lang={lang}").get_data(as_text=True)
     notice = page.split('id="not-online"')[1].split("</p>")[0]
     assert words in notice and app.config["CA_SERVICE_PHONE"] in notice
     assert 'href="/c/direct/"' in page
@@ -53,6 +54,16 @@ def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client
 
 def test_an_online_service_s_page_sends_on_to_the_flow(client):
     assert client.get("/c/direct/services/new-unit").headers["Location"] == "/c/direct/apply"
+    assert client.get("/c/direct/services/replacement").headers["Location"] == "/replacement"
+
+
+@pytest.mark.parametrize("slug, title", [("replacement", "Certificate replacement"),
+                                         ("revocation", "Certificate revocation")])
+def test_replacement_and_revocation_start_with_the_order_query_under_their_own_title(client, slug, title):
+    answer = client.get(f"/{slug}?lang=en")
+    assert answer.headers["Location"] == f"/query?for={slug}"
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in page and f'action="/query?for={slug}"' in page
 
 
 @pytest.mark.parametrize("url", ["/c/direct/services/no-such-service", "/c/nosuchchannel/services/renewal"])

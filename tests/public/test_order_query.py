@@ -15,6 +15,8 @@ from documents.storage import Purpose
 from models import (
     AuditEntry,
     BusinessType,
+    Certificate,
+    CertificateStatus,
     Channel,
     Invoice,
     InvoiceKind,
@@ -424,3 +426,70 @@ def test_an_application_naming_a_company_does_not_open_the_companys_orders(app, 
     assert stranger.post(f"/query/orders/{real}/continue").status_code == 404
     page = verified(credit_code, agent_phone, browser=app.test_client()).get_data(as_text=True)
     assert real in page and fake not in page
+
+
+# --- after-sale: the query as the first step of 补办 and 吊销, and the actions beside each order ---
+
+def _verified_for(client, latest_sms, purpose: str, credit_code: str, phone: str):
+    client.get(f"/query?for={purpose}&lang=en")
+    solved = solve_captcha(client, f"/query?for={purpose}")
+    asked = client.post(f"/query?for={purpose}", data={"cert_kind": "unit", "id_type": "credit_code",
+                                                       "id_number": credit_code, "agent_phone": phone, **solved})
+    assert asked.headers["Location"].endswith("/query/verify")
+    return client.post("/query/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+
+
+@pytest.mark.parametrize("purpose", ["replacement", "revocation"])
+def test_the_sms_code_of_an_after_sale_query_leads_on_to_its_service(client, app, db_session, latest_sms, purpose):
+    from tests.public.test_replacement import keyed_order
+
+    order = keyed_order(app, db_session)
+    number, credit_code, phone = order.number, order.organisation.credit_code, order.agent.phone
+    db_session.commit()
+    answer = _verified_for(client, latest_sms, purpose, credit_code, phone)
+    assert answer.headers["Location"] == f"/{purpose}"
+    assert number in client.get(f"/{purpose}?lang=en").get_data(as_text=True)
+    with client.session_transaction() as kept:  # used once: the next query ends on its results
+        assert "order_query_next" not in kept
+
+
+def _actions(page: str, number: str) -> dict[str, str]:
+    row = page.split(f'id="order-{number}"')[1].split("</tr>")[0]
+    return {slug: href for href, slug in re.findall(r'class="after-sale" data-service="([\w-]+)" href="([^"]+)"', row)
+            for slug, href in [(href, slug)]}
+
+
+def test_the_results_offer_each_order_the_after_sale_services_it_allows(client, app, db_session, verified):
+    from tests.public.test_replacement import keyed_order
+
+    keyed = keyed_order(app, db_session, serial="ab" * 16, card="PC20260000001")
+    same = {"credit_code": keyed.organisation.credit_code, "agent_phone": keyed.agent.phone}
+    shipped = keyed_order(app, db_session, until=OrderStatus.SHIPPED, serial="ef" * 16, card="PC20260000002", **same)
+    revoked = keyed_order(app, db_session, serial="12" * 16, card="PC20260000003", **same)
+    db_session.scalars(select(Certificate).where(Certificate.order_id == revoked.id)).one().status = \
+        CertificateStatus.REVOKED
+    unpaid_number, _, _ = unsigned_order(db_session, OrderStatus.AWAITING_PAYMENT, **same)
+    numbers = keyed.number, shipped.number, revoked.number
+    credit_code, phone = keyed.organisation.credit_code, keyed.agent.phone
+    db_session.commit()
+
+    page = verified(credit_code, phone).get_data(as_text=True)
+    for number in numbers[:2]:  # a key out, its certificate valid: every after-sale service
+        actions = _actions(page, number)
+        assert set(actions) == {"renewal", "unlock", "change", "replacement", "revocation"}, number
+        assert actions["replacement"] == f"/replacement/{number}"
+        assert actions["renewal"] == "/c/direct/services/renewal"  # not online yet: its page says so
+    assert actions["revocation"] == "/revocation/" + "ef" * 16
+    assert _actions(page, numbers[2]) == {}  # a revoked certificate allows none
+    unpaid_row = page.split(f'id="order-{unpaid_number}"')[1].split("</tr>")[0]
+    assert "Continue" in unpaid_row and "after-sale" not in unpaid_row  # 继续办理 for an unfinished one
+
+
+def test_an_agent_who_queried_by_their_own_id_is_not_offered_revocation(client, app, db_session, verified):
+    from tests.public.test_replacement import keyed_order
+
+    keyed = keyed_order(app, db_session)
+    number, phone = keyed.number, keyed.agent.phone
+    db_session.commit()
+    page = verified(AGENT_ID, phone, id_type="resident_id").get_data(as_text=True)
+    assert set(_actions(page, number)) == {"renewal", "unlock", "change", "replacement"}

@@ -56,7 +56,7 @@ def certificate_for(db_session, order: Order, serial: str, **values) -> Certific
 
 
 def keyed_order(app, db_session, *, until: OrderStatus = OrderStatus.COMPLETED, serial: str = "cd" * 16,
-                **overrides) -> Order:
+                card: str = CARD_NUMBER, **overrides) -> Order:
     """An order whose key was programmed and mailed (and received, by default), with its certificate."""
     order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], **overrides)
     for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
@@ -64,7 +64,7 @@ def keyed_order(app, db_session, *, until: OrderStatus = OrderStatus.COMPLETED, 
         order.move_to(status, "test")
         if status is until:
             break
-    order.password_card_number = CARD_NUMBER
+    order.password_card_number = card
     certificate_for(db_session, order, serial)
     return order
 

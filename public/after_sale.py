@@ -1,0 +1,36 @@
+"""Which after-sale services (the home page's 更新, 解锁, 变更, 补办, 吊销) an order of the order query
+allows: the results page offers them beside the order."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from models import Certificate, Order, OrderStatus
+from models.base import utcnow
+from public import replacement, revocation
+from public.order_query import CREDIT_CODE, QueryIdentity, QueryResults
+
+# Renewal, unlock and information change happen with the key at the applicant's PC (a later issue):
+# their home-page services say how to get them done meanwhile.
+KEY_SERVICES = ("renewal", "unlock", "change")
+
+
+def actions(session: Session, identity: QueryIdentity, order: Order, certificate: Certificate | None) -> tuple[str, ...]:
+    """None before the order's key is out, or once its certificate is revoked, superseded or expired;
+    replacement and revocation by their own rules, revocation only for an organisation found by its
+    credit code (the organisation asks, not one of its agents by their own ID)."""
+    if certificate is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.COMPLETED):
+        return ()
+    if certificate.shown_status(utcnow()) != "valid":
+        return ()
+    found = list(KEY_SERVICES)
+    if replacement.may_replace(session, order):
+        found.append("replacement")
+    if identity.id_type == CREDIT_CODE and revocation.may_revoke(session, certificate):
+        found.append("revocation")
+    return tuple(found)
+
+
+def actions_of(session: Session, identity: QueryIdentity, results: QueryResults) -> dict[int, tuple[str, ...]]:
+    """Order id -> its after-sale services, for every order of the results."""
+    return {row.order.id: actions(session, identity, row.order, row.certificate)
+            for row in (*results.unfinished, *results.history)}
