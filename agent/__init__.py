@@ -1,6 +1,7 @@
 """The station agent: runs on the station PC where the USB keys are plugged in, long-polls the back
 office for a job and programs the key (PINs, a key pair made on the key, its certificate and the
-chain), reporting every step, or wipes a key sent back after its certificate was revoked. Run it with `python -m agent` (agent.__main__).
+chain), reporting every step, or wipes a key sent back after its certificate was revoked. Run it
+with `python -m agent` (agent.__main__).
 
 It uses nothing of the project but `protocol`, the contract it shares with the back office:
 

@@ -14,7 +14,8 @@ from public.order_query import CREDIT_CODE, QueryIdentity, QueryResults
 KEY_SERVICES = ("renewal", "unlock", "change")
 
 
-def actions(session: Session, identity: QueryIdentity, order: Order, certificate: Certificate | None) -> tuple[str, ...]:
+def actions(session: Session, identity: QueryIdentity, order: Order,
+            certificate: Certificate | None) -> tuple[str, ...]:
     """None before the order's key is out, or once its certificate is revoked, superseded or expired;
     replacement and revocation by their own rules, revocation only for an organisation found by its
     credit code (the organisation asks, not one of its agents by their own ID)."""

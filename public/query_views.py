@@ -21,8 +21,8 @@ from models.base import utcnow
 from models.sealed import mask
 from public import after_sale, captcha, sms_codes, validators, views
 from public import order_query as queries
-from public.services import BY_SLUG
 from public.forms import ID_TYPES, Checked, check_field, choices_of, input_required, text_field
+from public.services import BY_SLUG
 from web.downloads import private_download
 from web.extensions import db, limiter
 from web.forms import Form
