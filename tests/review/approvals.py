@@ -34,7 +34,7 @@ def registered_certificate(session, order: Order, serial: str, *, key: TokenStat
     ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Approval Test CA", serial_number=f"ca{serial}",
                        not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=3650), der=b"0",
                        key_ref="file:approval.key", created_by="ceremony:test")
-    profile = CertificateProfile(code=f"approval-{serial}", name="Approval test", key_types="rsa2048",
+    profile = CertificateProfile(code=f"approval-{serial[:24]}", name="Approval test", key_types="rsa2048",
                                  key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
     session.add_all([ca, profile])
     session.flush()
