@@ -162,8 +162,9 @@ def after_revocation(session: Session, certificate: Certificate, revoked: Revoke
     replacement (`order`) says which — and the applicant of `order` (else of the certificate's own
     order) is told since when, and that the key may be sent back."""
     order = order or session.get(Order, certificate.order_id)
-    fate = (_KEY_FATE.get(RevocationReason(order.revocation_reason))
-            if order.business_type is BusinessType.REPLACEMENT and order.revocation_reason is not None else None)
+    replaces = (order.business_type is BusinessType.REPLACEMENT and order.certificate_id == certificate.id
+                and order.revocation_reason is not None)
+    fate = _KEY_FATE.get(RevocationReason(order.revocation_reason)) if replaces else None
     revoke_key(session, certificate, actor, fate)
     messages.certificate_revoked(session, order, certificate.serial_number, revoked.revoked_at)
 

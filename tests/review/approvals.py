@@ -34,7 +34,7 @@ def registered_certificate(session, order: Order, serial: str, *, key: TokenStat
     ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Approval Test CA", serial_number=f"ca{serial}",
                        not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=3650), der=b"0",
                        key_ref="file:approval.key", created_by="ceremony:test")
-    profile = CertificateProfile(code=f"approval-{serial[:24]}", name="Approval test", key_types="rsa2048",
+    profile = CertificateProfile(code=f"approval-{serial[-24:]}", name="Approval test", key_types="rsa2048",
                                  key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
     session.add_all([ca, profile])
     session.flush()
@@ -48,7 +48,7 @@ def registered_certificate(session, order: Order, serial: str, *, key: TokenStat
 
 def hold(session, certificate: Certificate, state: TokenState = TokenState.ACTIVE) -> Token:
     """The key the certificate was written to, in `state`, as the station and the courier leave it."""
-    certificate.media_serial = f"key-{certificate.serial_number[:12]}"
+    certificate.media_serial = f"key-{certificate.serial_number[-12:]}"
     token = Token(serial=certificate.media_serial, model="UKEY-RS", state=state, order_id=certificate.order_id)
     session.add(token)
     session.flush()

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from documents.materials import current_materials
+from issuance.interfaces import Revoked
 from models import (
+    AuditEntry,
     BankTransfer,
     BusinessType,
     EmailMessage,
@@ -18,11 +20,14 @@ from models import (
     RevocationReason,
     SmsMessage,
     StaffRole,
+    Token,
+    TokenState,
     WorkItem,
     WorkStatus,
 )
+from models.base import utcnow
 from models.business import ORDER_CHECKLIST_KEY
-from review import operations
+from review import certificates, operations
 from review.identity import SandboxVerifier
 from review.operations import REVOKE_CERTIFICATE, ReviewError
 from station import jobs as station_jobs
@@ -154,3 +159,29 @@ def test_a_revocation_that_names_no_certificate_is_not_approved(app, db_session,
     order.certificate_id = None
     with pytest.raises(ReviewError, match="names no certificate"):
         approve(db_session, order, seniors[0])
+
+
+def _revoked(certificate) -> Revoked:
+    return Revoked(certificate.serial_number, utcnow(), RevocationReason.UNSPECIFIED, 7)
+
+
+def test_a_revoked_certificates_key_is_revoked_the_way_its_transitions_allow(app, db_session, reviewer, certificate):
+    replacement = paid(db_session, after_sale(db_session, app.config["UPLOAD_FOLDER"], certificate,
+                                              BusinessType.REPLACEMENT, RevocationReason.KEY_COMPROMISE))
+    approve(db_session, replacement, reviewer)
+    new = registered_certificate(db_session, replacement, "c0ffee" * 5 + "02")
+    certificates.after_revocation(db_session, new, _revoked(new), "staff:test")
+    assert _key(db_session, new).state is TokenState.REVOKED, "the new key was not lost: revoked at once"
+    certificates.after_revocation(db_session, certificate, _revoked(certificate), "staff:test", order=replacement)
+    assert _key(db_session, certificate).state is TokenState.REVOKED
+    states = db_session.scalars(select(AuditEntry.after).where(
+        AuditEntry.action == "token.state", AuditEntry.target == f"token:{certificate.media_serial}"))
+    assert [after["state"] for after in states] == ["lost", "revoked"]
+    in_the_post = registered_certificate(db_session, factories.paid_order(db_session, app.config["UPLOAD_FOLDER"]),
+                                         "c0ffee" * 5 + "03", key=TokenState.SHIPPED)
+    certificates.after_revocation(db_session, in_the_post, _revoked(in_the_post), "staff:test")
+    assert _key(db_session, in_the_post).state is TokenState.SHIPPED, "no way from shipped to revoked"
+
+
+def _key(session, certificate) -> Token:
+    return session.scalars(select(Token).where(Token.serial == certificate.media_serial)).one()
