@@ -96,6 +96,8 @@ class Defaults:
         "refund_succeeded": "SMS_000008",
         "shipped": "SMS_000009",
         "parcel_returned": "SMS_000010",
+        "review_approved_info_change": "SMS_000021",
+        "certificate_revoked": "SMS_000022",
         "transfer_refused": "SMS_000031",
     }
     CAPTCHA_MAX_ATTEMPTS = 5

@@ -42,16 +42,16 @@ class HttpSigningService:
 
     def revoke(self, serial_number: str, reason: RevocationReason, *, requested_by: str,
                confirmed_by: str) -> Revoked:
-        answer = self._post("/api/v1/revocations", {"serial_number": serial_number, "reason": int(reason),
-                                                    "requested_by": requested_by, "confirmed_by": confirmed_by})
-        return Revoked(serial_number=answer["serial_number"], revoked_at=_time(answer["revoked_at"]),
-                       reason=RevocationReason(answer["reason"]), crl_number=answer["crl_number"])
+        return _revoked(self._post("/api/v1/revocations", {"serial_number": serial_number, "reason": int(reason),
+                                                           "requested_by": requested_by,
+                                                           "confirmed_by": confirmed_by}))
+
+    def revoke_for_order(self, order_number: str) -> Revoked:
+        return _revoked(self._post("/api/v1/order-revocations", {"order_number": order_number}))
 
     def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
-        answer = self._post("/api/v1/withdrawals", {"serial_number": serial_number, "job_id": job_id,
-                                                    "requested_by": requested_by})
-        return Revoked(serial_number=answer["serial_number"], revoked_at=_time(answer["revoked_at"]),
-                       reason=RevocationReason(answer["reason"]), crl_number=answer["crl_number"])
+        return _revoked(self._post("/api/v1/withdrawals", {"serial_number": serial_number, "job_id": job_id,
+                                                           "requested_by": requested_by}))
 
     def publish_crl(self) -> Published:
         answer = self._post("/api/v1/crls", {})
@@ -84,6 +84,11 @@ def _json_of(error: urllib.error.HTTPError) -> dict:
     except ValueError:
         return {}
     return answer if isinstance(answer, dict) else {}
+
+
+def _revoked(answer: dict[str, Any]) -> Revoked:
+    return Revoked(serial_number=answer["serial_number"], revoked_at=_time(answer["revoked_at"]),
+                   reason=RevocationReason(answer["reason"]), crl_number=answer["crl_number"])
 
 
 def _time(text: str) -> dt.datetime:

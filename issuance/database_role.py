@@ -1,7 +1,8 @@
 """The signing service's PostgreSQL role: it reads what the policy checks and the CA's own tables,
 and writes only the register (certificate), the CRLs and its audit entries. Should the signing
-service be taken over, it can still issue for approved orders, but not approve one, mark one paid,
-read a password hash or a sealed number, or rewrite the audit log.
+service be taken over, it can still issue for approved orders (and revoke what approved replacements
+and revocations name), but not approve one, mark one paid, read a password hash or a sealed number,
+or rewrite the audit log.
 
     .venv/bin/python -m issuance.database_role signer | psql -v ON_ERROR_STOP=1 "$OWNER_DATABASE_URL"
 
@@ -19,7 +20,10 @@ READS = ("organisation", "product", "certificate_profile", "payment", "ca_certif
 # Read in part: the policy's columns of an order (not its sealed bank numbers or the certificate
 # password), who a staff member is (not the password hash or the second factor).
 COLUMNS_READ = {
-    "order": ("id", "number", "status", "business_type", "price_cents", "product_id", "organisation_id"),
+    "order": ("id", "number", "status", "business_type", "price_cents", "product_id", "organisation_id",
+              # an approved replacement's or revocation's certificate, reason, signature and approvals
+              "certificate_id", "revocation_reason", "signed_at", "first_approver_id"),
+    "review_decision": ("id", "order_id", "staff_id", "decision"),
     "staff": ("id", "username", "role", "active"),
     # a station may withdraw a certificate its job made (not its credential's hash)
     "station": ("id", "name", "credential_issued_at", "credential_revoked_at"),

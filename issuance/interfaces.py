@@ -65,6 +65,14 @@ class SigningService(Protocol):
         two different active senior reviewers or admins (PolicyRefused otherwise). Asked again for
         a certificate revoked already, it answers that revocation and publishes nothing."""
 
+    def revoke_for_order(self, order_number: str) -> Revoked:
+        """Revoke the certificate an approved replacement or revocation order names (Order.certificate),
+        with the order's reason. The service checks the register itself: the order approved (or past
+        it), the certificate the same organisation's, the reason one the business type allows, and the
+        approvals the type needs (a reviewer's and the applicant's SMS signature for a replacement;
+        two different active senior reviewers or admins for a revocation); PolicyRefused otherwise.
+        Asked again, it answers the revocation made and publishes nothing."""
+
     def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
         """Revoke (superseded) a certificate that never left the station, for the job that asked for
         it (`job_id`), before that job is redone: its key was wiped or lost. `requested_by` is the

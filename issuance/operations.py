@@ -1,4 +1,5 @@
-"""What the signing service does: issue a certificate for a job, revoke one, publish the CRL.
+"""What the signing service does: issue a certificate for a job, revoke one (under dual control, or
+for an approved replacement or revocation order), publish the CRL.
 
 Each checks the policy (issuance.policy names every rule), changes the register, writes an audit
 entry (models.record, chained like the web app's) and flushes; the signing service's request
@@ -122,11 +123,37 @@ def revoke_certificate(session: Session, keyring: Keyring, serial_number: str, r
     policy.check_two_officers(requester, confirmer)
     if certificate.status is CertificateStatus.REVOKED:
         return _revoked_already(session, certificate)
-    before, now = _revoke(certificate, code, requested_by=requester.actor, revoked_by=confirmer.actor, now=now)
-    record(session, confirmer.actor, "certificate.revoke", order=_order_ref(session, certificate.order_id),
+    return _revoke_and_publish(session, keyring, certificate, code, requested_by=requester.actor,
+                               confirmed_by=confirmer.actor, order=_order_ref(session, certificate.order_id), now=now)
+
+
+def revoke_for_order(session: Session, keyring: Keyring, order_number: str, *,
+                     now: dt.datetime | None = None) -> Revoked:
+    """Revoke the certificate an approved replacement or revocation order names, with the order's
+    reason, once the register shows the approvals its business type needs (policy.order_approvers);
+    then publish the issuer's CRL with it. Asked again, the revocation is answered as it was made,
+    without a second CRL."""
+    order = policy.order_to_revoke(session, order_number)
+    serial = session.scalar(select(Certificate.serial_number).where(Certificate.id == order.certificate_id))
+    certificate = _locked(session, serial)
+    policy.check_same_organisation(session, order, certificate)
+    code = policy.order_reason(order)
+    requested_by, confirmed_by = policy.order_approvers(session, order)
+    if certificate.status is CertificateStatus.REVOKED:
+        return _revoked_already(session, certificate)
+    return _revoke_and_publish(session, keyring, certificate, code, requested_by=requested_by,
+                               confirmed_by=confirmed_by, order=order, now=now, for_order=order.number)
+
+
+def _revoke_and_publish(session: Session, keyring: Keyring, certificate: Certificate, code: RevocationReason, *,
+                        requested_by: str, confirmed_by: str, order: Order, now: dt.datetime | None,
+                        **after: str) -> Revoked:
+    """The revocation recorded and audited (on `order`), and the issuer's CRL published with it."""
+    before, now = _revoke(certificate, code, requested_by=requested_by, revoked_by=confirmed_by, now=now)
+    record(session, confirmed_by, "certificate.revoke", order=order,
            target=f"certificate:{certificate.serial_number}", before={"status": before},
            after={"status": "revoked", "reason": int(code), "reason_name": code.name.lower(),
-                  "requested_by": requester.actor, "confirmed_by": confirmer.actor})
+                  "requested_by": requested_by, "confirmed_by": confirmed_by, **after})
     crl = _publish(session, keyring, certificate.issuer, now)
     return Revoked(certificate.serial_number, now, code, crl.number)
 

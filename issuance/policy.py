@@ -24,6 +24,21 @@ revoking (issuance.operations.revoke_certificate)
     request_invalid                     a field of the call is missing, empty or too long
     officer_not_authorised              a named person is no active senior reviewer or admin
     dual_control_same_person            the one who asked and the one who confirmed are the same
+
+revoking for an order (issuance.operations.revoke_for_order: a replacement's or a revocation's
+approval, the register's dual control done by the review itself)
+    order_unknown                       no order has that number
+    business_type_not_revoking          only a replacement or a revocation order revokes a certificate
+    order_not_approved                  the order is not approved (nor programmed, shipped or completed since)
+    order_names_no_certificate          the order names no certificate to revoke
+    certificate_of_another_organisation the certificate was issued to another credit code
+    reason_not_allowed                  no reason, or one the business type does not allow (a
+                                        replacement: keyCompromise for a lost key, superseded for a damaged one)
+    signature_missing                   a replacement the applicant has not signed by SMS code
+    approval_missing                    no approval by an active reviewer (a replacement), or not the
+                                        first and second approvals of two active senior reviewers or
+                                        admins (a revocation)
+    dual_control_same_person            both approvals of a revocation are one person's
 """
 from __future__ import annotations
 
@@ -35,16 +50,20 @@ from sqlalchemy.orm import Session, joinedload, load_only
 
 from issuance.interfaces import PolicyRefused
 from models import (
+    REVIEW_ROLES,
     BusinessType,
     CaCertificate,
     Certificate,
     CertificateProfile,
     CertificateStatus,
+    Decision,
     Order,
     OrderStatus,
+    Organisation,
     Payment,
     PaymentStatus,
     Product,
+    ReviewDecision,
     RevocationReason,
     Staff,
     StaffRole,
@@ -201,3 +220,87 @@ def check_no_other_certificate(session: Session, order: Order) -> None:
                                             Certificate.status != CertificateStatus.REVOKED))):
         raise PolicyRefused("order_has_certificate", f"order {order.number} has an unrevoked certificate: revoke it "
                                                      "before asking for another")
+
+
+# --- revoking for an order ---------------------------------------------------------------------
+
+# The certificate an approved replacement or revocation names is revoked once the order is approved;
+# a replacement may be at the station, or shipped, by the time the signing service hears of it.
+REVOKING_BUSINESS_TYPES = frozenset({BusinessType.REPLACEMENT, BusinessType.REVOCATION})
+APPROVED_OR_LATER = frozenset({OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
+                               OrderStatus.SHIPPED, OrderStatus.COMPLETED})
+# A lost key's certificate is compromised; a damaged one's is superseded by the replacement's.
+REPLACEMENT_REASONS = frozenset({RevocationReason.KEY_COMPROMISE, RevocationReason.SUPERSEDED})
+_APPROVALS = (Decision.APPROVE, Decision.FIRST_APPROVAL)
+
+
+def order_to_revoke(session: Session, order_number: str) -> Order:
+    """The approved replacement or revocation order, with the certificate it names (the policy's
+    columns only, as order_to_issue reads them)."""
+    order = session.scalars(
+        select(Order).where(Order.number == order_number)
+        .options(load_only(Order.id, Order.number, Order.status, Order.business_type, Order.organisation_id,
+                           Order.certificate_id, Order.revocation_reason, Order.signed_at, Order.first_approver_id),
+                 joinedload(Order.organisation))
+    ).first()
+    if order is None:
+        raise PolicyRefused("order_unknown", f"no order {order_number}")
+    if order.business_type not in REVOKING_BUSINESS_TYPES:
+        raise PolicyRefused("business_type_not_revoking", f"a {order.business_type} order revokes no certificate")
+    if order.status not in APPROVED_OR_LATER:
+        raise PolicyRefused("order_not_approved", f"order {order_number} is {order.status}, not approved")
+    if order.certificate_id is None:
+        raise PolicyRefused("order_names_no_certificate", f"order {order_number} names no certificate")
+    return order
+
+
+def check_same_organisation(session: Session, order: Order, certificate: Certificate) -> None:
+    """The certificate was issued to the organisation (by credit code) the order is for."""
+    holder = session.scalar(select(Organisation.credit_code).join(Order, Order.organisation_id == Organisation.id)
+                            .where(Order.id == certificate.order_id))
+    if holder != order.organisation.credit_code:
+        raise PolicyRefused("certificate_of_another_organisation", f"certificate {certificate.serial_number} is not "
+                                                                   f"of the organisation of order {order.number}")
+
+
+def order_reason(order: Order) -> RevocationReason:
+    if order.revocation_reason is None:
+        raise PolicyRefused("reason_not_allowed", f"order {order.number} gives no revocation reason")
+    code = reason(order.revocation_reason)
+    if order.business_type is BusinessType.REPLACEMENT and code not in REPLACEMENT_REASONS:
+        raise PolicyRefused("reason_not_allowed", f"a replacement revokes for keyCompromise (lost) or superseded "
+                                                  f"(damaged), not {code.name}")
+    return code
+
+
+def order_approvers(session: Session, order: Order) -> tuple[str, str]:
+    """Who asked for the revocation and who approved it, as the register names them: for a replacement
+    the applicant (by their SMS signature) and the reviewer who approved; for a revocation the senior
+    reviewers of the first and the second approval."""
+    decisions = [(staff_id, Decision(decision)) for staff_id, decision in session.execute(
+        select(ReviewDecision.staff_id, ReviewDecision.decision)
+        .where(ReviewDecision.order_id == order.id, ReviewDecision.decision.in_(_APPROVALS))
+        .order_by(ReviewDecision.id.desc()))]
+    approved_by = next((staff_id for staff_id, decision in decisions if decision == Decision.APPROVE), None)
+    if order.business_type is BusinessType.REPLACEMENT:
+        if order.signed_at is None:
+            raise PolicyRefused("signature_missing", f"order {order.number} has no SMS signature of the applicant")
+        reviewer = _staff(session, approved_by)
+        if reviewer is None or not reviewer.active or reviewer.role not in REVIEW_ROLES:
+            raise PolicyRefused("approval_missing", f"order {order.number} has no approval by an active reviewer")
+        return f"applicant:{order.number}", reviewer.actor
+    first = order.first_approver_id
+    if first is None or approved_by is None or (first, Decision.FIRST_APPROVAL) not in decisions:
+        raise PolicyRefused("approval_missing", f"order {order.number} lacks the first or the second senior approval")
+    requester, confirmer = _staff(session, first), _staff(session, approved_by)
+    if requester is None or confirmer is None:
+        raise PolicyRefused("approval_missing", f"an approver of order {order.number} is no longer on the staff")
+    check_two_officers(requester, confirmer)
+    return requester.actor, confirmer.actor
+
+
+def _staff(session: Session, staff_id: int | None) -> Staff | None:
+    if staff_id is None:
+        return None
+    return session.scalars(select(Staff).options(load_only(Staff.username, Staff.role, Staff.active))
+                           .where(Staff.id == staff_id)).first()

@@ -10,6 +10,8 @@ its own database connection (issuance.store) and signs with the keys the CA cert
 API (JSON, each call signed as issuance.wire says; 401 when it is not):
     POST /api/v1/certificates   {job_id, order_number, csr_pem} -> the certificate and its chain
     POST /api/v1/revocations    {serial_number, reason, requested_by, confirmed_by} -> revoked, CRL number
+    POST /api/v1/order-revocations {order_number} -> the certificate the approved order names revoked, CRL number
+    POST /api/v1/withdrawals    {serial_number, job_id, requested_by} -> revoked (superseded), CRL number
     POST /api/v1/crls           {} -> the CRL just published
 A policy refusal answers 422 {"error": "refused", "rule", "message"}; a CA key that cannot be used
 503. Public (no authentication, as relying parties ask):
@@ -61,6 +63,7 @@ def create_signing_app(settings: Mapping[str, Any], sessions: sessionmaker[Sessi
 
     app.add_url_rule("/api/v1/certificates", view_func=service.issue, methods=["POST"])
     app.add_url_rule("/api/v1/revocations", view_func=service.revoke, methods=["POST"])
+    app.add_url_rule("/api/v1/order-revocations", view_func=service.revoke_for_order, methods=["POST"])
     app.add_url_rule("/api/v1/withdrawals", view_func=service.withdraw, methods=["POST"])
     app.add_url_rule("/api/v1/crls", view_func=service.publish_crl, methods=["POST"])
     app.add_url_rule("/crl/<serial>.crl", view_func=service.crl)
@@ -105,6 +108,12 @@ class _Service:
             revoked = operations.revoke_certificate(session, self.keyring, body["serial_number"], reason,
                                                     requested_by=body["requested_by"],
                                                     confirmed_by=body["confirmed_by"])
+        return _revoked(revoked)
+
+    def revoke_for_order(self) -> Response:
+        body = _body(order_number=20)
+        with store.unit_of_work(self.sessions, writes=True) as session:
+            revoked = operations.revoke_for_order(session, self.keyring, body["order_number"])
         return _revoked(revoked)
 
     def withdraw(self) -> Response:

@@ -286,6 +286,11 @@ def _revocation_withdrawn(e, w, n):
              serial=_target(e, "certificate"))
 
 
+def _revocation_refused(e, w, n):
+    return _with_note(_("The signing service refused to revoke the certificate this order names (rule: "
+                        "%(rule)s).", rule=_get(e.after, "rule", "")), e.note)
+
+
 def _certificate_issue(e, w, n):
     return _("%(who)s issued certificate %(serial)s.", who=w,
              serial=_get(e.after, "serial") or _target(e, "certificate"))
@@ -582,6 +587,7 @@ SENTENCES: dict[str, Writer] = {
     "material.uploaded": _material_uploaded,
     "certificate.revocation_requested": _revocation_requested,
     "certificate.revocation_withdrawn": _revocation_withdrawn,
+    "certificate.revocation_refused": _revocation_refused,
     "certificate.issue": _certificate_issue,
     "certificate.revoke": _certificate_revoke,
     "certificate.withdraw": _certificate_withdraw,

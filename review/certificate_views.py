@@ -10,10 +10,11 @@ from issuance import expiry
 from issuance.interfaces import PolicyRefused, SigningService, SigningUnavailable
 from models import Certificate, Order, RevocationReason, StaffRole
 from models.base import utcnow
-from review import certificates
+from review import certificates, revocation_work
 from review.forms import REVOCATION_REASONS, ActionForm, RevocationForm
 from review.operations import ReviewError
-from web.database import writes_elsewhere
+from web import edge
+from web.database import write_lock, writes_elsewhere
 from web.extensions import db
 from web.guards import roles_required, staff_required
 from web.request_guard import bounded_int
@@ -44,6 +45,7 @@ def certificate_page(serial: str):
     may_revoke = current_user.role in certificates.REVOKERS
     return render_template("console/certificate.html", certificate=certificate, order=order, now=utcnow(),
                            reasons=dict(REVOCATION_REASONS), may_revoke=may_revoke,
+                           waiting=revocation_work.waiting_for(db.session, certificate),
                            form=RevocationForm(), action_form=ActionForm())
 
 
@@ -72,9 +74,12 @@ def withdraw_revocation(serial: str):
 @roles_required(StaffRole.SENIOR_REVIEWER)
 @writes_elsewhere
 def confirm_revocation(serial: str):
+    """The signing service revokes in its own process; this request writes (the key revoked, the
+    applicant told) only afterwards, in a new transaction holding the write lock."""
     certificate = _certificate(serial)
     if not ActionForm().validate_on_submit():
         abort(400)
+    actor = current_user.actor
     try:
         revoked = certificates.confirm_revocation(db.session, find_service(SigningService), certificate,
                                                   current_user)
@@ -85,6 +90,10 @@ def confirm_revocation(serial: str):
     except SigningUnavailable:
         flash(_("The signing service cannot be reached: nothing was revoked. Please try again."), "error")
     else:
+        db.session.rollback()
+        with write_lock():
+            certificates.after_revocation(db.session, _certificate(serial), revoked, actor)
+            edge.commit()
         flash(_("Revoked. CRL number %(number)s is published with it.", number=revoked.crl_number), "success")
     return redirect(url_for("review.certificate_page", serial=serial))
 

@@ -1,7 +1,9 @@
 """The certificate register: every certificate the CA issued, found by serial, credit code,
 organisation, order or media number; and revocation under dual control — one senior reviewer
 asks (with an RFC 5280 reason), a second one confirms, and only then the signing service, which
-holds the CA's key, revokes it and publishes a new CRL.
+holds the CA's key, revokes it and publishes a new CRL. What follows any revocation (this one, or an
+approved replacement's or revocation order's, review.revocation_work) is `after_revocation`: the key
+is revoked and the applicant told.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from issuance.interfaces import Revoked, SigningService
 from models import (
+    BusinessType,
     CaCertificate,
     CaRole,
     Certificate,
@@ -23,9 +26,13 @@ from models import (
     RevocationReason,
     Staff,
     StaffRole,
+    Token,
+    TokenState,
     record,
 )
 from models.base import utcnow
+from models.token_state import TOKEN_TRANSITIONS
+from review import messages
 from review.operations import ReviewError
 from web.errors import N_
 
@@ -133,12 +140,55 @@ def confirm_revocation(session: Session, signing: SigningService, certificate: C
     It records the revocation itself, in its own transaction, and checks the two people again;
     this session only reads (see web.database.writes_elsewhere)."""
     _require_revoker(staff)
+    if certificate.status is CertificateStatus.REVOKED:
+        raise ReviewError(N_("This certificate is revoked already."))
     if certificate.revocation_requested_by is None:
         raise ReviewError(N_("Nobody has asked for this revocation yet."))
     if certificate.revocation_requested_by == staff.actor:
         raise ReviewError(N_("The revocation must be confirmed by another senior reviewer."))
     return signing.revoke(certificate.serial_number, RevocationReason(certificate.revocation_reason),
                           requested_by=certificate.revocation_requested_by, confirmed_by=staff.actor)
+
+
+# A replacement's reason says what became of the old key: lost (its certificate's key compromised)
+# or damaged (its certificate superseded by the replacement's).
+_KEY_FATE = {RevocationReason.KEY_COMPROMISE: TokenState.LOST, RevocationReason.SUPERSEDED: TokenState.DAMAGED}
+
+
+def after_revocation(session: Session, certificate: Certificate, revoked: Revoked, actor: str, *,
+                     order: Order | None = None) -> None:
+    """What follows a revocation the signing service made (in its own process: `certificate` read
+    after its commit): the key the certificate is on is revoked — by way of lost or damaged when a
+    replacement (`order`) says which — and the applicant of `order` (else of the certificate's own
+    order) is told since when, and that the key may be sent back."""
+    order = order or session.get(Order, certificate.order_id)
+    replaces = (order.business_type is BusinessType.REPLACEMENT and order.certificate_id == certificate.id
+                and order.revocation_reason is not None)
+    fate = _KEY_FATE.get(RevocationReason(order.revocation_reason)) if replaces else None
+    revoke_key(session, certificate, actor, fate)
+    messages.certificate_revoked(session, order, certificate.serial_number, revoked.revoked_at)
+
+
+def revoke_key(session: Session, certificate: Certificate, actor: str, fate: TokenState | None = None) -> None:
+    """The key of the revoked certificate goes to REVOKED, through `fate` (LOST or DAMAGED) first when
+    given, as far as the key's transitions allow: a key in the post (shipped, not yet delivered) stays
+    as it is until it is delivered or comes back. A key that serves another order since is left alone."""
+    key = _key_of(session, certificate)
+    if key is None or key.state is TokenState.REVOKED:
+        return
+    note = f"certificate {certificate.serial_number} revoked"
+    if fate is not None and key.state is not fate and fate in TOKEN_TRANSITIONS[key.state]:
+        key.move_to(fate, actor, note=note)
+    if TokenState.REVOKED in TOKEN_TRANSITIONS[key.state]:
+        key.move_to(TokenState.REVOKED, actor, note=note)
+
+
+def _key_of(session: Session, certificate: Certificate) -> Token | None:
+    """The key the certificate was written to (its media number), if it still belongs to its order."""
+    if certificate.media_serial is None:
+        return None
+    key = session.scalars(select(Token).where(Token.serial == certificate.media_serial)).first()
+    return key if key is not None and key.order_id == certificate.order_id else None
 
 
 def _require_revoker(staff: Staff) -> None:

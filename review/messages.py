@@ -1,6 +1,7 @@
 """What the applicant hears from review: approval (and the certificate password by the
-chosen method), rejection, and requests for more materials, by SMS and e-mail. The words are
-the templates' (templates/sms/, templates/emails/, templates/transfers/)."""
+chosen method, where a key is shipped), rejection, requests for more materials, and a certificate
+revoked, by SMS and e-mail. The words are the templates' (templates/sms/, templates/emails/,
+templates/transfers/)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,6 +37,17 @@ def approved(session: Session, order: Order) -> None:
         queue_sms(session, order.legal_rep.phone, render_sms("certificate_password", **facts), order=order,
                   secret=True)
         _to_agent(session, order, "review_approved", number=order.number)
+
+
+def info_change_approved(session: Session, order: Order) -> None:
+    """No key is shipped and the password stays: the updated certificate is written to the key later."""
+    _to_agent(session, order, "review_approved_info_change", number=order.number)
+
+
+def certificate_revoked(session: Session, order: Order, serial_number: str, revoked_at: dt.datetime) -> None:
+    """The certificate is revoked from `revoked_at`; its key may be sent back to the CA."""
+    _to_agent(session, order, "certificate_revoked", number=order.number, serial=serial_number,
+              revoked_at=revoked_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def rejected(session: Session, order: Order, reasons: list[str], note: str | None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing import refunds
+from documents.materials import current_materials
 from models import (
     REVIEW_ROLES,
     AuditEntry,
@@ -28,9 +29,10 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from models.business import required_materials
+from models.business import ORDER_CHECKLIST_KEY, REVOKES_CERTIFICATE, order_checks, required_materials, ships_key
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
+from web import jobs
 from web.errors import N_, UserError
 
 QUEUE_OF = {
@@ -45,6 +47,9 @@ QUEUE_OF = {
 # Who may open applicants' documents.
 DOCUMENT_VIEWERS = REVIEW_ROLES
 REVEALED = "order.number_revealed"
+# The work an approved replacement or revocation leaves: the signing service revokes the certificate
+# the order names (review.revocation_work).
+REVOKE_CERTIFICATE = "order.revoke_certificate"
 
 
 class ReviewError(UserError):
@@ -143,9 +148,10 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
                   note: str | None = None, now: dt.datetime | None = None) -> Decision:
     """Approve; where dual control applies, the first senior approval waits for a second.
 
-    `checklist` holds the reviewer's ticks per current material ({"<material id>": {item: bool}}):
-    every document of every kind must be there with every item ticked, and the latest identity
-    checks must all have passed."""
+    `checklist` holds the reviewer's ticks per current material ({"<material id>": {item: bool}}) and
+    the order's own checks of its business type under "order": every document the type asks for must
+    be there with every item ticked, every order check ticked, and the latest identity checks must all
+    have passed. What the approval then does depends on the business type (`_approval_effects`)."""
     _require_holder(order, staff)
     _require_approvable(session, order, checklist)
     if order.risk_overridden_by_id is None and warnings.deny_list_matches(session, order):
@@ -166,9 +172,22 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
     _decide(session, order, staff, Decision.APPROVE, checklist=checklist, note=note)
     order.queue = None
     order.move_to(OrderStatus.APPROVED, staff.actor)
-    order.certificate_password = _new_certificate_password()
-    messages.approved(session, order)
+    _approval_effects(session, order)
     return Decision.APPROVE
+
+
+def _approval_effects(session: Session, order: Order) -> None:
+    """A key to program and ship (models.business.SHIPS_KEY) gets its certificate password, and the
+    applicant hears that it is on its way; the certificate a replacement or revocation names is
+    revoked by the signing service from the worker, which then tells the applicant; an information
+    change waits for its certificate to be updated on the applicant's key."""
+    if order.business_type in REVOKES_CERTIFICATE:
+        jobs.enqueue(session, REVOKE_CERTIFICATE, order.id)
+    if ships_key(order.business_type):
+        order.certificate_password = _new_certificate_password()
+        messages.approved(session, order)
+    elif order.business_type is BusinessType.INFO_CHANGE:
+        messages.info_change_approved(session, order)
 
 
 def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: list[int],
@@ -326,8 +345,10 @@ def _reasons(session: Session, ids: list[int]) -> list[RejectionReason]:
 
 
 def failed_checks(materials: dict, checklist: dict[str, dict[str, bool | None]]) -> list[str]:
-    """The failing checks as "<material kind>:<check>" (`materials`: kind -> current material)."""
+    """The failing checks as "<material kind>:<check>" (`materials`: kind -> current material), and
+    the order's own as "order:<check>"."""
     kinds = {str(material.id): kind for kind, material in materials.items()}
+    kinds[ORDER_CHECKLIST_KEY] = ORDER_CHECKLIST_KEY
     return [f"{kinds[mid]}:{item}" for mid, items in checklist.items() if mid in kinds
             for item, answer in items.items() if answer is False]
 
@@ -345,11 +366,21 @@ def reasons_for(session: Session, failed: list[str]) -> list[int]:
 
 
 def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool | None]]) -> None:
+    materials = current_materials(session, order)
+    for kind in required_materials(order.business_type):
+        material = materials.get(kind)
+        if material is None or not checklist.get(str(material.id)):
+            raise ReviewError(N_("Answer every check of every document before approving."))
+    order_answers = checklist.get(ORDER_CHECKLIST_KEY) or {}
+    if any(check not in order_answers for check in order_checks(order.business_type)):
+        raise ReviewError(N_("Answer every check of the order before approving."))
     answers = [answer for items in checklist.values() for answer in items.values()]
-    if len(checklist) < len(required_materials(order.business_type)) or any(answer is None for answer in answers):
+    if any(answer is None for answer in answers):
         raise ReviewError(N_("Answer every check of every document before approving."))
     if not all(answers):
         raise ReviewError(N_("A check fails: reject the application or ask for more materials."))
+    if order.business_type in REVOKES_CERTIFICATE and (order.certificate_id is None or order.revocation_reason is None):
+        raise ReviewError(N_("This order names no certificate to revoke, or no reason: it cannot be approved."))
     checks = identity.latest_checks(session, order)
     if not checks or any(check.outcome != CheckOutcome.PASSED for check in checks):
         raise ReviewError(N_("Identity verification has not passed."))

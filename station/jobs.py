@@ -29,6 +29,7 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
+from models.business import ships_key
 from web.errors import N_, UserError
 
 # A job's steps and wake-ups for the agents' long polls are sent after the commit (station.wakeup).
@@ -37,7 +38,7 @@ WAKEUP = "station_wakeup"
 
 def new_job(session: Session, order: Order, staff: Staff) -> ProgrammingJob:
     """Claim `order` for `staff`: one job per order, one winner when two claim at once."""
-    if order.status is not OrderStatus.APPROVED:
+    if order.status is not OrderStatus.APPROVED or not ships_key(order.business_type):
         raise UserError(N_("Order %(number)s is not waiting for its key."), number=order.number)
     if order.price_cents and not session.scalar(select(exists().where(
             Payment.order_id == order.id, Payment.status == PaymentStatus.PAID))):

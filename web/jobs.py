@@ -7,12 +7,19 @@ changes and the item's `done` commit together, so work is done once: a worker th
 commit leaves the item to be taken again when its lease ends. On SQLite the unit of work holds
 the write lock from its start, as a request that writes does. A failed attempt is tried again
 later, after `RETRY_MINUTES`; the last failure leaves the item `failed` for a person to look at.
+
+A handler that calls another process writing to the same database (the signing service) is
+registered with `calls_out`: it reads and calls without holding the write lock (the other process
+would wait for it), and returns what to write afterwards. That runs in a new transaction (the other
+process's commit is newer than the first one's snapshot) holding the write lock, and commits with
+the item's outcome as any handler's changes do.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask, current_app
 from sqlalchemy import Row, select
@@ -25,6 +32,9 @@ from web.edge import unit_of_work
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, int], None]
+Writes = Callable[[Session], None]
+# A handler registered with calls_out: it reads and calls out, then says what to write (or None).
+CallingHandler = Callable[[Session, int], Writes | None]
 RETRY_MINUTES = (1, 5, 30, 120)  # after the 1st, 2nd, … failed attempt; the last repeats
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=10)  # longer than any one item takes (an invoice: the issuer and a PDF)
@@ -34,8 +44,16 @@ class LeaseLost(RuntimeError):
     """The item was taken again by another worker while this one worked: its work is undone."""
 
 
-def register(app: Flask, kind: str, handler: Handler) -> None:
-    app.extensions.setdefault("jobs", {})[kind] = handler
+@dataclass(frozen=True)
+class _Registered:
+    handler: Handler | CallingHandler
+    calls_out: bool
+
+
+def register(app: Flask, kind: str, handler: Handler | CallingHandler, *, calls_out: bool = False) -> None:
+    """`handler` does the work of `kind`; with `calls_out` it calls another process that writes to
+    the database, and returns its own writes for after the call (see above)."""
+    app.extensions.setdefault("jobs", {})[kind] = _Registered(handler, calls_out)
 
 
 def enqueue(session: Session, kind: str, subject_id: int) -> WorkItem:
@@ -66,12 +84,16 @@ def _take(session: Session, row: Row, worker: str, now: dt.datetime) -> bool:
 
 
 def _run(session: Session, item_id: int, kind: str, subject_id: int, attempt: int) -> None:
-    handler = current_app.extensions.get("jobs", {}).get(kind)
+    registered = current_app.extensions.get("jobs", {}).get(kind)
     try:
+        if registered is None:
+            raise LookupError(f"no handler for work of kind {kind!r}")
+        writes = _call_out(session, registered.handler, subject_id) if registered.calls_out else None
         with write_lock(), unit_of_work():
-            if handler is None:
-                raise LookupError(f"no handler for work of kind {kind!r}")
-            handler(session, subject_id)
+            if not registered.calls_out:
+                registered.handler(session, subject_id)
+            elif writes is not None:
+                writes(session)
             _finish(session, item_id, attempt, status=WorkStatus.DONE, finished_at=utcnow(), error=None)
     except LeaseLost:
         log.warning("work item %d (%s) was taken again by another worker; this attempt is undone", item_id, kind)
@@ -82,6 +104,14 @@ def _run(session: Session, item_id: int, kind: str, subject_id: int, attempt: in
                 _finish(session, item_id, attempt, **_after_failure(attempt, f"{type(exc).__name__}: {exc}"))
         except LeaseLost:
             log.warning("work item %d (%s) was taken again by another worker", item_id, kind)
+
+
+def _call_out(session: Session, handler: CallingHandler, subject_id: int) -> Writes | None:
+    """The handler's reads and call, without the write lock; its transaction is ended after it."""
+    try:
+        return handler(session, subject_id)
+    finally:
+        session.rollback()
 
 
 def _after_failure(attempt: int, error: str) -> dict:

@@ -8,16 +8,17 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from issuance import database_role, ocsp, operations, store
 from issuance.authority import Keyring
 from issuance.settings import CaSettings
-from models import RevocationReason, StaffRole, audit_chain
+from models import BusinessType, Certificate, RevocationReason, StaffRole, audit_chain
 from tests import factories
 from tests.issuance.conftest import approved_order, csr_pem, subject_of
+from tests.review.approvals import after_sale, approve
 from web.extensions import db
 
 pytestmark = [
@@ -84,6 +85,32 @@ def test_the_role_issues_revokes_and_answers(ca_app, signer_url, order_and_offic
         db.session.rollback()
 
 
+def test_the_role_revokes_what_an_approved_revocation_order_names(ca_app, signer_url, order_and_officers):
+    number, request, _senior, _admin = order_and_officers
+    settings = {**ca_app.config, "SIGNER_DATABASE_URL": signer_url}
+    sessions = store.make_sessions(settings)
+    keyring = Keyring(CaSettings.from_config(settings))
+    try:
+        with store.unit_of_work(sessions, writes=True) as session:
+            issued = operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}",
+                                                  order_number=number, csr_pem=request)
+        with ca_app.app_context():
+            certificate = db.session.scalars(select(Certificate).where(
+                Certificate.serial_number == issued.serial_number)).one()
+            revocation = after_sale(db.session, ca_app.config["UPLOAD_FOLDER"], certificate, BusinessType.REVOCATION,
+                                    RevocationReason.CESSATION_OF_OPERATION)
+            approve(db.session, revocation, *(factories.staff(db.session, StaffRole.SENIOR_REVIEWER,
+                                                              f"senior-{uuid.uuid4().hex[:6]}") for _ in range(2)))
+            revocation_number = revocation.number
+            db.session.commit()
+        with store.unit_of_work(sessions, writes=True) as session:
+            revoked = operations.revoke_for_order(session, keyring, revocation_number)
+        assert revoked.serial_number == issued.serial_number
+        assert revoked.reason is RevocationReason.CESSATION_OF_OPERATION
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE \"order\" SET status = 'approved'",
     "INSERT INTO payment (order_id, provider, out_trade_no, amount_cents, status, created_at) "
@@ -100,6 +127,8 @@ def test_the_role_issues_revokes_and_answers(ca_app, signer_url, order_and_offic
     "UPDATE audit_entry SET actor = 'someone else'",
     "DELETE FROM audit_entry",
     "SELECT * FROM person",
+    "SELECT checklist FROM review_decision",
+    "UPDATE review_decision SET decision = 'approve'",
     "UPDATE staff SET active = true",
 ])
 def test_the_role_cannot_write_elsewhere_or_read_secrets(signer_url, statement):

@@ -10,9 +10,10 @@ import pytest
 from cryptography import x509
 
 from issuance.interfaces import SigningService
-from models import Certificate, Order, StaffRole
+from models import Certificate, Order, SmsMessage, StaffRole, Token, TokenState
 from tests.conftest import add_staff, sign_in
 from tests.issuance.test_revocation import fetch, served
+from tests.review.approvals import hold
 from web.extensions import db
 from web.services import service_replaced
 
@@ -99,3 +100,24 @@ def test_a_request_can_be_withdrawn_before_it_is_confirmed(console, certificate,
     with ca_app.app_context():
         kept = db.session.scalars(db.select(Certificate).where(Certificate.serial_number == serial)).one()
         assert (kept.status.value, kept.revocation_requested_by) == ("valid", None)
+
+
+def test_a_confirmed_revocation_revokes_the_key_and_tells_the_applicant(console, certificate, ca_app):
+    serial = certificate[0]
+    with ca_app.app_context():
+        held = db.session.scalars(db.select(Certificate).where(Certificate.serial_number == serial)).one()
+        key = hold(db.session, held, TokenState.ACTIVE).serial
+        db.session.commit()
+    first, second = console(StaffRole.SENIOR_REVIEWER), console(StaffRole.SENIOR_REVIEWER)
+    first.post(f"/console/certificates/{serial}/revocation", data={"reason": "5", "note": "单位注销"})
+    second.post(f"/console/certificates/{serial}/revocation/confirm")
+    again = second.post(f"/console/certificates/{serial}/revocation/confirm", follow_redirects=True)
+    assert "已吊销" in again.get_data(as_text=True)
+    with ca_app.app_context():
+        revoked = db.session.scalars(db.select(Certificate).where(Certificate.serial_number == serial)).one()
+        order = db.session.get(Order, revoked.order_id)
+        assert db.session.scalars(db.select(Token.state).where(Token.serial == key)).one() is TokenState.REVOKED
+        told = db.session.scalars(db.select(SmsMessage).where(SmsMessage.order_id == order.id,
+                                                              SmsMessage.template == "certificate_revoked")).all()
+        assert [m.phone for m in told] == [order.agent.phone], "told once, though confirmed twice"
+        assert serial in told[0].text and "寄回" in told[0].text

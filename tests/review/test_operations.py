@@ -17,6 +17,7 @@ from models import (
     OrderStatus,
     RejectionReason,
     ReviewQueue,
+    RevocationReason,
     SmsMessage,
     StaffRole,
 )
@@ -26,6 +27,7 @@ from review.identity import SandboxVerifier
 from review.operations import ReviewError
 from review.warnings import warnings_for
 from tests import factories
+from tests.review.approvals import after_sale, registered_certificate, ticked
 
 # The operations queue messages, rendered with the app's settings.
 pytestmark = pytest.mark.usefixtures("in_app")
@@ -50,11 +52,10 @@ def seniors(db_session):
 
 
 def _approve(session, order, staff):
-    """Approve as the console does: every checklist item ticked, identity checks run."""
+    """Approve as the console does: every checklist item ticked (the order's own checks too), identity
+    checks run."""
     operations.verify_identity(session, order, staff, SandboxVerifier())
-    ticked = {str(m.id): dict.fromkeys(CHECKLIST[kind], True)
-              for kind, m in current_materials(session, order).items()}
-    return operations.approve_order(session, order, staff, checklist=ticked)
+    return operations.approve_order(session, order, staff, checklist=ticked(session, order))
 
 
 def _messages_to(session, phone):
@@ -152,7 +153,10 @@ def test_more_materials_pauses_the_clock_and_the_link_reopens_the_named_document
 
 def test_revocation_needs_two_different_senior_reviewers(app, db_session, reviewer, seniors):
     first, second = seniors
-    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], business_type=BusinessType.REVOCATION)
+    earlier = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    certificate = registered_certificate(db_session, earlier, "5e" * 16)
+    order = after_sale(db_session, app.config["UPLOAD_FOLDER"], certificate, BusinessType.REVOCATION,
+                       RevocationReason.CESSATION_OF_OPERATION)
     assert order.queue == ReviewQueue.REVOCATION
     operations.claim_order(db_session, order, reviewer)
     with pytest.raises(ReviewError, match="two senior reviewers"):

@@ -11,16 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
-from documents.materials import current_materials
-from models import BusinessType, MaterialKind, Order, OrderStatus, ReviewQueue, StaffRole
+from models import BusinessType, MaterialKind, Order, OrderStatus, ReviewQueue, RevocationReason, StaffRole
 from models.base import utcnow
 from models.calendar import SlaPolicy
 from review import operations, queues, sla
-from review.forms import CHECKLIST
 from review.identity import SandboxVerifier
 from review.navigation import shanghai
 from review.sla import DAY, WorkingCalendar
 from tests import factories
+from tests.review.approvals import after_sale, registered_certificate, ticked
 from web.labels import request_labels
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -61,8 +60,7 @@ def paid(app, db_session, in_app):
 
 def _approve(session, order, staff):
     operations.verify_identity(session, order, staff, SandboxVerifier())
-    ticked = {str(m.id): dict.fromkeys(CHECKLIST[kind], True) for kind, m in current_materials(session, order).items()}
-    return operations.approve_order(session, order, staff, checklist=ticked)
+    return operations.approve_order(session, order, staff, checklist=ticked(session, order))
 
 
 def test_release_keeps_paid_at(db_session, paid):
@@ -84,7 +82,10 @@ def test_re_submitted_materials_keep_paid_at(db_session, paid):
 
 
 def test_a_first_approval_keeps_paid_at_and_the_second_is_the_decision(app, db_session, in_app):
-    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"], business_type=BusinessType.REVOCATION)
+    certificate = registered_certificate(db_session, factories.paid_order(db_session, app.config["UPLOAD_FOLDER"]),
+                                         "5d" * 16)
+    order = after_sale(db_session, app.config["UPLOAD_FOLDER"], certificate, BusinessType.REVOCATION,
+                       RevocationReason.UNSPECIFIED)
     order.paid_at = FIRST_PAID
     chen = factories.staff(db_session, StaffRole.SENIOR_REVIEWER, "chen")
     zhou = factories.staff(db_session, StaffRole.SENIOR_REVIEWER, "zhou")
