@@ -15,7 +15,6 @@ from documents.materials import current_materials
 from models import (
     BusinessType,
     Certificate,
-    CheckOutcome,
     IdentityCheck,
     Material,
     MaterialKind,
@@ -77,10 +76,6 @@ class Revocation:
     legal_rep_checks: list[IdentityCheck]  # the latest identity checks of the legal representative
     asked_at: dt.datetime
 
-    @property
-    def legal_rep_passed(self) -> bool:
-        return bool(self.legal_rep_checks) and all(c.outcome is CheckOutcome.PASSED for c in self.legal_rep_checks)
-
 
 @dataclass(frozen=True)
 class Row:
@@ -106,10 +101,6 @@ class InfoChange:
     rows: list[Row]
     documents: list[DocumentPair]
 
-    @property
-    def changed(self) -> bool:
-        return any(row.changed for row in self.rows)
-
 
 def after_sale(session: Session, order: Order, *, payment: Payment | None,
                checks: list[IdentityCheck]) -> Replacement | Revocation | InfoChange | None:
@@ -126,12 +117,15 @@ def after_sale(session: Session, order: Order, *, payment: Payment | None,
 def reason(code: int | None) -> Reason | None:
     if code is None:
         return None
-    known = R(code) if code in R._value2member_map_ else R.UNSPECIFIED
+    try:
+        known = R(code)
+    except ValueError:  # a code the desk does not use (certificateHold, …)
+        known = R.UNSPECIFIED
     return Reason(int(code), str(RFC_REASONS[known]), str(PLAIN_REASONS[known]))
 
 
 def replacement(session: Session, order: Order, payment: Payment | None) -> Replacement:
-    cause = REPLACEMENT_CAUSES.get(order.revocation_reason) if order.revocation_reason is not None else None
+    cause = REPLACEMENT_CAUSES.get(order.revocation_reason)
     return Replacement(previous=order.previous_order, certificate=order.certificate,
                        cause=str(cause) if cause else None, reason=reason(order.revocation_reason),
                        proof=current_materials(session, order).get(MaterialKind.PAYMENT_PROOF), payment=payment)
