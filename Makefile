@@ -87,12 +87,12 @@ migrate: install softhsm ## apply database migrations (flask db upgrade), then s
 demo: translations migrate ## load demo data and print the demo staff accounts (idempotent)
 	@echo "==> flask demo load"
 	$(FLASK) demo load
+	@echo "==> flask ca ceremony --demo --if-missing (an embedded CA, key files under instance/ca, on the first run; before the demo data, whose keys get its certificates)"
+	$(FLASK) ca ceremony --demo --if-missing
 	@if [ ! -f instance/.demo-applications ]; then \
 		echo "==> flask demo-data --applications 300 (first run only; with their payments and invoices)"; \
 		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
 	fi
-	@echo "==> flask ca ceremony --demo --if-missing (an embedded CA, key files under instance/ca, on the first run)"
-	$(FLASK) ca ceremony --demo --if-missing
 	@if [ ! -f instance/.demo-keys ]; then \
 		echo "==> flask station blank-keys (first run only: SoftHSM2 tokens as a key vendor ships them)"; \
 		$(FLASK) station blank-keys --count 5 && touch instance/.demo-keys; \

@@ -23,21 +23,25 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from backoffice import demo_billing
+from backoffice.demo_certificates import Certificates
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
-from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, scenario_counts, timeline
+from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, link_after_sale, scenario_counts, timeline
 from backoffice.demo_shipping import Parcels, take_card_numbers
 from billing.services import current_services
 from documents.storage import DocumentStore
+from issuance.authority import Keyring
+from issuance.settings import CaSettings
 from models import (
     REVIEW_ROLES,
     AgentIdentityMethod,
     AuditEntry,
     BusinessType,
+    Certificate,
     Channel,
     ChannelProduct,
     Decision,
@@ -62,7 +66,7 @@ from models import (
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
-from models.business import APPLICATION_MATERIALS
+from models.business import APPLICATION_MATERIALS, required_materials
 from models.business_time import BUSINESS_TZ
 from models.order_number import format_order_number, take_next
 from models.order_state import CertKind
@@ -158,10 +162,16 @@ class _Entry(dict):
     __getattr__ = dict.__getitem__
 
 
-_TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Material.__table__, ReviewDecision.__table__,
-           Shipment.__table__)
+_TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Certificate.__table__, Material.__table__,
+           ReviewDecision.__table__, Shipment.__table__)
 _IDENTITY_METHODS = tuple(IdentityMethod)
-_KINDS = APPLICATION_MATERIALS  # demo orders are first applications and what follows them
+_KINDS = APPLICATION_MATERIALS  # the documents a reviewer may ask for again
+# What an after-sale order copies from the earlier order it continues (the public side does the same).
+_CONTINUED = ("identity_method", "agent_identity_method", "media_type", "media_model_id", "account_number",
+              "account_number_digest", "bank_name", "bank_province", "bank_city", "invoice_taxpayer_id",
+              "invoice_address_phone", "invoice_bank_account", "mailing_province", "mailing_city", "mailing_address")
+_ORGANISATION = ("name", "department", "credit_code", "region_province", "region_city", "phone")
+_PERSON = ("name", "phone", "email", "id_type", "id_number", "id_number_digest", "bank_card_number")
 _DECISIONS = {S.MORE_MATERIALS_NEEDED: Decision.MORE_MATERIALS, S.APPROVED: Decision.APPROVE,
               S.REJECTED: Decision.REJECT}
 _LISTED = (S.PAID, S.IN_REVIEW, S.MORE_MATERIALS_NEEDED)
@@ -171,8 +181,12 @@ class _Loader:
     """Turns plans into rows and inserts them a chunk at a time."""
 
     def __init__(self, session: Session, catalogue: Catalogue, images: dict, rng: random.Random, now: dt.datetime,
-                 parcels: Parcels):
+                 parcels: Parcels, certificates: Certificates, continued: set[str]):
         self.session, self.catalogue, self.images, self.now, self.parcels = session, catalogue, images, now, parcels
+        self.certificates = certificates
+        # The rows of the orders an after-sale order continues, by number, until it is added.
+        self.continued, self.kept = continued, {}
+        self.links: list[dict] = []  # after-sale orders and the certificate they name, set once all are in
         self.random = rng.random
         self.getrandbits = rng.getrandbits
         self.faker = Faker(rng, now.astimezone(BUSINESS_TZ).date())
@@ -190,20 +204,23 @@ class _Loader:
         self.queues: Counter[str] = Counter()
 
     def add(self, plan: Plan, org_id: int, legal_rep_id: int, agent_id: int, order_id: int,
-            card: str | None = None) -> None:
-        """The rows of one application; `card` is its password card number once its key was programmed."""
+            card: str | None = None, certificate_id: int | None = None) -> None:
+        """The rows of one application; `card` is its password card number once its key was programmed,
+        `certificate_id` the id its certificate takes then."""
         f, chance, first, status = self.faker, self.random, plan.first, plan.status
         province, city_code, city_name = city = f.city()
         org_name, credit_code = f.organisation(city)
         org_phone = f.org_phone(city_code)
-        self.rows[Organisation.__table__].append({
+        organisation = {
             "id": org_id, "name": org_name, "department": f.pick(DEPARTMENTS), "credit_code": credit_code,
-            "region_province": province, "region_city": city_code, "phone": org_phone})
+            "region_province": province, "region_city": city_code, "phone": org_phone}
+        self.rows[Organisation.__table__].append(organisation)
         identity = f.pick(_IDENTITY_METHODS)
         agent_identity = AgentIdentityMethod.BANK_CARD if chance() < 0.3 else AgentIdentityMethod.PHONE
-        self._person(legal_rep_id, PersonRole.LEGAL_REP, city_code, (30, 70), email=None,
-                     phone=None if identity == IdentityMethod.CORPORATE_TRANSFER and chance() < 0.4 else f.mobile(),
-                     card=identity == IdentityMethod.LEGAL_REP_BANK_CARD)
+        legal_rep = self._person(
+            legal_rep_id, PersonRole.LEGAL_REP, city_code, (30, 70), email=None,
+            phone=None if identity == IdentityMethod.CORPORATE_TRANSFER and chance() < 0.4 else f.mobile(),
+            card=identity == IdentityMethod.LEGAL_REP_BANK_CARD)
         agent = self._person(agent_id, PersonRole.AGENT, city_code, (20, 60), email=f.email(), phone=f.mobile(),
                              card=agent_identity == AgentIdentityMethod.BANK_CARD)
         bank_name, account = f.bank_account(city_name)
@@ -226,8 +243,6 @@ class _Loader:
             "invoice_address_phone": f"{address} {org_phone}" if org_phone else address,
             "invoice_bank_account": f"{bank_name} {account}" if chance() < 0.8 else None,
             "mailing_province": province, "mailing_city": city_code, "mailing_address": address,
-            "price_cents": self.catalogue.price(plan.product_id, plan.channel_id, plan.scenario.business_type,
-                                                media_cents),
             "applicant_session_hash": session_hash,
             "created_at": plan.created_at, "updated_at": plan.updated_at,
             "materials_completed_at": first.get(S.AWAITING_SIGNATURE), "signed_at": first.get(S.AWAITING_PAYMENT),
@@ -242,8 +257,23 @@ class _Loader:
             "password_card_number": card,
             "password_card_printed_at": self.parcels.card_printed_at(first[S.PROGRAMMED], shipped_at)
             if card and shipped_at else None,
+            # An after-sale order's (_continue); the certificate it names follows once every one is in.
+            "previous_order_id": None, "revocation_reason": None,
         }
+        media_cents = self._continue(plan, order, organisation, legal_rep, agent) if plan.previous else media_cents
+        order["price_cents"] = self.catalogue.price(plan.product_id, plan.channel_id, plan.scenario.business_type,
+                                                    media_cents)
         self.rows[Order.__table__].append(order)
+        if certificate_id is not None:
+            certificate = self.certificates.row(plan, order, organisation, certificate_id)
+            if certificate is not None:
+                self.rows[Certificate.__table__].append(certificate)
+            else:
+                certificate_id = None
+        if plan.number in self.continued:
+            self.kept[plan.number] = {"order": order, "organisation": organisation, "legal_rep": legal_rep,
+                                      "agent": agent, "city": city, "media_cents": media_cents,
+                                      "certificate_id": certificate_id}
         applicant = "applicant:" + session_hash[:12]
         requested = f.pick(_KINDS)
         self._materials(plan, order_id, applicant, requested)
@@ -255,6 +285,34 @@ class _Loader:
         self.statuses[str(status)] += 1
         if queue:
             self.queues[str(queue)] += 1
+
+    def _continue(self, plan: Plan, order: dict, organisation: dict, legal_rep: dict, agent: dict) -> int:
+        """An after-sale order copies the earlier order's organisation, people, bank, invoice and mailing
+        data and names its certificate; an information change alters the name, the legal representative
+        or their phone. Returns the earlier order's key price (the price is worked out on it)."""
+        earlier = self.kept.pop(plan.previous.number)
+        for column in _CONTINUED:
+            order[column] = earlier["order"][column]
+        order["previous_order_id"] = earlier["order"]["id"]
+        order["revocation_reason"] = int(plan.reason) if plan.reason is not None else None
+        if earlier["certificate_id"] is not None:
+            self.links.append({"linked_order": order["id"], "linked_certificate": earlier["certificate_id"]})
+        organisation.update({column: earlier["organisation"][column] for column in _ORGANISATION})
+        agent.update({column: earlier["agent"][column] for column in _PERSON})
+        kept_rep = {column: earlier["legal_rep"][column] for column in _PERSON}
+        if plan.scenario.business_type == BusinessType.INFO_CHANGE:
+            change = self.random()
+            if change < 0.4:  # a new name (the same city and credit code)
+                organisation["name"] = self.faker.organisation(earlier["city"])[0]
+            elif change < 0.8:  # a new legal representative, identified as the one before
+                before = earlier["legal_rep"]  # the identity checks ask the same of the new one
+                kept_rep = {"phone": self.faker.mobile() if before["phone"] else None,
+                            "bank_card_number": self.faker.bank_card() if before["bank_card_number"] else None}
+            else:
+                kept_rep["phone"] = self.faker.mobile()
+        legal_rep.update(kept_rep)
+        order["account_name"] = organisation["name"]
+        return earlier["media_cents"]
 
     def _person(self, person_id: int, role: PersonRole, city_code: str, ages: tuple[int, int], *,
                 email: str | None, phone: str | None, card: bool) -> dict:
@@ -284,7 +342,8 @@ class _Loader:
         f, rows = self.faker, self.rows[Material.__table__]
         start = plan.created_at
         span = ((plan.first.get(S.AWAITING_SIGNATURE) or self.now) - start).total_seconds()
-        uploads = [(kind, start + dt.timedelta(seconds=self.random() * span), None) for kind in _KINDS]
+        kinds = required_materials(plan.scenario.business_type)
+        uploads = [(kind, start + dt.timedelta(seconds=self.random() * span), None) for kind in kinds]
         if plan.resubmitted:  # the old document stays on record, marked superseded
             again = plan.updated_at - dt.timedelta(seconds=30 + 570 * self.random())
             uploads = [(k, at, again if k == requested else None) for k, at, _ in uploads] + [(requested, again, None)]
@@ -344,6 +403,13 @@ class _Loader:
         if self.head is not None:
             move_head(self.session, *self.head)
 
+    def link_certificates(self) -> None:
+        """The after-sale orders name their earlier order's certificate: set once every certificate is
+        in, since a certificate names its order too."""
+        if self.links:
+            self.session.execute(update(Order.__table__).where(Order.__table__.c.id == bindparam("linked_order"))
+                                 .values(certificate_id=bindparam("linked_certificate")), self.links)
+
 
 @contextmanager
 def _bulk_mode(session: Session) -> Iterator[None]:
@@ -388,8 +454,10 @@ def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime) -
 
 
 def load_applications(session: Session, n: int, *, now: dt.datetime, store: DocumentStore,
-                      seed: int = 2026) -> dict[str, dict[str, int]]:
+                      keyring: Keyring | None = None, seed: int = 2026) -> dict[str, dict[str, int]]:
     """Add n applications as of `now`; returns the rows added per table, and orders per status and queue.
+    The keys programmed get their certificates from the issuing CA in use, signed with its key from
+    `keyring` (none without one: the load says so).
 
     Writes in the caller's transaction and does not commit. The same seed gives the same applications
     on the same database.
@@ -399,24 +467,34 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
     catalogue = Catalogue(session)
     with _bulk_mode(session):
         plans = _plans(rng, catalogue, n, now)
+        link_after_sale(random.Random(f"{seed}/after-sale"), plans)
         take_order_numbers(session, plans)  # the first write: reserve_ids relies on the lock it takes
         cards = take_card_numbers(session, plans)
         org_ids = reserve_ids(session, Organisation.__table__, n)
         person_ids = reserve_ids(session, Person.__table__, 2 * n)
         order_ids = reserve_ids(session, Order.__table__, n)
-        # Parcels draw from their own generator: the other rows stay as they were without them.
+        programmed = [i for i, plan in enumerate(plans) if S.PROGRAMMED in plan.first]
+        certificate_ids = dict(zip(programmed, reserve_ids(session, Certificate.__table__, len(programmed)),
+                                   strict=True))
+        # Parcels and certificates draw from their own generators: the other rows stay as they were without them.
         parcels = Parcels(session, random.Random(f"{seed}/parcels"), catalogue.any_staff is not None)
-        loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels)
+        certificates = Certificates(session, keyring, random.Random(f"{seed}/certificates"))
+        continued = {plan.previous.number for plan in plans if plan.previous}
+        loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels, certificates, continued)
         for i, plan in enumerate(plans):
-            loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i], cards[i])
+            loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i], cards[i],
+                       certificate_ids.get(i))
             if (i + 1) % CHUNK == 0:
                 loader.flush()
         loader.flush()
         loader.close_chain()
+        loader.link_certificates()
     counts = {"tables": dict(loader.counts), "statuses": dict(loader.statuses), "queues": dict(loader.queues)}
     counts["risks"] = risk_examples(session, order_ids)
-    if parcels.skipped:
-        counts["skipped"] = {f"parcels ({parcels.missing})": parcels.skipped}
+    skipped = {f"parcels ({parcels.missing})": parcels.skipped,
+               f"certificates ({certificates.missing or 'no subject or profile'})": certificates.skipped}
+    if any(skipped.values()):
+        counts["skipped"] = {what: count for what, count in skipped.items() if count}
     return counts
 
 
@@ -468,8 +546,8 @@ def demo_data_command(applications: int, seed: int, with_billing: bool) -> None:
             raise click.ClickException(f"{exc}, or add --no-billing") from exc
     started = time.perf_counter()
     now = utcnow()
-    counts = load_applications(db.session, applications, now=now,
-                               store=find_service(DocumentStore), seed=seed)
+    counts = load_applications(db.session, applications, now=now, store=find_service(DocumentStore),
+                               keyring=Keyring(CaSettings.from_config(current_app.config)), seed=seed)
     if services is not None:
         click.echo("paying and invoicing the orders past payment through the sandboxes (about 0.1 s each)")
         counts["billing"] = demo_billing.bill_demo_orders(db.session, services, now=now)

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from backoffice.config import Defaults
-from models import BusinessType, OrderStatus, ReviewQueue
+from models import BusinessType, OrderStatus, ReviewQueue, RevocationReason
 from models.order_state import CertKind
 from public.operations import signature_consent, signature_note
 
@@ -77,6 +77,8 @@ class Plan:
     product_id: int
     cert_kind: CertKind
     number: str = ""
+    previous: Plan | None = None  # the earlier order an after-sale order continues (link_after_sale)
+    reason: RevocationReason | None = None  # the reason its certificate is to be revoked with
 
     def __post_init__(self):
         self.created_at = self.events[0][1]
@@ -109,3 +111,36 @@ def scenario_counts(n: int) -> list[int]:
     counts = [int(s.share * n) for s in SCENARIOS]
     counts[0] += n - sum(counts)
     return counts
+
+
+# The after-sale orders of the demo continue an earlier completed order of their organisation, and
+# name the certificate of its key; a replacement's key was lost or damaged, a revocation gives a reason.
+CONTINUING = (BusinessType.REPLACEMENT, BusinessType.INFO_CHANGE, BusinessType.REVOCATION)
+R = RevocationReason
+REASONS = {
+    BusinessType.REPLACEMENT: ((R.KEY_COMPROMISE, 0.7), (R.SUPERSEDED, 0.3)),  # lost, damaged
+    BusinessType.REVOCATION: ((R.CESSATION_OF_OPERATION, 0.4), (R.AFFILIATION_CHANGED, 0.3), (R.KEY_COMPROMISE, 0.2),
+                              (R.PRIVILEGE_WITHDRAWN, 0.1)),
+}
+
+
+def link_after_sale(rng: random.Random, plans: list[Plan]) -> None:
+    """Each after-sale plan (plans in creation order) continues a plan completed before it was created
+    that no other continues, on that plan's channel and product; without one left it stays alone."""
+    completed = sorted((p for p in plans if S.COMPLETED in p.first), key=lambda p: p.first[S.COMPLETED])
+    ready: list[Plan] = []  # completed before the plan at hand was created, not continued yet
+    following = 0
+    for plan in plans:
+        while following < len(completed) and completed[following].first[S.COMPLETED] < plan.created_at:
+            ready.append(completed[following])
+            following += 1
+        business_type = plan.scenario.business_type
+        if business_type not in CONTINUING or not ready:
+            continue
+        taken = int(rng.random() * len(ready))
+        ready[taken], ready[-1] = ready[-1], ready[taken]
+        plan.previous = earlier = ready.pop()
+        plan.channel_id, plan.product_id, plan.cert_kind = earlier.channel_id, earlier.product_id, earlier.cert_kind
+        if business_type in REASONS:
+            codes, weights = zip(*REASONS[business_type], strict=True)
+            plan.reason = rng.choices(codes, weights)[0]

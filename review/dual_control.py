@@ -11,17 +11,23 @@ _DONE = (OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED, 
          OrderStatus.COMPLETED)
 
 
+def last_approved_order(session: Session, order: Order) -> Order | None:
+    """The organisation's (by credit code) last approved order other than `order` and not a
+    revocation: the data its current certificate was issued on."""
+    return session.scalar(
+        select(Order).join(Organisation, Order.organisation_id == Organisation.id)
+        .where(Organisation.credit_code == order.organisation.credit_code, Order.id != order.id,
+               Order.status.in_(_DONE), Order.business_type != BusinessType.REVOCATION)
+        .order_by(Order.id.desc()).limit(1))
+
+
 def changed_identity(session: Session, order: Order) -> list[str]:
     """Which of name / legal representative an information change alters, compared with the
     organisation's last approved order (the data its current certificate was issued on);
     nothing for the other business types."""
     if order.business_type != BusinessType.INFO_CHANGE:
         return []
-    previous = session.scalar(
-        select(Order).join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Organisation.credit_code == order.organisation.credit_code, Order.id != order.id,
-               Order.status.in_(_DONE), Order.business_type != BusinessType.REVOCATION)
-        .order_by(Order.id.desc()).limit(1))
+    previous = last_approved_order(session, order)
     if previous is None:
         return ["organisation_name", "legal_rep"]  # nothing to compare with: treat as changed
     changed = []

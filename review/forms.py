@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
-from models import MaterialKind, RevocationReason
+from models import BusinessType, MaterialKind, RevocationReason
+from models.business import ORDER_CHECKLIST_KEY, order_checks
 from web.forms import Form
 
 # What a reviewer confirms for each document kind before approving.
@@ -15,6 +16,7 @@ CHECKLIST: dict[MaterialKind, tuple[str, ...]] = {
     MaterialKind.AGENT_ID_BACK: ("legible", "valid_dates"),
     MaterialKind.ESEAL_SAMPLE_FORM: ("legible", "seal_present", "names_match"),
     MaterialKind.AUTHORISATION_LETTER: ("legible", "seal_present", "names_match", "valid_dates"),
+    MaterialKind.PAYMENT_PROOF: ("legible", "amount_matches", "payer_is_organisation"),
 }
 # Tab titles short enough for five tabs on one line of a laptop screen.
 SHORT_KIND_LABELS = {
@@ -23,12 +25,25 @@ SHORT_KIND_LABELS = {
     MaterialKind.AGENT_ID_BACK: _l("ID emblem side"),
     MaterialKind.ESEAL_SAMPLE_FORM: _l("E-seal form"),
     MaterialKind.AUTHORISATION_LETTER: _l("Authorisation"),
+    MaterialKind.PAYMENT_PROOF: _l("Payment proof"),
 }
 CHECK_LABELS = {
     "legible": _l("Legible"),
     "seal_present": _l("Seal present"),
     "names_match": _l("Names and numbers match the form"),
     "valid_dates": _l("Dates valid"),
+    "amount_matches": _l("Amount is the order's price"),
+    "payer_is_organisation": _l("Paid from the organisation's account"),
+}
+# The checks of the order as a whole (models.business.order_checks), by business type.
+ORDER_CHECK_LABELS = {
+    "same_organisation": _l("Same organisation as the earlier order"),
+    "earlier_certificate_found": _l("The earlier certificate is the one to revoke"),
+    "payment_matched": _l("Finance matched the payment proof to the bank statement"),
+    "certificate_identified": _l("The certificate to revoke is identified"),
+    "requester_entitled": _l("The requester may revoke it (agent and legal representative checked)"),
+    "reason_stated": _l("The reason is stated and fits"),
+    "changes_match_documents": _l("The new values match the documents"),
 }
 DECISIONS = ("approve", "reject", "more_materials")
 REVEALABLE = ("legal_rep_id_number", "agent_id_number", "account_number", "legal_rep_bank_card", "agent_bank_card")
@@ -41,13 +56,19 @@ class DecisionForm(Form):
                                 choices=[k.value for k in MaterialKind])
     note = TextAreaField(_l("Note to the applicant"), validators=[Optional(), Length(max=500)])
 
-    def checklist(self, materials: dict[MaterialKind, object], formdata) -> dict[str, dict[str, bool | None]]:
+    def checklist(self, materials: dict[MaterialKind, object], formdata,
+                  business_type: BusinessType) -> dict[str, dict[str, bool | None]]:
         """Each check of each current material: holds (True, "y"), fails (False, "n") or not answered
-        (None): {"<material id>": {"legible": True, "seal_present": False, ...}}."""
+        (None): {"<material id>": {"legible": True, "seal_present": False, ...}}; and the business
+        type's checks of the order as a whole under "order" ("check-order-<check>"), when it has any."""
         answers = {"y": True, "n": False}
-        return {str(material.id): {item: answers.get(formdata.get(f"check-{material.id}-{item}"))
-                                   for item in CHECKLIST[kind]}
-                for kind, material in materials.items()}
+        checklist = {str(material.id): {item: answers.get(formdata.get(f"check-{material.id}-{item}"))
+                                        for item in CHECKLIST[kind]}
+                     for kind, material in materials.items()}
+        if checks := order_checks(business_type):
+            checklist[ORDER_CHECKLIST_KEY] = {item: answers.get(formdata.get(f"check-order-{item}"))
+                                              for item in checks}
+        return checklist
 
 
 class ReassignForm(Form):

@@ -39,13 +39,14 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from models.business import required_materials
+from models.business import ORDER_CHECKLIST_KEY, order_checks, required_materials
 from notifications import outbox
-from review import beside, certificates, context, identity, operations, queues, sla
+from review import after_sale_view, beside, certificates, context, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import (
     CHECK_LABELS,
     CHECKLIST,
+    ORDER_CHECK_LABELS,
     SHORT_KIND_LABELS,
     ActionForm,
     DecisionForm,
@@ -166,14 +167,18 @@ def order_page(number: str):
     operations.record_order_view(db.session, order, current_user)
     now = utcnow()
     calendar = request_calendar()
-    materials = current_materials(db.session, order)
+    materials = _reviewed_materials(order)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
     identity_changes = changed_identity(db.session, order)
+    payment = checkout.payment_of(db.session, order)
+    checks = identity.latest_checks(db.session, order)
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions,
         kinds=list(required_materials(order.business_type)),
         checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
+        order_checks=order_checks(order.business_type), order_check_labels=ORDER_CHECK_LABELS,
+        after_sale=after_sale_view.after_sale(db.session, order, payment=payment, checks=checks),
         beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
         earlier_versions=_earlier_versions(order), kept=_kept_answers(order),
         reassign=_reassign_form(),
@@ -182,18 +187,24 @@ def order_page(number: str):
         calendar_warning=sla.uncovered_warning(calendar, *(t for t in (order.sla_due_at, order.sla_limit_at) if t)),
         warnings=warnings_for(db.session, order, now=now,
                               phone_reuse_limit=current_app.config["PHONE_REUSE_WARNING_ORGS"]),
-        checks=identity.latest_checks(db.session, order),
+        checks=checks,
         decisions=db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
                                      .order_by(ReviewDecision.id)).all(),
         dual_control=needs_dual_control(order, identity_changes), identity_changes=identity_changes,
         next_queue=(order.queue or ReviewQueue.NEW).value,
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
-        payment=checkout.payment_of(db.session, order), invoices=invoices.invoices_of(db.session, order),
+        payment=payment, invoices=invoices.invoices_of(db.session, order),
         messages=outbox.messages_about(db.session, order),
         certificates=certificates.certificates_of(db.session, order), now=now,
         earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
         note_form=note_form(order.number),
     )
+
+
+def _reviewed_materials(order: Order) -> dict[MaterialKind, Material]:
+    """The current materials of the kinds the order's business type asks for (the ones reviewed)."""
+    kinds = required_materials(order.business_type)
+    return {kind: m for kind, m in current_materials(db.session, order).items() if kind in kinds}
 
 
 def _earlier_versions(order: Order) -> dict[MaterialKind, Material]:
@@ -336,11 +347,12 @@ def decide(number: str):
     order = _order(number)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
+    form.kinds.choices = [kind.value for kind in required_materials(order.business_type)]
     if not form.validate_on_submit():
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
         return redirect(url_for("review.order_page", number=number))
-    materials = current_materials(db.session, order)
-    checklist = form.checklist(materials, request.form)
+    materials = _reviewed_materials(order)
+    checklist = form.checklist(materials, request.form, order.business_type)
     failed = operations.failed_checks(materials, checklist)
     queue = order.queue or ReviewQueue.NEW  # where the next one comes from
     try:
@@ -364,7 +376,8 @@ def _apply_decision(order, form, checklist, failed: list[str]) -> str:
         operations.reject_order(db.session, order, current_user, reason_ids=reason_ids,
                                 note=form.note.data, checklist=checklist)
         return _("Rejected. The applicant is notified.")
-    kinds = [MaterialKind(k) for k in form.kinds.data or dict.fromkeys(check.split(":")[0] for check in failed)]
+    failing_documents = (check.split(":")[0] for check in failed if not check.startswith(f"{ORDER_CHECKLIST_KEY}:"))
+    kinds = [MaterialKind(k) for k in form.kinds.data or dict.fromkeys(failing_documents)]
     operations.request_materials(db.session, order, current_user, kinds=kinds, message=form.note.data,
                                  reason_ids=reason_ids, checklist=checklist,
                                  ttl_days=current_app.config["MATERIAL_REQUEST_TTL_DAYS"],

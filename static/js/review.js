@@ -2,7 +2,7 @@
 // corner), the checklist by exception ("every check holds", a failing check marked on its own, the
 // reasons and documents to upload again pre-selected from the failing checks; a re-submitted document
 // beside its earlier version, P), the audited number
-// reveal, and keys for everything (N take the next, Y every check holds, 1-5 / [ ] documents,
+// reveal, and keys for everything (N take the next, Y every check holds, 1-9 / [ ] documents,
 // + - 0 Q E the viewer, A approve, R reject, M more materials, ? the list). A key works wherever the
 // focus is, except while typing in a text field; Alt+key works there too (as an access key would:
 // headless Chromium fires none, so the page handles Alt itself).
@@ -198,7 +198,7 @@
     // With Alt the layout may change the character (e.g. Alt+A on a Mac): take the key's code.
     var key = event.altKey && /^Key[A-Z]$/.test(event.code) ? event.code.slice(3).toLowerCase() : event.key.toLowerCase();
     var handled = false;
-    if (/^[1-5]$/.test(key) && !event.altKey) {
+    if (/^[1-9]$/.test(key) && !event.altKey) {
       var tab = tabs[parseInt(key, 10) - 1];
       if (tab) { show(tab.dataset.doc); handled = true; }
     } else if (keys[key]) {

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import selectinload
@@ -25,16 +27,22 @@ from billing.reconciliation import reconcile_with_provider
 from documents import regions
 from finance import queries as finance_queries
 from fulfillment.shipping import address_of
+from issuance import authority, ceremony
+from issuance.authority import Keyring
+from issuance.settings import CaSettings
 from models import (
     REVIEW_ROLES,
     AuditEntry,
     BusinessType,
+    Certificate,
+    CertificateStatus,
     CertKind,
     Courier,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
     Material,
+    MaterialKind,
     Order,
     OrderStatus,
     Organisation,
@@ -43,6 +51,7 @@ from models import (
     RefundReason,
     RefundStatus,
     ReviewQueue,
+    RevocationReason,
     Shipment,
     ShipmentStatus,
     Staff,
@@ -51,10 +60,12 @@ from models import (
     next_password_card_number,
 )
 from models.audit_chain import seal_head, verify
+from models.business import required_materials
 from models.business_time import BUSINESS_TZ
 from models.order_state import check_transition
 from models.sealed import lookup_digest
 from public import validators
+from review.dual_control import changed_identity
 from review.sla import load_calendar, policy_for
 from tests.conftest import PRODUCTION, add_staff
 from tests.factories import folder_store
@@ -71,10 +82,21 @@ def staff(db_session):
                            finance=add_staff(db_session, StaffRole.FINANCE))
 
 
-def load(db_session, tmp_path, n: int, seed: int = 7) -> SimpleNamespace:
+@pytest.fixture
+def keyring(db_session, staff, tmp_path) -> Keyring:
+    """An issuing CA of key files, as make run's ceremony makes it, and the keyring that opens its key."""
+    settings = CaSettings(signer="keyfile", key_folder=tmp_path / "ca", pkcs11_module="", token_label="", token_pin="",
+                          public_url="http://ca.example.test", crl_next_update=dt.timedelta(hours=24),
+                          organisation="Demo CA")
+    settings.key_folder.mkdir()
+    ceremony.hold_ceremony(db_session, settings, [staff.reviewers[1], add_staff(db_session, StaffRole.ADMIN)])
+    return Keyring(settings)
+
+
+def load(db_session, tmp_path, n: int, seed: int = 7, keyring: Keyring | None = None) -> SimpleNamespace:
     """Load n applications; `orders` selects what this load added (the database may hold others)."""
     before = db_session.scalar(select(func.coalesce(func.max(Order.id), 0)))
-    counts = load_applications(db_session, n, now=NOW, store=folder_store(tmp_path), seed=seed)
+    counts = load_applications(db_session, n, now=NOW, store=folder_store(tmp_path), keyring=keyring, seed=seed)
     ours = Order.id > before
     orders = db_session.scalars(select(Order).where(ours).order_by(Order.id).options(
         selectinload(Order.organisation), selectinload(Order.legal_rep), selectinload(Order.agent))).all()
@@ -86,8 +108,8 @@ def chain_problems(db_session, key: bytes) -> list:
 
 
 @pytest.fixture
-def loaded(db_session, staff, tmp_path):
-    return load(db_session, tmp_path, 300)
+def loaded(db_session, staff, tmp_path, keyring):
+    return load(db_session, tmp_path, 300, keyring=keyring)
 
 
 def test_counts_and_status_mix(db_session, loaded):
@@ -95,7 +117,9 @@ def test_counts_and_status_mix(db_session, loaded):
     resubmitted = sum(o.queue == ReviewQueue.RESUBMITTED for o in orders)
     assert len(orders) == 300
     assert tables["organisation"] == 300 and tables["person"] == 600 and tables["order"] == 300
-    assert tables["material"] == 5 * 300 + resubmitted  # a re-submitted document keeps its predecessor
+    # Each order has the documents of its business type; a re-submitted document keeps its predecessor.
+    assert tables["material"] == sum(len(required_materials(o.business_type)) for o in orders) + resubmitted
+    assert tables["certificate"] == sum(o.status is S.COMPLETED for o in orders)
     assert tables["shipment"] == sum(o.status in (S.SHIPPED, S.COMPLETED) for o in orders) > 0
     assert "skipped" not in loaded.counts
     assert tables["audit_entry"] == db_session.scalar(select(func.count()).where(AuditEntry.order_id.in_(
@@ -144,7 +168,8 @@ def test_organisations_and_people_pass_the_desk_checks(db_session, loaded):
             assert person.id_number_digest == lookup_digest(person.id_number)
             if person.phone:
                 assert validators.mainland_mobile(person.phone) == person.phone
-            id_numbers.append(person.id_number)
+            if order.previous_order_id is None:  # an after-sale order names the earlier order's people again
+                id_numbers.append(person.id_number)
         assert validators.email_address(order.agent.email)
         assert (order.legal_rep.bank_card_number is not None) == (order.identity_method == "legal_rep_bank_card")
         assert validators.bank_account_number(order.account_number) == order.account_number
@@ -175,10 +200,10 @@ def test_order_numbers_are_unique_and_later_orders_carry_on(db_session, loaded):
 def test_materials_are_real_shared_images(db_session, loaded, tmp_path):
     materials = db_session.scalars(select(Material).where(Material.order_id.in_([o.id for o in loaded.orders]))).all()
     current = {(m.order_id, m.kind) for m in materials if m.superseded_at is None}
-    assert len(current) == 5 * len(loaded.orders)
+    assert current == {(o.id, kind) for o in loaded.orders for kind in required_materials(o.business_type)}
     store = folder_store(tmp_path)
     blobs = {m.stored_name: m for m in materials}
-    assert 5 <= len(blobs) <= 10
+    assert 6 <= len(blobs) <= 12  # two drawings of each kind at most, the payment proof among them
     for name, material in blobs.items():
         content = store.read(name)
         assert hashlib.sha256(content).hexdigest() == material.sha256 and len(content) == material.size_bytes
@@ -265,7 +290,7 @@ def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session
     assert chain_problems(db_session, key) == []
     stored = set(db_session.scalars(select(Material.stored_name).where(
         Material.order_id.in_([o.id for o in first.orders + second.orders]))))
-    assert len(stored) <= 10  # the second load found the first one's images
+    assert len(stored) <= 12  # the second load found the first one's images
 
 
 # --- the keys programmed and shipped: password cards and parcels ---------------------------------------
@@ -380,9 +405,10 @@ def test_card_numbers_follow_the_beijing_year_and_the_programming_order(db_sessi
     assert next_password_card_number(db_session, new_year) == "MK2031000003"
 
 
-def test_without_an_active_courier_the_shipped_keys_have_no_parcel_and_the_load_says_so(db_session, staff, tmp_path):
+def test_without_an_active_courier_the_shipped_keys_have_no_parcel_and_the_load_says_so(db_session, staff, tmp_path,
+                                                                                       keyring):
     db_session.execute(update(Courier).values(active=False))
-    loaded = load(db_session, tmp_path, 40)
+    loaded = load(db_session, tmp_path, 40, keyring=keyring)
     shipped = sum(o.status in (S.SHIPPED, S.COMPLETED) for o in loaded.orders)
     assert shipped and loaded.counts["skipped"] == {"parcels (no active courier)": shipped}
     assert loaded.counts["tables"]["shipment"] == 0
@@ -487,8 +513,11 @@ def test_the_finance_console_and_the_sandbox_bill_agree_with_the_review_side(db_
 
 
 def test_command_loads_and_reports(make_app, db_session, tmp_path):
-    app = make_app(UPLOAD_FOLDER=str(tmp_path))
+    app = make_app(UPLOAD_FOLDER=str(tmp_path), CA_KEY_FOLDER=str(tmp_path / "ca"))
     add_staff(db_session, StaffRole.FULFILLMENT)  # after making the app, whose set-up discards what was flushed
+    (tmp_path / "ca").mkdir()  # make run's ceremony, held before the demo data
+    ceremony.hold_ceremony(db_session, CaSettings.from_config(app.config),
+                           [add_staff(db_session, StaffRole.ADMIN), add_staff(db_session, StaffRole.SENIOR_REVIEWER)])
     app.cli.add_command(demo_data_command)
     before = db_session.scalar(select(func.count()).select_from(Organisation))
     payments = db_session.scalar(select(func.count()).select_from(Payment))
@@ -497,6 +526,7 @@ def test_command_loads_and_reports(make_app, db_session, tmp_path):
     assert re.search(r"added 25 applications in \d+\.\d s", result.output)
     assert "order 25" in result.output and "statuses:" in result.output
     assert re.search(r"shipment [1-9]", result.output) and "skipped:" not in result.output
+    assert re.search(r"certificate [1-9]", result.output)
     assert db_session.scalar(select(func.count()).select_from(Organisation)) == before + 25
     made = re.search(r"billing: +paid and invoiced (\d+)", result.output)
     assert made and db_session.scalar(select(func.count()).select_from(Payment)) == payments + int(made.group(1))
@@ -532,3 +562,69 @@ def test_three_waiting_applications_carry_the_risks_the_review_screen_warns_of(d
         order = db_session.scalar(select(Order).where(Order.number == number))
         found = {w.code for w in warnings_for(db_session, order, now=utcnow(), phone_reuse_limit=3)}
         assert code in found, (code, number, found)
+
+
+# --- after-sale orders: the earlier order they continue and its certificate ----------------------------
+
+
+def test_completed_orders_have_their_certificate_signed_by_the_issuing_ca(db_session, loaded):
+    issuing = authority.issuing_ca(db_session)
+    issuer_key = cx509.load_der_x509_certificate(issuing.der).public_key()
+    completed = [o for o in loaded.orders if o.status is S.COMPLETED]
+    certificates = {c.order_id: c for c in db_session.scalars(select(Certificate).where(
+        Certificate.order_id.in_([o.id for o in loaded.orders])))}
+    assert set(certificates) == {o.id for o in completed}
+    for order in completed:
+        certificate = certificates[order.id]
+        assert certificate.issuer_id == issuing.id and certificate.status is CertificateStatus.VALID
+        assert certificate.password_card_number == order.password_card_number and certificate.media_serial
+        assert order.approved_at < certificate.not_before <= order.completed_at < certificate.not_after
+        signed = cx509.load_der_x509_certificate(certificate.der)
+        issuer_key.verify(signed.signature, signed.tbs_certificate_bytes, ec.ECDSA(signed.signature_hash_algorithm))
+        assert f"{signed.serial_number:032x}" == certificate.serial_number
+        assert signed.subject.rfc4514_string() .count(order.organisation.name) == 2  # O and CN
+
+
+def test_after_sale_orders_continue_an_earlier_completed_order_and_its_certificate(db_session, loaded):
+    after_sale = [o for o in loaded.orders if o.business_type in demo_plans.CONTINUING]
+    assert {o.business_type for o in after_sale} == set(demo_plans.CONTINUING)
+    continued = [o.previous_order_id for o in after_sale]
+    assert None not in continued and len(set(continued)) == len(continued)  # each earlier order once
+    names_changed = reps_changed = 0
+    for order in after_sale:
+        earlier, certificate = order.previous_order, order.certificate
+        assert earlier.status is S.COMPLETED and earlier.completed_at < order.created_at
+        assert certificate.order_id == earlier.id and certificate.status is CertificateStatus.VALID
+        assert order.organisation.credit_code == earlier.organisation.credit_code
+        assert (order.channel_id, order.product_id, order.mailing_address, order.account_number) == (
+            earlier.channel_id, earlier.product_id, earlier.mailing_address, earlier.account_number)
+        assert order.agent.id_number == earlier.agent.id_number
+        kinds = {m.kind for m in db_session.scalars(select(Material).where(Material.order_id == order.id))}
+        assert kinds == set(required_materials(order.business_type))
+        if order.business_type is BusinessType.REPLACEMENT:
+            assert order.revocation_reason in (RevocationReason.KEY_COMPROMISE, RevocationReason.SUPERSEDED)
+            assert MaterialKind.PAYMENT_PROOF in kinds and order.price_cents > 0
+        elif order.business_type is BusinessType.REVOCATION:
+            assert order.revocation_reason in {int(r) for r, _ in demo_plans.REASONS[BusinessType.REVOCATION]}
+            assert kinds == set() and order.price_cents == 0
+        else:
+            assert order.revocation_reason is None
+            names_changed += order.organisation.name != earlier.organisation.name
+            reps_changed += order.legal_rep.id_number != earlier.legal_rep.id_number
+            assert (order.organisation.name, order.legal_rep.id_number, order.legal_rep.phone) != (
+                earlier.organisation.name, earlier.legal_rep.id_number, earlier.legal_rep.phone)
+            assert changed_identity(db_session, order) == (
+                ["organisation_name"] * (order.organisation.name != earlier.organisation.name)
+                + ["legal_rep"] * (order.legal_rep.id_number != earlier.legal_rep.id_number))
+    assert names_changed and reps_changed
+
+
+def test_demo_replacements_are_paid_and_revocations_free(db_session, billed):
+    after_sale = [o for o in billed.orders if o.previous_order_id is not None]
+    assert after_sale
+    for order in after_sale:
+        payment = payment_of(db_session, order)
+        if order.business_type is BusinessType.REVOCATION:
+            assert payment is None
+        else:
+            assert payment.status is PaymentStatus.PAID and payment.trade_no and payment.paid_at
