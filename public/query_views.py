@@ -16,7 +16,7 @@ from wtforms.validators import ValidationError
 from billing import invoices
 from documents import regions
 from documents.storage import DocumentStore
-from models import CertKind, Order, OrderStatus
+from models import BusinessType, CertKind, Order, OrderStatus
 from models.base import utcnow
 from models.sealed import mask
 from public import after_sale, captcha, sms_codes, validators, views
@@ -57,6 +57,22 @@ STATUS_WORDING = {
     OrderStatus.REJECTED: _l("Not approved"),
     OrderStatus.CANCELLED: _l("Cancelled"),
 }
+# Where a business type's path differs from a first application's (no key made, or paid by a
+# transfer finance matches).
+TYPE_STATUS_WORDING = {
+    (BusinessType.REPLACEMENT, OrderStatus.AWAITING_PAYMENT):
+        _l("Signed, waiting for finance to match your bank transfer"),
+    (BusinessType.REVOCATION, OrderStatus.APPROVED): _l("Approved, the certificate is being revoked"),
+    (BusinessType.REVOCATION, OrderStatus.COMPLETED): _l("Completed: the certificate is revoked"),
+    (BusinessType.INFO_CHANGE, OrderStatus.APPROVED):
+        _l("Approved: we will contact you to update the certificate on your key"),
+}
+
+
+def status_wording(order: Order) -> str:
+    return TYPE_STATUS_WORDING.get((order.business_type, order.status)) or STATUS_WORDING[order.status]
+
+
 INVOICE_WORDING = {
     queries.NOT_ISSUED: _l("Not issued"),
     "issued": _l("Issued"),
@@ -157,7 +173,7 @@ def query_results():
     response = make_response(render_template(
         "public/query_results.html", identity=identity, results=results,
         after_sale=_after_sale_links(identity, results),
-        id_types=dict(QUERY_ID_TYPES), cert_kinds=dict(CERT_KINDS), status_wording=STATUS_WORDING,
+        id_types=dict(QUERY_ID_TYPES), cert_kinds=dict(CERT_KINDS), status_wording=status_wording,
         invoice_wording=INVOICE_WORDING, password_wording=PASSWORD_WORDING, regions=regions, mask=mask,
     ))
     response.headers["Cache-Control"] = "private, no-store"
