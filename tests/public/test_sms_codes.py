@@ -71,3 +71,22 @@ def test_rate_limit_per_ip(db_session):
         _send(db_session, phone=f"1360000{n:04d}")
     with pytest.raises(CodeRefused, match="network"):
         _send(db_session, phone="13699999999")
+
+
+def test_a_code_for_another_purpose_need_not_wait_but_counts_in_the_hour(db_session):
+    """补办 and 吊销 send the order query's code and, a moment later, the signature's to one phone."""
+    def signature_code():
+        return send_code(db_session, POLICY, phone="13600001234", purpose="signature",
+                         message=lambda code: SmsContent("s", "SMS_S", {"code": code}, f"验证码{code}"),
+                         client_ip="10.0.0.1")
+
+    _send(db_session)
+    signature_code()
+    with pytest.raises(CodeRefused, match="less than a minute"):
+        signature_code()
+    for _ in range(POLICY.per_phone_per_hour - 2):
+        _age(db_session, 61)
+        _send(db_session)
+    _age(db_session, 61)
+    with pytest.raises(CodeRefused, match="this phone"):
+        signature_code()
