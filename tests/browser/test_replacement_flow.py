@@ -69,6 +69,13 @@ def _staff(committed, role: StaffRole, prefix: str, name: str):  # noqa: F811
                                          display_name=name))
 
 
+def _console(browser, base: str, staff) -> Page:
+    """A browser of the staff member's own, signed in to the console."""
+    desk = browser.new_context(viewport=LAPTOP).new_page()
+    console_sign_in(desk, base, staff.username, staff.totp_secret)
+    return desk
+
+
 def _captcha(page: Page, base: str) -> None:
     token = page.input_value("[name=captcha_token]")
     page.fill("[name=captcha]", page.request.get(f"{base}/_test/captcha?t={token}").text())
@@ -137,16 +144,16 @@ def test_a_lost_key_is_replaced_from_the_order_query_to_the_parcel(  # noqa: PLR
     replacement = committed(lambda s: order_of(s, number))
     assert replacement.business_type is BusinessType.REPLACEMENT
     assert replacement.status is OrderStatus.AWAITING_PAYMENT
+    payer = committed(lambda s: order_of(s, number).organisation.name)
 
     # Finance matches the receipt to the bank statement: the order is paid and enters the replacement queue.
     finance = _staff(committed, StaffRole.FINANCE, "fin", "财务 陈静")
-    desk = browser.new_page(viewport=LAPTOP)
-    console_sign_in(desk, live_url, finance.username, finance.totp_secret)
+    desk = _console(browser, live_url, finance)
     desk.goto(f"{live_url}/console/finance/transfers/{number}")
     desk.fill("[name=reference]", f"20261206{uuid.uuid4().int % 10**8:08d}")
     desk.fill("[name=amount]", f"{replacement.price_cents / 100:.2f}")
     desk.fill("[name=value_date]", dt.date.today().isoformat())
-    desk.fill("[name=payer_name]", replacement.organisation.name)
+    desk.fill("[name=payer_name]", payer)
     desk.locator("#match-form button[type=submit]").click()
     expect(desk.locator(".alert-success")).to_be_visible()
     worker_round(station_app)  # the order enters its queue; the invoice is issued
@@ -154,16 +161,19 @@ def test_a_lost_key_is_replaced_from_the_order_query_to_the_parcel(  # noqa: PLR
 
     # A reviewer claims it from the replacement queue, sees the earlier order beside it, and approves.
     reviewer = _staff(committed, StaffRole.REVIEWER, "rev", "审核员 王芳")
-    console_sign_in(desk, live_url, reviewer.username, reviewer.totp_secret)
+    desk = _console(browser, live_url, reviewer)
     desk.goto(f"{live_url}/console/queues/replacement?q={number}")
     desk.locator(f'tr[data-order="{number}"]').get_by_role("button").click()
     expect(desk.locator(".identity-check[data-outcome=passed]").first).to_be_visible()
     expect(desk.locator("main")).to_contain_text(earlier)
     expect(desk.locator("main")).to_contain_text(old_serial)
+    desk.wait_for_load_state()  # the page's buttons are set up once it has loaded
+    expect(desk.locator(".doc-tabs [data-doc]")).to_have_count(6)  # the five documents and the payment proof
     for _ in desk.locator(".doc-tabs [data-doc]").all():
         desk.locator(".doc-pane:not(.d-none) [data-action=all-hold]").click()
-    for check in desk.locator("[data-order-check]").all():
-        check.locator("input[value=y]").check()
+    for holds in desk.locator("#order-checks input.check-holds").all():  # same organisation, certificate, payment
+        holds.check()
+    desk.screenshot(path=str(screenshots / "review-replacement.png"))
     desk.click("#approve")
     expect(desk.locator(".alert-success")).to_be_visible()
     worker_round(station_app)  # the signing service revokes the lost key's certificate
@@ -179,7 +189,7 @@ def test_a_lost_key_is_replaced_from_the_order_query_to_the_parcel(  # noqa: PLR
     label = f"UKEY-{uuid.uuid4().hex[:4]}"
     live_station.blank_key(label)
     new_key = wait_for(lambda: serial_seen(committed, live_station.name, label), what="the agent to list the key")
-    console_sign_in(desk, live_url, fulfillment_staff.username, fulfillment_staff.totp_secret)
+    desk = _console(browser, live_url, fulfillment_staff)
     desk.goto(f"{live_url}/console/station/")
     desk.locator("#job-queue tr", has_text=number).get_by_role("button").click()
     desk.select_option("select[name=station]", label=live_station.name)
