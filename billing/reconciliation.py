@@ -26,10 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.interfaces import PaymentProvider
-from billing.transfers import BANK_TRANSFER
 from models.business_time import BUSINESS_TZ
 from models.order import Order
-from models.payment import Payment, PaymentStatus, Refund, RefundStatus
+from models.payment import BANK_TRANSFER, Payment, PaymentStatus, Refund, RefundStatus
 
 TRADE = "trade"
 REFUND = "refund"

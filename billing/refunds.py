@@ -18,7 +18,7 @@ from billing import invoice_work, invoices
 from billing.capital import money
 from billing.payments.interfaces import ProviderError, RefundState
 from billing.services import BillingError, BillingServices
-from models import Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
+from models import BANK_TRANSFER, Order, Payment, PaymentStatus, Refund, RefundReason, RefundStatus, Staff, record
 from models.base import update_if
 from notifications import outbox
 from notifications.messages import render_sms
@@ -78,6 +78,8 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
     the question unanswered too, it waits for the next sweep. Nobody is refunded twice."""
     if refund.status is not RefundStatus.CONFIRMED:
         return refund.status is RefundStatus.SUCCEEDED
+    if paid_back_by_hand(refund):  # finance transfers it back and records the transfer (record_paid_back)
+        return False
     sent_before = refund.attempts > 0
     # Claim this attempt: of two senders at once (finance's "send again" and the sweep) one goes on.
     if not update_if(session, refund, Refund.status == RefundStatus.CONFIRMED, Refund.attempts == refund.attempts,
@@ -96,6 +98,21 @@ def execute_refund(session: Session, services: BillingServices, refund: Refund, 
             return _failed(session, refund, str(exc), actor=actor)
     _settle(session, refund, actor=actor, now=now, note="found made by the refund query" if made else None)
     return True
+
+
+def paid_back_by_hand(refund: Refund) -> bool:
+    """A bank transfer finance matched (补办) went to no provider: it goes back the same way."""
+    return refund.payment.provider == BANK_TRANSFER
+
+
+def record_paid_back(session: Session, refund: Refund, reference: str, staff: Staff, *, now: dt.datetime) -> None:
+    """Finance paid a confirmed refund of a bank transfer back from the CA's account: the transfer's
+    reference settles it (the payment refunded, the payer told, the invoice reversed), once."""
+    if not paid_back_by_hand(refund):
+        raise BillingError(N_("This refund goes back through the payment provider, not by a transfer."))
+    if not update_if(session, refund, Refund.status == RefundStatus.CONFIRMED, attempts=Refund.attempts + 1):
+        raise BillingError(N_("This refund is not waiting to be paid back."))
+    _settle(session, refund, actor=staff.actor, now=now, note=f"paid back by bank transfer {reference}")
 
 
 def _failed(session: Session, refund: Refund, error: str, *, actor: str) -> bool:

@@ -6,11 +6,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from billing.invoices import blue_in_force, invoiceable_payment
-from models import Invoice, InvoiceKind, Order, Payment, PaymentStatus, Refund, RefundStatus
+from models import BANK_TRANSFER, Invoice, InvoiceKind, Order, Payment, PaymentStatus, Refund, RefundStatus
 
 
 def refunds_to_send(session: Session) -> list[int]:
-    return list(session.scalars(select(Refund.id).where(Refund.status == RefundStatus.CONFIRMED).order_by(Refund.id)))
+    """Confirmed refunds the provider has not taken yet (a bank transfer is paid back by hand)."""
+    return list(session.scalars(select(Refund.id).join(Payment, Payment.id == Refund.payment_id)
+                                .where(Refund.status == RefundStatus.CONFIRMED, Payment.provider != BANK_TRANSFER)
+                                .order_by(Refund.id)))
 
 
 def orders_without_invoice(session: Session) -> list[int]:

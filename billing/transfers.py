@@ -24,6 +24,7 @@ from billing.capital import money
 from billing.services import BillingError, BillingServices
 from documents.materials import current_materials
 from models import (
+    BANK_TRANSFER,
     Material,
     MaterialKind,
     Order,
@@ -40,7 +41,6 @@ from notifications.outbox import queue_email, queue_sms
 from web import jobs
 from web.errors import N_
 
-BANK_TRANSFER = "bank_transfer"  # Payment.provider of a matched transfer
 MATCHED = "transfer.matched"  # work item: the matched order enters its review queue
 REFUSED_MESSAGE = "transfer_refused"  # templates/sms/ and templates/emails/
 

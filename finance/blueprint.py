@@ -12,6 +12,7 @@ _RULES = [
     ("/refunds", views.refund_list, ["GET"]),
     ("/refunds/<int:refund_id>/confirm", views.confirm_refund, ["POST"]),
     ("/refunds/<int:refund_id>/send", views.send_refund, ["POST"]),
+    ("/refunds/<int:refund_id>/paid-back", views.record_paid_back, ["POST"]),
     ("/invoices", views.invoice_list, ["GET"]),
     ("/invoices/<int:invoice_id>/pdf", views.invoice_pdf, ["GET"]),
     ("/invoices/<int:invoice_id>/void", views.void_invoice, ["POST"]),

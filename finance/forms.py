@@ -21,12 +21,23 @@ class VoidForm(Form):
     reason = StringField(_l("Reason for voiding"), validators=[DataRequired(), Length(max=200)])
 
 
+# A bank's reference (流水号) of a transfer in or out of the CA's account.
+BANK_REFERENCE = [Length(max=64), Regexp(r"^[A-Za-z0-9][A-Za-z0-9/_-]*$",
+                                         message=_l("A reference has letters, digits, '-', '_' and '/' only."))]
+
+
+class PaidBackForm(Form):
+    """The CA's transfer that paid a refund of a bank transfer back (billing.refunds.record_paid_back)."""
+
+    reference = StringField(_l("Bank reference (流水号)"), validators=[
+        DataRequired(message=_l("Give the reference of the transfer that paid it back.")), *BANK_REFERENCE])
+
+
 class MatchForm(Form):
     """The bank statement's line that pays an order finance matches (billing.transfers)."""
 
     reference = StringField(_l("Bank reference (流水号)"), validators=[
-        DataRequired(message=_l("Give the statement line's reference.")), Length(max=64),
-        Regexp(r"^[A-Za-z0-9][A-Za-z0-9/_-]*$", message=_l("A reference has letters, digits, '-', '_' and '/' only."))])
+        DataRequired(message=_l("Give the statement line's reference.")), *BANK_REFERENCE])
     amount = StringField(_l("Amount (yuan)"), validators=[
         DataRequired(message=_l("Give the amount on the statement.")), Length(max=16)])
     value_date = DateField(_l("Value date"), validators=[DataRequired(message=_l("Give the value date."))])

@@ -19,6 +19,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
 from billing.reconciliation import PAID_STATES, business_day_bounds
 from models import (
+    BANK_TRANSFER,
     BusinessType,
     Invoice,
     InvoiceKind,
@@ -234,6 +235,7 @@ class RefundRow:
     succeeded_at: dt.datetime | None
     attempts: int
     last_error: str | None
+    by_transfer: bool  # paid by a bank transfer finance matched: paid back by hand
 
     @property
     def failed(self) -> bool:
@@ -250,7 +252,8 @@ def _refunds(flt: RefundFilter) -> Select:
     query = (select(Refund.id, Refund.out_request_no, Order.number.label("order_number"),
                     Organisation.name.label("organisation"), Refund.amount_cents, Refund.reason, Refund.status,
                     Refund.requested_by, Refund.requested_at, Staff.display_name.label("confirmed_by"),
-                    Refund.confirmed_at, Refund.succeeded_at, Refund.attempts, Refund.last_error)
+                    Refund.confirmed_at, Refund.succeeded_at, Refund.attempts, Refund.last_error,
+                    (Payment.provider == BANK_TRANSFER).label("by_transfer"))
              .join(Payment, Payment.id == Refund.payment_id)
              .join(Order, Order.id == Payment.order_id)
              .join(Organisation, Organisation.id == Order.organisation_id)

@@ -26,7 +26,7 @@ from billing.reconciliation import MismatchKind, reconcile_with_provider
 from billing.services import BillingError, current_services
 from documents.storage import DocumentStore
 from finance import queries
-from finance.forms import ActionForm, MatchForm, RefuseProofForm, VoidForm
+from finance.forms import ActionForm, MatchForm, PaidBackForm, RefuseProofForm, VoidForm
 from models import (
     Invoice,
     InvoiceKind,
@@ -293,8 +293,25 @@ def send_refund(refund_id: int):
     return _back("finance.refund_list")
 
 
+@roles_required(*ACTORS)
+def record_paid_back(refund_id: int):
+    refund = db.session.get(Refund, refund_id) or abort(404)
+    form = PaidBackForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
+    elif _attempt(lambda: refunds.record_paid_back(db.session, refund, form.reference.data, current_user,
+                                                   now=utcnow())):
+        flash(_("Refund %(number)s is recorded as paid back by the transfer %(reference)s.",
+                number=refund.out_request_no, reference=form.reference.data), "success")
+    return _back("finance.refund_list")
+
+
 def _flash_sent(refund: Refund) -> None:
-    if refund.status is RefundStatus.SUCCEEDED:
+    if refunds.paid_back_by_hand(refund) and refund.status is RefundStatus.CONFIRMED:
+        flash(_("Refund %(number)s is confirmed: pay %(amount)s yuan back by bank transfer from the CA's account, "
+                "then record the transfer's reference here.", number=refund.out_request_no,
+                amount=yuan(refund.amount_cents)), "success")
+    elif refund.status is RefundStatus.SUCCEEDED:
         flash(_("Refund %(number)s sent: the payer gets %(amount)s yuan back.", number=refund.out_request_no,
                 amount=yuan(refund.amount_cents)), "success")
     else:

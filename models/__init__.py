@@ -35,6 +35,7 @@ from models.order_number import OrderSequence, next_order_number
 from models.order_state import BusinessType, CertKind, OrderStatus
 from models.organisation import Organisation
 from models.payment import (
+    BANK_TRANSFER,
     NotificationOutcome,
     Payment,
     PaymentNotification,
@@ -83,7 +84,7 @@ __all__ = [
     "PersonRole", "Price", "Product", "RejectionReason", "ReviewDecision", "ReviewQueue",
     "SlaPolicy", "SmsCode", "SmsMessage", "Staff", "StaffRole", "next_order_number",
     "EmailAttachment", "Invoice", "InvoiceKind", "InvoiceSequence", "InvoiceStatus", "next_invoice_sequence",
-    "NotificationOutcome", "Payment", "PaymentNotification", "PaymentStatus", "Refund", "RefundReason",
+    "BANK_TRANSFER", "NotificationOutcome", "Payment", "PaymentNotification", "PaymentStatus", "Refund", "RefundReason",
     "RefundStatus",
     "Courier", "PasswordCardSequence", "Shipment", "ShipmentStatus", "StockItem", "StockLevel", "StockMovement",
     "StockMovementKind", "next_password_card_number",

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, created, enum_type, intpk, str20, str64
 from models.staff import Staff
 
+# Payment.provider of a bank transfer made to the CA's account and matched by finance (补办): no
+# provider holds it, so its refund is paid back by hand as well (billing.refunds).
+BANK_TRANSFER = "bank_transfer"
+
 
 class PaymentStatus(enum.StrEnum):
     PENDING = "pending"  # QR code shown, not paid yet

@@ -43,6 +43,7 @@ ALLOWED = {
     "finance.refund_list": FINANCE_VIEWERS,
     "finance.confirm_refund": {StaffRole.FINANCE},
     "finance.send_refund": {StaffRole.FINANCE},
+    "finance.record_paid_back": {StaffRole.FINANCE},
     "finance.invoice_list": FINANCE_VIEWERS,
     "finance.invoice_pdf": FINANCE_VIEWERS | REVIEWERS,
     "finance.void_invoice": {StaffRole.FINANCE},

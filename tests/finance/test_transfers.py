@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from billing import checkout
 from billing.services import BillingError
-from billing.transfers import BANK_TRANSFER
 from models import (
+    BANK_TRANSFER,
     AuditEntry,
     BusinessType,
     Invoice,
@@ -174,3 +174,45 @@ def test_a_transfer_paid_order_gets_no_qr_code(db_session, billing_services, wai
     with pytest.raises(BillingError, match="bank transfer"):
         checkout.payment_qr_code(db_session, billing_services, _order(db_session, number))
     assert db_session.scalars(select(Payment)).all() == []
+
+
+def test_a_rejected_replacement_is_paid_back_by_a_transfer_finance_records(
+        app, client, db_session, login_as, waiting, billing_services, worker_round):
+    from billing import refunds, sweep
+    from models import Refund, RefundStatus, SmsMessage
+
+    number, price = waiting()
+    login_as(StaffRole.FINANCE)
+    client.post(f"/console/finance/transfers/{number}/match", data=_line(price))
+    worker_round()
+    order = _order(db_session, number)
+    refunds.propose_refund_for_rejected(db_session, order, actor="staff:reviewer")  # as a rejection does
+    db_session.commit()
+    refund_id = db_session.scalars(select(Refund.id)).one()
+
+    def refund():
+        db_session.expire_all()
+        return db_session.get(Refund, refund_id)
+
+    confirmed = client.post(f"/console/finance/refunds/{refund_id}/confirm", follow_redirects=True)
+    assert "pay" in confirmed.get_data(as_text=True).lower()
+    assert refund().status is RefundStatus.CONFIRMED and refund().attempts == 0 and refund().last_error is None
+    assert sweep.refunds_to_send(db_session) == []  # nothing goes to the payment provider
+    page = client.get("/console/finance/refunds").get_data(as_text=True)
+    assert f"/console/finance/refunds/{refund_id}/paid-back" in page
+
+    bad = client.post(f"/console/finance/refunds/{refund_id}/paid-back", data={"reference": "no spaces"})
+    assert bad.status_code == 302
+    assert refund().status is RefundStatus.CONFIRMED
+    client.post(f"/console/finance/refunds/{refund_id}/paid-back", data={"reference": "OUT20261206001"})
+    assert refund().status is RefundStatus.SUCCEEDED
+    payment = db_session.scalars(select(Payment).where(Payment.order_id == _order(db_session, number).id)).one()
+    assert payment.status is PaymentStatus.REFUNDED
+    told = db_session.scalars(select(SmsMessage).where(SmsMessage.order_id == payment.order_id,
+                                                       SmsMessage.template == "refund_succeeded")).one()
+    assert number in told.body
+    again = client.post(f"/console/finance/refunds/{refund_id}/paid-back", data={"reference": "OUT20261206002"},
+                        follow_redirects=True)
+    assert "not waiting" in again.get_data(as_text=True)  # recorded once
+    settled = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "refund.succeeded")).one()
+    assert "OUT20261206001" in settled.note
