@@ -183,6 +183,7 @@ def _purge_rows(session: Session, order: Order, *, dry_run: bool) -> tuple[int, 
     order.invoice_address_phone = order.invoice_bank_account = None
     order.mailing_address = REMOVED
     order.applicant_session_hash = order.certificate_password = None
+    order.revocation_note = None  # the applicant's own words about a revocation
     for message in sms:
         message.phone, message.body, message.sealed_body, message.sealed_params = REMOVED, None, None, None
     for code in _of(session, SmsCode, order):

@@ -122,6 +122,8 @@ def test_an_order_whose_certificate_ended_five_years_and_a_day_ago_loses_its_per
     files = Files(db_session, order)
     number, credit_code, serial = order.number, order.organisation.credit_code, order.organisation.name
     assert len(files.names) == 5 and all(files.kept())
+    order.revocation_note = "钥匙和密码一起丢在出租车上"
+    db_session.commit()
 
     report = _purge(app, db_session)
 
@@ -134,6 +136,7 @@ def test_an_order_whose_certificate_ended_five_years_and_a_day_ago_loses_its_per
                 person.bank_card_number) == ("", None, None, None, None, None)
     assert (order.account_name, order.account_number, order.mailing_address, order.invoice_address_phone,
             order.invoice_bank_account, order.organisation.phone) == ("", "", "", None, None, None)
+    assert order.revocation_note is None
     sms = db_session.scalars(select(SmsMessage).where(SmsMessage.order_id == order.id)).all()
     assert sms and all(m.phone == "" and m.text in ("", None) for m in sms)
     emails = db_session.scalars(select(EmailMessage).where(EmailMessage.order_id == order.id)).all()
