@@ -31,7 +31,7 @@ def test_a_code_sms_says_the_configured_signature_and_lifetime(other_ca):
     with other_ca.app_context():
         minutes = CodePolicy.from_config(other_ca.config).ttl_minutes
         sms = render_sms("order_signature", number="20261207U000001", code="123456", minutes=minutes)
-    assert sms.text == ("【示例认证】您正在确认证书申请订单20261207U000001，验证码123456，10分钟内有效。"
+    assert sms.text == ("【示例认证】您正在确认数字证书业务订单20261207U000001，验证码123456，10分钟内有效。"
                         "如非本人操作请忽略。")
     assert sms.template_code == other_ca.config["SMS_TEMPLATE_CODES"]["order_signature"]
     assert sms.params == {"number": "20261207U000001", "code": "123456", "minutes": "10"}, \
