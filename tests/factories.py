@@ -15,6 +15,10 @@ from documents.storage import DocumentStore, Purpose
 from documents.storage_backends import filesystem_store
 from models import (
     BusinessType,
+    CaCertificate,
+    CaRole,
+    Certificate,
+    CertificateProfile,
     Channel,
     Material,
     MaterialKind,
@@ -130,3 +134,25 @@ def staff(session, role: StaffRole | str, username: str) -> Staff:
     session.add(member)
     session.flush()
     return member
+
+
+def registered_certificate(session, order: Order, serial: str, *, days_left: int = 335, days_held: int = 30,
+                           **values) -> Certificate:
+    """A certificate of `order` as the register keeps it, under a CA row of its own: nothing is signed
+    (tests of what the desk does with certificates, not of the CA's signatures)."""
+    now = utcnow()
+    ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Register Test CA", serial_number=f"ca{serial[-36:]}",
+                       not_before=now - dt.timedelta(days=400), not_after=now + dt.timedelta(days=3650), der=b"0",
+                       key_ref="file:register-test.key", created_by="ceremony:test")
+    profile = CertificateProfile(code=f"register-{serial[-24:]}", name="Register test", key_types="rsa2048",
+                                 key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
+    session.add_all([ca, profile])
+    session.flush()
+    certificate = Certificate(**{
+        "order_id": order.id, "issuer_id": ca.id, "profile_id": profile.id, "job_id": f"job-{serial}",
+        "serial_number": serial, "subject": "CN=Register test", "key_type": "rsa2048", "csr_sha256": "0" * 64,
+        "der": b"0", "not_before": now - dt.timedelta(days=days_held), "not_after": now + dt.timedelta(days=days_left),
+        **values})
+    session.add(certificate)
+    session.flush()
+    return certificate

@@ -14,10 +14,7 @@ from billing import checkout
 from documents.storage import Purpose
 from models import (
     BusinessType,
-    CaCertificate,
-    CaRole,
     Certificate,
-    CertificateProfile,
     Material,
     MaterialKind,
     Order,
@@ -37,22 +34,8 @@ CARD_NUMBER = "PC20260000042"
 
 
 def certificate_for(db_session, order: Order, serial: str, **values) -> Certificate:
-    now = utcnow()
-    ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Replacement Test CA", serial_number=f"ca{serial}",
-                       not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=3650), der=b"0",
-                       key_ref="file:replacement.key", created_by="ceremony:test")
-    profile = CertificateProfile(code=f"repl-{serial[:12]}", name="Replacement test", key_types="rsa2048",
-                                 key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
-    db_session.add_all([ca, profile])
-    db_session.flush()
-    certificate = Certificate(**{
-        "order_id": order.id, "issuer_id": ca.id, "profile_id": profile.id, "job_id": f"job-{serial}",
-        "serial_number": serial, "subject": "CN=Replacement", "key_type": "rsa2048", "csr_sha256": "0" * 64,
-        "not_before": now - dt.timedelta(days=30), "not_after": now + dt.timedelta(days=335), "der": b"0",
+    return factories.registered_certificate(db_session, order, serial, **{
         "media_serial": MEDIA_SERIAL, "password_card_number": CARD_NUMBER, **values})
-    db_session.add(certificate)
-    db_session.flush()
-    return certificate
 
 
 def keyed_order(app, db_session, *, until: OrderStatus = OrderStatus.COMPLETED, serial: str = "cd" * 16,

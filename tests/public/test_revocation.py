@@ -11,10 +11,6 @@ from sqlalchemy import func, select
 from models import (
     AuditEntry,
     BusinessType,
-    CaCertificate,
-    CaRole,
-    Certificate,
-    CertificateProfile,
     CertificateStatus,
     CheckOutcome,
     IdentityMethod,
@@ -25,7 +21,6 @@ from models import (
     SmsCode,
     StaffRole,
 )
-from models.base import utcnow
 from public import revocation
 from review import identity
 from tests import factories
@@ -39,22 +34,9 @@ _serials = count(1)
 def issue(db_session, order: Order, *, status=CertificateStatus.VALID, days_left: int = 300,
           media_serial: str | None = "UK0001") -> str:
     """A certificate of the order, as the register keeps it; its serial."""
-    n = next(_serials)
-    serial = f"{n:032x}"
-    now = utcnow()
-    ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Revocation Test CA", serial_number=f"ca{serial[2:]}",
-                       not_before=now - dt.timedelta(days=400), not_after=now + dt.timedelta(days=3650), der=b"0",
-                       key_ref="file:revocation.key", created_by="ceremony:test")
-    profile = CertificateProfile(code=f"revocation-{n}", name="Revocation test", key_types="rsa2048",
-                                 key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
-    db_session.add_all([ca, profile])
-    db_session.flush()
-    db_session.add(Certificate(
-        order_id=order.id, issuer_id=ca.id, profile_id=profile.id, job_id=f"job-revocation-{n}", serial_number=serial,
-        subject="CN=Revocation", key_type="rsa2048", csr_sha256="0" * 64, der=b"0", status=status,
-        not_before=now - dt.timedelta(days=365 - days_left), not_after=now + dt.timedelta(days=days_left),
-        media_serial=media_serial))
-    db_session.flush()
+    serial = f"{next(_serials):032x}"
+    factories.registered_certificate(db_session, order, serial, days_left=days_left, days_held=365 - days_left,
+                                     status=status, media_serial=media_serial)
     return serial
 
 

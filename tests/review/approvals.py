@@ -2,15 +2,10 @@
 a certificate, made as the public side makes them, and their approval as the console does it."""
 from __future__ import annotations
 
-import datetime as dt
-
 from documents.materials import current_materials
 from models import (
     BusinessType,
-    CaCertificate,
-    CaRole,
     Certificate,
-    CertificateProfile,
     Order,
     Payment,
     PaymentStatus,
@@ -19,7 +14,6 @@ from models import (
     Token,
     TokenState,
 )
-from models.base import utcnow
 from models.business import ORDER_CHECKLIST_KEY, order_checks
 from review import operations
 from review.forms import CHECKLIST
@@ -30,18 +24,7 @@ from tests import factories
 def registered_certificate(session, order: Order, serial: str, *, key: TokenState = TokenState.ACTIVE) -> Certificate:
     """A certificate of `order` in the register (of a CA row of its own: nothing is signed) on the key
     `key-<serial>`, which is in state `key`."""
-    now = utcnow()
-    ca = CaCertificate(role=CaRole.ISSUING, subject="CN=Approval Test CA", serial_number=f"ca{serial}",
-                       not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=3650), der=b"0",
-                       key_ref="file:approval.key", created_by="ceremony:test")
-    profile = CertificateProfile(code=f"approval-{serial[-24:]}", name="Approval test", key_types="rsa2048",
-                                 key_usage="digital_signature", extended_key_usage="client_auth", policy_oid="1.2.3.4")
-    session.add_all([ca, profile])
-    session.flush()
-    certificate = Certificate(order_id=order.id, issuer_id=ca.id, profile_id=profile.id, job_id=f"job-{serial}",
-                              serial_number=serial, subject="CN=Approval", key_type="rsa2048", csr_sha256="0" * 64,
-                              not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=365), der=b"0")
-    session.add(certificate)
+    certificate = factories.registered_certificate(session, order, serial, days_held=1, days_left=365)
     hold(session, certificate, key)
     return certificate
 
