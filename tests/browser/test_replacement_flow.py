@@ -85,6 +85,21 @@ def _code_sent_to(committed, phone: str) -> str:  # noqa: F811
     return committed(lambda s: sms_code_in(latest_for(s, phone).text))
 
 
+def _through_the_order_query(page: Page, base: str, committed, service: str, credit_code: str,  # noqa: F811
+                             phone: str) -> None:
+    """From the home page's tile, the order query (the organisation's credit code, the agent's SMS code)
+    and on to the service's first page."""
+    page.click(f"#service-{service}")
+    expect(page).to_have_url(re.compile(rf"/query\?for={service}$"))
+    page.fill("[name=id_number]", credit_code)
+    page.fill("[name=agent_phone]", phone)
+    _captcha(page, base)
+    page.click("#send-query-code")
+    page.fill("#sms_code", _code_sent_to(committed, phone))
+    page.click("#confirm-query-code")
+    expect(page).to_have_url(re.compile(rf"/{service}$"))
+
+
 def _picture(tmp_path, kind: str) -> str:
     path = tmp_path / f"{kind}.jpg"
     buffer = io.BytesIO()
@@ -106,15 +121,7 @@ def test_a_lost_key_is_replaced_from_the_order_query_to_the_parcel(  # noqa: PLR
     # The applicant: the home page's 证书补办, the order query's SMS code, the list of the seed's columns.
     page.goto(f"{live_url}/c/direct/")
     page.screenshot(path=str(screenshots / "home.png"))
-    page.click("#service-replacement")
-    expect(page).to_have_url(re.compile(r"/query\?for=replacement$"))
-    page.fill("[name=id_number]", credit_code)
-    page.fill("[name=agent_phone]", phone)
-    _captcha(page, live_url)
-    page.click("#send-query-code")
-    page.fill("#sms_code", _code_sent_to(committed, phone))
-    page.click("#confirm-query-code")
-    expect(page).to_have_url(re.compile(r"/replacement$"))
+    _through_the_order_query(page, live_url, committed, "replacement", credit_code, phone)
     row = page.locator(f"#order-{earlier}")
     expect(row.locator(".media-number")).to_have_text(old_key)
     expect(row.locator(".card-number")).not_to_have_text("—")
@@ -229,15 +236,7 @@ def test_revocation_starts_with_the_order_query_and_lists_the_valid_certificates
         Order, Certificate.order_id == Order.id).where(Order.number == earlier)).one())
     page.set_viewport_size(LAPTOP)
     page.goto(f"{live_url}/c/direct/")
-    page.click("#service-revocation")
-    expect(page).to_have_url(re.compile(r"/query\?for=revocation$"))
-    page.fill("[name=id_number]", credit_code)
-    page.fill("[name=agent_phone]", phone)
-    _captcha(page, live_url)
-    page.click("#send-query-code")
-    page.fill("#sms_code", _code_sent_to(committed, phone))
-    page.click("#confirm-query-code")
-    expect(page).to_have_url(re.compile(r"/revocation$"))
+    _through_the_order_query(page, live_url, committed, "revocation", credit_code, phone)
     expect(page.locator(f"#certificate-{serial}")).to_contain_text(key)
     page.screenshot(path=str(screenshots / "revocation.png"))
     page.locator(f"#certificate-{serial} a.revoke").click()
