@@ -33,7 +33,7 @@ from tests.station.test_api import blank, serial, start
 from web.services import find_service
 
 TRANSPORT_SO_PIN = "12345678"  # the app's STATION_TRANSPORT_SO_PIN
-RETURNS = "/console/station/returns"
+RETURNS = "/console/station/returns?lang=en"  # the messages are asserted in English
 
 
 def revoke(station_app, committed, key: str) -> str:
