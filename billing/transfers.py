@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing import checkout
@@ -141,10 +142,14 @@ def match_transfer(session: Session, services: BillingServices, order: Order, li
                               "one order only."), reference=line.reference, other=other)
     if checkout.payment_of(session, order) is not None:
         raise BillingError(N_("Order %(number)s already has a payment."), number=order.number)
-    payment = Payment(order_id=order.id, provider=BANK_TRANSFER, out_trade_no=order.number,
+    payment = Payment(order_id=order.id, provider=BANK_TRANSFER, out_trade_no=order.number, trade_no=line.reference,
                       amount_cents=order.price_cents, status=PaymentStatus.PENDING)
-    session.add(payment)
-    session.flush()
+    try:
+        with session.begin_nested():  # another finance staff member matched the reference a moment ago
+            session.add(payment)
+    except IntegrityError:
+        raise BillingError(N_("The bank reference %(reference)s already paid another order: a transfer pays one "
+                              "order only."), reference=line.reference) from None
     checkout.settle(session, services, payment, line.reference, now, actor=staff.actor, now=now)
     record(session, staff.actor, "transfer.matched", order=order, target=f"payment:{payment.id}",
            after={"reference": line.reference, "amount_cents": line.amount_cents,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, created, enum_type, intpk, str20, str64
@@ -27,6 +27,10 @@ class Payment(Base):
     the merchant's trade number, so a second payment for an order cannot even be opened."""
 
     __tablename__ = "payment"
+    # A bank transfer pays one order only, even when two finance staff match its reference at once.
+    __table_args__ = (Index("uq_payment_bank_reference", "trade_no", unique=True,
+                            sqlite_where=text(f"provider = '{BANK_TRANSFER}'"),
+                            postgresql_where=text(f"provider = '{BANK_TRANSFER}'")),)
 
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), unique=True)

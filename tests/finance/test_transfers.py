@@ -129,6 +129,30 @@ def test_a_reference_pays_one_order_only(client, db_session, login_as, waiting):
     assert _order(db_session, second).status is OrderStatus.AWAITING_PAYMENT
 
 
+def test_the_database_keeps_a_reference_to_one_order_when_two_matches_race(
+        app, db_session, waiting, billing_services, monkeypatch):
+    """Two finance staff matching one reference at once: both pass the look-up, the database lets one in."""
+    from billing import transfers
+
+    first, price = waiting()
+    second, _ = waiting()
+    finance = factories.staff(db_session, StaffRole.FINANCE, "fin-race")
+    line = transfers.StatementLine("B20260301000999", int(float(price) * 100), TODAY, "某某科技有限公司")
+    transfers.match_transfer(db_session, billing_services, _order(db_session, first), line, finance, now=utcnow())
+    db_session.commit()
+    real_scalar = db_session.scalar
+    monkeypatch.setattr(db_session, "scalar", lambda statement, *a, **k: None if "trade_no" in str(statement)
+                        else real_scalar(statement, *a, **k))  # the other's look-up ran before this commit
+    with pytest.raises(BillingError, match="already paid another order"):
+        transfers.match_transfer(db_session, billing_services, _order(db_session, second), line, finance,
+                                 now=utcnow())
+    monkeypatch.undo()
+    db_session.rollback()
+    assert _order(db_session, second).status is OrderStatus.AWAITING_PAYMENT
+    paid = db_session.scalars(select(Payment.out_trade_no).where(Payment.trade_no == "B20260301000999")).all()
+    assert paid == [first]
+
+
 def test_a_refused_proof_is_told_to_the_applicant_and_waits_for_a_new_one(
         client, db_session, login_as, waiting, latest_sms):
     number, _ = waiting()
@@ -194,8 +218,8 @@ def test_a_rejected_replacement_is_paid_back_by_a_transfer_finance_records(
         db_session.expire_all()
         return db_session.get(Refund, refund_id)
 
-    confirmed = client.post(f"/console/finance/refunds/{refund_id}/confirm", follow_redirects=True)
-    assert "pay" in confirmed.get_data(as_text=True).lower()
+    confirmed = client.post(f"/console/finance/refunds/{refund_id}/confirm?lang=en", follow_redirects=True)
+    assert f"pay {price} yuan back by bank transfer" in confirmed.get_data(as_text=True)
     assert refund().status is RefundStatus.CONFIRMED and refund().attempts == 0 and refund().last_error is None
     assert sweep.refunds_to_send(db_session) == []  # nothing goes to the payment provider
     page = client.get("/console/finance/refunds").get_data(as_text=True)
@@ -211,7 +235,7 @@ def test_a_rejected_replacement_is_paid_back_by_a_transfer_finance_records(
     told = db_session.scalars(select(SmsMessage).where(SmsMessage.order_id == payment.order_id,
                                                        SmsMessage.template == "refund_succeeded")).one()
     assert number in told.body
-    again = client.post(f"/console/finance/refunds/{refund_id}/paid-back", data={"reference": "OUT20261206002"},
+    again = client.post(f"/console/finance/refunds/{refund_id}/paid-back?lang=en", data={"reference": "OUT20261206002"},
                         follow_redirects=True)
     assert "not waiting" in again.get_data(as_text=True)  # recorded once
     settled = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "refund.succeeded")).one()
