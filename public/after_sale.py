@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from models import Certificate, Order, OrderStatus
+from models import Certificate, CertificateStatus, Order, OrderStatus
 from models.base import utcnow
+from models.renewal import renewable
 from public import replacement, revocation
 from public.order_query import CREDIT_CODE, QueryIdentity, QueryResults
 
 # Renewal, unlock and information change happen with the key at the applicant's PC (a later issue):
 # their home-page services say how to get them done meanwhile.
-KEY_SERVICES = ("renewal", "unlock", "change")
+KEY_SERVICES = ("unlock", "change")
 
 
 def actions(session: Session, identity: QueryIdentity, order: Order,
             certificate: Certificate | None) -> tuple[str, ...]:
-    """None before the order's key is out, or once its certificate is revoked, superseded or expired;
-    replacement and revocation by their own rules, revocation only for an organisation found by its
-    credit code (the organisation asks, not one of its agents by their own ID)."""
+    """None before the order's key is out, or once its certificate is revoked or superseded; renewal in
+    its window (models.renewal: an expired certificate allows nothing else); replacement and revocation
+    by their own rules, revocation only for an organisation found by its credit code (the organisation
+    asks, not one of its agents by their own ID)."""
     if certificate is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         return ()
-    if certificate.shown_status(utcnow()) != "valid":
+    if certificate.status is not CertificateStatus.VALID:
         return ()
-    found = list(KEY_SERVICES)
+    now = utcnow()
+    found = ["renewal"] if renewable(certificate.not_after, now) else []
+    if certificate.not_after <= now:
+        return tuple(found)
+    found += KEY_SERVICES
     if replacement.may_replace(session, order):
         found.append("replacement")
     if identity.id_type == CREDIT_CODE and revocation.may_revoke(session, certificate):

@@ -468,18 +468,27 @@ def test_the_results_offer_each_order_the_after_sale_services_it_allows(client, 
     revoked = keyed_order(app, db_session, serial="12" * 16, card="PC20260000003", **same)
     db_session.scalars(select(Certificate).where(Certificate.order_id == revoked.id)).one().status = \
         CertificateStatus.REVOKED
+    ending = keyed_order(app, db_session, serial="34" * 16, card="PC20260000004", **same)
+    expired = keyed_order(app, db_session, serial="56" * 16, card="PC20260000005", **same)
+    for order, days in ((ending, 30), (expired, -10)):
+        db_session.scalars(select(Certificate).where(Certificate.order_id == order.id)).one().not_after = \
+            utcnow() + dt.timedelta(days=days)
+    ending_number, expired_number = ending.number, expired.number
     unpaid_number, _, _ = unsigned_order(db_session, OrderStatus.AWAITING_PAYMENT, **same)
     numbers = keyed.number, shipped.number, revoked.number
     credit_code, phone = keyed.organisation.credit_code, keyed.agent.phone
     db_session.commit()
 
     page = verified(credit_code, phone).get_data(as_text=True)
-    for number in numbers[:2]:  # a key out, its certificate valid: every after-sale service
+    for number in numbers[:2]:  # a key out, its certificate valid for most of a year
         actions = _actions(page, number)
-        assert set(actions) == {"renewal", "unlock", "change", "replacement", "revocation"}, number
+        assert set(actions) == {"unlock", "change", "replacement", "revocation"}, number
         assert actions["replacement"] == f"/replacement/{number}"
-        assert actions["renewal"] == "/c/direct/services/renewal"  # not online yet: its page says so
+        assert actions["unlock"] == "/c/direct/services/unlock"  # not online yet: its page says so
     assert actions["revocation"] == "/revocation/" + "ef" * 16
+    # Renewal from 89 days before the expiry day; an expired certificate allows nothing else.
+    assert set(_actions(page, ending_number)) == {"renewal", "unlock", "change", "replacement", "revocation"}
+    assert _actions(page, expired_number) == {"renewal": "/c/direct/services/renewal"}
     assert _actions(page, numbers[2]) == {}  # a revoked certificate allows none
     unpaid_row = page.split(f'id="order-{unpaid_number}"')[1].split("</tr>")[0]
     assert "Continue" in unpaid_row and "after-sale" not in unpaid_row  # 继续办理 for an unfinished one
@@ -492,4 +501,4 @@ def test_an_agent_who_queried_by_their_own_id_is_not_offered_revocation(client, 
     number, phone = keyed.number, keyed.agent.phone
     db_session.commit()
     page = verified(AGENT_ID, phone, id_type="resident_id").get_data(as_text=True)
-    assert set(_actions(page, number)) == {"renewal", "unlock", "change", "replacement"}
+    assert set(_actions(page, number)) == {"unlock", "change", "replacement"}
