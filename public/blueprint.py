@@ -62,6 +62,7 @@ _QUERY = [
     ("/query/orders/<number>/continue", query_views.query_continue, ["POST"]),
     ("/replacement", replacement_views.replacement_orders, ["GET"]),
     ("/replacement/<number>", replacement_views.replacement_form, ["GET", "POST"]),
+    ("/replacement/orders/<number>/edit", replacement_views.replacement_edit, ["GET", "POST"]),
 ]
 _REVOCATION = [
     ("/revocation", revocation_views.revocation_certificates, ["GET"]),

@@ -96,6 +96,19 @@ def submit_replacement(session: Session, earlier: Order, data: dict, cause: str,
     return order
 
 
+def update_replacement(session: Session, order: Order, data: dict, cause: str, *, actor: str) -> Order:
+    """'Return to edit' of a replacement: the corrected form, and the cause (lost or damaged)."""
+    operations.update_application(session, order, data, actor=actor)
+    order.revocation_reason = int(CAUSES[cause])
+    session.flush()
+    return order
+
+
+def cause_of(order: Order) -> str | None:
+    """The form's cause of a replacement order (its revocation reason)."""
+    return next((cause for cause, reason in CAUSES.items() if reason == order.revocation_reason), None)
+
+
 def store_new_proof(session: Session, store: DocumentStore, order: Order, image: CheckedImage, *,
                     original_filename: str | None, actor: str) -> Material:
     """A new payment proof for a signed order whose last one finance refused."""

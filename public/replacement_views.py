@@ -65,6 +65,25 @@ def replacement_form(number: str):
     if not replacement.may_replace(db.session, earlier):
         flash(gettext("Order %(number)s has no certificate to replace now.", number=earlier.number), "error")
         return redirect(url_for("public.replacement_orders"))
+    return _form_page(earlier, None, lambda form: replacement.submit_replacement(
+        db.session, earlier, form.data, form.cause.data, actor=views._actor(),
+        applicant_secret=views.applicant_secret()))
+
+
+@limiter.limit("30/minute", methods=["POST"])
+def replacement_edit(number: str):
+    """'Return to edit' of a replacement: its own form again (the earlier order's product only, the
+    cause, the transfer instructions), not the new application's."""
+    order = views.owned_order(number)
+    if order.status not in operations.APPLICANT_EDITABLE:
+        return redirect(url_for("public.done_page", number=number))
+    return _form_page(order.previous_order, order, lambda form: replacement.update_replacement(
+        db.session, order, form.data, form.cause.data, actor=views._actor()))
+
+
+def _form_page(earlier: Order, order: Order | None, save):
+    """The replacement form for `earlier` (filled in from `order` when it is edited); `save(form)`
+    keeps a valid submission and answers the order, whose confirm page follows."""
     media_models = catalogue.media_models(db.session)
     prices = replacement.prices(db.session, earlier, media_models)
     choices = {"products": [earlier.product], "media_models": media_models}
@@ -72,14 +91,16 @@ def replacement_form(number: str):
         form = ReplacementForm(**choices)
         valid = form.validate()
         if views._captcha_ok(form) and valid:
-            order = replacement.submit_replacement(db.session, earlier, form.data, form.cause.data,
-                                                   actor=views._actor(), applicant_secret=views.applicant_secret())
-            return redirect(url_for("public.confirm_page", number=order.number))
+            return redirect(url_for("public.confirm_page", number=save(form).number))
+    elif order is not None:
+        form = ReplacementForm(data={**operations.form_data(order), "cause": replacement.cause_of(order)}, **choices)
     else:
         form = ReplacementForm(data=operations.form_data(earlier), **choices)
     config = current_app.config
-    return render_template("public/replacement_form.html", form=form, channel=earlier.channel, order=None,
-                           earlier=earlier, certificate=replacement.replaceable_certificate(db.session, earlier),
+    return render_template("public/replacement_form.html", form=form, channel=earlier.channel, order=order,
+                           earlier=earlier,
+                           certificate=order.certificate if order else replacement.replaceable_certificate(
+                               db.session, earlier),
                            prices=prices,
                            payee={"name": config["SELLER_NAME"], "bank_account": config["SELLER_BANK_ACCOUNT"]},
                            captcha_token=captcha.new_token())

@@ -43,6 +43,8 @@ NEXT_STEP = {
 }
 # After-sale orders filled on a form of their own: their confirm page (with its "return to edit").
 OWN_CONFIRM_PAGES = {BusinessType.REVOCATION: "public.revocation_confirm"}
+# After-sale orders whose "return to edit" is a form of their own.
+OWN_EDIT_PAGES = {BusinessType.REPLACEMENT: "public.replacement_edit"}
 
 
 def next_step(order: Order) -> str | None:
@@ -155,6 +157,8 @@ def edit_application(number: str):
     order = owned_order(number)
     if order.business_type in OWN_CONFIRM_PAGES:
         return redirect(url_for(OWN_CONFIRM_PAGES[order.business_type], number=number))
+    if order.business_type in OWN_EDIT_PAGES:
+        return redirect(url_for(OWN_EDIT_PAGES[order.business_type], number=number), code=307)
     if order.status not in operations.APPLICANT_EDITABLE:
         return redirect(url_for("public.done_page", number=number))
     if request.method == "POST":

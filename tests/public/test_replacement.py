@@ -214,6 +214,28 @@ def test_a_damaged_key_is_replaced_as_superseded(client, db_session, earlier, ve
     assert order.revocation_reason == RevocationReason.SUPERSEDED
 
 
+def test_return_to_edit_is_the_replacement_s_own_form_and_keeps_the_cause(client, db_session, earlier, verify,
+                                                                          form_data):
+    number, credit_code, phone = earlier
+    verify(credit_code, phone)
+    response = _submit(client, form_data, number, credit_code=credit_code, agent_phone=phone, cause="lost")
+    replacement_number = response.headers["Location"].rsplit("/", 1)[-1]
+    edit = client.get(f"/apply/{replacement_number}/edit")
+    assert edit.headers["Location"] == f"/replacement/orders/{replacement_number}/edit"
+    page = client.get(edit.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert '<input checked id="cause-0" name="cause" required type="radio" value="lost">' in page
+    assert 'id="transfer-instructions"' in page and MEDIA_SERIAL in page
+    products = re.search(r'<select id="product" name="product"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert products.count("<option") == 1  # the earlier order's product only, as on the first form
+    url = f"/replacement/orders/{replacement_number}/edit"
+    again = client.post(url, data={**form_data, **solve_captcha(client, url), "credit_code": credit_code,
+                                   "agent_phone": phone, "mailing_address": "改后的地址 9 号", "cause": "damaged"})
+    assert again.headers["Location"].endswith(f"/apply/{replacement_number}")  # the same order, confirmed again
+    order = _order(db_session, replacement_number)
+    assert order.revocation_reason == RevocationReason.SUPERSEDED and order.mailing_address == "改后的地址 9 号"
+    assert order.business_type is BusinessType.REPLACEMENT
+
+
 @pytest.mark.parametrize("state", ["shipped", "revoked", "expired", "unshipped"])
 def test_which_orders_may_be_replaced(app, db_session, state):
     order = keyed_order(app, db_session, until=OrderStatus.SHIPPED if state != "unshipped" else OrderStatus.PROGRAMMED)
