@@ -152,7 +152,7 @@ def order_to_issue(session: Session, order_number: str) -> Order:
     order = session.scalars(
         select(Order).where(Order.number == order_number)
         .options(load_only(Order.number, Order.status, Order.business_type, Order.price_cents,
-                           Order.product_id, Order.organisation_id),
+                           Order.product_id, Order.organisation_id, Order.certificate_id),
                  joinedload(Order.organisation), joinedload(Order.product).joinedload(Product.profile))
     ).first()
     if order is None:
@@ -166,7 +166,19 @@ def order_to_issue(session: Session, order_number: str) -> Order:
             Payment.amount_cents == order.price_cents))):
         raise PolicyRefused("order_not_paid", f"order {order_number} costs {order.price_cents} cents and has "
                                               "no payment of that amount")
+    _require_replaced_revoked(session, order)
     return order
+
+
+def _require_replaced_revoked(session: Session, order: Order) -> None:
+    """A replacement's new certificate only once the lost or damaged key's is revoked: never two
+    certificates in force for one key's worth of a replacement (the revocation job may still be retrying)."""
+    if order.business_type is not BusinessType.REPLACEMENT or order.certificate_id is None:
+        return
+    status = session.scalar(select(Certificate.status).where(Certificate.id == order.certificate_id))
+    if status is not CertificateStatus.REVOKED:
+        raise PolicyRefused("replaced_certificate_not_revoked", f"order {order.number} replaces a certificate "
+                                                                "that is not revoked yet")
 
 
 def profile_of(order: Order) -> CertificateProfile:

@@ -8,7 +8,17 @@ import datetime as dt
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from models import JobStatus, Order, OrderStatus, Payment, PaymentStatus, ProgrammingJob
+from models import (
+    BusinessType,
+    Certificate,
+    CertificateStatus,
+    JobStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    ProgrammingJob,
+)
 from models.business import SHIPS_KEY
 from models.working_days import WorkingCalendar
 
@@ -20,12 +30,19 @@ def _paid_or_free():
                                                        Payment.status == PaymentStatus.PAID))
 
 
+def _nothing_to_revoke_first():
+    """A replacement waits until the lost or damaged key's certificate is revoked (the signing service
+    refuses its new one before that: issuance.policy)."""
+    return or_(Order.business_type != BusinessType.REPLACEMENT, Order.certificate_id.is_(None),
+               exists().where(Certificate.id == Order.certificate_id, Certificate.status == CertificateStatus.REVOKED))
+
+
 def waiting_orders(session: Session, limit: int = 200) -> list[Order]:
     """Approved orders no one has claimed, most urgent first. Adding working days keeps the order of
     the start times, so the approval time orders them by shipping due time."""
     return list(session.scalars(
         select(Order).where(Order.status == OrderStatus.APPROVED, Order.business_type.in_(SHIPS_KEY), _paid_or_free(),
-                            ~exists().where(ProgrammingJob.order_id == Order.id))
+                            _nothing_to_revoke_first(), ~exists().where(ProgrammingJob.order_id == Order.id))
         .options(joinedload(Order.organisation), joinedload(Order.product), joinedload(Order.media_model))
         .order_by(Order.approved_at, Order.id).limit(limit)))
 

@@ -156,6 +156,26 @@ def test_a_replacement_revokes_the_old_certificate_and_goes_to_the_station(
         assert len(_texts_to(order)) == 2
 
 
+def test_a_replacement_s_new_certificate_waits_until_the_old_one_is_revoked(ca_app, signing, held, request_for):
+    """Never two certificates in force for one replacement: the revocation job may still be retrying
+    (its signing service answered the station's request but not the worker's)."""
+    _answer, _folder, certificate_id = held
+    with ca_app.app_context():
+        number = _ordered(ca_app, certificate_id, BusinessType.REPLACEMENT, RevocationReason.KEY_COMPROMISE,
+                          approved_by=(StaffRole.REVIEWER,))
+    with ca_app.app_context():
+        assert _order(number) not in waiting_orders(db.session)  # the station does not see it yet
+    with pytest.raises(PolicyRefused) as refused:  # nor would the signing service make its certificate
+        signing.issue(f"job-{uuid.uuid4()}", number, request_for(number))
+    assert refused.value.rule == "replaced_certificate_not_revoked"
+
+    _worker_round(ca_app, signing)  # the old certificate is revoked
+    issued_now = signing.issue(f"job-{uuid.uuid4()}", number, request_for(number))
+    with ca_app.app_context():
+        assert _certificate(issued_now.serial_number).status is CertificateStatus.VALID
+        assert db.session.get(Certificate, certificate_id).status is CertificateStatus.REVOKED
+
+
 def _approved_by_hand(number: str, *decisions: tuple[StaffRole, Decision]) -> None:
     """The order moved to approved with only these decisions on record (as a faulty or tampered web app
     might leave it)."""
