@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent import programming, wiping
+from agent import programming, unlocking, wiping
 from agent.backoffice import BackOfficeError, CredentialRefused
 from agent.client import Client
 from agent.tokens import SOFTHSM2_MODULE, Station, TokenError
@@ -43,6 +43,7 @@ from protocol.station import (
     FinishRequest,
     Step,
     StepReport,
+    UnlockDone,
     WipeDone,
 )
 
@@ -94,6 +95,12 @@ class Console:
     def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
         self.client.wipe_failed(wipe_id, report)
 
+    def unlocked(self, unlock_id: str, done: UnlockDone) -> None:
+        self.client.unlocked(unlock_id, done)
+
+    def unlock_failed(self, unlock_id: str, report: FailureReport) -> None:
+        self.client.unlock_failed(unlock_id, report)
+
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     env = os.environ.get
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def loop(station: Station, client: Client, console: Console, *, wait: float) -> None:
-    """Poll, run the job (or the wipe) handed out, poll again; for ever."""
+    """Poll, run the job (or the wipe, or the unlock) handed out, poll again; for ever."""
     seen = None
     while True:
         try:
@@ -170,6 +177,11 @@ def loop(station: Station, client: Client, console: Console, *, wait: float) -> 
             wipe = polled.wipe
             say(f"wipe {wipe.wipe_id}: key {wipe.media_serial}")
             say(f"wipe {wipe.wipe_id}: {wiping.run(wipe, station, console, log=say)}")
+            continue
+        if polled.unlock is not None:
+            unlock = polled.unlock
+            say(f"unlock {unlock.unlock_id}: key {unlock.media_serial}")
+            say(f"unlock {unlock.unlock_id}: {unlocking.run(unlock, station, console, log=say)}")
             continue
         if polled.job is None:
             if time.monotonic() - started < 1:

@@ -16,6 +16,7 @@ from protocol.station import (
     FailureReport,
     FinishRequest,
     StepReport,
+    UnlockDone,
     WipeDone,
 )
 
@@ -64,3 +65,9 @@ class BackOffice(Protocol):
 
     def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
         """The returned key could not be wiped."""
+
+    def unlocked(self, unlock_id: str, done: UnlockDone) -> None:
+        """The locked key is unlocked with its new PINs (JobTaken: the unlock is not this station's)."""
+
+    def unlock_failed(self, unlock_id: str, report: FailureReport) -> None:
+        """The locked key could not be unlocked."""

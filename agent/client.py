@@ -37,6 +37,8 @@ from protocol.station import (
     PollRequest,
     StepReport,
     TokenSeen,
+    Unlock,
+    UnlockDone,
     Wipe,
     WipeDone,
     job_from_json,
@@ -49,6 +51,7 @@ COALESCE_SECONDS = 0.05  # a report waits this long for the ones that follow it
 _RETRIED_STATUS = {502, 504}  # a proxy in front of a back office that is restarting
 _JOB_FIELDS = {f.name for f in fields(Job)}
 _WIPE_FIELDS = {f.name for f in fields(Wipe)}
+_UNLOCK_FIELDS = {f.name for f in fields(Unlock)}
 
 
 class _Unreachable(Exception):
@@ -58,10 +61,12 @@ class _Unreachable(Exception):
 def poll_answer(data: dict) -> PollAnswer:
     """A poll's answer; job and wipe fields this agent does not know are left out (a newer back
     office may send more)."""
-    job, wipe = data.get("job"), data.get("wipe")
+    job, wipe, unlock = data.get("job"), data.get("wipe"), data.get("unlock")
     return PollAnswer(job=job_from_json({key: value for key, value in job.items() if key in _JOB_FIELDS})
                       if job else None, station=data.get("station", ""),
-                      wipe=Wipe(**{key: value for key, value in wipe.items() if key in _WIPE_FIELDS}) if wipe else None)
+                      wipe=Wipe(**{key: value for key, value in wipe.items() if key in _WIPE_FIELDS}) if wipe else None,
+                      unlock=Unlock(**{key: value for key, value in unlock.items() if key in _UNLOCK_FIELDS})
+                      if unlock else None)
 
 
 class Client:
@@ -159,6 +164,14 @@ class Client:
     def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
         self._check_credential()
         self._call(f"/wipes/{wipe_id}/failure", to_json(report))
+
+    def unlocked(self, unlock_id: str, done: UnlockDone) -> None:
+        self._check_credential()
+        self._call(f"/unlocks/{unlock_id}/done", to_json(done))
+
+    def unlock_failed(self, unlock_id: str, report: FailureReport) -> None:
+        self._check_credential()
+        self._call(f"/unlocks/{unlock_id}/failure", to_json(report))
 
     def close(self) -> None:
         """Stop the sender (reports not sent yet are dropped: a cut-off run is resumed anyway)."""

@@ -26,13 +26,22 @@ def run(wipe: Wipe, station: Station, backoffice: BackOffice, *,
         log: Callable[[str], None] = lambda line: None) -> Outcome:
     """Wipe the key and report how it went (VERIFIED: wiped and checked empty). CredentialRefused
     goes through (the agent stops)."""
+    return run_once(f"wipe {wipe.wipe_id}", lambda wrong_pins: _wipe(wipe, station, wrong_pins),
+                    lambda wrong_pins: backoffice.wiped(wipe.wipe_id, WipeDone(wrong_pins=wrong_pins)),
+                    lambda report: backoffice.wipe_failed(wipe.wipe_id, report), log)
+
+
+def run_once(name: str, work: Callable[[list[dict]], None], done: Callable[[list[dict]], None],
+             failed: Callable[[FailureReport], None], log: Callable[[str], None]) -> Outcome:
+    """A task reported once (a wipe, an unlock): `work(wrong_pins)` on the key, then `done(wrong_pins)`,
+    or `failed(report)` with a code of protocol.station.FAILURES. CredentialRefused goes through."""
     wrong_pins: list[dict] = []
     try:
-        _wipe(wipe, station, wrong_pins)
-        backoffice.wiped(wipe.wipe_id, WipeDone(wrong_pins=wrong_pins))
+        work(wrong_pins)
+        done(wrong_pins)
         return Outcome.VERIFIED
     except JobTaken:
-        log(f"wipe {wipe.wipe_id}: taken away by the back office")
+        log(f"{name}: taken away by the back office")
         return Outcome.TAKEN
     except CredentialRefused:
         raise
@@ -47,17 +56,16 @@ def run(wipe: Wipe, station: Station, backoffice: BackOffice, *,
         failure = Failed(exc.code, str(exc))
     except BackOfficeError as exc:
         failure = Failed("refused", str(exc))
-    except Exception as exc:  # a bug, or a wipe the agent cannot read: it fails, the agent goes on
+    except Exception as exc:  # a bug, or a task the agent cannot read: it fails, the agent goes on
         log(traceback.format_exc())
         failure = Failed("token_error", f"the agent failed: {exc!r}")
-    log(f"wipe {wipe.wipe_id}: failed: {failure.code}: {failure}")
+    log(f"{name}: failed: {failure.code}: {failure}")
     try:
-        backoffice.wipe_failed(wipe.wipe_id, FailureReport(error=failure.code, message=str(failure),
-                                                           wrong_pins=wrong_pins))
+        failed(FailureReport(error=failure.code, message=str(failure), wrong_pins=wrong_pins))
     except CredentialRefused:
         raise
     except BackOfficeError as exc:
-        log(f"wipe {wipe.wipe_id}: the failure report was refused: {exc}")
+        log(f"{name}: the failure report was refused: {exc}")
     return Outcome.FAILED
 
 

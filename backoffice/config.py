@@ -99,6 +99,7 @@ class Defaults:
         "review_approved_info_change": "SMS_000021",
         "certificate_revoked": "SMS_000022",
         "transfer_refused": "SMS_000031",
+        "key_unlocked": "SMS_000041",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"

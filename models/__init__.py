@@ -63,11 +63,13 @@ from models.station import (
     ACTIVE_JOB,
     JobStatus,
     KeyReturn,
+    KeyUnlock,
     ProgrammingJob,
     ProgrammingStep,
     ReturnStatus,
     Station,
     Token,
+    UnlockStatus,
 )
 from models.token_state import HELD, TokenState
 from models.work import ScheduledRun, WorkItem, WorkStatus
@@ -90,6 +92,6 @@ __all__ = [
     "StockMovementKind", "next_password_card_number",
     "OrderNote",
     "ACTIVE_JOB", "HELD", "JobStatus", "KeyReturn", "ProgrammingJob", "ProgrammingStep", "ReturnStatus", "Station",
-    "Token", "TokenState",
+    "KeyUnlock", "Token", "TokenState", "UnlockStatus",
     "ScheduledRun", "WorkItem", "WorkStatus",
 ]

@@ -175,3 +175,43 @@ class KeyReturn(Base):
     order: Mapped[Order | None] = relationship()
     station: Mapped[Station] = relationship()
     received_by: Mapped[Staff] = relationship()
+
+
+class UnlockStatus(enum.StrEnum):
+    QUEUED = "queued"  # received: the agent of the station it is plugged in at unlocks it at its next poll
+    RUNNING = "running"  # the agent is unlocking it
+    FAILED = "failed"  # the unlock failed: the key stays locked; staff may try again
+    DONE = "done"  # unlocked and checked: the new user PIN went to the legal representative
+
+
+class KeyUnlock(Base):
+    """A key locked by wrong user PINs, mailed in and unlocked at the station (证书解锁 by post): received
+    (who, when), unlocked there by the agent with the key's SO PIN (a new user PIN, a new SO PIN at
+    once), then mailed back. The new PINs are made once, kept sealed while the unlock is open (a retry
+    sets the same ones) and forgotten here once it is done. One open unlock per key."""
+
+    __tablename__ = "key_unlock"
+    __table_args__ = (Index("uq_key_unlock_token_open", "token_id", unique=True,
+                            sqlite_where=text("status != 'done'"), postgresql_where=text("status != 'done'")),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[str20] = mapped_column(unique=True)  # what the agent names
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)  # the key's order
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)  # where it is plugged in
+    status: Mapped[UnlockStatus] = mapped_column(enum_type(UnlockStatus, 12), index=True)
+    received_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    received_at: Mapped[created]
+    user_pin: Mapped[str | None] = mapped_column(SealedText("key_unlock.user_pin"))
+    so_pin: Mapped[str | None] = mapped_column(SealedText("key_unlock.so_pin"))
+    attempt: Mapped[int] = mapped_column(default=1)
+    taken_at: Mapped[dt.datetime | None]  # by the agent
+    finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str40 | None]  # a protocol.station.FAILURES code, or "cut_off"
+    message: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    token: Mapped[Token] = relationship()
+    order: Mapped[Order] = relationship()
+    station: Mapped[Station] = relationship()
+    received_by: Mapped[Staff] = relationship()

@@ -12,9 +12,12 @@ one thing the two sides share; it uses the standard library only.
     POST {API}/jobs/<id>/failure        FailureReport -> {"ok": true}
     POST {API}/wipes/<id>/done          WipeDone -> {"ok": true}
     POST {API}/wipes/<id>/failure       FailureReport -> {"ok": true}
+    POST {API}/unlocks/<id>/done        UnlockDone -> {"ok": true}
+    POST {API}/unlocks/<id>/failure     FailureReport -> {"ok": true}
 
 A poll is answered with a job to program, or a key to wipe (`wipe`: a key sent back after its
-certificate was revoked), or neither. A wipe has no steps: it is quick, and it is reported once,
+certificate was revoked), or a key to unlock (`unlock`: a key locked by wrong user PINs, mailed in),
+or neither. An unlock is reported as a wipe is. A wipe has no steps: it is quick, and it is reported once,
 done (verified empty) or failed; a repeated report changes nothing.
 
 Step reports go as they are done, several in one call when they come quickly (a key's PINs take
@@ -139,10 +142,34 @@ class WipeDone:
 
 
 @dataclass(frozen=True)
+class Unlock:
+    """A key locked by wrong user PINs, unlocked: an SO login with the SO PIN it has, C_InitPIN with
+    `user_pin` (the new user PIN), C_SetPIN as SO to `so_pin` (the new SO PIN) at once, and a user
+    login with the new user PIN checked. Its key pair and certificates stay."""
+
+    unlock_id: str
+    media_serial: str
+    user_pin: str
+    so_pin: str
+    # SO PINs the key may have now, most likely first: the one on file, then `so_pin` (a run cut off
+    # after C_SetPIN).
+    current_so_pins: list[str]
+    pin_tries_left: int  # SO PIN logins the agent may still get wrong before the key would lock
+
+
+@dataclass(frozen=True)
+class UnlockDone:
+    """The key is unlocked: its user PIN and SO PIN are the new ones and a user login works."""
+
+    wrong_pins: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class PollAnswer:
     job: Job | None
     station: str
     wipe: Wipe | None = None
+    unlock: Unlock | None = None
 
 
 @dataclass(frozen=True)
@@ -210,9 +237,9 @@ def job_from_json(data: dict) -> Job:
 
 
 def poll_answer_from_json(data: dict) -> PollAnswer:
-    job, wipe = data.get("job"), data.get("wipe")
+    job, wipe, unlock = data.get("job"), data.get("wipe"), data.get("unlock")
     return PollAnswer(job=job_from_json(job) if job else None, station=data["station"],
-                      wipe=Wipe(**wipe) if wipe else None)
+                      wipe=Wipe(**wipe) if wipe else None, unlock=Unlock(**unlock) if unlock else None)
 
 
 def poll_request_from_json(data: dict) -> PollRequest:

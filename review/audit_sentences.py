@@ -412,6 +412,26 @@ def _key_return_wipe_failed(e, w, n):
              error=_get(e.after, "error", ""))
 
 
+def _key_unlock_received(e, w, n):
+    return _("%(who)s received the locked key %(serial)s and asked station %(station)s to unlock it.", who=w,
+             serial=_target(e, "token"), station=_get(e.after, "station", ""))
+
+
+def _key_unlock_retried(e, w, n):
+    return _("%(who)s asked station %(station)s to unlock key %(serial)s again.", who=w,
+             serial=_target(e, "token"), station=_get(e.after, "station", ""))
+
+
+def _key_unlock_unlocked(e, w, n):
+    return _("%(who)s unlocked key %(serial)s with a new SO PIN; the new key password went to the legal "
+             "representative by SMS.", who=w, serial=_target(e, "token"))
+
+
+def _key_unlock_failed(e, w, n):
+    return _("%(who)s could not unlock key %(serial)s (%(error)s).", who=w, serial=_target(e, "token"),
+             error=_get(e.after, "error", ""))
+
+
 def _station_credential(issued: bool):
     def write(e, w, n):
         if issued:
@@ -608,6 +628,10 @@ SENTENCES: dict[str, Writer] = {
     "key_return.retried": _key_return_retried,
     "key_return.wiped": _key_return_wiped,
     "key_return.wipe_failed": _key_return_wipe_failed,
+    "key_unlock.received": _key_unlock_received,
+    "key_unlock.retried": _key_unlock_retried,
+    "key_unlock.unlocked": _key_unlock_unlocked,
+    "key_unlock.failed": _key_unlock_failed,
     "station.credential_issued": _station_credential(issued=True),
     "station.credential_rotated": _station_credential(issued=False),
     "station.credential_revoked": _station_credential_revoked,

@@ -1,6 +1,6 @@
 """The back office's side of the station protocol (protocol.station): what an agent's poll, step
 reports, certificate request, finish and failure do to jobs, keys and orders, and what its reports
-of a returned key's wipe do (station.returns). Operations flush and
+of a returned key's wipe do (station.returns), and of a locked key's unlock (station.unlocks). Operations flush and
 never commit; station.api draws the transaction lines (a poll must not hold SQLite's write lock
 while it waits, and the certificate request waits on the signing service, which writes itself)."""
 from __future__ import annotations
@@ -21,6 +21,7 @@ from models import (
     Certificate,
     JobStatus,
     KeyReturn,
+    KeyUnlock,
     OrderStatus,
     ProgrammingJob,
     ProgrammingStep,
@@ -28,11 +29,12 @@ from models import (
     Station,
     Token,
     TokenState,
+    UnlockStatus,
     record,
 )
 from models.base import update_if, utcnow
 from protocol import station as protocol
-from station import jobs, queue, returns
+from station import jobs, queue, returns, unlocks
 from web.errors import UserError
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -78,6 +80,9 @@ def seen(session: Session, station: Station, poll: protocol.PollRequest) -> None
     for returned in session.scalars(select(KeyReturn).where(KeyReturn.station_id == station.id,
                                                             KeyReturn.status == ReturnStatus.RUNNING)):
         returns.failed(session, returned, "cut_off", returns.CUT_OFF, actor(station))
+    for unlock in session.scalars(select(KeyUnlock).where(KeyUnlock.station_id == station.id,
+                                                          KeyUnlock.status == UnlockStatus.RUNNING)):
+        unlocks.failed(session, unlock, "cut_off", unlocks.CUT_OFF, actor(station))
 
 
 def next_queued(session: Session, station: Station) -> int | None:
@@ -300,6 +305,54 @@ def wipe_failed(session: Session, station: Station, returned: KeyReturn, failure
         count_wrong_pins(returned.token, failure.wrong_pins)
         code = failure.error if failure.error in protocol.FAILURES else "token_error"
         returns.failed(session, returned, code, failure.message or protocol.FAILURES[code], actor(station))
+
+
+# --- a locked key's unlock ------------------------------------------------------------------------------
+
+
+def next_unlock(session: Session, station: Station) -> int | None:
+    return session.scalar(select(KeyUnlock.id).where(KeyUnlock.station_id == station.id,
+                                                     KeyUnlock.status == UnlockStatus.QUEUED)
+                          .order_by(KeyUnlock.received_at, KeyUnlock.id).limit(1))
+
+
+def take_unlock(session: Session, station: Station, unlock_id: int, *, pin_limit: int) -> protocol.Unlock | None:
+    """The agent takes the locked key's unlock (one winner): the SO PINs it may have and the new PINs.
+    Only wrong SO PINs count against the tries: the user PIN is the one that locked."""
+    unlock = session.get(KeyUnlock, unlock_id)
+    if unlock is None or not update_if(session, unlock, KeyUnlock.status == UnlockStatus.QUEUED,
+                                       KeyUnlock.station_id == station.id,
+                                       status=UnlockStatus.RUNNING, taken_at=utcnow()):
+        return None
+    token = unlock.token
+    return protocol.Unlock(
+        unlock_id=unlock.public_id, media_serial=token.serial, user_pin=unlock.user_pin, so_pin=unlock.so_pin,
+        current_so_pins=list(dict.fromkeys(pin for pin in (token.so_pin, unlock.so_pin) if pin)),
+        pin_tries_left=max(0, pin_limit - 1 - token.wrong_so_pins))
+
+
+def unlock_at(session: Session, station: Station, public_id: str) -> KeyUnlock:
+    """The unlock handed to `station`, locked (NotThisStations when it was not, or was handed out again);
+    the station is seen alive."""
+    unlock = session.scalars(select(KeyUnlock).where(KeyUnlock.public_id == public_id).with_for_update()).first()
+    if unlock is None or unlock.station_id != station.id or unlock.status is UnlockStatus.QUEUED:
+        raise NotThisStations(public_id)
+    station.last_seen_at = utcnow()
+    return unlock
+
+
+def unlock_done(session: Session, station: Station, unlock: KeyUnlock, done: protocol.UnlockDone) -> None:
+    """The key is unlocked (station.unlocks.unlocked); a repeated report changes nothing."""
+    if unlock.status is UnlockStatus.RUNNING:
+        count_wrong_pins(unlock.token, done.wrong_pins)
+        unlocks.unlocked(session, unlock, actor(station))
+
+
+def unlock_failed(session: Session, station: Station, unlock: KeyUnlock, failure: protocol.FailureReport) -> None:
+    if unlock.status is UnlockStatus.RUNNING:
+        count_wrong_pins(unlock.token, failure.wrong_pins)
+        code = failure.error if failure.error in protocol.FAILURES else "token_error"
+        unlocks.failed(session, unlock, code, failure.message or protocol.FAILURES[code], actor(station))
 
 
 def stale_jobs(session: Session, now: dt.datetime, stale_seconds: int) -> list[ProgrammingJob]:

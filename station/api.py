@@ -102,6 +102,13 @@ def poll(body: dict):
                 edge.commit()
             if wipe is not None:
                 return jsonify({"job": None, "wipe": protocol.to_json(wipe), "station": _station().name})
+        if (unlock_id := agent_work.next_unlock(db.session, _station())) is not None:
+            db.session.rollback()
+            with write_lock():
+                unlock = agent_work.take_unlock(db.session, _station(), unlock_id, pin_limit=pins["pin_limit"])
+                edge.commit()
+            if unlock is not None:
+                return jsonify({"job": None, "unlock": protocol.to_json(unlock), "station": _station().name})
         if (job_id := agent_work.next_queued(db.session, _station())) is not None:
             db.session.rollback()
             with write_lock():
@@ -231,19 +238,20 @@ def _finished(done: protocol.FinishRequest):
     return work
 
 
-def _wipe_call(public_id: str, work) -> None:
-    """Run `work(session, station, returned)` on the wipe handed to this station, committed."""
+def _task_call(public_id: str, task_at, work, report) -> None:
+    """Run `work(session, station, task, report)` on the wipe or unlock handed to this station
+    (`task_at` finds it: agent_work.wipe_at, agent_work.unlock_at), committed."""
     db.session.rollback()
     with write_lock():
         station = _station()
-        work(db.session, station, agent_work.wipe_at(db.session, station, public_id))
+        work(db.session, station, task_at(db.session, station, public_id), report)
         edge.commit()
 
 
 @agent_only
 def wipe_done(body: dict, public_id: str):
     done = protocol.WipeDone(wrong_pins=_wrong_pins(body))
-    _wipe_call(public_id, lambda session, station, returned: agent_work.wipe_done(session, station, returned, done))
+    _task_call(public_id, agent_work.wipe_at, agent_work.wipe_done, done)
     return jsonify({"ok": True})
 
 
@@ -251,8 +259,22 @@ def wipe_done(body: dict, public_id: str):
 def wipe_failure(body: dict, public_id: str):
     report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
                                     wrong_pins=_wrong_pins(body))
-    _wipe_call(public_id, lambda session, station, returned: agent_work.wipe_failed(session, station, returned,
-                                                                                     report))
+    _task_call(public_id, agent_work.wipe_at, agent_work.wipe_failed, report)
+    return jsonify({"ok": True})
+
+
+@agent_only
+def unlock_done(body: dict, public_id: str):
+    done = protocol.UnlockDone(wrong_pins=_wrong_pins(body))
+    _task_call(public_id, agent_work.unlock_at, agent_work.unlock_done, done)
+    return jsonify({"ok": True})
+
+
+@agent_only
+def unlock_failure(body: dict, public_id: str):
+    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
+                                    wrong_pins=_wrong_pins(body))
+    _task_call(public_id, agent_work.unlock_at, agent_work.unlock_failed, report)
     return jsonify({"ok": True})
 
 
@@ -290,6 +312,8 @@ _RULES = [
     ("/jobs/<public_id>/failure", failure),
     ("/wipes/<public_id>/done", wipe_done),
     ("/wipes/<public_id>/failure", wipe_failure),
+    ("/unlocks/<public_id>/done", unlock_done),
+    ("/unlocks/<public_id>/failure", unlock_failure),
 ]
 for rule, view in _RULES:
     bp.add_url_rule(rule, view_func=view, methods=["POST"])

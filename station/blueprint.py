@@ -1,7 +1,7 @@
 """URL table of the key programming station (pages under /console/station) and its agents' API."""
 from flask import Blueprint
 
-from station import return_views, shipping_views, stock_views, views
+from station import return_views, shipping_views, stock_views, unlock_views, views
 
 bp = Blueprint("station", __name__, url_prefix="/console/station")
 
@@ -22,6 +22,8 @@ _RULES = [
     ("/stock/write-off", stock_views.write_off, ["POST"]),
     ("/returns", return_views.returns_page, ["GET"]),
     ("/returns", return_views.receive_return, ["POST"]),
+    ("/unlocks", unlock_views.unlocks_page, ["GET"]),
+    ("/unlocks", unlock_views.receive_unlock, ["POST"]),
     ("/shipping", shipping_views.shipping_page, ["GET"]),
     ("/shipping/labels", shipping_views.day_labels, ["GET"]),
     ("/shipping/handover", shipping_views.handover, ["GET"]),

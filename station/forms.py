@@ -39,7 +39,8 @@ class ReturnForm(Form):
 
 
 class KeyReturnForm(Form):
-    """A key sent back after its certificate was revoked: its serial, typed or scanned."""
+    """A key sent back after its certificate was revoked (or mailed in locked, to unlock): its serial,
+    typed or scanned."""
 
     serial = StringField(_l("Media no."), filters=[lambda v: v.strip() if v else v],
                          validators=[InputRequired(), Length(max=40)])

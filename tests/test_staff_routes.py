@@ -62,6 +62,7 @@ ALLOWED = {
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in (
         "shipping_page", "day_labels", "handover", "print_card", "ship", "label", "delivered", "returned")},
     **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in ("returns_page", "receive_return")},
+    **{f"station.{name}": {StaffRole.FULFILLMENT, StaffRole.ADMIN} for name in ("unlocks_page", "receive_unlock")},
     **{f"station.{name}": {StaffRole.ADMIN} for name in (
         "stations", "add_station", "issue_credential", "revoke_credential")},
 }

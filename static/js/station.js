@@ -27,10 +27,10 @@
   if (last === "queued" || last === "running") { tick(); }
 }());
 
-// The returned keys page reloads every two seconds while a key waits for its wipe or is being wiped,
-// unless a serial is being typed.
+// The returned keys page (and the locked keys page) reloads every two seconds while a key waits for
+// its wipe (unlock) or is being wiped (unlocked), unless a serial is being typed.
 (function () {
-  var list = document.getElementById("key-returns");
+  var list = document.getElementById("key-returns") || document.getElementById("key-unlocks");
   if (!list || list.getAttribute("data-working") !== "1") { return; }
   var serial = document.getElementById("serial");
   window.setInterval(function () {

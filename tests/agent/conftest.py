@@ -29,6 +29,7 @@ from protocol.station import (
     KeyType,
     Step,
     StepReport,
+    UnlockDone,
     WipeDone,
 )
 from tests.softhsm import MODULE, token_store
@@ -148,6 +149,12 @@ class FakeBackOffice:
 
     def wipe_failed(self, wipe_id: str, report: FailureReport) -> None:
         self.events.append(("wipe_failed", wipe_id, report))
+
+    def unlocked(self, unlock_id: str, done: UnlockDone) -> None:
+        self.events.append(("unlocked", unlock_id, done))
+
+    def unlock_failed(self, unlock_id: str, report: FailureReport) -> None:
+        self.events.append(("unlock_failed", unlock_id, report))
 
     # --- reading what happened
 

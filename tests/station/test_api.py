@@ -264,7 +264,7 @@ def test_every_agent_route_needs_a_live_station_credential(station_app, client, 
                            add_staff(session, StaffRole.ADMIN))
     committed(revoke)
     rules = [rule for rule in station_app.url_map.iter_rules() if rule.rule.startswith(protocol.API)]
-    assert len(rules) == 7  # poll, a job's steps, certificate, finish, failure; a wipe's done, failure
+    assert len(rules) == 9  # poll, a job's steps, certificate, finish, failure; a wipe's and an unlock's done, failure
     for rule in rules:
         url = rule.rule.replace("<public_id>", "J0000000000")
         for headers in ({}, {"Authorization": f"Bearer {credential}"}, {"Authorization": "Basic eDp5"}):
