@@ -27,6 +27,7 @@ from models import (
 )
 from models.base import update_if, utcnow
 from models.token_state import TOKEN_TRANSITIONS
+from station import key_tasks
 from station.jobs import WAKEUP
 from web.errors import N_, UserError
 from web.labels import label
@@ -38,45 +39,26 @@ def receive(session: Session, serial: str, staff: Staff) -> KeyReturn:
     """The key `serial` came back: recorded as received, and its wipe handed to the station it is
     plugged in at. A key whose wipe failed (or still waits) is asked for again on the same return."""
     serial = (serial or "").strip()
-    if not stock.SERIAL.match(serial):
-        raise UserError(N_("Not a key serial (letters, digits, dot, dash, underscore or colon, at most 40)."))
-    token = session.scalars(select(Token).where(Token.serial == serial).with_for_update()).first()
-    if token is None:
-        raise UserError(N_("No key with the media no. %(serial)s is known to the CA."), serial=serial)
+    token = key_tasks.scanned_key(session, serial)
     pending = open_return(session, token)
     if pending is not None and pending.status is ReturnStatus.RUNNING:
         raise UserError(N_("Key %(serial)s is being wiped at station %(station)s now."), serial=serial,
                         station=pending.station.name)
     _check_revoked(session, token)
-    station = plugged_in_at(session, serial)
-    if station is None:
-        raise UserError(N_("Key %(serial)s is not plugged in at any station: plug it in, wait until the station "
-                           "lists it, and scan it again."), serial=serial)
+    station = key_tasks.station_of(session, serial)
     if token.state is not TokenState.REVOKED:  # its certificate was revoked in the console, the key not marked
         token.move_to(TokenState.REVOKED, staff.actor, note="its certificate is revoked")
     if pending is None:
         pending = _new_return(session, token, station, staff)
+        session.info[WAKEUP] = True
     else:
-        if pending.status is ReturnStatus.FAILED:
-            pending.attempt += 1
-        pending.station, pending.status = station, ReturnStatus.QUEUED
-        pending.taken_at = pending.finished_at = pending.error = pending.message = None
-        record(session, staff.actor, "key_return.retried", order=pending.order, target=f"token:{serial}",
-               after={"station": station.name, "attempt": pending.attempt})
-    session.info[WAKEUP] = True
+        key_tasks.queue_again(session, pending, ReturnStatus, station, staff, "key_return.retried")
     return pending
 
 
 def open_return(session: Session, token: Token) -> KeyReturn | None:
     return session.scalars(select(KeyReturn).where(KeyReturn.token_id == token.id,
                                                    KeyReturn.status != ReturnStatus.DONE)).first()
-
-
-def plugged_in_at(session: Session, serial: str) -> Station | None:
-    """The station whose agent listed the key last (of those whose agent can sign in)."""
-    stations = [s for s in session.scalars(select(Station).where(Station.credential_sha256.is_not(None)))
-                if any(seen.get("serial") == serial for seen in s.tokens_seen or [])]
-    return max(stations, key=lambda s: (s.last_seen_at is not None, s.last_seen_at or utcnow()), default=None)
 
 
 def _check_revoked(session: Session, token: Token) -> None:

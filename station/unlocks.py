@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fulfillment import stock
 from models import Certificate, CertificateStatus, KeyUnlock, Staff, Station, Token, TokenState, UnlockStatus, record
 from models.base import update_if, utcnow
 from notifications.messages import render_sms
 from notifications.outbox import queue_sms
+from station import key_tasks
 from station.jobs import WAKEUP
-from station.returns import plugged_in_at
 from web.errors import N_, UserError
 from web.labels import label
 
@@ -38,34 +37,22 @@ def receive(session: Session, serial: str, staff: Staff) -> KeyUnlock:
     """The locked key `serial` came in by post: recorded as received (and the key as locked), and its
     unlock handed to the station it is plugged in at. A failed (or waiting) unlock is asked for again."""
     serial = (serial or "").strip()
-    if not stock.SERIAL.match(serial):
-        raise UserError(N_("Not a key serial (letters, digits, dot, dash, underscore or colon, at most 40)."))
-    token = session.scalars(select(Token).where(Token.serial == serial).with_for_update()).first()
-    if token is None:
-        raise UserError(N_("No key with the media no. %(serial)s is known to the CA."), serial=serial)
+    token = key_tasks.scanned_key(session, serial)
     pending = open_unlock(session, token)
     if pending is not None and pending.status is UnlockStatus.RUNNING:
         raise UserError(N_("Key %(serial)s is being unlocked at station %(station)s now."), serial=serial,
                         station=pending.station.name)
     _check_unlockable(session, token)
-    station = plugged_in_at(session, serial)
-    if station is None:
-        raise UserError(N_("Key %(serial)s is not plugged in at any station: plug it in, wait until the station "
-                           "lists it, and scan it again."), serial=serial)
+    station = key_tasks.station_of(session, serial)
     if token.state is TokenState.SHIPPED:  # it reached the applicant, who used it until it locked
         token.move_to(TokenState.ACTIVE, staff.actor, note="it came back locked")
     if token.state is TokenState.ACTIVE:
         token.move_to(TokenState.LOCKED, staff.actor, note="mailed in locked")
     if pending is None:
         pending = _new_unlock(session, token, station, staff)
+        session.info[WAKEUP] = True
     else:
-        if pending.status is UnlockStatus.FAILED:
-            pending.attempt += 1
-        pending.station, pending.status = station, UnlockStatus.QUEUED
-        pending.taken_at = pending.finished_at = pending.error = pending.message = None
-        record(session, staff.actor, "key_unlock.retried", order=pending.order, target=f"token:{serial}",
-               after={"station": station.name, "attempt": pending.attempt})
-    session.info[WAKEUP] = True
+        key_tasks.queue_again(session, pending, UnlockStatus, station, staff, "key_unlock.retried")
     return pending
 
 
