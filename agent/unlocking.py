@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agent.backoffice import BackOffice
-from agent.programming import Failed, Outcome
-from agent.tokens import Station, WrongPin
-from agent.wiping import run_once
-from protocol.station import PinKind, Unlock, UnlockDone
+from agent.programming import Outcome
+from agent.tokens import Station
+from agent.wiping import opening_so_pin, run_once
+from protocol.station import Unlock, UnlockDone
 
 
 def run(unlock: Unlock, station: Station, backoffice: BackOffice, *,
@@ -30,22 +30,8 @@ def run(unlock: Unlock, station: Station, backoffice: BackOffice, *,
 def _unlock(unlock: Unlock, station: Station, wrong_pins: list[dict]) -> None:
     serial = unlock.media_serial
     station.token(serial)  # TokenNotFound before any PIN is tried
-    tries_left, so_pin = unlock.pin_tries_left, None
-    candidates = list(dict.fromkeys(unlock.current_so_pins))
-    for pin in candidates:
-        if tries_left <= 1:
-            raise Failed("pin_locked", f"{tries_left} SO PIN tries left: the key would lock at the next wrong PIN, "
-                                       "none is tried")
-        try:
-            station.check_so_pin(serial, pin)
-        except WrongPin:
-            wrong_pins.append({"pin": PinKind.SO.value})
-            tries_left -= 1
-            continue
-        so_pin = pin
-        break
-    if so_pin is None:
-        raise Failed("so_pin_unknown", f"none of the {len(candidates)} SO PINs on file opens the key")
+    so_pin = opening_so_pin(unlock.current_so_pins, unlock.pin_tries_left, wrong_pins,
+                            lambda pin: station.check_so_pin(serial, pin))
     station.init_user_pin(serial, so_pin, unlock.user_pin)
     if so_pin != unlock.so_pin:
         station.set_so_pin(serial, so_pin, unlock.so_pin)

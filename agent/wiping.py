@@ -69,25 +69,29 @@ def run_once(name: str, work: Callable[[list[dict]], None], done: Callable[[list
     return Outcome.FAILED
 
 
-def _wipe(wipe: Wipe, station: Station, wrong_pins: list[dict]) -> None:
-    serial, transport = wipe.media_serial, wipe.transport_so_pin
-    station.token(serial)  # TokenNotFound before any PIN is tried
-    tries_left, so_pin = wipe.pin_tries_left, None
-    candidates = list(dict.fromkeys(wipe.current_so_pins))
+def opening_so_pin(current_so_pins: list[str], tries_left: int, wrong_pins: list[dict], opens) -> str:
+    """The first SO PIN on file that `opens(pin)` the key (a wipe's C_InitToken, an unlock's SO login);
+    each wrong one is counted in `wrong_pins`, and none is tried when a wrong one would lock the key."""
+    candidates = list(dict.fromkeys(current_so_pins))
     for pin in candidates:
         if tries_left <= 1:
-            raise Failed("pin_locked", f"{tries_left} PIN tries left: the key would lock at the next wrong PIN, "
+            raise Failed("pin_locked", f"{tries_left} SO PIN tries left: the key would lock at the next wrong PIN, "
                                        "none is tried")
         try:
-            station.init_token(serial, pin, WIPED_LABEL)
+            opens(pin)
         except WrongPin:
             wrong_pins.append({"pin": PinKind.SO.value})
             tries_left -= 1
             continue
-        so_pin = pin
-        break
-    if so_pin is None:
-        raise Failed("so_pin_unknown", f"none of the {len(candidates)} SO PINs on file opens the key")
+        return pin
+    raise Failed("so_pin_unknown", f"none of the {len(candidates)} SO PINs on file opens the key")
+
+
+def _wipe(wipe: Wipe, station: Station, wrong_pins: list[dict]) -> None:
+    serial, transport = wipe.media_serial, wipe.transport_so_pin
+    station.token(serial)  # TokenNotFound before any PIN is tried
+    so_pin = opening_so_pin(wipe.current_so_pins, wipe.pin_tries_left, wrong_pins,
+                            lambda pin: station.init_token(serial, pin, WIPED_LABEL))
     if so_pin != transport:
         station.set_so_pin(serial, so_pin, transport)
     left = station.objects_after_init(serial, transport, WIPED_LABEL)
