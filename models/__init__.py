@@ -26,6 +26,7 @@ from models.fulfillment import (
     StockMovementKind,
     next_password_card_number,
 )
+from models.helper_session import HelperPurpose, HelperSession, HelperTaskStatus
 from models.idempotency import IdempotencyRecord
 from models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceStatus, next_invoice_sequence
 from models.mail import BankTransfer, EmailAttachment, EmailMessage
@@ -94,4 +95,5 @@ __all__ = [
     "ACTIVE_JOB", "HELD", "JobStatus", "KeyReturn", "ProgrammingJob", "ProgrammingStep", "ReturnStatus", "Station",
     "KeyUnlock", "Token", "TokenState", "UnlockStatus",
     "ScheduledRun", "WorkItem", "WorkStatus",
+    "HelperPurpose", "HelperSession", "HelperTaskStatus",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.audit import AuditEntry
@@ -155,6 +155,11 @@ class Order(Base):
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
     revocation_reason: Mapped[int | None]  # models.certificate.RevocationReason
     revocation_note: Mapped[str | None] = mapped_column(Text)  # the applicant's own words on a revocation
+    # 签章服务 chosen on a renewal or information change (models.business.SEAL_SERVICES).
+    seal_services: Mapped[list[str] | None] = mapped_column(JSON)
+    # Where a renewal's, unlock's or information change's key work was done: "helper" (the key at the
+    # applicant's PC) or "station" (mailed in).
+    key_work: Mapped[str20 | None]
 
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()

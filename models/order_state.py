@@ -44,7 +44,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # A re-opened upload (a material replaced before signing) goes back a step.
     S.AWAITING_SIGNATURE: frozenset({S.AWAITING_PAYMENT, S.AWAITING_MATERIALS, S.CANCELLED}),
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.IN_REVIEW}),
+    # An order that needs no review (a renewal: the key login identified it) is approved once paid.
+    S.PAID: frozenset({S.IN_REVIEW, S.APPROVED}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.MORE_MATERIALS_NEEDED, S.PAID}),
     S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID}),
     # A key to program goes to the station; an approval with nothing to ship (a revocation) is
@@ -52,7 +53,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.APPROVED: frozenset({S.PROGRAMMING, S.COMPLETED}),
     # A job wiped and given up puts the order back in the station's queue.
     S.PROGRAMMING: frozenset({S.PROGRAMMED, S.APPROVED}),
-    S.PROGRAMMED: frozenset({S.SHIPPED, S.PROGRAMMING}),
+    # A key programmed at the applicant's PC (the key helper) has nothing to ship.
+    S.PROGRAMMED: frozenset({S.SHIPPED, S.PROGRAMMING, S.COMPLETED}),
     # A parcel returned or undeliverable: the key waits to be shipped again.
     S.SHIPPED: frozenset({S.COMPLETED, S.PROGRAMMED}),
     S.REJECTED: frozenset(),
