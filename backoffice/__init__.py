@@ -82,15 +82,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from backoffice.health import bp as health_bp
     from public.blueprint import api_bp, public_bp
+    from public.helper_api import bp as helper_api_bp
     from public.payment_views import payment_notification
     from web.auth import bp as auth_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(helper_api_bp)
     app.register_blueprint(auth_bp)
     admin.init_app(app)
     extensions.csrf.exempt(api_bp)  # the API authenticates each call by its channel key
+    extensions.csrf.exempt(helper_api_bp)  # the key helper's credential, never a cookie
     extensions.csrf.exempt(payment_notification)  # the provider signs its notifications
     if app.config["APP_ENV"] != "production":  # scripts and load tests use them against `make run` too
         from public.testing import bp as testing_bp

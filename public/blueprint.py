@@ -12,8 +12,10 @@ from public import (
     replacement_views,
     revocation_views,
     sample_views,
+    supersede_work,
     views,
 )
+from public.key_work import SUPERSEDE_CERTIFICATE
 from web import jobs
 
 public_bp = Blueprint("public", __name__)
@@ -81,3 +83,5 @@ public_bp.app_context_processor(ca.template_values)
 public_bp.add_app_template_test(printables.printable, "printable")  # a material with a form to print
 # A transfer finance matched puts its order in the review queue: review's operation, called from here.
 public_bp.record_once(lambda state: jobs.register(state.app, transfers.MATCHED, payments.enter_review))
+public_bp.record_once(lambda state: jobs.register(state.app, SUPERSEDE_CERTIFICATE, supersede_work.supersede_for_order,
+                                                  calls_out=True))
