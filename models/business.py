@@ -14,7 +14,8 @@ APPLICATION_MATERIALS = (K.BUSINESS_LICENCE, K.AGENT_ID_FRONT, K.AGENT_ID_BACK, 
 
 MATERIALS: dict[BusinessType, tuple[MaterialKind, ...]] = {
     B.NEW: APPLICATION_MATERIALS,
-    B.RENEWAL: APPLICATION_MATERIALS,
+    # A renewal online: the key login identified the certificate, and nothing in it changes.
+    B.RENEWAL: (),
     # 补办: the form is refilled as for a first application, with the proof of the bank transfer
     # made beforehand (付款凭证).
     B.REPLACEMENT: APPLICATION_MATERIALS + (K.PAYMENT_PROOF,),
@@ -36,8 +37,13 @@ ORDER_CHECKS: dict[BusinessType, tuple[str, ...]] = {
 }
 ORDER_CHECKLIST_KEY = "order"
 
-# Approval sends a programmed key by courier (so a new certificate password is made).
-SHIPS_KEY = frozenset({B.NEW, B.RENEWAL, B.REPLACEMENT})
+# Approval sends a programmed key by courier (so a new certificate password is made). A renewal's and
+# an information change's new certificate goes onto the applicant's own key, at their PC (the key helper)
+# or at the station for a key mailed in; its password does not change.
+SHIPS_KEY = frozenset({B.NEW, B.REPLACEMENT})
+# A new key pair and certificate on the key the organisation has (Order.certificate_id names its
+# certificate, superseded once the new one is on the key).
+ON_THE_SAME_KEY = frozenset({B.RENEWAL, B.INFO_CHANGE})
 # Approval revokes the certificate the order names (Order.certificate_id): the lost or damaged
 # key's, or the one asked to be revoked.
 REVOKES_CERTIFICATE = frozenset({B.REPLACEMENT, B.REVOCATION})
@@ -57,3 +63,32 @@ def order_checks(business_type: BusinessType) -> tuple[str, ...]:
 
 def ships_key(business_type: BusinessType) -> bool:
     return business_type in SHIPS_KEY
+
+
+# 签章服务 offered with a certificate: a renewal's (the seed: 个人章, 个人章（手写签字）) and an
+# information change's (法人章, 公章).
+SEAL_SERVICES: dict[BusinessType, tuple[str, ...]] = {
+    B.RENEWAL: ("personal_seal", "handwritten_signature"),
+    B.INFO_CHANGE: ("legal_rep_seal", "official_seal"),
+}
+
+
+def needs_review(order) -> bool:
+    """Whether a paid order waits for a reviewer. A renewal does not (the key login identified the
+    certificate, and nothing in it changes), nor an information change of contact data only; a change
+    of the organisation's name or legal representative does, under dual control."""
+    if order.business_type is B.RENEWAL:
+        return False
+    if order.business_type is B.INFO_CHANGE:
+        return subject_changes(order)
+    return True
+
+
+def subject_changes(order) -> bool:
+    """An information change of what the certificate or its review rests on: the organisation's name,
+    or its legal representative."""
+    earlier = order.previous_order
+    if earlier is None:
+        return True
+    return (order.organisation.name, order.legal_rep.name, order.legal_rep.id_number) != (
+        earlier.organisation.name, earlier.legal_rep.name, earlier.legal_rep.id_number)

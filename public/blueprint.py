@@ -5,10 +5,12 @@ from billing import transfers
 from public import (
     api,
     ca,
+    key_views,
     payment_views,
     payments,
     printables,
     query_views,
+    renewal_views,
     replacement_views,
     revocation_views,
     sample_views,
@@ -66,6 +68,15 @@ _QUERY = [
     ("/replacement/<number>", replacement_views.replacement_form, ["GET", "POST"]),
     ("/replacement/orders/<number>/edit", replacement_views.replacement_edit, ["GET", "POST"]),
 ]
+_KEY = [
+    ("/c/<channel_code>/renewal", renewal_views.renewal_start, ["GET"]),
+    ("/key/<public_id>", key_views.key_page, ["GET"]),
+    ("/key/<public_id>/status", key_views.key_status, ["GET"]),
+    ("/key/<public_id>/code", key_views.key_code, ["POST"]),
+    ("/key/<public_id>/retry", key_views.key_retry, ["POST"]),
+    ("/renewal/<public_id>/form", renewal_views.renewal_form, ["GET", "POST"]),
+    ("/renewal/<public_id>/confirm", renewal_views.renewal_confirm, ["GET", "POST"]),
+]
 _REVOCATION = [
     ("/revocation", revocation_views.revocation_certificates, ["GET"]),
     ("/revocation/<serial>", revocation_views.revocation_form, ["GET", "POST"]),
@@ -76,7 +87,7 @@ for rule, view, methods in _PUBLIC:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 for rule, view, methods in _API:
     api_bp.add_url_rule(rule, view_func=view, methods=methods)
-for rule, view, methods in _QUERY + _REVOCATION:
+for rule, view, methods in _QUERY + _REVOCATION + _KEY:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 # Every page on the public layout names the CA and its service phone, error pages included.
 public_bp.app_context_processor(ca.template_values)

@@ -80,6 +80,15 @@ def for_browser(session: Session, public_id: str, browser_secret: str | None) ->
     return helper
 
 
+def of_order(session: Session, order: Order, browser_secret: str | None) -> HelperSession | None:
+    """The newest open session of this browser working for the order."""
+    helper = session.scalars(select(HelperSession).where(HelperSession.order_id == order.id)
+                             .order_by(HelperSession.id.desc())).first()
+    if helper is None or not is_open(helper):
+        return None
+    return for_browser(session, helper.public_id, browser_secret)
+
+
 def is_open(helper: HelperSession, now: dt.datetime | None = None) -> bool:
     return helper.ended_at is None and (now or utcnow()) < helper.expires_at
 
@@ -118,6 +127,7 @@ def pair(session: Session, code: str, keys: list[protocol.KeyOnPc]) -> tuple[Hel
                      paired_at=now, last_seen_at=now):
         raise CodeRefused(code)
     seen(session, helper, keys)
+    helper.add_step("paired")
     record(session, "applicant", "helper.paired", order=helper.order, target=f"helper:{helper.public_id}",
            after={"keys": [key.serial[:40] for key in keys[:8]]})
     return helper, credential

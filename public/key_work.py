@@ -57,13 +57,16 @@ def next_task(session: Session, helper: HelperSession, *, running_task: str | No
     """The task the helper should do now, if any (handed to this poll only)."""
     if helper.problem is not None or helper.token is None:
         return None
-    token = helper.token
-    if helper.purpose is not HelperPurpose.UNLOCK and helper.logged_in_at is None:
-        if pin_tries_left(token, pin_limit) == 0:
+    token, order = helper.token, helper.order
+    if helper.purpose is not HelperPurpose.UNLOCK and order is None:  # the key login identifies the applicant
+        if helper.logged_in_at is not None or pin_tries_left(token, pin_limit) == 0:
             return None
         login = protocol.LoginTask(media_serial=token.serial, certificate_serial=helper.certificate.serial_number,
                                    challenge=helper.login_challenge, pin_tries_left=pin_tries_left(token, pin_limit))
         return protocol.Task(task_id=f"{helper.public_id}-login", kind=protocol.TaskKind.LOGIN, login=login)
+    if helper.task_kind is None and order is not None and order.status is OrderStatus.APPROVED \
+            and helper.purpose is not HelperPurpose.UNLOCK:  # paid and, where reviewed, approved
+        queue_key_work(session, helper, protocol.TaskKind.RENEW)
     if running_task == helper.task_id or helper.task_status not in (HelperTaskStatus.QUEUED, HelperTaskStatus.RUNNING):
         return None
     status = helper.task_status

@@ -26,7 +26,8 @@ SERVICES = (
             N_("If you have applied for a digital certificate, query your orders to see how far they are"),
             "public.order_query"),
     Service("renewal", N_("Certificate renewal"),
-            N_("A digital certificate is valid for one year from issue; renew it before it expires"), None),
+            N_("A digital certificate is valid for one year from issue; renew it before it expires"),
+            "public.renewal_start", per_channel=True),
     Service("unlock", N_("Certificate unlock"),
             N_("Forgot the password, or entered it wrongly 10 times and the USB key is locked: unlock the "
                "certificate"), None),

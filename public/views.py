@@ -24,8 +24,8 @@ from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import PAID_BY_TRANSFER, required_materials
-from public import captcha, catalogue, operations, services, sms_codes
+from models.business import ON_THE_SAME_KEY, PAID_BY_TRANSFER, required_materials
+from public import captcha, catalogue, key_helper, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
 from web.database import writes
@@ -320,6 +320,12 @@ def done_page(number: str):
     order = owned_order(number)
     if order.business_type is BusinessType.REVOCATION:
         return render_template("public/revocation_done.html", order=order, next_step=next_step(order))
+    if order.business_type in ON_THE_SAME_KEY:
+        if order.status is OrderStatus.COMPLETED:
+            return render_template("public/key_done.html", order=order, earlier=order.previous_order,
+                                   invoices=invoices.invoices_of(db.session, order))
+        if (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
+            return redirect(url_for("public.key_page", public_id=helper.public_id))
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
                            next_step=next_step(order), paid=order.paid_at is not None,
                            by_transfer=order.business_type in PAID_BY_TRANSFER)

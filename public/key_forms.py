@@ -1,0 +1,50 @@
+"""The forms of the services done with the key at the applicant's PC: renewal's contact data and seal
+services (the seed's 证书更新 form)."""
+from __future__ import annotations
+
+from functools import partial
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, widgets
+
+from documents import regions
+from public import validators
+from public.forms import ApplicationForm, check_field, choices_of
+from web.forms import Form
+
+SEAL_SERVICE_LABELS = {
+    "personal_seal": _l("Personal seal"),
+    "handwritten_signature": _l("Personal seal (handwritten signature)"),
+    "legal_rep_seal": _l("Legal representative's seal"),
+    "official_seal": _l("Official seal"),
+}
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class RenewalForm(Form):
+    seal_services = CheckboxesField(_l("Seal services"), validate_choice=True)
+    agent_name = ApplicationForm.agent_name
+    agent_phone = ApplicationForm.agent_phone
+    agent_id_type = ApplicationForm.agent_id_type
+    agent_id_number = ApplicationForm.agent_id_number
+    agent_email = ApplicationForm.agent_email
+    mailing_province = ApplicationForm.mailing_province
+    mailing_city = ApplicationForm.mailing_city
+    mailing_address = ApplicationForm.mailing_address
+    consent = ApplicationForm.consent
+
+    def __init__(self, *args, seal_services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seal_services.choices = choices_of((code, SEAL_SERVICE_LABELS[code]) for code in seal_services)
+        self.mailing_province.choices = choices_of(
+            [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
+        cities = regions.cities(self.mailing_province.data or "")
+        self.mailing_city.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+
+    def validate_agent_id_number(self, field) -> None:
+        if field.data:
+            check_field(field, partial(validators.id_number, self.agent_id_type.data))

@@ -1,0 +1,122 @@
+"""Controllers of the key page: the pairing code for the key helper, and each step the helper
+reports, as it happens (the page asks /status every second). The page is the browser's that opened
+the session, never another's."""
+from __future__ import annotations
+
+from flask import abort, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+
+from models import HelperPurpose, HelperSession, HelperTaskStatus, OrderStatus
+from models.base import utcnow
+from protocol import helper as protocol
+from public import key_helper, key_work, views
+from web.database import writes
+from web.extensions import db, limiter
+
+CODES = "helper_codes"  # the browser session's pairing codes, by helper session (shown on reload)
+
+STEP_LABELS = {
+    "paired": _l("The key helper is connected"),
+    protocol.HelperStep.LOGGED_IN.value: _l("Key login with the key password"),
+    "started": _l("Making the new certificate: do not pull out the key"),
+    protocol.HelperStep.KEY_GENERATED.value: _l("New key pair generated on the key"),
+    protocol.HelperStep.REQUEST_SIGNED.value: _l("Certificate request signed on the key"),
+    protocol.HelperStep.CERTIFICATE_ISSUED.value: _l("Certificate issued by the CA"),
+    protocol.HelperStep.CERTIFICATE_WRITTEN.value: _l("Certificate written to the key"),
+    protocol.HelperStep.CHAIN_WRITTEN.value: _l("CA certificates written to the key"),
+    protocol.HelperStep.VERIFIED.value: _l("New certificate checked on the key"),
+    protocol.HelperStep.OLD_KEY_DELETED.value: _l("Old key pair deleted from the key"),
+    protocol.HelperStep.USER_PIN_RESET.value: _l("New key password set"),
+    protocol.HelperStep.SO_PIN_ROTATED.value: _l("Unlock code used up and replaced"),
+    "failed": _l("The key helper reported a problem"),
+}
+PROBLEMS = {
+    "no_key": _l("No key is plugged in: plug in the USB key."),
+    "several_keys": _l("More than one key is plugged in: leave only the key to work on."),
+    "other_key": _l("Another key is plugged in: plug in the key you started with."),
+    "unknown_certificate": _l("The key holds no certificate of ours that this service can work on."),
+    "certificate_not_valid": _l("The certificate on the key is revoked or was replaced."),
+    "not_renewable": _l("The certificate on the key cannot be renewed now: renewal opens 89 days before it "
+                        "expires and closes 365 days after."),
+    "certificate_expired": _l("The certificate on the key has expired: renew it instead."),
+}
+TITLES = {HelperPurpose.RENEWAL: _l("Certificate renewal"), HelperPurpose.UNLOCK: _l("Certificate unlock"),
+          HelperPurpose.INFO_CHANGE: _l("Information change")}
+
+
+def open_page(channel, purpose: HelperPurpose, order=None):
+    """A new helper session for this browser, and its key page."""
+    helper, code = key_helper.open_session(db.session, channel, purpose, browser_secret=views.applicant_secret())
+    helper.order = order
+    session[CODES] = {**session.get(CODES, {}), helper.public_id: code}
+    return redirect(url_for("public.key_page", public_id=helper.public_id))
+
+
+def own_session(public_id: str) -> HelperSession:
+    helper = key_helper.for_browser(db.session, public_id[:20], session.get("applicant"))
+    if helper is None:
+        abort(404)
+    return helper
+
+
+def next_url(helper: HelperSession) -> str | None:
+    """Where the page goes once the helper's part is done for now."""
+    order = helper.order
+    if helper.purpose is HelperPurpose.RENEWAL and order is None and helper.logged_in_at is not None:
+        return url_for("public.renewal_form", public_id=helper.public_id)
+    if order is not None and order.status is OrderStatus.COMPLETED:
+        return url_for("public.done_page", number=order.number)
+    return None
+
+
+def status_of(helper: HelperSession) -> dict:
+    now = utcnow()
+    code = session.get(CODES, {}).get(helper.public_id)
+    code_live = helper.code_expires_at is not None and helper.code_expires_at > now
+    return {
+        "open": key_helper.is_open(helper, now),
+        "code": key_helper.shown_code(code) if code and code_live else None,
+        "helper_running": key_helper.helper_running(helper, now),
+        "keys": [key["serial"] for key in helper.keys_seen or []],
+        "problem": str(PROBLEMS[helper.problem]) if helper.problem in PROBLEMS else None,
+        "steps": [{"step": s["step"], "label": str(STEP_LABELS.get(s["step"], s["step"])), "at": s["at"]}
+                  for s in helper.steps or []],
+        "failed": helper.task_status is HelperTaskStatus.FAILED,
+        "error": helper.message,
+        "next": next_url(helper),
+    }
+
+
+@limiter.limit("60/minute")
+def key_page(public_id: str):
+    helper = own_session(public_id)
+    if (target := next_url(helper)) is not None:
+        return redirect(target)
+    return render_template("public/key.html", helper=helper, title=TITLES[helper.purpose], status=status_of(helper),
+                           base_url=request.url_root.rstrip("/"))
+
+
+@limiter.limit("120/minute")
+def key_status(public_id: str):
+    response = jsonify(status_of(own_session(public_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@limiter.limit("10/minute")
+@writes
+def key_code(public_id: str):
+    """A new pairing code: the old one ran out, or the helper was closed."""
+    helper = own_session(public_id)
+    if key_helper.is_open(helper) and not key_helper.helper_running(helper):
+        code = key_helper.new_code(helper)
+        session[CODES] = {**session.get(CODES, {}), helper.public_id: code}
+    return redirect(url_for("public.key_page", public_id=helper.public_id))
+
+
+@limiter.limit("10/minute")
+@writes
+def key_retry(public_id: str):
+    key_work.retry(db.session, own_session(public_id))
+    return redirect(url_for("public.key_page", public_id=public_id))
+

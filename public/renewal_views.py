@@ -1,0 +1,79 @@
+"""Controllers of renewal (证书更新) online: the home page's service opens a key page (public.key_views)
+where the key helper logs in with the key password; then the form (contact data, seal services), the
+confirmation with 'return to edit', and the application's own signature and payment pages. Once paid
+the key page shows the new certificate being made on the key."""
+from __future__ import annotations
+
+from flask import redirect, render_template, request, session, url_for
+
+from models import HelperPurpose
+from models.business import SEAL_SERVICES
+from models.order_state import BusinessType
+from public import key_views, renewal, views
+from public.key_forms import SEAL_SERVICE_LABELS, RenewalForm
+from web.database import writes
+from web.extensions import db, limiter
+
+DRAFTS = "renewal_drafts"  # the form's values by helper session, until the order is made
+
+
+@limiter.limit("20/minute")
+@writes
+def renewal_start(channel_code: str):
+    return key_views.open_page(views._channel(channel_code), HelperPurpose.RENEWAL)
+
+
+def _logged_in(public_id: str):
+    helper = key_views.own_session(public_id)
+    if helper.purpose is not HelperPurpose.RENEWAL or helper.logged_in_at is None:
+        return helper, redirect(url_for("public.key_page", public_id=helper.public_id))
+    if helper.order is not None:
+        return helper, redirect(url_for("public.signature_page", number=helper.order.number))
+    return helper, None
+
+
+def _form(values=None) -> RenewalForm:
+    return RenewalForm(request.form if request.method == "POST" else None, data=values,
+                       seal_services=SEAL_SERVICES[BusinessType.RENEWAL])
+
+
+@limiter.limit("30/minute", methods=["POST"])
+def renewal_form(public_id: str):
+    helper, elsewhere = _logged_in(public_id)
+    if elsewhere is not None:
+        return elsewhere
+    earlier = renewal.earlier_order(db.session, helper)
+    draft = session.get(DRAFTS, {}).get(helper.public_id)
+    form = _form(draft or renewal.contact_values(earlier))
+    if request.method == "POST" and form.validate():
+        session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: {
+            name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services")}}
+        return redirect(url_for("public.renewal_confirm", public_id=helper.public_id))
+    return render_template("public/renewal_form.html", form=form, helper=helper, earlier=earlier,
+                           certificate=helper.certificate, **_offer(helper, earlier))
+
+
+def _offer(helper, earlier) -> dict:
+    start, end = renewal.new_validity(helper.certificate, earlier.product.validity_months)
+    return {"price_cents": renewal.price_cents(db.session, earlier), "new_start": start, "new_end": end,
+            "seal_labels": SEAL_SERVICE_LABELS}
+
+
+@limiter.limit("30/minute", methods=["POST"])
+@writes
+def renewal_confirm(public_id: str):
+    helper, elsewhere = _logged_in(public_id)
+    if elsewhere is not None:
+        return elsewhere
+    draft = session.get(DRAFTS, {}).get(helper.public_id)
+    if draft is None:
+        return redirect(url_for("public.renewal_form", public_id=helper.public_id))
+    earlier = renewal.earlier_order(db.session, helper)
+    offer = _offer(helper, earlier)
+    if request.method == "POST" and offer["price_cents"] is not None:
+        order = renewal.submit_renewal(db.session, helper, draft, actor=views._actor(),
+                                       applicant_secret=views.applicant_secret())
+        session[DRAFTS] = {k: v for k, v in session.get(DRAFTS, {}).items() if k != helper.public_id}
+        return redirect(url_for("public.signature_page", number=order.number))
+    return render_template("public/renewal_confirm.html", helper=helper, earlier=earlier, draft=draft,
+                           certificate=helper.certificate, **offer)
