@@ -210,3 +210,10 @@ def _order_status(session: Session, certificate: Certificate) -> OrderStatus:
 def pin_tries_left(token: Token, pin_limit: int) -> int:
     """Wrong key passwords the helper may still take: never the one that would lock the key."""
     return max(0, pin_limit - 1 - token.wrong_user_pins)
+
+
+def new_certificate(session: Session, order: Order) -> Certificate | None:
+    """The certificate a renewal or information change put on the key."""
+    return session.scalars(select(Certificate).where(Certificate.order_id == order.id,
+                                                     Certificate.status != CertificateStatus.REVOKED)
+                           .order_by(Certificate.id.desc())).first()

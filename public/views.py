@@ -323,6 +323,7 @@ def done_page(number: str):
     if order.business_type in ON_THE_SAME_KEY:
         if order.status is OrderStatus.COMPLETED:
             return render_template("public/key_done.html", order=order, earlier=order.previous_order,
+                                   certificate=key_helper.new_certificate(db.session, order),
                                    invoices=invoices.invoices_of(db.session, order))
         if (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
             return redirect(url_for("public.key_page", public_id=helper.public_id))
