@@ -124,7 +124,9 @@ def issued_for(session: Session, helper: HelperSession) -> Certificate | None:
 def running(helper: HelperSession, task_id: str) -> None:
     """NotThisHelpers unless `task_id` is the session's key work running now (or its key login)."""
     login = helper.purpose is not HelperPurpose.UNLOCK and task_id == f"{helper.public_id}-login"
-    if not login and not (task_id == helper.task_id and helper.task_status is HelperTaskStatus.RUNNING):
+    # A task done is still the helper's to report on: the old key pair goes after the finish.
+    ongoing = (HelperTaskStatus.RUNNING, HelperTaskStatus.DONE)
+    if not login and not (task_id == helper.task_id and helper.task_status in ongoing):
         raise NotThisHelpers(task_id)
 
 
@@ -163,7 +165,9 @@ def logged_in(session: Session, helper: HelperSession, proof: protocol.LoginProo
 
 def finish(session: Session, helper: HelperSession, done: protocol.FinishRequest) -> None:
     """The new certificate is on the key and its key signs: the order is done, the earlier certificate
-    to be superseded."""
+    to be superseded. Reported again, it changes nothing."""
+    if helper.task_status is HelperTaskStatus.DONE:
+        return
     issued = issued_for(session, helper)
     try:
         read_back = x509.load_pem_x509_certificate(done.certificate_pem.encode())
@@ -193,6 +197,8 @@ def finish(session: Session, helper: HelperSession, done: protocol.FinishRequest
 
 def unlocked(session: Session, helper: HelperSession, done: protocol.UnlockDone, pin_limit: int) -> None:
     """The key has the password the applicant typed into the helper and a new SO PIN (the one used is spent)."""
+    if helper.task_status is HelperTaskStatus.DONE:
+        return
     token, order = helper.token, helper.order
     count_wrong_pins(helper, done.wrong_pins, pin_limit)
     token.so_pin, helper.so_pin = helper.so_pin, None

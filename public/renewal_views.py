@@ -55,8 +55,7 @@ def renewal_form(public_id: str):
 
 def _offer(helper, earlier) -> dict:
     start, end = renewal.new_validity(helper.certificate, earlier.product.validity_months)
-    return {"price_cents": renewal.price_cents(db.session, earlier), "new_start": start, "new_end": end,
-            "seal_labels": SEAL_SERVICE_LABELS}
+    return {"price_cents": renewal.price_cents(db.session, earlier), "new_start": start, "new_end": end}
 
 
 @limiter.limit("30/minute", methods=["POST"])
@@ -76,4 +75,5 @@ def renewal_confirm(public_id: str):
         session[DRAFTS] = {k: v for k, v in session.get(DRAFTS, {}).items() if k != helper.public_id}
         return redirect(url_for("public.signature_page", number=order.number))
     return render_template("public/renewal_confirm.html", helper=helper, earlier=earlier, draft=draft,
-                           certificate=helper.certificate, **offer)
+                           certificate=helper.certificate,
+                           seal_names=[str(SEAL_SERVICE_LABELS[code]) for code in draft["seal_services"]], **offer)
