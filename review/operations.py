@@ -29,7 +29,14 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from models.business import ORDER_CHECKLIST_KEY, REVOKES_CERTIFICATE, order_checks, required_materials, ships_key
+from models.business import (
+    ORDER_CHECKLIST_KEY,
+    REVOKES_CERTIFICATE,
+    needs_review,
+    order_checks,
+    required_materials,
+    ships_key,
+)
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
 from web import jobs
@@ -61,7 +68,13 @@ def _hash(token: str) -> str:
 
 
 def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None = None) -> None:
-    """A paid order with complete materials enters its queue and its SLA clock starts."""
+    """A paid order with complete materials enters its queue and its SLA clock starts; one that needs
+    no review (models.business.needs_review: a renewal, a change of contact data) is approved at once,
+    its new certificate made on the organisation's own key."""
+    if not needs_review(order):
+        order.move_to(OrderStatus.APPROVED, "system", note="paid; no review needed")
+        _approval_effects(session, order)
+        return
     now = now or utcnow()
     order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
     sla.start_clock(order, sla.load_calendar(session), sla.policy_for(session, order.business_type), now)
