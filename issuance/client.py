@@ -19,7 +19,15 @@ from typing import Any
 from flask import Flask
 
 from issuance import wire
-from issuance.interfaces import Issued, PolicyRefused, Published, Revoked, SigningService, SigningUnavailable
+from issuance.interfaces import (
+    Issued,
+    PolicyRefused,
+    Published,
+    Revoked,
+    SigningService,
+    SigningUnavailable,
+    Superseded,
+)
 from models import RevocationReason
 from web import services
 from web.services import Implementation
@@ -48,6 +56,10 @@ class HttpSigningService:
 
     def revoke_for_order(self, order_number: str) -> Revoked:
         return _revoked(self._post("/api/v1/order-revocations", {"order_number": order_number}))
+
+    def supersede_for_order(self, order_number: str) -> Superseded:
+        answer = self._post("/api/v1/order-supersessions", {"order_number": order_number})
+        return Superseded(serial_number=answer["serial_number"], superseded_at=_time(answer["superseded_at"]))
 
     def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
         return _revoked(self._post("/api/v1/withdrawals", {"serial_number": serial_number, "job_id": job_id,

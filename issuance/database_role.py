@@ -1,8 +1,8 @@
 """The signing service's PostgreSQL role: it reads what the policy checks and the CA's own tables,
 and writes only the register (certificate), the CRLs and its audit entries. Should the signing
-service be taken over, it can still issue for approved orders (and revoke what approved replacements
-and revocations name), but not approve one, mark one paid, read a password hash or a sealed number,
-or rewrite the audit log.
+service be taken over, it can still issue for approved orders (revoke what approved replacements
+and revocations name, mark superseded what renewals and information changes name), but not
+approve one, mark one paid, read a password hash or a sealed number, or rewrite the audit log.
 
     .venv/bin/python -m issuance.database_role signer | psql -v ON_ERROR_STOP=1 "$OWNER_DATABASE_URL"
 
@@ -49,6 +49,9 @@ def statements(role: str) -> list[str]:
         # which the table's trigger allows once); the head is locked and moved.
         "GRANT INSERT ON audit_entry " + to,
         "GRANT SELECT (id, seq, entry_hash), UPDATE (seq, prev_hash, entry_hash) ON audit_entry " + to,
+        # A supersession asked for again is found by its entry (what, of which order, on which
+        # certificate, when); not who or the entries' contents.
+        "GRANT SELECT (action, order_id, target, at) ON audit_entry " + to,
         f"GRANT SELECT, UPDATE ON audit_chain_head {to}",
         f"GRANT USAGE ON SEQUENCE {', '.join(SEQUENCES)} {to}",
     ]

@@ -45,6 +45,15 @@ class Revoked:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    """The earlier certificate a renewal or an information change superseded (still good in OCSP
+    until its end, on no CRL)."""
+
+    serial_number: str  # hex, of the earlier certificate
+    superseded_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Published:
     crl_number: int
     this_update: dt.datetime
@@ -55,7 +64,10 @@ class Published:
 class SigningService(Protocol):
     def issue(self, job_id: str, order_number: str, csr_pem: str) -> Issued:
         """Issue the order's certificate for the PKCS#10 request `csr_pem`, after the service's
-        own policy checks; the same `job_id` again returns the same certificate."""
+        own policy checks; the same `job_id` again returns the same certificate. For a renewal or an
+        information change the order names the earlier certificate (Order.certificate): a renewal's
+        certificate runs the product's months on from the earlier end (from now once it has expired),
+        an information change's ends when the earlier one does."""
 
     def revoke(self, serial_number: str, reason: RevocationReason, *, requested_by: str,
                confirmed_by: str) -> Revoked:
@@ -72,6 +84,13 @@ class SigningService(Protocol):
         approvals the type needs (a reviewer's and the applicant's SMS signature for a replacement;
         two different active senior reviewers or admins for a revocation); PolicyRefused otherwise.
         Asked again, it answers the revocation made and publishes nothing."""
+
+    def supersede_for_order(self, order_number: str) -> Superseded:
+        """Mark superseded the earlier certificate a renewal or an information change names
+        (Order.certificate), once the order's own certificate is on the key: the service checks the
+        order is a renewal or an information change, the certificate the same organisation's, the
+        order's own certificate issued (not revoked), and the earlier one valid; PolicyRefused
+        otherwise. Asked again, it answers the supersession made and changes nothing."""
 
     def withdraw(self, serial_number: str, *, job_id: str, requested_by: str) -> Revoked:
         """Revoke (superseded) a certificate that never left the station, for the job that asked for

@@ -3,7 +3,8 @@ issuing CA with id-kp-OCSPSigning, goes with every response, so clients that tru
 CA trust the answer (4.2.2.2).
 
 Each certificate asked about is good (issued by us and not revoked; an expired one too, since
-OCSP speaks of revocation only), revoked (time and reason, as on the CRL) or unknown (a serial
+OCSP speaks of revocation only, and one a renewal or an information change superseded, which
+stays usable until its end), revoked (time and reason, as on the CRL) or unknown (a serial
 the issuing CA never issued). A request about another issuer is answered "unauthorized", one we
 cannot read "malformedRequest". The request's nonce is echoed (RFC 8954), which proves the
 answer is fresh; without one the answer may be cached until its nextUpdate.

@@ -1,5 +1,6 @@
 """What the signing service does: issue a certificate for a job, revoke one (under dual control, or
-for an approved replacement or revocation order), publish the CRL.
+for an approved replacement or revocation order), mark the certificate a renewal or an information
+change succeeds superseded, publish the CRL.
 
 Each checks the policy (issuance.policy names every rule), changes the register, writes an audit
 entry (models.record, chained like the web app's) and flushes; the signing service's request
@@ -22,11 +23,22 @@ from sqlalchemy.orm import Session, load_only
 
 from issuance import authority, certificates, crls, pkcs10, policy, profiles
 from issuance.authority import Keyring
-from issuance.interfaces import Issued, PolicyRefused, Published, Revoked
-from models import CaCertificate, CaRole, Certificate, CertificateStatus, Crl, Order, RevocationReason, record
+from issuance.interfaces import Issued, PolicyRefused, Published, Revoked, Superseded
+from models import (
+    AuditEntry,
+    CaCertificate,
+    CaRole,
+    Certificate,
+    CertificateStatus,
+    Crl,
+    Order,
+    RevocationReason,
+    record,
+)
 from models.base import utcnow
 
 ACTOR = "signing-service"  # who the audit log names for what the service does of itself
+SUPERSEDE = "certificate.supersede"  # the audit action, also how a supersession is found again
 _SERIAL_ATTEMPTS = 5  # 16 random bytes never collide in practice; a few tries prove it
 
 
@@ -36,13 +48,17 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
     request = pkcs10.read(csr_pem)
     if (replayed := _replayed(session, job_id, order_number, request.sha256)) is not None:
         return replayed
+    now = now or utcnow()
     order = policy.order_to_issue(session, order_number)
+    earlier = policy.earlier_certificate(session, order, now)
     profile = policy.profile_of(order)
     policy.check_key_type(request.key_type, profiles.key_types(profile))
     expected = profiles.subject_attributes(order.organisation)
     policy.check_subject(request.subject, expected)
+    policy.check_subject_unchanged(order, profiles.subject_text(expected), earlier)
     issuing = authority.issuing_ca(session)
-    not_before, not_after = policy.validity(order.product, issuing, now or utcnow())
+    not_before, not_after = policy.validity(order.product, issuing, now, business_type=order.business_type,
+                                            earlier=earlier)
     policy.check_no_other_certificate(session, order)
     settings = keyring.settings
     issuer_cert = x509.Certificate.load(issuing.der)
@@ -65,7 +81,8 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
     record(session, ACTOR, "certificate.issue", order=order, target=f"certificate:{row.serial_number}",
            after={"job_id": job_id, "serial": row.serial_number, "subject": row.subject, "key_type": row.key_type,
                   "profile": profile.code, "issuer": issuing.serial_number, "not_after": not_after.isoformat(),
-                  "csr_sha256": request.sha256})
+                  "csr_sha256": request.sha256,
+                  **({"succeeds": earlier.serial_number} if earlier is not None else {})})
     session.flush()
     return _issued(row)
 
@@ -143,6 +160,29 @@ def revoke_for_order(session: Session, keyring: Keyring, order_number: str, *,
         return _revoked_already(session, certificate)
     return _revoke_and_publish(session, keyring, certificate, code, requested_by=requested_by,
                                confirmed_by=confirmed_by, order=order, now=now, for_order=order.number)
+
+
+def supersede_for_order(session: Session, order_number: str, *, now: dt.datetime | None = None) -> Superseded:
+    """Mark the certificate a renewal or an information change names superseded, once the order's own
+    certificate is issued (and, the web app says, on the key). Superseded is not revoked: it goes on no
+    CRL and OCSP answers it good until its end. Asked again, the supersession is answered as it was
+    made (the time from its audit entry, the register keeping none)."""
+    order = policy.order_to_supersede(session, order_number)
+    earlier = policy.named_certificate(session, order)
+    policy.check_same_organisation(session, order, earlier)
+    successor = policy.own_certificate(session, order)
+    target = f"certificate:{earlier.serial_number}"
+    if earlier.status is CertificateStatus.SUPERSEDED and (at := session.scalar(select(AuditEntry.at).where(
+            AuditEntry.action == SUPERSEDE, AuditEntry.order_id == order.id, AuditEntry.target == target))):
+        return Superseded(earlier.serial_number, at)
+    policy.check_earlier_valid(earlier)
+    now = certificates.whole_seconds(now or utcnow())
+    earlier.status = CertificateStatus.SUPERSEDED
+    entry = record(session, ACTOR, SUPERSEDE, order=order, target=target, before={"status": "valid"},
+                   after={"status": "superseded", "by": successor.serial_number})
+    entry.at = now
+    session.flush()
+    return Superseded(earlier.serial_number, now)
 
 
 def _revoke_and_publish(session: Session, keyring: Keyring, certificate: Certificate, code: RevocationReason, *,

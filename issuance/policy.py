@@ -9,11 +9,22 @@ issuing (issuance.operations.issue_certificate, in this order)
     business_type_not_issuing           an unlock or a revocation order makes no certificate
     order_not_approved                  the order is not approved (approved or being programmed)
     order_not_paid                      no paid payment, and the order is not free of charge
+  a renewal or an information change (a new certificate on the same key, for the certificate it names):
+    order_names_no_certificate          the order names no earlier certificate
+    certificate_of_another_organisation the earlier certificate was issued to another credit code
+    earlier_certificate_not_valid       the earlier certificate is revoked or superseded
+    earlier_certificate_succeeded       another order naming it has an unrevoked certificate already
+    outside_renewal_window              a renewal more than 89 days before the earlier end, or more than
+                                        365 days after it (models.renewal)
+    earlier_certificate_expired         an information change of a certificate past its end
     product_has_no_profile              the product names no (active) certificate profile
     profile_invalid                     the profile names a usage or policy that cannot be encoded
     key_type_not_allowed                the request's key is not among the profile's key types
     region_unknown, name_too_long       the reviewed data makes no valid subject
     subject_mismatch                    the request's subject is not the one the reviewed data makes
+    subject_changed                     a renewal whose reviewed data makes another subject than the
+                                        earlier certificate's (a change of name or region is an
+                                        information change)
     no_issuing_ca                       no active issuing CA (the ceremony has not been held)
     validity_beyond_ca                  the product's validity would outlast the issuing CA's certificate
     order_has_certificate               the order has an unrevoked certificate from another job
@@ -39,6 +50,15 @@ approval, the register's dual control done by the review itself)
                                         first and second approvals of two active senior reviewers or
                                         admins (a revocation)
     dual_control_same_person            both approvals of a revocation are one person's
+
+superseding for an order (issuance.operations.supersede_for_order: the new certificate of a renewal or
+an information change is on the key, the earlier one is marked superseded; nothing goes on the CRL)
+    order_unknown                       no order has that number
+    business_type_not_superseding       only a renewal or an information change supersedes a certificate
+    order_names_no_certificate          the order names no earlier certificate
+    certificate_of_another_organisation the earlier certificate was issued to another credit code
+    order_certificate_missing           the order has no unrevoked certificate of its own (yet)
+    earlier_certificate_not_valid       the earlier certificate is revoked, or superseded by another order
 """
 from __future__ import annotations
 
@@ -69,6 +89,7 @@ from models import (
     StaffRole,
     Station,
 )
+from models.renewal import CLOSES_DAYS_EXPIRED, OPENS_DAYS_LEFT, renewable
 
 # Who may take part in a key ceremony and confirm a revocation: two of them, never the same.
 CA_OFFICER_ROLES = frozenset({StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN})
@@ -181,6 +202,52 @@ def _require_replaced_revoked(session: Session, order: Order) -> None:
                                                                 "that is not revoked yet")
 
 
+# A renewal or an information change puts a new certificate on the key of the certificate it names;
+# once the new one is on the key, the earlier one is superseded (supersede_for_order).
+SUCCEEDING_BUSINESS_TYPES = frozenset({BusinessType.RENEWAL, BusinessType.INFO_CHANGE})
+
+
+def earlier_certificate(session: Session, order: Order, now: dt.datetime) -> Certificate | None:
+    """The certificate a renewal or an information change succeeds, locked, once the rules allow a
+    successor of it now (None for an order of another business type)."""
+    if order.business_type not in SUCCEEDING_BUSINESS_TYPES:
+        return None
+    earlier = named_certificate(session, order)
+    check_same_organisation(session, order, earlier)
+    check_earlier_valid(earlier)
+    # (the order's columns named: the signing service's database role may read no others)
+    if session.scalar(select(Certificate.id).join(Order, Order.id == Certificate.order_id).where(
+            Order.certificate_id == earlier.id, Order.id != order.id,
+            Order.business_type.in_(SUCCEEDING_BUSINESS_TYPES), Certificate.status != CertificateStatus.REVOKED)
+            .limit(1)) is not None:
+        raise PolicyRefused("earlier_certificate_succeeded", f"another order has a new certificate for "
+                                                             f"certificate {earlier.serial_number} already")
+    if order.business_type is BusinessType.RENEWAL and not renewable(earlier.not_after, now):
+        raise PolicyRefused("outside_renewal_window", f"certificate {earlier.serial_number} ends "
+                                                      f"{earlier.not_after:%Y-%m-%d}: renewable from "
+                                                      f"{OPENS_DAYS_LEFT} days before until {CLOSES_DAYS_EXPIRED} "
+                                                      "days after")
+    if order.business_type is BusinessType.INFO_CHANGE and earlier.not_after <= now:
+        raise PolicyRefused("earlier_certificate_expired", f"certificate {earlier.serial_number} ended "
+                                                           f"{earlier.not_after:%Y-%m-%d}: renew it instead")
+    return earlier
+
+
+def named_certificate(session: Session, order: Order) -> Certificate:
+    """The certificate the order names, locked."""
+    if order.certificate_id is None:
+        raise PolicyRefused("order_names_no_certificate", f"order {order.number} names no certificate")
+    return session.scalars(select(Certificate).where(Certificate.id == order.certificate_id)
+                           .with_for_update()).one()
+
+
+def check_subject_unchanged(order: Order, subject_text: str, earlier: Certificate | None) -> None:
+    """A renewal's certificate says what the earlier one said (RFC 4514 text, as the register holds it)."""
+    if order.business_type is BusinessType.RENEWAL and earlier is not None and subject_text != earlier.subject:
+        raise PolicyRefused("subject_changed", f"a renewal keeps the subject {earlier.subject}, not {subject_text}: "
+                                               "a changed name or region is an information change")
+
+
 def profile_of(order: Order) -> CertificateProfile:
     profile = order.product.profile
     if profile is None or not profile.active:
@@ -206,15 +273,24 @@ def _text(attributes: list[tuple[str, str]]) -> str:
     return ", ".join(f"{oid}={value}" for oid, value in attributes)
 
 
-def validity(product: Product, issuing: CaCertificate, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """From now for the product's months. A certificate never outlives its issuer; one cut short
-    would give the applicant less than was paid for, so it is refused instead (the CA's expiry
-    alerts come long before)."""
+def validity(product: Product, issuing: CaCertificate, now: dt.datetime, *, business_type: BusinessType,
+             earlier: Certificate | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """From now until the end the order buys: the product's months from now for a new certificate; for
+    a renewal of a certificate not expired yet, the product's months on top of the earlier end
+    (未过期证书进行更新,新证书有效期在旧证书截止日期基础上顺延), of an expired one from now; for an
+    information change the earlier end (a change of name buys no time). A certificate never outlives
+    its issuer; one cut short would give the applicant less than was paid for, so it is refused
+    instead (the CA's expiry alerts come long before)."""
     not_before = now.astimezone(dt.UTC).replace(microsecond=0)
-    not_after = add_months(not_before, product.validity_months)
+    if earlier is None:
+        not_after = add_months(not_before, product.validity_months)
+    elif business_type is BusinessType.INFO_CHANGE:
+        not_after = earlier.not_after
+    else:
+        not_after = add_months(max(not_before, earlier.not_after), product.validity_months)
     if not_after > issuing.not_after:
-        raise PolicyRefused("validity_beyond_ca", f"{product.validity_months} months from now end after the issuing "
-                                                  f"CA's certificate ({issuing.not_after:%Y-%m-%d})")
+        raise PolicyRefused("validity_beyond_ca", f"the certificate would end {not_after:%Y-%m-%d}, after the "
+                                                  f"issuing CA's certificate ({issuing.not_after:%Y-%m-%d})")
     return not_before, not_after
 
 
@@ -316,3 +392,36 @@ def _staff(session: Session, staff_id: int | None) -> Staff | None:
         return None
     return session.scalars(select(Staff).options(load_only(Staff.username, Staff.role, Staff.active))
                            .where(Staff.id == staff_id)).first()
+
+
+# --- superseding for an order ------------------------------------------------------------------
+
+
+def order_to_supersede(session: Session, order_number: str) -> Order:
+    """The renewal or information change, with its organisation (the policy's columns only)."""
+    order = session.scalars(
+        select(Order).where(Order.number == order_number)
+        .options(load_only(Order.id, Order.number, Order.business_type, Order.organisation_id, Order.certificate_id),
+                 joinedload(Order.organisation))
+    ).first()
+    if order is None:
+        raise PolicyRefused("order_unknown", f"no order {order_number}")
+    if order.business_type not in SUCCEEDING_BUSINESS_TYPES:
+        raise PolicyRefused("business_type_not_superseding", f"a {order.business_type} order supersedes no "
+                                                             "certificate")
+    return order
+
+
+def own_certificate(session: Session, order: Order) -> Certificate:
+    """The order's own unrevoked certificate, the one that takes over."""
+    certificate = session.scalars(select(Certificate).where(Certificate.order_id == order.id,
+                                                            Certificate.status != CertificateStatus.REVOKED)).first()
+    if certificate is None:
+        raise PolicyRefused("order_certificate_missing", f"order {order.number} has no certificate of its own yet")
+    return certificate
+
+
+def check_earlier_valid(earlier: Certificate) -> None:
+    if earlier.status is not CertificateStatus.VALID:
+        raise PolicyRefused("earlier_certificate_not_valid", f"certificate {earlier.serial_number} is "
+                                                             f"{earlier.status}, not valid")

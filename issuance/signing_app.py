@@ -11,6 +11,8 @@ API (JSON, each call signed as issuance.wire says; 401 when it is not):
     POST /api/v1/certificates   {job_id, order_number, csr_pem} -> the certificate and its chain
     POST /api/v1/revocations    {serial_number, reason, requested_by, confirmed_by} -> revoked, CRL number
     POST /api/v1/order-revocations {order_number} -> the certificate the approved order names revoked, CRL number
+    POST /api/v1/order-supersessions {order_number} -> the certificate a renewal or information change names
+                                superseded (its serial, when)
     POST /api/v1/withdrawals    {serial_number, job_id, requested_by} -> revoked (superseded), CRL number
     POST /api/v1/crls           {} -> the CRL just published
 A policy refusal answers 422 {"error": "refused", "rule", "message"}; a CA key that cannot be used
@@ -64,6 +66,7 @@ def create_signing_app(settings: Mapping[str, Any], sessions: sessionmaker[Sessi
     app.add_url_rule("/api/v1/certificates", view_func=service.issue, methods=["POST"])
     app.add_url_rule("/api/v1/revocations", view_func=service.revoke, methods=["POST"])
     app.add_url_rule("/api/v1/order-revocations", view_func=service.revoke_for_order, methods=["POST"])
+    app.add_url_rule("/api/v1/order-supersessions", view_func=service.supersede_for_order, methods=["POST"])
     app.add_url_rule("/api/v1/withdrawals", view_func=service.withdraw, methods=["POST"])
     app.add_url_rule("/api/v1/crls", view_func=service.publish_crl, methods=["POST"])
     app.add_url_rule("/crl/<serial>.crl", view_func=service.crl)
@@ -115,6 +118,13 @@ class _Service:
         with store.unit_of_work(self.sessions, writes=True) as session:
             revoked = operations.revoke_for_order(session, self.keyring, body["order_number"])
         return _revoked(revoked)
+
+    def supersede_for_order(self) -> Response:
+        body = _body(order_number=20)
+        with store.unit_of_work(self.sessions, writes=True) as session:
+            superseded = operations.supersede_for_order(session, body["order_number"])
+        return _json({"serial_number": superseded.serial_number,
+                      "superseded_at": superseded.superseded_at.isoformat()})
 
     def withdraw(self) -> Response:
         body = _body(serial_number=64, job_id=64, requested_by=80)

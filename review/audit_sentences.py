@@ -311,6 +311,11 @@ def _certificate_withdraw(e, w, n):
              who=w, serial=_target(e, "certificate"), job=_get(e.after, "job_id", ""))
 
 
+def _certificate_supersede(e, w, n):
+    return _("%(who)s marked certificate %(serial)s superseded by certificate %(successor)s of the renewal or "
+             "information change.", who=w, serial=_target(e, "certificate"), successor=_get(e.after, "by", ""))
+
+
 def _crl_publish(e, w, n):
     return _("%(who)s published CRL number %(number)s (%(count)s revoked certificates).", who=w,
              number=_get(e.after, "number", ""), count=_get(e.after, "revoked_count", ""))
@@ -611,6 +616,7 @@ SENTENCES: dict[str, Writer] = {
     "certificate.issue": _certificate_issue,
     "certificate.revoke": _certificate_revoke,
     "certificate.withdraw": _certificate_withdraw,
+    "certificate.supersede": _certificate_supersede,
     "crl.publish": _crl_publish,
     "ca.ceremony": _ca_ceremony,
     "ca.ocsp_responder": _ca_ocsp_responder,

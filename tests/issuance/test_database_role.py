@@ -17,8 +17,9 @@ from issuance.authority import Keyring
 from issuance.settings import CaSettings
 from models import BusinessType, Certificate, RevocationReason, StaffRole, audit_chain
 from tests import factories
+from tests.issuance.conftest import approve as approve_order
 from tests.issuance.conftest import approved_order, csr_pem, subject_of
-from tests.review.approvals import after_sale, approve
+from tests.review.approvals import after_sale, approve, paid
 from web.extensions import db
 
 pytestmark = [
@@ -107,6 +108,35 @@ def test_the_role_revokes_what_an_approved_revocation_order_names(ca_app, signer
             revoked = operations.revoke_for_order(session, keyring, revocation_number)
         assert revoked.serial_number == issued.serial_number
         assert revoked.reason is RevocationReason.CESSATION_OF_OPERATION
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+def test_the_role_issues_an_information_change_and_supersedes_the_earlier_certificate(ca_app, signer_url,
+                                                                                    order_and_officers):
+    number, request, _senior, _admin = order_and_officers
+    settings = {**ca_app.config, "SIGNER_DATABASE_URL": signer_url}
+    sessions = store.make_sessions(settings)
+    keyring = Keyring(CaSettings.from_config(settings))
+    try:
+        with store.unit_of_work(sessions, writes=True) as session:
+            earlier = operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}",
+                                                   order_number=number, csr_pem=request)
+        with ca_app.app_context():
+            certificate = db.session.scalars(select(Certificate).where(
+                Certificate.serial_number == earlier.serial_number)).one()
+            change = paid(db.session, after_sale(db.session, ca_app.config["UPLOAD_FOLDER"], certificate,
+                                                 BusinessType.INFO_CHANGE))
+            approve_order(db.session, change)
+            change_number, change_request = change.number, csr_pem(subject_of(db.session, change.number))
+            db.session.commit()
+        for _ in range(2):  # asked again, answered the same
+            with store.unit_of_work(sessions, writes=True) as session:
+                issued = operations.issue_certificate(session, keyring, job_id=f"job-{change_number}",
+                                                      order_number=change_number, csr_pem=change_request)
+            with store.unit_of_work(sessions, writes=True) as session:
+                superseded = operations.supersede_for_order(session, change_number)
+        assert issued.not_after == earlier.not_after and superseded.serial_number == earlier.serial_number
     finally:
         sessions.kw["bind"].dispose()
 
