@@ -49,9 +49,6 @@ def statements(role: str) -> list[str]:
         # which the table's trigger allows once); the head is locked and moved.
         "GRANT INSERT ON audit_entry " + to,
         "GRANT SELECT (id, seq, entry_hash), UPDATE (seq, prev_hash, entry_hash) ON audit_entry " + to,
-        # A supersession asked for again is found by its entry (what, of which order, on which
-        # certificate, when); not who or the entries' contents.
-        "GRANT SELECT (action, order_id, target, at) ON audit_entry " + to,
         f"GRANT SELECT, UPDATE ON audit_chain_head {to}",
         f"GRANT USAGE ON SEQUENCE {', '.join(SEQUENCES)} {to}",
     ]

@@ -25,7 +25,6 @@ from issuance import authority, certificates, crls, pkcs10, policy, profiles
 from issuance.authority import Keyring
 from issuance.interfaces import Issued, PolicyRefused, Published, Revoked, Superseded
 from models import (
-    AuditEntry,
     CaCertificate,
     CaRole,
     Certificate,
@@ -38,7 +37,7 @@ from models import (
 from models.base import utcnow
 
 ACTOR = "signing-service"  # who the audit log names for what the service does of itself
-SUPERSEDE = "certificate.supersede"  # the audit action, also how a supersession is found again
+SUPERSEDE = "certificate.supersede"  # the audit action
 _SERIAL_ATTEMPTS = 5  # 16 random bytes never collide in practice; a few tries prove it
 
 
@@ -166,21 +165,21 @@ def supersede_for_order(session: Session, order_number: str, *, now: dt.datetime
     """Mark the certificate a renewal or an information change names superseded, once the order's own
     certificate is issued (and, the web app says, on the key). Superseded is not revoked: it goes on no
     CRL and OCSP answers it good until its end. Asked again, the supersession is answered as it was
-    made (the time from its audit entry, the register keeping none)."""
+    made."""
     order = policy.order_to_supersede(session, order_number)
     earlier = policy.named_certificate(session, order)
     policy.check_same_organisation(session, order, earlier)
     successor = policy.own_certificate(session, order)
     target = f"certificate:{earlier.serial_number}"
-    if earlier.status is CertificateStatus.SUPERSEDED and (at := session.scalar(select(AuditEntry.at).where(
-            AuditEntry.action == SUPERSEDE, AuditEntry.order_id == order.id, AuditEntry.target == target))):
-        return Superseded(earlier.serial_number, at)
+    # One successor in force per certificate (policy: earlier_certificate_succeeded): superseded while
+    # this order has its certificate, it was this order that superseded it.
+    if earlier.status is CertificateStatus.SUPERSEDED and earlier.superseded_at is not None:
+        return Superseded(earlier.serial_number, earlier.superseded_at)
     policy.check_earlier_valid(earlier)
     now = certificates.whole_seconds(now or utcnow())
-    earlier.status = CertificateStatus.SUPERSEDED
-    entry = record(session, ACTOR, SUPERSEDE, order=order, target=target, before={"status": "valid"},
-                   after={"status": "superseded", "by": successor.serial_number})
-    entry.at = now
+    earlier.status, earlier.superseded_at = CertificateStatus.SUPERSEDED, now
+    record(session, ACTOR, SUPERSEDE, order=order, target=target, before={"status": "valid"},
+           after={"status": "superseded", "by": successor.serial_number})
     session.flush()
     return Superseded(earlier.serial_number, now)
 

@@ -114,6 +114,8 @@ class Certificate(Base):
     revocation_note: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[str120 | None]
     revoked_at: Mapped[dt.datetime | None]
+    # A renewal's or information change's new certificate is on the key (issuance.operations.supersede_for_order).
+    superseded_at: Mapped[dt.datetime | None]
 
     issuer: Mapped[CaCertificate] = relationship()
     profile: Mapped[CertificateProfile] = relationship()
