@@ -142,8 +142,7 @@ class Console:
         say("unlocked: the key is unlocked; use the new key password from now on")
 
     def failure(self, task_id: str, failure: HelperFailure) -> None:
-        self.client.failure(task_id, failure)
-        say(f"failed: {failure.message} ({failure.error})")
+        self.client.failure(task_id, failure)  # HelperRun said it already
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:

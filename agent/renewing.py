@@ -190,7 +190,6 @@ def _login(task: Task, station: Station, passwords: KeyPasswords, run: HelperRun
     signature = sign_with_certificate(station, order.media_serial, pin, order.certificate_serial,
                                       bytes.fromhex(order.challenge))
     run.backoffice.login(task.task_id, LoginProof(signature=signature.hex(), wrong_pins=run.take_wrong_pins()))
-    run.log(f"task {task.task_id}: {HelperStep.LOGGED_IN}")
 
 
 # --- the renewal -------------------------------------------------------------------------------
