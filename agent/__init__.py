@@ -10,4 +10,8 @@ It uses nothing of the project but `protocol`, the contract it shares with the b
 - agent.wiping: a returned key wiped back to a blank one (the transport SO PIN, nothing on it);
 - agent.backoffice: what the job run needs of the back office (its calls and their errors);
 - agent.client: that back office over HTTP (urllib), step reports sent in order from a thread.
+
+The key helper (`ukey-helper`, agent.helper) is the same token code on an applicant's own PC:
+agent.renewing (the key login and the renewal), agent.unlocking.run_helper, agent.helper_client
+(protocol.helper over HTTP); packaged alone by packaging/ukey-helper/pyproject.toml.
 """

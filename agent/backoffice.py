@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from protocol.helper import HelperFailure, HelperReport, LoginProof
 from protocol.station import (
     CertificateAnswer,
     CertificateRequest,
@@ -46,6 +47,11 @@ class CredentialRefused(BackOfficeError):
     """HTTP 401: the station credential is unknown, rotated or revoked. The agent stops."""
 
 
+class SessionOver(CredentialRefused):
+    """HTTP 401 to the key helper: its session is over (done, cancelled, expired) or the
+    credential is unknown. The helper stops."""
+
+
 class BackOffice(Protocol):
     def step(self, job_id: str, report: StepReport) -> None:
         """Queue the step's report (sent in order). Raises JobTaken once an earlier report of this
@@ -71,3 +77,28 @@ class BackOffice(Protocol):
 
     def unlock_failed(self, unlock_id: str, report: FailureReport) -> None:
         """The locked key could not be unlocked."""
+
+
+class HelperBackOffice(Protocol):
+    """What the key helper's task runs (agent.renewing, agent.unlocking) need of the back office
+    (protocol.helper). Every call is answered before it returns; the errors are those above, with
+    SessionOver for a 401."""
+
+    def step(self, task_id: str, report: HelperReport) -> None:
+        """The step is done (sent at once: the helper's steps are few)."""
+
+    def login(self, task_id: str, proof: LoginProof) -> None:
+        """The key login's proof: the challenge signed with the certificate's key pair."""
+
+    def certificate(self, task_id: str, request: CertificateRequest) -> CertificateAnswer:
+        """The renewed certificate for the request (SigningUnavailable, Refused, JobTaken)."""
+
+    def finish(self, task_id: str, request: FinishRequest) -> None:
+        """The new certificate read back and the challenge signed with the new key: checked by the
+        back office. The old key pair is deleted only once this returns."""
+
+    def unlocked(self, task_id: str, done: UnlockDone) -> None:
+        """The key is unlocked with the new key password and SO PIN."""
+
+    def failure(self, task_id: str, failure: HelperFailure) -> None:
+        """The task failed (a code of protocol.helper.FAILURES)."""

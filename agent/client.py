@@ -54,7 +54,7 @@ _WIPE_FIELDS = {f.name for f in fields(Wipe)}
 _UNLOCK_FIELDS = {f.name for f in fields(Unlock)}
 
 
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """The back office did not answer; tried again."""
 
 
@@ -69,32 +69,30 @@ def poll_answer(data: dict) -> PollAnswer:
                       if unlock else None)
 
 
-class Client:
-    """One station's calls to the back office at `url` (its root, e.g. http://127.0.0.1:5000)."""
+class Http:
+    """JSON POSTs to the back office's API at `base`, with the bearer credential (when there is one):
+    its error answers raised as agent.backoffice's errors (401 as `unauthorised`), and the back office
+    not answering tried again with a growing delay until `_stopping` is set."""
 
-    def __init__(self, url: str, credential: str, *, log: Callable[[str], None] = print,
+    unauthorised: type[CredentialRefused] = CredentialRefused
+    refused_what = "the station credential"
+
+    def __init__(self, base: str, credential: str, *, log: Callable[[str], None] = print,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, timeout: float = TIMEOUT):
-        self.base = url.rstrip("/") + API
+        self.base = base
         self.credential = credential
         self.log = log
         self.retry_delays = retry_delays
         self.timeout = timeout
-        self._pending: list[tuple[str, StepReport]] = []  # (job ID, report) not sent yet
-        self._queued = threading.Condition()  # guards _pending
-        self._sending = threading.Lock()  # one call carrying reports at a time: they arrive in order
-        self._taken: set[str] = set()  # jobs a report of which got a 409
-        self._credential_refused = False
         self._stopping = threading.Event()
-        self._sender = threading.Thread(target=self._send_reports, name="step-reports", daemon=True)
-        self._sender.start()
-
-    # --- HTTP
 
     def _post(self, path: str, body: dict, *, timeout: float | None = None) -> dict:
-        """One POST; the answer's JSON. Raises the errors of agent.backoffice, or _Unreachable."""
-        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST", headers={
-            "Authorization": f"Bearer {self.credential}", "Content-Type": "application/json",
-            "Accept": "application/json"})
+        """One POST; the answer's JSON. Raises the errors of agent.backoffice, or Unreachable."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.credential:
+            headers["Authorization"] = f"Bearer {self.credential}"
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
+                                         headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 data = response.read()
@@ -102,10 +100,10 @@ class Client:
             status, text = exc.code, exc.read()
             exc.close()
             if status in _RETRIED_STATUS:
-                raise _Unreachable(f"HTTP {status}") from None
-            raise _error(status, text) from None
+                raise Unreachable(f"HTTP {status}") from None
+            raise _error(status, text, self.unauthorised, self.refused_what) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:  # refused, reset, timed out
-            raise _Unreachable(str(getattr(exc, "reason", exc))) from None
+            raise Unreachable(str(getattr(exc, "reason", exc))) from None
         return json.loads(data) if data else {}
 
     def _call(self, path: str, body: dict, *, timeout: float | None = None) -> dict:
@@ -113,7 +111,7 @@ class Client:
         for attempt in range(10**9):
             try:
                 answer = self._post(path, body, timeout=timeout)
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 if attempt == 0 or delay == self.retry_delays[-1]:
                     self.log(f"the back office at {self.base} does not answer ({exc}): trying again in {delay} s")
@@ -124,6 +122,21 @@ class Client:
                 self.log("the back office answers again")
             return answer
         raise AssertionError("unreachable")
+
+
+class Client(Http):
+    """One station's calls to the back office at `url` (its root, e.g. http://127.0.0.1:5000)."""
+
+    def __init__(self, url: str, credential: str, *, log: Callable[[str], None] = print,
+                 retry_delays: tuple[float, ...] = RETRY_DELAYS, timeout: float = TIMEOUT):
+        super().__init__(url.rstrip("/") + API, credential, log=log, retry_delays=retry_delays, timeout=timeout)
+        self._pending: list[tuple[str, StepReport]] = []  # (job ID, report) not sent yet
+        self._queued = threading.Condition()  # guards _pending
+        self._sending = threading.Lock()  # one call carrying reports at a time: they arrive in order
+        self._taken: set[str] = set()  # jobs a report of which got a 409
+        self._credential_refused = False
+        self._sender = threading.Thread(target=self._send_reports, name="step-reports", daemon=True)
+        self._sender.start()
 
     # --- the calls
 
@@ -232,20 +245,21 @@ class Client:
                     self._credential_refused = True
                 except (Refused, SigningUnavailable) as exc:
                     self.log(f"job {job_id}: the reports up to {chunk[-1].step} were refused: {exc}")
-                except _Unreachable:
+                except Unreachable:
                     return  # stopping
                 except Exception as exc:  # the sender must live on: the run notices at its next call
                     self.log(f"job {job_id}: the reports up to {chunk[-1].step} could not be sent: {exc!r}")
 
 
-def _error(status: int, text: bytes) -> Exception:
+def _error(status: int, text: bytes, unauthorised: type[CredentialRefused] = CredentialRefused,
+           refused_what: str = "the station credential") -> Exception:
     try:
         body = json.loads(text)
         code, message = str(body.get("error", status)), str(body.get("message", ""))
     except (ValueError, AttributeError):
         code, message = str(status), text[:200].decode("utf-8", "replace")
     if status == 401:
-        return CredentialRefused(f"the back office refused the station credential: {message or code}")
+        return unauthorised(f"the back office refused {refused_what}: {message or code}")
     if status == 409:
         return JobTaken(message or code)
     if status == 503:

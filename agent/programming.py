@@ -49,6 +49,7 @@ from agent.tokens import (
     same_public_key,
     verifies,
 )
+from protocol.helper import FAILURES as HELPER_FAILURES
 from protocol.station import FAILURES, CertificateRequest, FailureReport, FinishRequest, Job, PinKind, Step, StepReport
 
 
@@ -59,10 +60,11 @@ class Outcome(enum.StrEnum):
 
 
 class Failed(Exception):
-    """The run stops with a failure of `code` (protocol.station.FAILURES)."""
+    """The run stops with a failure of `code` (protocol.station.FAILURES, or protocol.helper's for
+    the key helper's tasks)."""
 
     def __init__(self, code: str, message: str):
-        assert code in FAILURES, code
+        assert code in FAILURES or code in HELPER_FAILURES, code
         super().__init__(message)
         self.code = code
 

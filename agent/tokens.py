@@ -44,6 +44,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_ecdsa_signature, encode_
 from pkcs11.util.rsa import encode_rsa_public_key
 from pkcs11.util.x509 import decode_x509_certificate
 
+from protocol.helper import KeyOnPc
 from protocol.station import KeyType, PinKind, TokenSeen
 
 SOFTHSM2_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -259,6 +260,30 @@ class Station:
             raise TokenFailed(f"cannot list the tokens: {type(exc).__name__}") from exc
         return seen
 
+    def keys_on_pc(self) -> list[KeyOnPc]:
+        """The initialised tokens present as the key helper tells the back office: each with its
+        end-entity certificates (PEM) a public session reads (no PIN asked) and whether the user PIN
+        is locked (CKF_USER_PIN_LOCKED)."""
+        seen = []
+        try:
+            for token in self._tokens():
+                seen.append(KeyOnPc(serial=serial_text(token.serial), label=token.label, model=token.model,
+                                    user_pin_locked=bool(token.flags & pkcs11.TokenFlag.USER_PIN_LOCKED),
+                                    certificates=[certificate_pem(der) for der in self._public_certificates(token)
+                                                  if is_end_entity(der)]))
+        except pkcs11.PKCS11Error as exc:
+            raise TokenFailed(f"cannot list the tokens: {type(exc).__name__}") from exc
+        return seen
+
+    @staticmethod
+    def _public_certificates(token: pkcs11.Token) -> list[bytes]:
+        try:
+            with token.open() as session:
+                return [bytes(c[Attribute.VALUE]) for c in session.get_objects(
+                    {Attribute.CLASS: ObjectClass.CERTIFICATE})]
+        except pkcs11.PKCS11Error:
+            return []  # a key that cannot be read now shows without certificates
+
     @staticmethod
     def _holds_nothing_public(token: pkcs11.Token) -> bool:
         try:
@@ -461,6 +486,16 @@ def certificate_pem(der: bytes) -> str:
     return pem.armor("CERTIFICATE", der).decode()
 
 
+def is_end_entity(der: bytes) -> bool:
+    """A key holder's certificate, not a CA's: BasicConstraints does not say CA and it is not
+    self-signed (a root written without the extension). One that does not parse is left out."""
+    try:
+        certificate = x509.Certificate.load(der)
+        return not certificate.ca and certificate.self_signed == "no"
+    except (ValueError, TypeError):
+        return False
+
+
 def _ca_key_id(certificate: x509.Certificate) -> bytes:
     """A CA certificate's CKA_ID: the SHA-1 of its public key (the usual subject key identifier),
     never the end-entity key pair's random ID."""
@@ -504,20 +539,22 @@ class KeySession:
                                      der=bytes(c[Attribute.VALUE]))
                     for c in self.session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})]
 
-    def clear_except(self, certificate: bytes | None) -> bool:
-        """Delete every key pair and certificate but the key pair of `certificate` (DER) and that
-        certificate itself. The key pair kept is the one whose public key is the certificate's and
-        whose private key signs what that public key verifies: IDs alone are not trusted (a job cut
-        off while generating may leave a second pair with the same ID). True when a pair was kept."""
+    def clear_except(self, certificate: bytes | None, *, key_id: bytes | None = None) -> bool:
+        """Delete every key pair and certificate (only those of CKA_ID `key_id` when given) but the
+        key pair of `certificate` (DER) and that certificate itself. The key pair kept is the one whose
+        public key is the certificate's and whose private key signs what that public key verifies:
+        IDs alone are not trusted (a job cut off while generating may leave a second pair with the
+        same ID). True when a pair was kept."""
         wanted = x509.Certificate.load(certificate).public_key if certificate is not None else None
+        only = {Attribute.ID: key_id} if key_id is not None else {}
         kept_public = kept_private = None
         with self._guard("deleting old keys"):
-            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY})):
+            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY, **only})):
                 if kept_public is None and wanted is not None and same_public_key(public_key_info(obj), wanted):
                     kept_public = obj
                 else:
                     obj.destroy()
-            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
+            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, **only})):
                 if kept_private is None and kept_public is not None and self._signs_for(obj, wanted):
                     kept_private = obj
                 else:
@@ -526,12 +563,43 @@ class KeySession:
                 kept_public.destroy()  # its private key is gone: the pair is no use
                 kept_public = None
             kept_certificate = False
-            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
+            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, **only})):
                 if (kept_public is not None and not kept_certificate and bytes(obj[Attribute.VALUE]) == certificate):
                     kept_certificate = True
                 else:
                     obj.destroy()
         return kept_public is not None
+
+    def certificate_with_serial(self, serial: str) -> CertificateFound | None:
+        """The certificate on the token with this serial number (hex, any case), if any."""
+        wanted = int(serial, 16)
+        for found in self.certificates():
+            try:
+                if x509.Certificate.load(found.der).serial_number == wanted:
+                    return found
+            except (ValueError, TypeError):
+                continue
+        return None
+
+    def delete_key_pair(self, key_id: bytes) -> int:
+        """Delete the private and public keys of CKA_ID `key_id` (the private one first); how many."""
+        deleted = 0
+        with self._guard("deleting the key pair"):
+            for kind in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+                for obj in list(self.session.get_objects({Attribute.CLASS: kind, Attribute.ID: key_id})):
+                    obj.destroy()
+                    deleted += 1
+        return deleted
+
+    def delete_certificate(self, der: bytes) -> bool:
+        """Delete the certificate object(s) holding exactly this DER; whether there was one."""
+        deleted = False
+        with self._guard("deleting the certificate"):
+            for obj in list(self.session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
+                if bytes(obj[Attribute.VALUE]) == der:
+                    obj.destroy()
+                    deleted = True
+        return deleted
 
     def _signs_for(self, private_key, public_key: keys.PublicKeyInfo) -> bool:
         probe = b"station agent: which key is this?"

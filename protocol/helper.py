@@ -185,6 +185,7 @@ FAILURES = {
     "cancelled": "The applicant stopped the helper.",
     "token_error": "The key answered with an error.",
     "refused": "The back office refused the step.",
+    "signing_unavailable": "The signing service cannot be reached: try again later.",
 }
 
 

@@ -1,4 +1,4 @@
-"""A back office speaking the station protocol over HTTP on 127.0.0.1, in a thread of the test: it
+"""A back office speaking the station (or key helper) protocol over HTTP on 127.0.0.1, in a thread of the test: it
 records every call and answers each path with the test's function (or the FakeBackOffice's)."""
 from __future__ import annotations
 
@@ -26,14 +26,15 @@ class Recorder:
 
 
 @contextmanager
-def serving(answer: Answer) -> Iterator[tuple[str, Recorder]]:
-    """The base URL and the recorder of a server answering with `answer`; stopped afterwards."""
+def serving(answer: Answer, api: str = API) -> Iterator[tuple[str, Recorder]]:
+    """The base URL and the recorder of a server answering with `answer` the paths below `api` (the
+    station's, or protocol.helper.API); stopped afterwards."""
     recorder = Recorder(answer)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            path = self.path.removeprefix(API)
+            path = self.path.removeprefix(api)
             with recorder.lock:
                 recorder.calls.append((path, self.headers.get("Authorization", ""), body))
             status, answer = recorder.answer(path, body)
