@@ -5,7 +5,6 @@ tests/public/key_helper/test_helper_process.py."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,32 +18,9 @@ from protocol import helper as protocol
 from public.key_helper import shown_code
 from tests.conftest import sms_code_in
 from tests.public.key_helper.fake_helper import FakeHelper
+from tests.public.key_helper.pages import form_values, open_renewal, status
 
 PIN_LIMIT = 10
-
-
-def open_renewal(client) -> tuple[str, str]:
-    """The home page's renewal: (the key page's session id, its pairing code)."""
-    page = client.get("/c/direct/renewal")
-    assert page.status_code == 302
-    public_id = page.headers["Location"].rsplit("/", 1)[1]
-    html = client.get(f"/key/{public_id}?lang=en").get_data(as_text=True)
-    code = re.search(r'id="pairing-code">([0-9-]+)<', html).group(1)
-    assert f"--code {code}" in html
-    return public_id, code
-
-
-def form_values(html: str) -> dict:
-    """What the page's form would send as it stands: its inputs' values and its selects' chosen options."""
-    values = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', html))
-    for name, options in re.findall(r'<select[^>]*name="([a-z_]+)"[^>]*>(.*?)</select>', html, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"', options)
-        values[name] = chosen.group(1) if chosen else ""
-    return values
-
-
-def status(client, public_id: str) -> dict:
-    return client.get(f"/key/{public_id}/status?lang=en").get_json()
 
 
 def test_a_pairing_code_works_once_and_expires(station_app, client, committed, key_in_use):
