@@ -47,7 +47,7 @@ def renewal_form(public_id: str):
     form = _form(draft or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
         session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: {
-            name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services")}}
+            name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services", "consent")}}
         return redirect(url_for("public.renewal_confirm", public_id=helper.public_id))
     return render_template("public/renewal_form.html", form=form, helper=helper, earlier=earlier,
                            certificate=helper.certificate, **_offer(helper, earlier))
