@@ -25,6 +25,7 @@ from models import (
     OrderStatus,
     SmsCode,
     SmsMessage,
+    StaffRole,
     Token,
     TokenState,
 )
@@ -161,7 +162,7 @@ def token_of(db_session, serial: str) -> Token:
 
 
 def test_an_identity_verified_unlock_sets_a_new_password_and_rotates_the_so_pin(client, db_session, keys,  # noqa: F811
-                                                                              locked_key):
+                                                                              locked_key, login_as):
     key = locked_key
     public_id, helper = start(client, key)
     page = client.get(f"/unlock/{public_id}").get_data(as_text=True)
@@ -207,6 +208,7 @@ def test_an_identity_verified_unlock_sets_a_new_password_and_rotates_the_so_pin(
     db_session.expire_all()
     order = db_session.get(Order, order_id)
     assert order.status is OrderStatus.COMPLETED and order.key_work == "helper"
+    number = order.number
     assert helper.poll().status_code == 401  # the session is over: the helper exits
     assert client.get(f"/key/{public_id}/status").get_json()["next"].endswith(f"/unlock/{public_id}/done")
     final = client.get(f"/unlock/{public_id}/done").get_data(as_text=True)
@@ -217,6 +219,15 @@ def test_an_identity_verified_unlock_sets_a_new_password_and_rotates_the_so_pin(
     assert all(NEW_PIN not in m.text and "400" in m.text for m in notices)  # a notice with the service phone
     actions = [e.action for e in db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order_id))]
     assert "unlock.authorised" in actions and "helper.key_unlocked" in actions
+
+    login_as(StaffRole.REVIEWER)
+    console = client.get(f"/console/orders/{number}?lang=en").get_data(as_text=True)
+    assert 'id="unlock-panel"' in console and key.number in console
+    assert "At the applicant's PC (key helper)" in console
+    assert "Identity checked against the certificate's order" in console
+    history = client.get(f"/console/orders/{number}/audit").get_data(as_text=True)
+    assert f"authorised the unlock of key {key.serial}: identity checked" in history
+    assert f"unlocked key {key.serial} at the applicant&#39;s PC" in history
 
 
 def test_an_identity_that_does_not_match_is_refused_without_saying_what_differed(client, db_session, keys,  # noqa: F811
