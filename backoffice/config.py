@@ -100,6 +100,8 @@ class Defaults:
         "certificate_revoked": "SMS_000022",
         "transfer_refused": "SMS_000031",
         "key_unlocked": "SMS_000041",
+        "unlock": "SMS_000042",
+        "key_unlocked_online": "SMS_000043",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
     RATELIMIT_STORAGE_URI = "memory://"

@@ -15,6 +15,7 @@ from public import (
     revocation_views,
     sample_views,
     supersede_work,
+    unlock_views,
     views,
 )
 from public.key_work import SUPERSEDE_CERTIFICATE
@@ -76,6 +77,11 @@ _KEY = [
     ("/key/<public_id>/retry", key_views.key_retry, ["POST"]),
     ("/renewal/<public_id>/form", renewal_views.renewal_form, ["GET", "POST"]),
     ("/renewal/<public_id>/confirm", renewal_views.renewal_confirm, ["GET", "POST"]),
+    ("/c/<channel_code>/unlock", unlock_views.unlock_start, ["GET"]),
+    ("/unlock/<public_id>", unlock_views.unlock_page, ["GET", "POST"]),
+    ("/unlock/<public_id>/code", unlock_views.unlock_code, ["GET", "POST"]),
+    ("/unlock/<public_id>/code/again", unlock_views.unlock_code_again, ["POST"]),
+    ("/unlock/<public_id>/done", unlock_views.unlock_done, ["GET"]),
 ]
 _REVOCATION = [
     ("/revocation", revocation_views.revocation_certificates, ["GET"]),

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from models import HelperPurpose, HelperSession, HelperTaskStatus, OrderStatus
 from models.base import utcnow
 from protocol import helper as protocol
-from public import key_helper, key_work, views
+from public import key_helper, key_work, unlock, views
 from web.database import writes
 from web.extensions import db, limiter
 
@@ -28,6 +28,7 @@ STEP_LABELS = {
     protocol.HelperStep.OLD_KEY_DELETED.value: _l("Old key pair deleted from the key"),
     protocol.HelperStep.USER_PIN_RESET.value: _l("New key password set"),
     protocol.HelperStep.SO_PIN_ROTATED.value: _l("Unlock code used up and replaced"),
+    "authorised": _l("Unlock authorised by the code: type the new key password into the helper twice"),
     "failed": _l("The key helper reported a problem"),
 }
 PROBLEMS = {
@@ -64,6 +65,12 @@ def next_url(helper: HelperSession) -> str | None:
     order = helper.order
     if helper.purpose is HelperPurpose.RENEWAL and order is None and helper.logged_in_at is not None:
         return url_for("public.renewal_form", public_id=helper.public_id)
+    if helper.purpose is HelperPurpose.UNLOCK:  # the way to authorise it, then the unlock's own done page
+        if order is None and unlock.ready(helper):
+            return url_for("public.unlock_page", public_id=helper.public_id)
+        if order is not None and order.status is OrderStatus.COMPLETED:
+            return url_for("public.unlock_done", public_id=helper.public_id)
+        return None
     if order is not None and order.status is OrderStatus.COMPLETED:
         return url_for("public.done_page", number=order.number)
     return None

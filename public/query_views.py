@@ -64,6 +64,8 @@ TYPE_STATUS_WORDING = {
         _l("Signed, waiting for finance to match your bank transfer"),
     (BusinessType.REVOCATION, OrderStatus.APPROVED): _l("Approved, the certificate is being revoked"),
     (BusinessType.REVOCATION, OrderStatus.COMPLETED): _l("Completed: the certificate is revoked"),
+    (BusinessType.UNLOCK, OrderStatus.APPROVED): _l("Authorised, waiting for the key helper to unlock the key"),
+    (BusinessType.UNLOCK, OrderStatus.COMPLETED): _l("Completed: the key is unlocked"),
     (BusinessType.INFO_CHANGE, OrderStatus.APPROVED):
         _l("Approved: we will contact you to update the certificate on your key"),
 }
@@ -197,6 +199,8 @@ def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
         return url_for("public.revocation_form", serial=row.certificate.serial_number)
     if slug == "renewal":
         return url_for("public.renewal_start", channel_code=row.order.channel.code)
+    if slug == "unlock":
+        return url_for("public.unlock_start", channel_code=row.order.channel.code)
     return url_for("public.service_page", channel_code=row.order.channel.code, slug=slug)
 
 

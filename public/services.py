@@ -30,7 +30,7 @@ SERVICES = (
             "public.renewal_start", per_channel=True),
     Service("unlock", N_("Certificate unlock"),
             N_("Forgot the password, or entered it wrongly 10 times and the USB key is locked: unlock the "
-               "certificate"), None),
+               "certificate"), "public.unlock_start", per_channel=True),
     Service("change", N_("Information change"),
             N_("When your organisation's information changes, this is the service to use"), None),
     Service("replacement", N_("Certificate replacement"),

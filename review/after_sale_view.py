@@ -2,19 +2,22 @@
 here so the template only lays it out: for a replacement (补办) the earlier order and its certificate,
 the cause and the payment proof's match by finance; for a revocation (吊销) the certificate, the
 reason asked and who asked; for an information change (变更) the old and the new values side by side,
-the old ones from the organisation's last approved order (review.dual_control)."""
+the old ones from the organisation's last approved order (review.dual_control); for an unlock (解锁)
+the key's certificate, how the unlock was authorised and where the key was unlocked."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents.materials import current_materials
 from models import (
     BusinessType,
     Certificate,
+    HelperSession,
     IdentityCheck,
     Material,
     MaterialKind,
@@ -102,9 +105,19 @@ class InfoChange:
     documents: list[DocumentPair]
 
 
+@dataclass(frozen=True)
+class Unlock:
+    previous: Order | None  # the order the key's certificate came with
+    certificate: Certificate | None
+    authorised_by: str | None  # identity or sms (public.unlock)
+    key_work: str | None  # helper: at the applicant's PC; station: mailed in
+
+
 def after_sale(session: Session, order: Order, *, payment: Payment | None,
-               checks: list[IdentityCheck]) -> Replacement | Revocation | InfoChange | None:
+               checks: list[IdentityCheck]) -> Replacement | Revocation | InfoChange | Unlock | None:
     """The panel of the order's business type; None for the types that have none (new, renewal)."""
+    if order.business_type == BusinessType.UNLOCK:
+        return unlock(session, order)
     if order.business_type == BusinessType.REPLACEMENT:
         return replacement(session, order, payment)
     if order.business_type == BusinessType.REVOCATION:
@@ -136,6 +149,13 @@ def revocation(order: Order, checks: list[IdentityCheck]) -> Revocation:
                       reason=reason(order.revocation_reason), agent=order.agent, legal_rep=order.legal_rep,
                       legal_rep_checks=[c for c in checks if c.method.startswith("legal_rep")],
                       asked_at=order.created_at)
+
+
+def unlock(session: Session, order: Order) -> Unlock:
+    authorised_by = session.scalar(select(HelperSession.authorised_by).where(HelperSession.order_id == order.id)
+                                   .order_by(HelperSession.id.desc()))
+    return Unlock(previous=order.previous_order, certificate=order.certificate, authorised_by=authorised_by,
+                  key_work=order.key_work)
 
 
 def info_change(session: Session, order: Order) -> InfoChange:

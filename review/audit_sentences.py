@@ -437,6 +437,27 @@ def _key_unlock_failed(e, w, n):
              error=_get(e.after, "error", ""))
 
 
+def _unlock_authorised(e, w, n):
+    if _get(e.after, "way") == "sms":
+        return _("%(who)s authorised the unlock of key %(serial)s with an SMS code to the agent's phone on file "
+                 "(the key was unlocked by identity before).", who=w, serial=_target(e, "token"))
+    if _get(e.after, "person") == "legal_rep":
+        return _("%(who)s authorised the unlock of key %(serial)s: identity checked, SMS code to the legal "
+                 "representative's phone on file.", who=w, serial=_target(e, "token"))
+    return _("%(who)s authorised the unlock of key %(serial)s: identity checked, SMS code to the agent's phone on "
+             "file.", who=w, serial=_target(e, "token"))
+
+
+def _unlock_identity_refused(e, w, n):
+    return _("%(who)s asked to unlock key %(serial)s, but the identity given does not match this order.", who=w,
+             serial=_target(e, "token"))
+
+
+def _helper_key_unlocked(e, w, n):
+    return _("%(who)s unlocked key %(serial)s at the applicant's PC: a new key password, the SO PIN used replaced.",
+             who=w, serial=_target(e, "token"))
+
+
 def _station_credential(issued: bool):
     def write(e, w, n):
         if issued:
@@ -638,6 +659,9 @@ SENTENCES: dict[str, Writer] = {
     "key_unlock.retried": _key_unlock_retried,
     "key_unlock.unlocked": _key_unlock_unlocked,
     "key_unlock.failed": _key_unlock_failed,
+    "unlock.authorised": _unlock_authorised,
+    "unlock.identity_refused": _unlock_identity_refused,
+    "helper.key_unlocked": _helper_key_unlocked,
     "station.credential_issued": _station_credential(issued=True),
     "station.credential_rotated": _station_credential(issued=False),
     "station.credential_revoked": _station_credential_revoked,

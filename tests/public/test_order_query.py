@@ -484,7 +484,7 @@ def test_the_results_offer_each_order_the_after_sale_services_it_allows(client, 
         actions = _actions(page, number)
         assert set(actions) == {"unlock", "change", "replacement", "revocation"}, number
         assert actions["replacement"] == f"/replacement/{number}"
-        assert actions["unlock"] == "/c/direct/services/unlock"  # not online yet: its page says so
+        assert actions["unlock"] == "/c/direct/unlock"  # online: a key page for the key helper
     assert actions["revocation"] == "/revocation/" + "ef" * 16
     # Renewal from 89 days before the expiry day; an expired certificate allows nothing else.
     assert set(_actions(page, ending_number)) == {"renewal", "unlock", "change", "replacement", "revocation"}
