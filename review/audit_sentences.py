@@ -453,6 +453,35 @@ def _unlock_identity_refused(e, w, n):
              serial=_target(e, "token"))
 
 
+def _helper_paired(e, w, n):
+    return _("The key helper was paired with the applicant's page (keys plugged in: %(keys)s).",
+             keys=", ".join(_get(e.after, "keys", []) or []) or "—")
+
+
+def _helper_ended(e, w, n):
+    return _("The key helper's session ended (%(outcome)s).", outcome=_get(e.after, "outcome", ""))
+
+
+def _helper_logged_in(e, w, n):
+    return _("Key login on key %(serial)s with the key password: certificate %(certificate)s.",
+             serial=_target(e, "token"), certificate=_get(e.after, "certificate", ""))
+
+
+def _helper_key_renewed(e, w, n):
+    return _("The new certificate %(certificate)s was written to key %(serial)s at the applicant's PC and checked "
+             "(it replaces %(earlier)s).", certificate=_get(e.after, "certificate", ""), serial=_target(e, "token"),
+             earlier=_get(e.after, "earlier", ""))
+
+
+def _helper_failed(e, w, n):
+    return _("The key helper reported a problem (%(error)s).", error=_get(e.after, "error", ""))
+
+
+def _supersession_refused(e, w, n):
+    return _("The signing service refused to mark the earlier certificate superseded (%(rule)s).",
+             rule=_get(e.after, "rule", ""))
+
+
 def _helper_key_unlocked(e, w, n):
     return _("%(who)s unlocked key %(serial)s at the applicant's PC: a new key password, the SO PIN used replaced.",
              who=w, serial=_target(e, "token"))
@@ -662,6 +691,12 @@ SENTENCES: dict[str, Writer] = {
     "unlock.authorised": _unlock_authorised,
     "unlock.identity_refused": _unlock_identity_refused,
     "helper.key_unlocked": _helper_key_unlocked,
+    "helper.paired": _helper_paired,
+    "helper.ended": _helper_ended,
+    "helper.logged_in": _helper_logged_in,
+    "helper.key_renewed": _helper_key_renewed,
+    "helper.failed": _helper_failed,
+    "certificate.supersession_refused": _supersession_refused,
     "station.credential_issued": _station_credential(issued=True),
     "station.credential_rotated": _station_credential(issued=False),
     "station.credential_revoked": _station_credential_revoked,

@@ -46,7 +46,7 @@ def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(cli
 @pytest.mark.parametrize("lang, words", [("zh_CN", "此项业务暂未开放在线办理"),
                                          ("en", "cannot be applied for online yet")])
 def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client, lang, words):
-    page = client.get(f"/c/direct/services/renewal?lang={lang}").get_data(as_text=True)
+    page = client.get(f"/c/direct/services/new-personal?lang={lang}").get_data(as_text=True)
     notice = page.split('id="not-online"')[1].split("</p>")[0]
     assert words in notice and app.config["CA_SERVICE_PHONE"] in notice
     assert 'href="/c/direct/"' in page
@@ -55,6 +55,7 @@ def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client
 def test_an_online_service_s_page_sends_on_to_the_flow(client):
     assert client.get("/c/direct/services/new-unit").headers["Location"] == "/c/direct/apply"
     assert client.get("/c/direct/services/replacement").headers["Location"] == "/replacement"
+    assert client.get("/c/direct/services/renewal").headers["Location"] == "/c/direct/renewal"
 
 
 @pytest.mark.parametrize("slug, title", [("replacement", "Certificate replacement"),

@@ -76,7 +76,7 @@ def test_a_renewal_with_the_real_helper_on_softhsm2(station_app, live_station, l
         helper.stdin.write(password + "\n")  # the key login: typed into the helper, never into the page
         helper.stdin.flush()
         wait_for(lambda: status(client, public_id)["next"], what="the key login")
-        number = renew_and_pay(station_app, client, committed, public_id)
+        number = renew_and_pay(station_app, client, committed, public_id, phone="13700000003")
         output, _ = helper.communicate(timeout=60)
     finally:
         if helper.poll() is None:
