@@ -65,7 +65,7 @@ TYPE_STATUS_WORDING = {
     (BusinessType.REVOCATION, OrderStatus.APPROVED): _l("Approved, the certificate is being revoked"),
     (BusinessType.REVOCATION, OrderStatus.COMPLETED): _l("Completed: the certificate is revoked"),
     (BusinessType.INFO_CHANGE, OrderStatus.APPROVED):
-        _l("Approved: we will contact you to update the certificate on your key"),
+        _l("Approved: continue, with the key plugged in, to write the new certificate to it"),
 }
 
 
@@ -197,6 +197,8 @@ def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
         return url_for("public.revocation_form", serial=row.certificate.serial_number)
     if slug == "renewal":
         return url_for("public.renewal_start", channel_code=row.order.channel.code)
+    if slug == "change":
+        return url_for("public.change_form", serial=row.certificate.serial_number)
     return url_for("public.service_page", channel_code=row.order.channel.code, slug=slug)
 
 

@@ -29,7 +29,15 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from models.business import ORDER_CHECKLIST_KEY, REVOKES_CERTIFICATE, order_checks, required_materials, ships_key
+from models.business import (
+    ORDER_CHECKLIST_KEY,
+    REVOKES_CERTIFICATE,
+    needs_review,
+    new_certificate_needed,
+    order_checks,
+    required_materials,
+    ships_key,
+)
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
 from web import jobs
@@ -61,7 +69,13 @@ def _hash(token: str) -> str:
 
 
 def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None = None) -> None:
-    """A paid order with complete materials enters its queue and its SLA clock starts."""
+    """A paid order with complete materials enters its queue and its SLA clock starts; one that needs
+    no review (models.business.needs_review: a renewal, a change of contact data) is approved at once,
+    its new certificate made on the organisation's own key."""
+    if not needs_review(order):
+        order.move_to(OrderStatus.APPROVED, "system", note="paid; no review needed")
+        _done_without_key_work(order, "system")
+        return
     now = now or utcnow()
     order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
     sla.start_clock(order, sla.load_calendar(session), sla.policy_for(session, order.business_type), now)
@@ -188,6 +202,14 @@ def _approval_effects(session: Session, order: Order) -> None:
         messages.approved(session, order)
     elif order.business_type is BusinessType.INFO_CHANGE:
         messages.info_change_approved(session, order)
+        _done_without_key_work(order, "system")
+
+
+def _done_without_key_work(order: Order, actor: str) -> None:
+    """An information change that leaves the certificate's subject as it is needs no new certificate
+    (models.business.new_certificate_needed): approved, it is done."""
+    if order.business_type is BusinessType.INFO_CHANGE and not new_certificate_needed(order):
+        order.move_to(OrderStatus.COMPLETED, actor, note="the certificate's subject is unchanged: no new certificate")
 
 
 def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: list[int],
