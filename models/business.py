@@ -57,6 +57,14 @@ def required_materials(business_type: BusinessType) -> tuple[MaterialKind, ...]:
     return MATERIALS[business_type]
 
 
+def materials_of(order) -> tuple[MaterialKind, ...]:
+    """The documents this order asks for: its business type's, but none for an information change that
+    changes nothing the review rests on (subject_changes): it goes to no reviewer."""
+    if order.business_type is B.INFO_CHANGE and not subject_changes(order):
+        return ()
+    return MATERIALS[order.business_type]
+
+
 def order_checks(business_type: BusinessType) -> tuple[str, ...]:
     return ORDER_CHECKS[business_type]
 
@@ -92,3 +100,22 @@ def subject_changes(order) -> bool:
         return True
     return (order.organisation.name, order.legal_rep.name, order.legal_rep.id_number) != (
         earlier.organisation.name, earlier.legal_rep.name, earlier.legal_rep.id_number)
+
+
+# The organisation's data a certificate's subject is made of (issuance.profiles.subject_attributes: country,
+# province, city, name, credit code): what an information change must alter for a new certificate.
+SUBJECT_FIELDS = ("name", "credit_code", "region_province", "region_city")
+
+
+def new_certificate_needed(order) -> bool:
+    """Whether the order's key work makes a new certificate on the organisation's key: a renewal's always;
+    an information change's only when the subject changes (a new legal representative, seal services or
+    contact data are not in the certificate: the one in force stays, and the order completes without key
+    work)."""
+    if order.business_type is B.RENEWAL:
+        return True
+    if order.business_type is not B.INFO_CHANGE:
+        return False
+    earlier = order.previous_order
+    return earlier is None or any(getattr(order.organisation, name) != getattr(earlier.organisation, name)
+                                  for name in SUBJECT_FIELDS)

@@ -10,8 +10,8 @@ from models.renewal import renewable
 from public import replacement, revocation
 from public.order_query import CREDIT_CODE, QueryIdentity, QueryResults
 
-# Renewal, unlock and information change happen with the key at the applicant's PC (a later issue):
-# their home-page services say how to get them done meanwhile.
+# Unlock and information change: the key at the applicant's PC (information change: by the order query's
+# identity too, the key needed only to write the new certificate).
 KEY_SERVICES = ("unlock", "change")
 
 

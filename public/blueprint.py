@@ -5,6 +5,7 @@ from billing import transfers
 from public import (
     api,
     ca,
+    info_change_views,
     key_views,
     payment_views,
     payments,
@@ -82,6 +83,18 @@ _KEY = [
     ("/unlock/<public_id>/code", unlock_views.unlock_code, ["GET", "POST"]),
     ("/unlock/<public_id>/code/again", unlock_views.unlock_code_again, ["POST"]),
     ("/unlock/<public_id>/done", unlock_views.unlock_done, ["GET"]),
+    ("/apply/<number>/key", key_views.order_key_page, ["POST"]),
+]
+_CHANGE = [
+    ("/c/<channel_code>/change", info_change_views.change_start, ["GET"]),
+    ("/c/<channel_code>/change/key", info_change_views.change_by_key, ["GET"]),
+    ("/c/<channel_code>/change/code", info_change_views.change_code, ["POST"]),
+    ("/c/<channel_code>/change/verify", info_change_views.change_verify, ["GET", "POST"]),
+    ("/change/certificates", info_change_views.change_certificates, ["GET"]),
+    ("/change/key/<public_id>/form", info_change_views.change_form, ["GET", "POST"]),
+    ("/change/key/<public_id>/confirm", info_change_views.change_confirm, ["GET", "POST"]),
+    ("/change/certificates/<serial>/form", info_change_views.change_form, ["GET", "POST"]),
+    ("/change/certificates/<serial>/confirm", info_change_views.change_confirm, ["GET", "POST"]),
 ]
 _REVOCATION = [
     ("/revocation", revocation_views.revocation_certificates, ["GET"]),
@@ -93,7 +106,7 @@ for rule, view, methods in _PUBLIC:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 for rule, view, methods in _API:
     api_bp.add_url_rule(rule, view_func=view, methods=methods)
-for rule, view, methods in _QUERY + _REVOCATION + _KEY:
+for rule, view, methods in _QUERY + _REVOCATION + _KEY + _CHANGE:
     public_bp.add_url_rule(rule, view_func=view, methods=methods)
 # Every page on the public layout names the CA and its service phone, error pages included.
 public_bp.app_context_processor(ca.template_values)

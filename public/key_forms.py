@@ -1,5 +1,5 @@
 """The forms of the services done with the key at the applicant's PC: renewal's contact data and seal
-services (the seed's 证书更新 form)."""
+services (the seed's 证书更新 form), and the information change's (在线信息变更)."""
 from __future__ import annotations
 
 from functools import partial
@@ -9,7 +9,7 @@ from wtforms import SelectMultipleField, widgets
 
 from documents import regions
 from public import validators
-from public.forms import ApplicationForm, check_field, choices_of
+from public.forms import ApplicationForm, Checked, check_field, choices_of, text_field
 from web.forms import Form
 
 SEAL_SERVICE_LABELS = {
@@ -48,3 +48,33 @@ class RenewalForm(Form):
     def validate_agent_id_number(self, field) -> None:
         if field.data:
             check_field(field, partial(validators.id_number, self.agent_id_type.data))
+
+
+class InfoChangeForm(RenewalForm):
+    """The seed's 在线信息变更: the organisation (its credit code is not the form's: a new credit code is
+    another organisation), its legal representative, the seal services, the invoice (its title is the
+    organisation's name) and the contact data."""
+
+    org_name = ApplicationForm.org_name
+    org_department = ApplicationForm.org_department
+    region_province = ApplicationForm.region_province
+    region_city = ApplicationForm.region_city
+    org_phone = ApplicationForm.org_phone
+    legal_rep_name = ApplicationForm.legal_rep_name
+    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
+                                 Checked(validators.mainland_mobile))
+    legal_rep_id_type = ApplicationForm.legal_rep_id_type
+    legal_rep_id_number = ApplicationForm.legal_rep_id_number
+    invoice_taxpayer_id = ApplicationForm.invoice_taxpayer_id
+    invoice_address_phone = ApplicationForm.invoice_address_phone
+    invoice_bank_account = ApplicationForm.invoice_bank_account
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region_province.choices = self.mailing_province.choices
+        cities = regions.cities(self.region_province.data or "")
+        self.region_city.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+
+    def validate_legal_rep_id_number(self, field) -> None:
+        if field.data:
+            check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))

@@ -176,6 +176,8 @@ def _identify(session: Session, helper: HelperSession) -> str | None:
     certificate = _ours(session, key)
     if certificate is None:
         return "unknown_certificate"
+    if helper.order is not None and helper.order.certificate_id not in (None, certificate.id):
+        return "not_this_certificate"  # a page opened for an order works on the key of its certificate
     if certificate.status is not CertificateStatus.VALID:
         return "certificate_not_valid"
     now = utcnow()

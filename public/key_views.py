@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import abort, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from models import HelperPurpose, HelperSession, HelperTaskStatus, OrderStatus
+from models import BusinessType, HelperPurpose, HelperSession, HelperTaskStatus, OrderStatus
 from models.base import utcnow
+from models.business import new_certificate_needed
 from protocol import helper as protocol
 from public import key_helper, key_work, unlock, views
 from web.database import writes
@@ -40,7 +41,10 @@ PROBLEMS = {
     "not_renewable": _l("The certificate on the key cannot be renewed now: renewal opens 89 days before it "
                         "expires and closes 365 days after."),
     "certificate_expired": _l("The certificate on the key has expired: renew it instead."),
+    "not_this_certificate": _l("The key plugged in does not hold the certificate this order changes: plug in "
+                               "that certificate's key."),
 }
+PURPOSE_OF = {BusinessType.RENEWAL: HelperPurpose.RENEWAL, BusinessType.INFO_CHANGE: HelperPurpose.INFO_CHANGE}
 TITLES = {HelperPurpose.RENEWAL: _l("Certificate renewal"), HelperPurpose.UNLOCK: _l("Certificate unlock"),
           HelperPurpose.INFO_CHANGE: _l("Information change")}
 
@@ -65,6 +69,8 @@ def next_url(helper: HelperSession) -> str | None:
     order = helper.order
     if helper.purpose is HelperPurpose.RENEWAL and order is None and helper.logged_in_at is not None:
         return url_for("public.renewal_form", public_id=helper.public_id)
+    if helper.purpose is HelperPurpose.INFO_CHANGE and order is None and helper.logged_in_at is not None:
+        return url_for("public.change_form", public_id=helper.public_id)
     if helper.purpose is HelperPurpose.UNLOCK:  # the way to authorise it, then the unlock's own done page
         if order is None and unlock.ready(helper):
             return url_for("public.unlock_page", public_id=helper.public_id)
@@ -127,3 +133,17 @@ def key_retry(public_id: str):
     key_work.retry(db.session, own_session(public_id))
     return redirect(url_for("public.key_page", public_id=public_id))
 
+
+@limiter.limit("10/minute")
+@writes
+def order_key_page(number: str):
+    """The key page for the new certificate of a renewal or information change this browser owns, once it
+    may be written (its done page, or the order query's 'continue'): no key login then, the order names
+    the certificate whose key it is."""
+    order = views.owned_order(number)
+    purpose = PURPOSE_OF.get(order.business_type)
+    if purpose is None or order.status not in key_work.KEY_WORK_READY or not new_certificate_needed(order):
+        return redirect(url_for("public.done_page", number=order.number))
+    if (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
+        return redirect(url_for("public.key_page", public_id=helper.public_id))
+    return open_page(order.channel, purpose, order=order)

@@ -29,7 +29,7 @@ from models import (
     next_order_number,
 )
 from models.base import utcnow
-from models.business import PAID_BY_TRANSFER, required_materials
+from models.business import PAID_BY_TRANSFER, materials_of
 from models.order_state import APPLICANT_EDITABLE, CLOSED
 from notifications.messages import render_sms
 from public import catalogue, sms_codes
@@ -274,7 +274,7 @@ def finish_materials(session: Session, order: Order, *, actor: str) -> None:
     if order.status == OrderStatus.AWAITING_SIGNATURE:
         return
     current = current_materials(session, order)
-    missing = [k for k in required_materials(order.business_type) if k not in current]
+    missing = [k for k in materials_of(order) if k not in current]
     if missing:
         raise MaterialsIncomplete(missing)
     order.move_to(OrderStatus.AWAITING_SIGNATURE, actor)

@@ -37,10 +37,12 @@ from models import (
     Person,
     Shipment,
 )
+from models.business import ON_THE_SAME_KEY, new_certificate_needed
 from models.order_state import UNPAID
 from models.sealed import lookup_digest, mask, seal, unseal
 from notifications.messages import render_sms
 from public import sms_codes
+from public.key_work import KEY_WORK_READY
 from public.operations import session_hash
 from web.errors import N_
 
@@ -199,7 +201,7 @@ class OrderRow:
 
     @property
     def continuable(self) -> bool:
-        return self.order.status in CONTINUABLE
+        return continuable(self.order)
 
     @property
     def ended_at(self) -> dt.datetime | None:
@@ -256,10 +258,17 @@ def invoice_for(session: Session, identity: QueryIdentity, invoice_id: int) -> I
     return invoice if owned is not None else None
 
 
+def continuable(order: Order) -> bool:
+    """Unpaid, or a renewal's or information change's new certificate waiting for the key at the
+    applicant's PC."""
+    return order.status in CONTINUABLE or (order.business_type in ON_THE_SAME_KEY and order.status in KEY_WORK_READY
+                                           and new_certificate_needed(order))
+
+
 def rebind_order(session: Session, order: Order, *, applicant_secret: str) -> None:
     """'Continue': the order now belongs to this browser session (and no longer to the one
     that started it), so the applicant's pages open for it."""
-    if order.status not in CONTINUABLE:
+    if not continuable(order):
         raise NotContinuable(order.number)
     new_hash = session_hash(applicant_secret)
     if order.applicant_session_hash == new_hash:

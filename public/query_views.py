@@ -67,7 +67,7 @@ TYPE_STATUS_WORDING = {
     (BusinessType.UNLOCK, OrderStatus.APPROVED): _l("Authorised, waiting for the key helper to unlock the key"),
     (BusinessType.UNLOCK, OrderStatus.COMPLETED): _l("Completed: the key is unlocked"),
     (BusinessType.INFO_CHANGE, OrderStatus.APPROVED):
-        _l("Approved: we will contact you to update the certificate on your key"),
+        _l("Approved: continue, with the key plugged in, to write the new certificate to it"),
 }
 
 
@@ -201,6 +201,8 @@ def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
         return url_for("public.renewal_start", channel_code=row.order.channel.code)
     if slug == "unlock":
         return url_for("public.unlock_start", channel_code=row.order.channel.code)
+    if slug == "change":
+        return url_for("public.change_form", serial=row.certificate.serial_number)
     return url_for("public.service_page", channel_code=row.order.channel.code, slug=slug)
 
 

@@ -32,7 +32,8 @@ SERVICES = (
             N_("Forgot the password, or entered it wrongly 10 times and the USB key is locked: unlock the "
                "certificate"), "public.unlock_start", per_channel=True),
     Service("change", N_("Information change"),
-            N_("When your organisation's information changes, this is the service to use"), None),
+            N_("When your organisation's information changes, this is the service to use"), "public.change_start",
+            per_channel=True),
     Service("replacement", N_("Certificate replacement"),
             N_("When your certificate (USB key) is lost or damaged, this is the service to use"),
             "public.replacement_orders"),

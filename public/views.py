@@ -24,7 +24,8 @@ from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import ON_THE_SAME_KEY, PAID_BY_TRANSFER, required_materials
+from models.business import ON_THE_SAME_KEY, PAID_BY_TRANSFER, materials_of
+from models.order_state import UNPAID
 from public import captcha, catalogue, key_helper, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
@@ -186,7 +187,7 @@ def confirm_page(number: str):
 def materials_page(number: str):
     order = owned_order(number)
     errors: dict[str, str] = {}
-    kinds = required_materials(order.business_type)
+    kinds = materials_of(order)
     if not kinds:  # nothing to upload (a revocation): confirming the order finishes this step
         return redirect(url_for("public.confirm_page", number=number))
     if request.method == "POST":
@@ -321,12 +322,17 @@ def done_page(number: str):
     if order.business_type is BusinessType.REVOCATION:
         return render_template("public/revocation_done.html", order=order, next_step=next_step(order))
     if order.business_type in ON_THE_SAME_KEY:
-        if order.status is OrderStatus.COMPLETED:
+        certificate = key_helper.new_certificate(db.session, order)
+        if order.status is OrderStatus.COMPLETED and certificate is not None:
             return render_template("public/key_done.html", order=order, earlier=order.previous_order,
-                                   certificate=key_helper.new_certificate(db.session, order),
-                                   invoices=invoices.invoices_of(db.session, order))
-        if (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
+                                   certificate=certificate, invoices=invoices.invoices_of(db.session, order))
+        if order.status is not OrderStatus.COMPLETED \
+                and (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
             return redirect(url_for("public.key_page", public_id=helper.public_id))
+        if order.status not in UNPAID:  # in review, the key work next, or done without it
+            return render_template("public/key_order_done.html", order=order, certificate=order.certificate,
+                                   key_work_next=order.status in (OrderStatus.APPROVED, OrderStatus.PROGRAMMING),
+                                   invoices=invoices.invoices_of(db.session, order))
     return render_template("public/done.html", order=order, invoices=invoices.invoices_of(db.session, order),
                            next_step=next_step(order), paid=order.paid_at is not None,
                            by_transfer=order.business_type in PAID_BY_TRANSFER)

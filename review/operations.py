@@ -33,6 +33,7 @@ from models.business import (
     ORDER_CHECKLIST_KEY,
     REVOKES_CERTIFICATE,
     needs_review,
+    new_certificate_needed,
     order_checks,
     required_materials,
     ships_key,
@@ -74,6 +75,7 @@ def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None =
     if not needs_review(order):
         order.move_to(OrderStatus.APPROVED, "system", note="paid; no review needed")
         _approval_effects(session, order)
+        _done_without_key_work(order, "system")
         return
     now = now or utcnow()
     order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
@@ -201,6 +203,14 @@ def _approval_effects(session: Session, order: Order) -> None:
         messages.approved(session, order)
     elif order.business_type is BusinessType.INFO_CHANGE:
         messages.info_change_approved(session, order)
+        _done_without_key_work(order, "system")
+
+
+def _done_without_key_work(order: Order, actor: str) -> None:
+    """An information change that leaves the certificate's subject as it is needs no new certificate
+    (models.business.new_certificate_needed): approved, it is done."""
+    if order.business_type is BusinessType.INFO_CHANGE and not new_certificate_needed(order):
+        order.move_to(OrderStatus.COMPLETED, actor, note="the certificate's subject is unchanged: no new certificate")
 
 
 def reject_order(session: Session, order: Order, staff: Staff, *, reason_ids: list[int],

@@ -79,8 +79,9 @@ def test_a_first_application_gets_its_password_and_goes_to_the_station(app, db_s
 
 
 def test_an_information_change_makes_no_password_and_promises_no_key(app, db_session, reviewer, certificate):
+    # A new city: the certificate's subject changes, so a new certificate is to be written to the key.
     order = paid(db_session, after_sale(db_session, app.config["UPLOAD_FOLDER"], certificate,
-                                        BusinessType.INFO_CHANGE))
+                                        BusinessType.INFO_CHANGE, region_city="410300"))
     approve(db_session, order, reviewer)  # name and legal representative unchanged: one reviewer
     assert order.status is OrderStatus.APPROVED and order.certificate_password is None
     texts = _texts(db_session, order)

@@ -1,0 +1,189 @@
+"""Information change (信息变更) online: the organisation, its legal representative, the seal services, the
+invoice and the contact data of a certificate in force, changed by a new INFO_CHANGE order continuing the
+certificate's order (previous_order_id, certificate_id; its organisation and people are rows of its own).
+
+Who may change: the holder of the key, by the key login (public.key_work), or the organisation by its
+credit code and an SMS code to the agent's phone on file: the agent phone of the order of its newest
+certificate in force (the order query's code: the page answers the same whether or not the credit code
+has one, and shows the phone masked only once the code is right). The key is needed then only to write
+the new certificate.
+
+What follows is models.business's: a change of the name or the legal representative needs the documents
+(MATERIALS), the SMS signature, payment where the catalogue prices it, and two senior reviewers
+(review.dual_control); a change of anything else needs neither documents nor review. A new key pair and
+certificate is made on the same key only when the certificate's subject changes (name, or region:
+models.business.new_certificate_needed) — a legal representative, seal services, invoice or contact data
+are not in the certificate, so a new one would say exactly what the one in force says; such an order is
+done once approved, and the certificate in force stays. With a new certificate, the earlier one is
+superseded once the new one is on the key (public.key_work.finish).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    BusinessType,
+    Certificate,
+    CertificateStatus,
+    CertKind,
+    HelperSession,
+    Order,
+    Organisation,
+)
+from models.base import utcnow
+from models.business import materials_of
+from models.order_state import CLOSED
+from public import catalogue, operations, sms_codes
+from public import order_query as queries
+from public.key_helper import KEY_OUT
+from public.renewal import CONTACT_FIELDS
+from web.errors import N_
+
+ORGANISATION_FIELDS = ("org_name", "org_department", "region_province", "region_city", "org_phone")
+LEGAL_REP_FIELDS = ("legal_rep_name", "legal_rep_phone", "legal_rep_id_type", "legal_rep_id_number")
+INVOICE_FIELDS = ("invoice_taxpayer_id", "invoice_address_phone", "invoice_bank_account")
+# What the form may change of the certificate's order.
+FIELDS = ORGANISATION_FIELDS + LEGAL_REP_FIELDS + INVOICE_FIELDS + CONTACT_FIELDS
+
+
+class Refused(Exception):
+    """A change the page answers with `message` (N_, translated where shown)."""
+
+    message = ""
+
+
+class NothingChanged(Refused):
+    message = N_("Nothing was changed: change at least one value, or leave the page.")
+
+
+class NotChangeable(Refused):
+    message = N_("This certificate can no longer be changed online: it is revoked, expired or replaced, or a "
+                 "change of it is under way (continue it from the order query).")
+
+
+class NotOffered(Refused):
+    message = N_("Information change of this certificate is not offered online. Please call the service phone.")
+
+
+def earlier_order(session: Session, certificate: Certificate) -> Order:
+    return session.get(Order, certificate.order_id)
+
+
+def price_cents(session: Session, earlier: Order) -> int | None:
+    """The change of the earlier order's product in its channel; None when it is not offered."""
+    try:
+        return catalogue.price_cents(session, earlier.product, earlier.channel, BusinessType.INFO_CHANGE,
+                                     earlier.media_model)
+    except LookupError:
+        return None
+
+
+def open_change(session: Session, certificate: Certificate) -> Order | None:
+    return session.scalars(select(Order).where(
+        Order.certificate_id == certificate.id, Order.business_type == BusinessType.INFO_CHANGE,
+        Order.status.not_in(CLOSED))).first()
+
+
+def changeable(session: Session, certificate: Certificate, now: dt.datetime | None = None) -> bool:
+    """Valid, not expired, its key out, and no change of it open."""
+    return (certificate.status is CertificateStatus.VALID and certificate.not_after > (now or utcnow())
+            and earlier_order(session, certificate).status in KEY_OUT and open_change(session, certificate) is None)
+
+
+def form_values(earlier: Order) -> dict:
+    data = operations.form_data(earlier)
+    return {name: data[name] for name in FIELDS} | {"seal_services": list(earlier.seal_services or [])}
+
+
+def changes(earlier: Order, values: dict) -> list[str]:
+    """The fields whose value differs from the certificate's order."""
+    before = form_values(earlier)
+    changed = [name for name in FIELDS if (values.get(name) or "") != (before[name] or "")]
+    if set(values.get("seal_services") or []) != set(before["seal_services"]):
+        changed.append("seal_services")
+    return changed
+
+
+def submit_change(session: Session, certificate: Certificate, values: dict, *, actor: str,
+                  applicant_secret: str, helper: HelperSession | None = None) -> Order:
+    """The INFO_CHANGE order from the certificate's order and the form's values: it waits for the documents
+    when the name or legal representative changes (models.business.materials_of), else for the agent's
+    SMS signature. `helper`: the key page whose key login identified the certificate."""
+    earlier = earlier_order(session, certificate)
+    if not changeable(session, certificate):
+        raise NotChangeable(certificate.serial_number)
+    if not changes(earlier, values):
+        raise NothingChanged(certificate.serial_number)
+    if price_cents(session, earlier) is None:
+        raise NotOffered(earlier.product.code)
+    data = operations.form_data(earlier) | {name: values[name] for name in FIELDS}
+    lr = earlier.legal_rep
+    if (data["legal_rep_name"], data["legal_rep_id_number"]) != (lr.name, lr.id_number):
+        data["legal_rep_bank_card"] = ""  # the earlier representative's card is not the new one's
+    order = operations.submit_application(session, earlier.channel, data, actor=actor,
+                                          applicant_secret=applicant_secret, business_type=BusinessType.INFO_CHANGE)
+    order.previous_order, order.certificate = earlier, certificate
+    order.seal_services = list(values.get("seal_services") or [])
+    if helper is not None:
+        helper.order = order
+    if not materials_of(order):
+        operations.finish_materials(session, order, actor=actor)
+    session.flush()
+    return order
+
+
+# --- identity by credit code and the SMS code to the phone on file ----------------------------------------
+
+
+def _in_force(query, now: dt.datetime | None = None):
+    """Valid, unexpired certificates whose key went out, the newest first (`query` joins their orders)."""
+    return (query.where(Order.status.in_(KEY_OUT), Certificate.status == CertificateStatus.VALID,
+                        Certificate.not_after > (now or utcnow()))
+            .order_by(Certificate.not_before.desc(), Certificate.id.desc()))
+
+
+def certificates_in_force(session: Session, credit_code: str) -> list[Certificate]:
+    """The organisation's unit certificates in force."""
+    return list(session.scalars(_in_force(
+        select(Certificate).join(Order, Certificate.order_id == Order.id)
+        .join(Organisation, Order.organisation_id == Organisation.id)
+        .where(Organisation.credit_code == credit_code, Order.cert_kind == CertKind.UNIT))))
+
+
+def identity_on_file(session: Session, credit_code: str) -> queries.QueryIdentity:
+    """The order query's identity of the organisation with the agent phone on file (of its newest certificate
+    in force's order); an empty phone when it has none, so that no code goes anywhere."""
+    found = certificates_in_force(session, credit_code)
+    phone = earlier_order(session, found[0]).agent.phone if found else ""
+    return queries.QueryIdentity.of(CertKind.UNIT.value, queries.CREDIT_CODE, credit_code, phone)
+
+
+def send_code(session: Session, policy: sms_codes.CodePolicy, identity: queries.QueryIdentity, *,
+              client_ip: str | None) -> None:
+    """The order query's code to the phone on file, if there is one (the caller answers the same either way)."""
+    if identity.phone:
+        queries.send_query_code(session, policy, identity, client_ip=client_ip)
+
+
+def check_code(session: Session, policy: sms_codes.CodePolicy, identity: queries.QueryIdentity, code: str) -> None:
+    if not identity.phone:
+        raise sms_codes.CodeInvalid(queries.CODE_REJECTED)
+    queries.check_query_code(session, policy, identity, code)
+
+
+def certificates_of(session: Session, identity: queries.QueryIdentity) -> list[Certificate]:
+    """The certificates in force of the orders the identity sees (the order query's: by credit code, or by
+    the agent's own ID, with the agent's phone)."""
+    orders = [order.id for order in queries.find_orders(session, identity)]
+    if not orders:
+        return []
+    return list(session.scalars(_in_force(
+        select(Certificate).join(Order, Certificate.order_id == Order.id).where(Order.id.in_(orders)))))
+
+
+def certificate_of(session: Session, identity: queries.QueryIdentity, serial: str) -> Certificate | None:
+    """The certificate with this serial, if it is in force and one of the identity's."""
+    return next((c for c in certificates_of(session, identity) if c.serial_number == serial.lower()), None)
