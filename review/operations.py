@@ -75,7 +75,6 @@ def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None =
     if not needs_review(order):
         order.move_to(OrderStatus.APPROVED, "system", note="paid; no review needed")
         _approval_effects(session, order)
-        _done_without_key_work(order, "system")
         return
     now = now or utcnow()
     order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
