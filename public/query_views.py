@@ -196,7 +196,7 @@ def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
     if slug == "revocation":
         return url_for("public.revocation_form", serial=row.certificate.serial_number)
     if slug == "renewal":
-        return url_for("public.renewal_start", channel_code=row.order.channel.code)
+        return url_for("public.renewal_choice", number=row.order.number)  # at this PC or by post
     return url_for("public.service_page", channel_code=row.order.channel.code, slug=slug)
 
 

@@ -24,7 +24,7 @@ from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import ON_THE_SAME_KEY, PAID_BY_TRANSFER, required_materials
+from models.business import KEY_WORK_STATION, ON_THE_SAME_KEY, PAID_BY_TRANSFER, required_materials
 from public import captcha, catalogue, key_helper, operations, services, sms_codes
 from public.forms import PublicApplicationForm
 from review import operations as review_operations
@@ -320,6 +320,9 @@ def done_page(number: str):
     order = owned_order(number)
     if order.business_type is BusinessType.REVOCATION:
         return render_template("public/revocation_done.html", order=order, next_step=next_step(order))
+    if order.key_work == KEY_WORK_STATION:  # the key mailed in: where to send it, and its new password
+        return render_template("public/mail_in_done.html", order=order, next_step=next_step(order),
+                               invoices=invoices.invoices_of(db.session, order))
     if order.business_type in ON_THE_SAME_KEY:
         if order.status is OrderStatus.COMPLETED:
             return render_template("public/key_done.html", order=order, earlier=order.previous_order,
