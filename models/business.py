@@ -3,7 +3,10 @@ reviewer, and what its approval does: one table, read by the public form, the re
 station's intake and the approval itself."""
 from __future__ import annotations
 
+from sqlalchemy import and_, or_
+
 from models.material import MaterialKind
+from models.order import Order
 from models.order_state import BusinessType
 
 B, K = BusinessType, MaterialKind
@@ -38,12 +41,17 @@ ORDER_CHECKS: dict[BusinessType, tuple[str, ...]] = {
 ORDER_CHECKLIST_KEY = "order"
 
 # Approval sends a programmed key by courier (so a new certificate password is made). A renewal's and
-# an information change's new certificate goes onto the applicant's own key, at their PC (the key helper)
-# or at the station for a key mailed in; its password does not change.
+# an information change's new certificate goes onto the applicant's own key, at their PC (the key helper:
+# its password does not change) or at the station for a key mailed in (programmed_at_station).
 SHIPS_KEY = frozenset({B.NEW, B.REPLACEMENT})
 # A new key pair and certificate on the key the organisation has (Order.certificate_id names its
 # certificate, superseded once the new one is on the key).
 ON_THE_SAME_KEY = frozenset({B.RENEWAL, B.INFO_CHANGE})
+# Where such an order's key work is done (Order.key_work): at the applicant's PC, or at the station.
+KEY_WORK_HELPER, KEY_WORK_STATION = "helper", "station"
+# The worker's job that has the signing service supersede an order's earlier certificate once the new
+# one is on the key (registered by the public blueprint: public.supersede_work).
+SUPERSEDE_CERTIFICATE = "order.supersede_certificate"
 # Approval revokes the certificate the order names (Order.certificate_id): the lost or damaged
 # key's, or the one asked to be revoked.
 REVOKES_CERTIFICATE = frozenset({B.REPLACEMENT, B.REVOCATION})
@@ -71,6 +79,20 @@ def order_checks(business_type: BusinessType) -> tuple[str, ...]:
 
 def ships_key(business_type: BusinessType) -> bool:
     return business_type in SHIPS_KEY
+
+
+def programmed_at_station(order) -> bool:
+    """Whether the station programs the order's key once it is approved (so approval makes a new
+    certificate password): a key to ship, or the applicant's own key mailed in for a renewal or an
+    information change (re-initialised with the SO PIN on file: the old password is gone)."""
+    return ships_key(order.business_type) or (
+        order.business_type in ON_THE_SAME_KEY and order.key_work == KEY_WORK_STATION)
+
+
+def programmed_at_station_sql():
+    """programmed_at_station as a condition on Order, for the station's queue."""
+    return or_(Order.business_type.in_(SHIPS_KEY),
+               and_(Order.business_type.in_(ON_THE_SAME_KEY), Order.key_work == KEY_WORK_STATION))
 
 
 # 签章服务 offered with a certificate: a renewal's (the seed: 个人章, 个人章（手写签字）) and an

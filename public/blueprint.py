@@ -2,6 +2,7 @@
 from flask import Blueprint
 
 from billing import transfers
+from models.business import SUPERSEDE_CERTIFICATE
 from public import (
     api,
     ca,
@@ -11,6 +12,7 @@ from public import (
     payments,
     printables,
     query_views,
+    renewal_post_views,
     renewal_views,
     replacement_views,
     revocation_views,
@@ -19,7 +21,6 @@ from public import (
     unlock_views,
     views,
 )
-from public.key_work import SUPERSEDE_CERTIFICATE
 from web import jobs
 
 public_bp = Blueprint("public", __name__)
@@ -78,6 +79,9 @@ _KEY = [
     ("/key/<public_id>/retry", key_views.key_retry, ["POST"]),
     ("/renewal/<public_id>/form", renewal_views.renewal_form, ["GET", "POST"]),
     ("/renewal/<public_id>/confirm", renewal_views.renewal_confirm, ["GET", "POST"]),
+    ("/renewal/orders/<number>", renewal_post_views.renewal_choice, ["GET"]),
+    ("/renewal/orders/<number>/form", renewal_post_views.renewal_post_form, ["GET", "POST"]),
+    ("/renewal/orders/<number>/confirm", renewal_post_views.renewal_post_confirm, ["GET", "POST"]),
     ("/c/<channel_code>/unlock", unlock_views.unlock_start, ["GET"]),
     ("/unlock/<public_id>", unlock_views.unlock_page, ["GET", "POST"]),
     ("/unlock/<public_id>/code", unlock_views.unlock_code, ["GET", "POST"]),

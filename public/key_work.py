@@ -32,13 +32,13 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
+from models.business import SUPERSEDE_CERTIFICATE
 from notifications.messages import render_sms
 from notifications.outbox import queue_sms
 from protocol import helper as protocol
 from public.key_helper import end, pin_tries_left
 from web import jobs
 
-SUPERSEDE_CERTIFICATE = "order.supersede_certificate"  # the worker's job kind
 ACTOR = "applicant:key-helper"
 # The order states in which a renewal's or information change's key work may run (programming: resumed).
 KEY_WORK_READY = frozenset({OrderStatus.APPROVED, OrderStatus.PROGRAMMING})

@@ -191,6 +191,13 @@ def downloadable(invoice: Invoice) -> bool:
     return invoice.status != InvoiceStatus.VOIDED
 
 
+def password_method(order: Order) -> str:
+    """How the certificate password reaches the applicant."""
+    if order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
+        return "transfer_memo"
+    return "sms_legal_rep"
+
+
 @dataclass(frozen=True)
 class OrderRow:
     order: Order
@@ -210,10 +217,7 @@ class OrderRow:
 
     @property
     def password_method(self) -> str:
-        """How the certificate password reaches the applicant."""
-        if self.order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
-            return "transfer_memo"
-        return "sms_legal_rep"
+        return password_method(self.order)
 
     @property
     def shipped(self) -> bool:

@@ -198,7 +198,7 @@ def _after_sale_url(slug: str, row: queries.OrderRow) -> str:
     if slug == "revocation":
         return url_for("public.revocation_form", serial=row.certificate.serial_number)
     if slug == "renewal":
-        return url_for("public.renewal_start", channel_code=row.order.channel.code)
+        return url_for("public.renewal_choice", number=row.order.number)  # at this PC or by post
     if slug == "unlock":
         return url_for("public.unlock_start", channel_code=row.order.channel.code)
     if slug == "change":

@@ -32,7 +32,7 @@ def _logged_in(public_id: str):
     return helper, None
 
 
-def _form(values=None) -> RenewalForm:
+def form_for(values=None) -> RenewalForm:
     return RenewalForm(request.form if request.method == "POST" else None, data=values,
                        seal_services=SEAL_SERVICES[BusinessType.RENEWAL])
 
@@ -44,17 +44,19 @@ def renewal_form(public_id: str):
         return elsewhere
     earlier = renewal.earlier_order(db.session, helper)
     draft = session.get(DRAFTS, {}).get(helper.public_id)
-    form = _form(draft or renewal.contact_values(earlier))
+    form = form_for(draft or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
         session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: {
             name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services", "consent")}}
         return redirect(url_for("public.renewal_confirm", public_id=helper.public_id))
-    return render_template("public/renewal_form.html", form=form, helper=helper, earlier=earlier,
-                           certificate=helper.certificate, **_offer(helper, earlier))
+    return render_template("public/renewal_form.html", form=form, earlier=earlier, certificate=helper.certificate,
+                           form_url=url_for("public.renewal_form", public_id=helper.public_id),
+                           **offer(helper.certificate, earlier))
 
 
-def _offer(helper, earlier) -> dict:
-    start, end = renewal.new_validity(helper.certificate, earlier.product.validity_months)
+def offer(certificate, earlier) -> dict:
+    """What the renewal gives and costs (the form's and confirmation's _renewal_certificate.html)."""
+    start, end = renewal.new_validity(certificate, earlier.product.validity_months)
     return {"price_cents": renewal.price_cents(db.session, earlier), "new_start": start, "new_end": end}
 
 
@@ -68,12 +70,17 @@ def renewal_confirm(public_id: str):
     if draft is None:
         return redirect(url_for("public.renewal_form", public_id=helper.public_id))
     earlier = renewal.earlier_order(db.session, helper)
-    offer = _offer(helper, earlier)
-    if request.method == "POST" and offer["price_cents"] is not None:
+    terms = offer(helper.certificate, earlier)
+    if request.method == "POST" and terms["price_cents"] is not None:
         order = renewal.submit_renewal(db.session, helper, draft, actor=views._actor(),
                                        applicant_secret=views.applicant_secret())
         session[DRAFTS] = {k: v for k, v in session.get(DRAFTS, {}).items() if k != helper.public_id}
         return redirect(url_for("public.signature_page", number=order.number))
-    return render_template("public/renewal_confirm.html", helper=helper, earlier=earlier, draft=draft,
-                           certificate=helper.certificate,
-                           seal_names=[str(SEAL_SERVICE_LABELS[code]) for code in draft["seal_services"]], **offer)
+    return render_template("public/renewal_confirm.html", earlier=earlier, draft=draft, certificate=helper.certificate,
+                           form_url=url_for("public.renewal_form", public_id=helper.public_id),
+                           confirm_url=url_for("public.renewal_confirm", public_id=helper.public_id),
+                           seal_names=seal_names(draft), **terms)
+
+
+def seal_names(draft: dict) -> list[str]:
+    return [str(SEAL_SERVICE_LABELS[code]) for code in draft["seal_services"]]

@@ -24,7 +24,7 @@ from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
 from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
-from models.business import ON_THE_SAME_KEY, PAID_BY_TRANSFER, materials_of
+from models.business import KEY_WORK_STATION, ON_THE_SAME_KEY, PAID_BY_TRANSFER, materials_of
 from models.order_state import UNPAID
 from public import captcha, catalogue, key_helper, operations, services, sms_codes
 from public.forms import PublicApplicationForm
@@ -321,6 +321,9 @@ def done_page(number: str):
     order = owned_order(number)
     if order.business_type is BusinessType.REVOCATION:
         return render_template("public/revocation_done.html", order=order, next_step=next_step(order))
+    if order.key_work == KEY_WORK_STATION:  # the key mailed in: where to send it, and its new password
+        return render_template("public/mail_in_done.html", order=order, next_step=next_step(order),
+                               invoices=invoices.invoices_of(db.session, order))
     if order.business_type in ON_THE_SAME_KEY:
         certificate = key_helper.new_certificate(db.session, order)
         if order.status is OrderStatus.COMPLETED and certificate is not None:

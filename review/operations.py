@@ -35,8 +35,8 @@ from models.business import (
     needs_review,
     new_certificate_needed,
     order_checks,
+    programmed_at_station,
     required_materials,
-    ships_key,
 )
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
@@ -191,13 +191,14 @@ def approve_order(session: Session, order: Order, staff: Staff, *, checklist: di
 
 
 def _approval_effects(session: Session, order: Order) -> None:
-    """A key to program and ship (models.business.SHIPS_KEY) gets its certificate password, and the
-    applicant hears that it is on its way; the certificate a replacement or revocation names is
-    revoked by the signing service from the worker, which then tells the applicant; an information
-    change waits for its certificate to be updated on the applicant's key."""
+    """A key the station programs (models.business.programmed_at_station: one to ship, or the
+    applicant's own key mailed in) gets its certificate password, and the applicant hears that it is on
+    its way; the certificate a replacement or revocation names is revoked by the signing service from
+    the worker, which then tells the applicant; an information change waits for its certificate to be
+    updated on the applicant's key."""
     if order.business_type in REVOKES_CERTIFICATE:
         jobs.enqueue(session, REVOKE_CERTIFICATE, order.id)
-    if ships_key(order.business_type):
+    if programmed_at_station(order):
         order.certificate_password = _new_certificate_password()
         messages.approved(session, order)
     elif order.business_type is BusinessType.INFO_CHANGE:

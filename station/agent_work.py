@@ -18,6 +18,7 @@ from fulfillment import cards, stock
 from issuance import authority, certificates, profiles
 from issuance.interfaces import Issued
 from models import (
+    BusinessType,
     Certificate,
     JobStatus,
     KeyReturn,
@@ -33,8 +34,10 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
+from models.business import ON_THE_SAME_KEY, SUPERSEDE_CERTIFICATE
 from protocol import station as protocol
 from station import jobs, queue, returns, unlocks
+from web import jobs as work
 from web.errors import UserError
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -237,7 +240,9 @@ def next_attempt(session: Session, job: ProgrammingJob, withdrawn: str, station:
 def finish(session: Session, station: Station, job: ProgrammingJob, done: protocol.FinishRequest, *,
            card_prints_pin: bool) -> None:
     """The key holds the certificate and its private key signs: the job is done, the key programmed,
-    its password card numbered (fulfillment.cards)."""
+    its password card numbered (fulfillment.cards). On the applicant's own key mailed in (a renewal or
+    information change), the earlier certificate is to be superseded (by the worker: it calls the
+    signing service)."""
     certificate = jobs.attempt_certificate(session, job)
     try:
         read_back = x509.load_pem_x509_certificate(done.certificate_pem.encode())
@@ -262,6 +267,10 @@ def finish(session: Session, station: Station, job: ProgrammingJob, done: protoc
     record(session, who, "job.done", order=job.order, target=f"job:{job.public_id}",
            after={"serial": token.serial, "certificate": certificate.serial_number, "attempt": job.attempt,
                   "password_card": card})
+    if job.order.business_type in ON_THE_SAME_KEY:
+        if job.order.business_type is BusinessType.RENEWAL:
+            token.renewals += 1
+        work.enqueue(session, SUPERSEDE_CERTIFICATE, job.order.id)
 
 
 def interrupt(session: Session, job: ProgrammingJob, station: Station, code: str, message: str,

@@ -29,7 +29,7 @@ from models import (
     record,
 )
 from models.base import update_if, utcnow
-from models.business import ships_key
+from models.business import ON_THE_SAME_KEY, programmed_at_station
 from web.errors import N_, UserError
 
 # A job's steps and wake-ups for the agents' long polls are sent after the commit (station.wakeup).
@@ -38,7 +38,7 @@ WAKEUP = "station_wakeup"
 
 def new_job(session: Session, order: Order, staff: Staff) -> ProgrammingJob:
     """Claim `order` for `staff`: one job per order, one winner when two claim at once."""
-    if order.status is not OrderStatus.APPROVED or not ships_key(order.business_type):
+    if order.status is not OrderStatus.APPROVED or not programmed_at_station(order):
         raise UserError(N_("Order %(number)s is not waiting for its key."), number=order.number)
     if order.price_cents and not session.scalar(select(exists().where(
             Payment.order_id == order.id, Payment.status == PaymentStatus.PAID))):
@@ -81,12 +81,13 @@ def release(session: Session, job: ProgrammingJob, staff: Staff) -> None:
 
 
 def bind_token(session: Session, job: ProgrammingJob, serial: str, model: str, actor: str) -> Token:
-    """The key `serial` for the job's order: refused when it is held by another order or out of use."""
+    """The key `serial` for the job's order: refused when it is held by another order (but for the
+    applicant's own key mailed in for a renewal or information change) or out of use."""
     token = session.scalars(select(Token).where(Token.serial == serial).with_for_update()).first()
     if token is None:
         token = Token(serial=serial, model=model[:40], state=TokenState.BLANK, media_model=job.order.media_model)
         session.add(token)
-    elif token.order_id not in (None, job.order_id) and token.state in HELD:
+    elif token.order_id not in (None, job.order_id) and token.state in HELD and not mailed_in(job.order, token):
         raise UserError(N_("Key %(serial)s belongs to order %(number)s."), serial=serial, number=token.order.number)
     elif token.state in (TokenState.LOST, TokenState.DAMAGED, TokenState.REVOKED):
         raise UserError(N_("Key %(serial)s is %(state)s: it cannot be programmed."), serial=serial,
@@ -95,6 +96,19 @@ def bind_token(session: Session, job: ProgrammingJob, serial: str, model: str, a
         token.order = job.order
         token.move_to(TokenState.BOUND, actor, note=f"job {job.public_id}")
     return token
+
+
+def mailed_in_key(order: Order) -> str | None:
+    """The serial of the applicant's own key a renewal or information change by post is programmed on:
+    the key of the certificate it renews."""
+    if order.business_type in ON_THE_SAME_KEY and order.certificate is not None:
+        return order.certificate.media_serial
+    return None
+
+
+def mailed_in(order: Order, token: Token) -> bool:
+    """`token` is the order's mailed-in key, held by the order it continues (that certificate's)."""
+    return token.serial == mailed_in_key(order) and token.order_id == order.previous_order_id
 
 
 def start(session: Session, job: ProgrammingJob, station: Station, serial: str, staff: Staff, *,

@@ -1,5 +1,6 @@
-"""The station's job queue: approved orders with a key to program and ship (models.business.SHIPS_KEY:
-not an information change or a revocation) that are paid or free of charge, by shipping due time
+"""The station's job queue: approved orders with a key to program and ship (models.business.
+programmed_at_station: a new key, or the applicant's own mailed in for a renewal or information change;
+not a revocation) that are paid or free of charge, by shipping due time
 (approval + 5 working days, as the seed promises), and the jobs in hand."""
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from models import (
     PaymentStatus,
     ProgrammingJob,
 )
-from models.business import SHIPS_KEY
+from models.business import programmed_at_station_sql
 from models.working_days import WorkingCalendar
 
 SHIPPING_WORKING_DAYS = 5
@@ -41,7 +42,7 @@ def waiting_orders(session: Session, limit: int = 200) -> list[Order]:
     """Approved orders no one has claimed, most urgent first. Adding working days keeps the order of
     the start times, so the approval time orders them by shipping due time."""
     return list(session.scalars(
-        select(Order).where(Order.status == OrderStatus.APPROVED, Order.business_type.in_(SHIPS_KEY), _paid_or_free(),
+        select(Order).where(Order.status == OrderStatus.APPROVED, programmed_at_station_sql(), _paid_or_free(),
                             _nothing_to_revoke_first(), ~exists().where(ProgrammingJob.order_id == Order.id))
         .options(joinedload(Order.organisation), joinedload(Order.product), joinedload(Order.media_model))
         .order_by(Order.approved_at, Order.id).limit(limit)))

@@ -85,6 +85,7 @@ def _start_form(job: ProgrammingJob) -> StartForm:
     form.station.choices = [(s.id, s.name) for s in stations]
     held = set(db.session.scalars(select(Token.serial).where(Token.order_id.is_not(None),
                                                              Token.order_id != job.order_id)))
+    held.discard(jobs.mailed_in_key(job.order))  # the applicant's own key, mailed in (bind_token checks it)
     form.serial.choices = [(t["serial"], _key_choice(t, s)) for s in stations for t in s.tokens_seen or []
                            if t["serial"] not in held]
     return form

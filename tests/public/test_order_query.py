@@ -488,7 +488,8 @@ def test_the_results_offer_each_order_the_after_sale_services_it_allows(client, 
     assert actions["revocation"] == "/revocation/" + "ef" * 16
     # Renewal from 89 days before the expiry day; an expired certificate allows nothing else.
     assert set(_actions(page, ending_number)) == {"renewal", "unlock", "change", "replacement", "revocation"}
-    assert _actions(page, expired_number) == {"renewal": "/c/direct/renewal"}
+    # its renewal page offers the key at this PC (the helper) or by post
+    assert _actions(page, expired_number) == {"renewal": f"/renewal/orders/{expired_number}"}
     assert _actions(page, numbers[2]) == {}  # a revoked certificate allows none
     unpaid_row = page.split(f'id="order-{unpaid_number}"')[1].split("</tr>")[0]
     assert "Continue" in unpaid_row and "after-sale" not in unpaid_row  # 继续办理 for an unfinished one
