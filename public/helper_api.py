@@ -131,7 +131,13 @@ def poll(body: dict):
     while True:
         helper = _helper()
         if not key_helper.is_open(helper) or helper.task_status is HelperTaskStatus.DONE:
-            return jsonify(protocol.to_json(protocol.HelperPollAnswer(task=None, over=True, message=_over(helper))))
+            answer = protocol.HelperPollAnswer(task=None, over=True, message=_over(helper))
+            db.session.rollback()
+            with write_lock():  # the helper stops: its credential is spent
+                key_helper.end(db.session, _helper(), "done" if helper.task_status is HelperTaskStatus.DONE
+                               else "expired", ACTOR)
+                edge.commit()
+            return jsonify(protocol.to_json(answer))
         db.session.rollback()
         with write_lock():
             task = key_work.next_task(db.session, _helper(), running_task=running, pin_limit=_pin_limit())

@@ -36,7 +36,7 @@ from models.business import SUPERSEDE_CERTIFICATE
 from notifications.messages import render_sms
 from notifications.outbox import queue_sms
 from protocol import helper as protocol
-from public.key_helper import end, pin_tries_left
+from public.key_helper import pin_tries_left
 from web import jobs
 
 ACTOR = "applicant:key-helper"
@@ -218,7 +218,6 @@ def unlocked(session: Session, helper: HelperSession, done: protocol.UnlockDone,
         # A security notice: whoever did not ask for it calls the CA.
         queue_sms(session, phone, render_sms("key_unlocked_online", number=order.number, serial=token.serial),
                   order=order)
-    end(session, helper, "done", ACTOR)
 
 
 def failed(session: Session, helper: HelperSession, failure: protocol.HelperFailure, task_id: str,

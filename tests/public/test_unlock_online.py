@@ -209,7 +209,8 @@ def test_an_identity_verified_unlock_sets_a_new_password_and_rotates_the_so_pin(
     order = db_session.get(Order, order_id)
     assert order.status is OrderStatus.COMPLETED and order.key_work == "helper"
     number = order.number
-    assert helper.poll().status_code == 401  # the session is over: the helper exits
+    assert helper.poll().get_json()["over"] is True  # the session is over: the helper exits
+    assert helper.poll().status_code == 401  # and its credential is spent
     assert client.get(f"/key/{public_id}/status").get_json()["next"].endswith(f"/unlock/{public_id}/done")
     final = client.get(f"/unlock/{public_id}/done").get_data(as_text=True)
     assert "Congratulations, the digital certificate is unlocked!" in final and 'data-step="4"' in final
