@@ -73,6 +73,7 @@ _QUERY = [
 ]
 _KEY = [
     ("/c/<channel_code>/renewal", renewal_views.renewal_start, ["GET"]),
+    ("/help/key-helper", key_views.key_helper_help, ["GET"]),
     ("/key/<public_id>", key_views.key_page, ["GET"]),
     ("/key/<public_id>/status", key_views.key_status, ["GET"]),
     ("/key/<public_id>/code", key_views.key_code, ["POST"]),

@@ -147,3 +147,7 @@ def order_key_page(number: str):
     if (helper := key_helper.of_order(db.session, order, session.get("applicant"))) is not None:
         return redirect(url_for("public.key_page", public_id=helper.public_id))
     return open_page(order.channel, purpose, order=order)
+
+
+def key_helper_help():
+    return render_template("public/key_helper_help.html", base_url=request.url_root.rstrip("/"))

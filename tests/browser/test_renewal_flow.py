@@ -58,6 +58,7 @@ def test_a_certificate_is_renewed_with_the_key_helper(
     code = page.locator("#pairing-code").inner_text()
     expect(page.locator("#helper-command")).to_contain_text(f"ukey-helper --url {live_url} --code {code}")
     expect(page.locator("#helper-state")).to_have_attribute("data-running", "no")
+    page.screenshot(path=str(screenshots / "renewal-key.png"))
 
     helper = subprocess.Popen(
         [sys.executable, "-m", "agent.helper", "--url", live_url, "--code", code, "--module", MODULE, "--wait", "0.5"],
@@ -74,7 +75,7 @@ def test_a_certificate_is_renewed_with_the_key_helper(
         page.check("input[name=seal_services][value=personal_seal]")
         page.fill("[name=agent_phone]", PHONE)
         page.check("#consent")
-        page.screenshot(path=str(screenshots / "renewal-form.png"))
+        page.screenshot(path=str(screenshots / "renewal-form.png"), full_page=True)
         page.click("#submit-renewal")
         expect(page.locator("#renewal-contact")).to_contain_text(PHONE)
         page.click("#return-to-edit")  # back to the form: what was typed is kept

@@ -149,3 +149,12 @@ def test_a_renewal_from_the_home_page_to_the_new_certificate_on_the_key(station_
     done = client.get(f"/apply/{number}/done?lang=en").get_data(as_text=True)
     assert "key password has not changed" in done and new_pem
     assert shown_code("12345678") == "1234-5678"
+
+
+def test_the_key_page_says_how_to_install_and_start_the_helper(client):
+    public_id, code = open_renewal(client)
+    page = client.get(f"/key/{public_id}?lang=en").get_data(as_text=True)
+    assert 'id="helper-help" href="/help/key-helper"' in page or 'href="/help/key-helper"' in page
+    help_page = client.get("/help/key-helper?lang=en").get_data(as_text=True)
+    assert "pip install ukey_helper-" in help_page and "ukey-helper --url http://localhost --code" in help_page
+    assert "never leaves your PC" in help_page
