@@ -34,7 +34,7 @@ from models import (
     Organisation,
 )
 from models.base import utcnow
-from models.business import materials_of
+from models.business import KEY_WORK_STATION, materials_of, new_certificate_needed
 from models.order_state import CLOSED
 from public import catalogue, operations, sms_codes
 from public import order_query as queries
@@ -108,10 +108,11 @@ def changes(earlier: Order, values: dict) -> list[str]:
 
 
 def submit_change(session: Session, certificate: Certificate, values: dict, *, actor: str,
-                  applicant_secret: str, helper: HelperSession | None = None) -> Order:
+                  applicant_secret: str, helper: HelperSession | None = None, by_post: bool = False) -> Order:
     """The INFO_CHANGE order from the certificate's order and the form's values: it waits for the documents
     when the name or legal representative changes (models.business.materials_of), else for the agent's
-    SMS signature. `helper`: the key page whose key login identified the certificate."""
+    SMS signature. `helper`: the key page whose key login identified the certificate. `by_post`: the key
+    is mailed in for the new certificate (when the change makes one), the station writes it."""
     earlier = earlier_order(session, certificate)
     if not changeable(session, certificate):
         raise NotChangeable(certificate.serial_number)
@@ -129,6 +130,8 @@ def submit_change(session: Session, certificate: Certificate, values: dict, *, a
     order.seal_services = list(values.get("seal_services") or [])
     if helper is not None:
         helper.order = order
+    elif by_post and new_certificate_needed(order):
+        order.key_work = KEY_WORK_STATION
     if not materials_of(order):
         operations.finish_materials(session, order, actor=actor)
     session.flush()

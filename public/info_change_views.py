@@ -16,7 +16,7 @@ from wtforms import SelectField
 
 from models import HelperPurpose
 from models.base import utcnow
-from models.business import SEAL_SERVICES
+from models.business import KEY_WORK_STATION, SEAL_SERVICES
 from models.order_state import BusinessType
 from models.sealed import mask
 from public import captcha, info_change, key_views, query_views, sms_codes, validators, views
@@ -194,7 +194,8 @@ def change_confirm(public_id: str | None = None, serial: str | None = None):
     if request.method == "POST":
         try:
             order = info_change.submit_change(db.session, certificate, draft, actor=views._actor(),
-                                              applicant_secret=views.applicant_secret(), helper=helper)
+                                              applicant_secret=views.applicant_secret(), helper=helper,
+                                              by_post=request.form.get("key_work") == KEY_WORK_STATION)
         except info_change.Refused as refused:
             flash(gettext(refused.message), "error")
             return redirect(url_for("public.change_form", public_id=public_id, serial=serial))
@@ -202,4 +203,4 @@ def change_confirm(public_id: str | None = None, serial: str | None = None):
         return redirect(url_for(views.next_step(order) or "public.done_page", number=order.number))
     return render_template("public/change_confirm.html", earlier=earlier, certificate=certificate,
                            sections=side_by_side(earlier, draft), args={"public_id": public_id, "serial": serial},
-                           **_offer(earlier))
+                           key_at_pc=helper is not None, **_offer(earlier))

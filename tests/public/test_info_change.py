@@ -33,6 +33,7 @@ from models import (
 from models.base import utcnow
 from protocol import helper as protocol
 from public import info_change
+from station import queue
 from tests import factories
 from tests.conftest import sms_code_in, solve_captcha
 from tests.review.approvals import approve
@@ -297,3 +298,40 @@ def test_the_order_query_s_change_action_leads_to_the_form(client, db_session, h
     assert f'href="/change/certificates/{SERIAL}/form"' in results
     assert client.get(f"/change/certificates/{SERIAL}/form").status_code == 200
     assert client.get(f"/change/certificates/{'00' * 16}/form").status_code == 404
+
+
+def test_a_change_by_post_goes_to_the_station_with_a_new_key_password(client, db_session, holder, latest_sms,
+                                                                      billing_services):
+    """Identified by the SMS code, the applicant chooses to mail the key in: a change that makes a new
+    certificate is approved with a new key password (the station cannot know the old one) and waits in the
+    station's queue; the done page says where to send the key."""
+    number, credit_code, phone = holder[0], holder[1], holder[2]
+    ask_code(client, credit_code)
+    client.post("/c/direct/change/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    client.post(f"/change/certificates/{SERIAL}/form",
+                data=form_values(db_session, number, region_province="410000", region_city="410300"))
+    confirm = client.get(f"/change/certificates/{SERIAL}/confirm?lang=en").get_data(as_text=True)
+    assert 'id="by-post"' in confirm and "mails the key back with a new key password" in confirm
+    client.post(f"/change/certificates/{SERIAL}/confirm", data={"key_work": "station"})
+    change_number = db_session.scalar(select(Order.number).where(Order.business_type == BusinessType.INFO_CHANGE))
+    assert order_of(db_session, number=change_number).key_work == "station"
+    sign_and_pay(client, db_session, latest_sms, billing_services, change_number, phone)
+    change = order_of(db_session, number=change_number)
+    assert change.status is OrderStatus.APPROVED and change.certificate_password  # for the station's job
+    assert change.number in [order.number for order in queue.waiting_orders(db_session, limit=50)]
+    done = client.get(f"/apply/{change_number}/done?lang=en").get_data(as_text=True)
+    assert "Mail the key to" in done and "The key password changes" in done
+
+
+def test_a_contact_change_by_post_needs_no_key_at_all(client, db_session, holder, latest_sms, billing_services):
+    number, credit_code, phone = holder[0], holder[1], holder[2]
+    ask_code(client, credit_code)
+    client.post("/c/direct/change/verify", data={"sms_code": sms_code_in(latest_sms(phone))})
+    client.post(f"/change/certificates/{SERIAL}/form",
+                data=form_values(db_session, number, agent_email="new-contact@example.com"))
+    client.post(f"/change/certificates/{SERIAL}/confirm", data={"key_work": "station"})
+    change_number = db_session.scalar(select(Order.number).where(Order.business_type == BusinessType.INFO_CHANGE))
+    assert order_of(db_session, number=change_number).key_work is None  # nothing to write: no key to mail
+    sign_and_pay(client, db_session, latest_sms, billing_services, change_number, phone)
+    change = order_of(db_session, number=change_number)
+    assert change.status is OrderStatus.COMPLETED and change.certificate_password is None

@@ -182,7 +182,8 @@ def test_a_renewal_by_post_from_the_order_query_to_the_key_mailed_back(station_a
                 new.status, SUPERSEDE_CERTIFICATE in queued)
     assert committed(programmed) == (OrderStatus.PROGRAMMED, True, TokenState.PROGRAMMED, 1, key,
                                      CertificateStatus.VALID, True)
-    worker_round_station()  # the signing service supersedes the earlier certificate (or the work is retried)
+    worker_round_station()  # the signing service supersedes the earlier certificate
+    assert committed(lambda s: order_of(s, renewal).certificate.status) is CertificateStatus.SUPERSEDED
 
     card(client, renewal)
     assert client.post(f"/console/station/orders/{renewal}/ship",
