@@ -14,6 +14,9 @@ from collections.abc import Iterable
 
 from asn1crypto import core, keys, pem, x509
 from cryptography import x509 as cx509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from issuance.signers import Signer
@@ -116,3 +119,18 @@ def subject_text(certificate: x509.Certificate) -> str:
     attribute last), for the register's subject column."""
     subject = cx509.load_der_x509_certificate(certificate.dump()).subject
     return subject.rfc4514_string(RFC4514_NAMES)
+
+
+def signs(public_key, signature: bytes, data: bytes) -> bool:
+    """Whether `signature` is the key's signature of `data` as a token makes it (RSA PKCS#1 v1.5 or ECDSA,
+    SHA-256): a key proving it holds the certificate's private key, at the station or at the applicant's PC."""
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True

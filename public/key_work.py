@@ -14,9 +14,7 @@ from __future__ import annotations
 import secrets
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -155,7 +153,7 @@ def logged_in(session: Session, helper: HelperSession, proof: protocol.LoginProo
     """The key password opened the key: its certificate's key pair signed the challenge."""
     count_wrong_pins(helper, proof.wrong_pins, pin_limit)
     certificate = x509.load_der_x509_certificate(helper.certificate.der)
-    if not signs(certificate.public_key(), _hex(proof.signature), bytes.fromhex(helper.login_challenge)):
+    if not certificates.signs(certificate.public_key(), _hex(proof.signature), bytes.fromhex(helper.login_challenge)):
         raise Refused("login_failed", "the key's signature of the challenge does not verify")
     helper.logged_in_at = utcnow()
     helper.token.wrong_user_pins = 0
@@ -178,7 +176,7 @@ def finish(session: Session, helper: HelperSession, done: protocol.FinishRequest
         raise Refused("verification_failed", "the read-back certificate or the signature is malformed") from None
     if issued is None or read_back.public_bytes(serialization.Encoding.DER) != issued.der:
         raise Refused("verification_failed", "the key holds another certificate than the one issued")
-    if not signs(read_back.public_key(), signature, bytes.fromhex(helper.challenge)):
+    if not certificates.signs(read_back.public_key(), signature, bytes.fromhex(helper.challenge)):
         raise Refused("verification_failed", "the new key's signature of the challenge does not verify")
     order, token = helper.order, helper.token
     helper.add_step(protocol.HelperStep.VERIFIED.value)
@@ -230,19 +228,6 @@ def failed(session: Session, helper: HelperSession, failure: protocol.HelperFail
         helper.task_status = HelperTaskStatus.FAILED
     record(session, ACTOR, "helper.failed", order=helper.order, target=f"helper:{helper.public_id}",
            after={"error": code, "step": failure.step.value if failure.step else None})
-
-
-def signs(public_key, signature: bytes, challenge: bytes) -> bool:
-    try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
-        else:
-            return False
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def _hex(text: str) -> bytes:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -251,7 +249,7 @@ def finish(session: Session, station: Station, job: ProgrammingJob, done: protoc
         raise Refused("verification_failed", "the read-back certificate or the signature is malformed") from None
     if certificate is None or read_back.public_bytes(serialization.Encoding.DER) != certificate.der:
         raise Refused("verification_failed", "the key holds another certificate than the one issued for this job")
-    if not _signs(read_back.public_key(), signature, bytes.fromhex(job.challenge)):
+    if not certificates.signs(read_back.public_key(), signature, bytes.fromhex(job.challenge)):
         raise Refused("verification_failed", "the key's signature of the challenge does not verify")
     _step(session, job, protocol.Step.VERIFIED)
     who = actor(station)
@@ -367,19 +365,6 @@ def unlock_failed(session: Session, station: Station, unlock: KeyUnlock, failure
 def stale_jobs(session: Session, now: dt.datetime, stale_seconds: int) -> list[ProgrammingJob]:
     return [job for job in session.scalars(select(ProgrammingJob).where(ProgrammingJob.status.in_(
         (JobStatus.QUEUED, JobStatus.RUNNING)))) if jobs.is_interrupted(job, now, stale_seconds)]
-
-
-def _signs(public_key, signature: bytes, challenge: bytes) -> bool:
-    try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
-        else:
-            return False
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def next_in_batch(session: Session, job: ProgrammingJob, station: Station) -> ProgrammingJob | None:
