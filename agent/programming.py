@@ -79,6 +79,25 @@ def _dedup(pins: list[str]) -> list[str]:
     return list(dict.fromkeys(pins))
 
 
+def as_failure(exc: Exception) -> Failed:
+    """How a run (the station's job, the key helper's task) reports an exception that ended it."""
+    if isinstance(exc, Failed):
+        return exc
+    if isinstance(exc, WrongPin):
+        return Failed("token_error", str(exc))
+    if isinstance(exc, PinLocked):
+        return Failed("pin_locked", str(exc))
+    if isinstance(exc, TokenError):
+        return Failed(exc.code, str(exc))
+    if isinstance(exc, SigningUnavailable):
+        return Failed("signing_unavailable", str(exc) or FAILURES["signing_unavailable"])
+    return Failed("refused", str(exc))
+
+
+# What ends a run as a failure it reports (anything else is a bug, reported as a token error).
+RUN_FAILURES = (Failed, TokenError, SigningUnavailable, Refused)
+
+
 class _Run:
     def __init__(self, job: Job, station: Station, backoffice: BackOffice, log):
         self.job, self.station, self.backoffice, self.log = job, station, backoffice, log
@@ -120,19 +139,10 @@ class _Run:
             return Outcome.TAKEN
         except CredentialRefused:
             raise
-        except WrongPin as exc:  # a PIN that had just worked was refused: count it, and give up
-            self.wrong_pin(exc.kind)
-            return self.fail(Failed("token_error", str(exc)))
-        except PinLocked as exc:
-            return self.fail(Failed("pin_locked", str(exc)))
-        except TokenError as exc:
-            return self.fail(Failed(exc.code, str(exc)))
-        except SigningUnavailable as exc:
-            return self.fail(Failed("signing_unavailable", str(exc) or FAILURES["signing_unavailable"]))
-        except Refused as exc:
-            return self.fail(Failed("refused", str(exc)))
-        except Failed as exc:
-            return self.fail(exc)
+        except RUN_FAILURES as exc:
+            if isinstance(exc, WrongPin):  # a PIN that had just worked was refused: count it, and give up
+                self.wrong_pin(exc.kind)
+            return self.fail(as_failure(exc))
         except Exception as exc:  # a bug, or a job the agent cannot read: the job fails, the agent goes on
             self.log(traceback.format_exc())
             return self.fail(Failed("token_error", f"the agent failed: {exc!r}"))

@@ -32,13 +32,11 @@ from collections.abc import Callable
 
 from asn1crypto import x509
 
-from agent.backoffice import BackOfficeError, CredentialRefused, HelperBackOffice, JobTaken, Refused, SigningUnavailable
-from agent.programming import Failed, Outcome
+from agent.backoffice import BackOfficeError, CredentialRefused, HelperBackOffice, JobTaken
+from agent.programming import RUN_FAILURES, Failed, Outcome, as_failure
 from agent.tokens import (
     KeySession,
-    PinLocked,
     Station,
-    TokenError,
     WrongPin,
     certificate_der,
     certificate_pem,
@@ -46,7 +44,6 @@ from agent.tokens import (
     verifies,
 )
 from protocol.helper import (
-    FAILURES,
     CertificateRequest,
     FinishRequest,
     HelperFailure,
@@ -125,19 +122,10 @@ class HelperRun:
             return Outcome.TAKEN
         except CredentialRefused:
             raise
-        except WrongPin as exc:  # a PIN that had just worked was refused
-            self.wrong_pins.append({"pin": exc.kind.value})
-            return self.fail(Failed("token_error", str(exc)))
-        except PinLocked as exc:
-            return self.fail(Failed("pin_locked", str(exc)))
-        except TokenError as exc:
-            return self.fail(Failed(exc.code, str(exc)))
-        except SigningUnavailable as exc:
-            return self.fail(Failed("signing_unavailable", str(exc) or FAILURES["signing_unavailable"]))
-        except Refused as exc:
-            return self.fail(Failed("refused", str(exc)))
-        except Failed as exc:
-            return self.fail(exc)
+        except RUN_FAILURES as exc:
+            if isinstance(exc, WrongPin):  # a PIN that had just worked was refused
+                self.wrong_pins.append({"pin": exc.kind.value})
+            return self.fail(as_failure(exc))
         except EOFError:
             return self.fail(Failed("cancelled", "no key password was typed"))
         except Exception as exc:  # a bug, or a task the helper cannot read: it fails, the helper goes on

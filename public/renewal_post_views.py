@@ -11,7 +11,7 @@ from flask_babel import gettext
 from models.base import utcnow
 from public import order_query as queries
 from public import query_views, renewal, views
-from public.renewal_views import DRAFTS, form_for, offer, seal_names
+from public.renewal_views import DRAFTS, draft_of, form_for, offer, seal_names
 from web.extensions import db, limiter
 
 
@@ -58,8 +58,7 @@ def renewal_post_form(number: str):
     key = _draft_key(earlier.number)
     form = form_for(session.get(DRAFTS, {}).get(key) or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
-        session[DRAFTS] = {**session.get(DRAFTS, {}), key: {
-            name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services")}}
+        session[DRAFTS] = {**session.get(DRAFTS, {}), key: draft_of(form)}
         return redirect(url_for("public.renewal_post_confirm", number=earlier.number))
     return _private(render_template(
         "public/renewal_form.html", form=form, earlier=earlier, certificate=certificate, by_post=True,

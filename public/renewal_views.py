@@ -32,6 +32,11 @@ def _logged_in(public_id: str):
     return helper, None
 
 
+def draft_of(form: RenewalForm) -> dict:
+    """What the form keeps until the order is made: 'return to edit' shows it again, consent included."""
+    return {name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services", "consent")}
+
+
 def form_for(values=None) -> RenewalForm:
     return RenewalForm(request.form if request.method == "POST" else None, data=values,
                        seal_services=SEAL_SERVICES[BusinessType.RENEWAL])
@@ -46,8 +51,7 @@ def renewal_form(public_id: str):
     draft = session.get(DRAFTS, {}).get(helper.public_id)
     form = form_for(draft or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
-        session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: {
-            name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services", "consent")}}
+        session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: draft_of(form)}
         return redirect(url_for("public.renewal_confirm", public_id=helper.public_id))
     return render_template("public/renewal_form.html", form=form, earlier=earlier, certificate=helper.certificate,
                            form_url=url_for("public.renewal_form", public_id=helper.public_id),
