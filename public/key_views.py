@@ -45,6 +45,18 @@ PROBLEMS = {
                                "that certificate's key."),
 }
 PURPOSE_OF = {BusinessType.RENEWAL: HelperPurpose.RENEWAL, BusinessType.INFO_CHANGE: HelperPurpose.INFO_CHANGE}
+# What the helper's failure codes (protocol.helper.FAILURES) mean to the applicant.
+FAILURE_TEXTS = {
+    "wrong_pin": _l("The key password is wrong: type it again when the helper asks."),
+    "pin_locked": _l("The key is locked by wrong key passwords, or would lock at the next one: unlock it first."),
+    "token_not_found": _l("The key is not plugged in: plug it in and try again."),
+    "token_pulled": _l("The key was pulled out before the helper was done: plug it in and try again."),
+    "so_pin_unknown": _l("The key cannot be unlocked online: mail it to us, or call the service phone."),
+    "cancelled": _l("The helper was stopped before it was done: start it again with a new pairing code."),
+    "signing_unavailable": _l("The CA cannot issue certificates at the moment: try again in a few minutes."),
+    "refused": _l("The CA refused the request: call the service phone."),
+    "token_error": _l("The key answered with an error: try again, or call the service phone."),
+}
 TITLES = {HelperPurpose.RENEWAL: _l("Certificate renewal"), HelperPurpose.UNLOCK: _l("Certificate unlock"),
           HelperPurpose.INFO_CHANGE: _l("Information change")}
 
@@ -94,10 +106,18 @@ def status_of(helper: HelperSession) -> dict:
         "problem": str(PROBLEMS[helper.problem]) if helper.problem in PROBLEMS else None,
         "steps": [{"step": s["step"], "label": str(STEP_LABELS.get(s["step"], s["step"])), "at": s["at"]}
                   for s in helper.steps or []],
-        "failed": helper.task_status is HelperTaskStatus.FAILED,
-        "error": helper.message,
+        "failed": helper.task_status is HelperTaskStatus.FAILED,  # the page offers to try again
+        "error": _error(helper),
         "next": next_url(helper),
     }
+
+
+def _error(helper: HelperSession) -> str | None:
+    """The helper's last report, when it was a failure, in the applicant's words."""
+    steps = helper.steps or []
+    if not steps or steps[-1]["step"] != "failed":
+        return None
+    return str(FAILURE_TEXTS.get(helper.error, FAILURE_TEXTS["token_error"]))
 
 
 @limiter.limit("60/minute")

@@ -8,6 +8,7 @@
   var problem = document.getElementById("key-problem");
   var helperState = document.getElementById("helper-state");
   var failure = document.getElementById("key-failure");
+  var error = document.getElementById("key-error");
 
   function redraw(answer) {
     steps.innerHTML = "";
@@ -22,7 +23,8 @@
     helperState.textContent = answer.helper_running ? script.dataset.running : script.dataset.waiting;
     helperState.dataset.running = answer.helper_running ? "yes" : "no";
     failure.hidden = !answer.failed;
-    if (answer.failed) { document.getElementById("key-error").textContent = answer.error || ""; }
+    error.textContent = answer.error || "";
+    error.hidden = !answer.error;
   }
 
   function poll() {

@@ -18,7 +18,7 @@ from protocol import helper as protocol
 from public.key_helper import shown_code
 from tests.conftest import sms_code_in
 from tests.public.key_helper.fake_helper import FakeHelper
-from tests.public.key_helper.pages import form_values, open_renewal, status
+from tests.public.key_helper.pages import form_values, open_renewal, renew_and_pay, status
 
 PIN_LIMIT = 10
 
@@ -158,3 +158,30 @@ def test_the_key_page_says_how_to_install_and_start_the_helper(client):
     help_page = client.get("/help/key-helper?lang=en").get_data(as_text=True)
     assert "pip install ukey_helper-" in help_page and "ukey-helper --url http://localhost --code" in help_page
     assert "never leaves your PC" in help_page
+
+
+def test_a_failure_the_helper_reports_is_said_plainly_and_key_work_can_be_tried_again(station_app, client,
+                                                                                       committed, key_in_use):
+    key, pem, private = key_in_use()
+    public_id, code = open_renewal(client)
+    helper = FakeHelper(client, key, pem, private)
+    helper.pair(code)
+    login = helper.task()
+    assert helper.post(f"/tasks/{login.task_id}/failure", {"error": "wrong_pin", "message": "wrong",
+                                                           "wrong_pins": [{"pin": "user"}] * 2}).status_code == 200
+    said = status(client, public_id)
+    assert said["error"] == "The key password is wrong: type it again when the helper asks." and not said["failed"]
+    assert helper.task().login.pin_tries_left == PIN_LIMIT - 3  # two wrong ones counted on the key's record
+    assert helper.login(login).status_code == 200
+    assert status(client, public_id)["error"] is None
+
+    renew_and_pay(station_app, client, committed, public_id, phone="13700000004")
+    task = helper.task()
+    assert helper.post(f"/tasks/{task.task_id}/failure", {"error": "token_pulled", "message": "pulled",
+                                                          "step": "key_generated"}).status_code == 200
+    said = status(client, public_id)
+    assert said["failed"] and "pulled out" in said["error"]
+    assert helper.task() is None  # not handed out again by itself
+    assert client.post(f"/key/{public_id}/retry").status_code == 302
+    again = helper.task()
+    assert again.task_id == task.task_id and again.renew.key_id == task.renew.key_id  # the same work, resumed
