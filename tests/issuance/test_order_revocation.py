@@ -36,7 +36,7 @@ from review import revocation_work
 from review.operations import REVOKE_CERTIFICATE
 from station.queue import waiting_orders
 from tests import factories
-from tests.issuance.test_revocation import issued, openssl_crl, openssl_ocsp  # noqa: F401 (issued: a fixture)
+from tests.issuance.test_revocation import as_openssl, issued, openssl_crl, openssl_ocsp  # noqa: F401 (a fixture)
 from tests.review.approvals import after_sale, approve, hold, paid
 from web.extensions import db
 from web.services import service_replaced
@@ -103,7 +103,7 @@ def test_a_revocation_order_is_revoked_by_the_worker_once_two_senior_reviewers_a
         number = _ordered(ca_app, certificate_id, BusinessType.REVOCATION, RevocationReason.CESSATION_OF_OPERATION,
                           approved_by=(StaffRole.SENIOR_REVIEWER, StaffRole.SENIOR_REVIEWER))
         assert _order(number).status is OrderStatus.APPROVED
-    serial = answer.serial_number.upper()
+    serial = as_openssl(answer.serial_number)
     assert serial not in openssl_crl(signing_url, answer, folder), "nothing is revoked in the approving request"
 
     _worker_round(ca_app, signing)
@@ -145,7 +145,7 @@ def test_a_replacement_revokes_the_old_certificate_and_goes_to_the_station(
     _worker_round(ca_app, signing)
 
     crl = openssl_crl(signing_url, answer, folder)
-    serial = answer.serial_number.upper()
+    serial = as_openssl(answer.serial_number)
     assert crl_reason in crl[crl.index(f"Serial Number: {serial}"):].split("Serial Number:")[1]
     with ca_app.app_context():
         order, certificate = _order(number), db.session.get(Certificate, certificate_id)
