@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, widgets
+from wtforms import RadioField, SelectMultipleField, widgets
 
 from documents import regions
 from public import validators
-from public.forms import ApplicationForm, Checked, check_field, choices_of, text_field
+from public.forms import ApplicationForm, Checked, check_field, choices_of, input_required, text_field
 from web.forms import Form
 
 SEAL_SERVICE_LABELS = {
@@ -25,8 +25,18 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class RenewalForm(Form):
-    seal_services = CheckboxesField(_l("Seal services"), validate_choice=True)
+def _with_cities(province_field, city_field) -> None:
+    """The province's choices, and the cities of the province chosen (a form's own choices)."""
+    province_field.choices = choices_of(
+        [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
+    cities = regions.cities(province_field.data or "")
+    city_field.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+
+
+class ContactForm(Form):
+    """The agent and the mailing address, as the application form has them: renewal, information change
+    and the unlock's identity share them."""
+
     agent_name = ApplicationForm.agent_name
     agent_phone = ApplicationForm.agent_phone
     agent_id_type = ApplicationForm.agent_id_type
@@ -35,22 +45,40 @@ class RenewalForm(Form):
     mailing_province = ApplicationForm.mailing_province
     mailing_city = ApplicationForm.mailing_city
     mailing_address = ApplicationForm.mailing_address
-    consent = ApplicationForm.consent
 
-    def __init__(self, *args, seal_services=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.seal_services.choices = choices_of((code, SEAL_SERVICE_LABELS[code]) for code in seal_services)
-        self.mailing_province.choices = choices_of(
-            [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
-        cities = regions.cities(self.mailing_province.data or "")
-        self.mailing_city.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+        _with_cities(self.mailing_province, self.mailing_city)
 
     def validate_agent_id_number(self, field) -> None:
         if field.data:
             check_field(field, partial(validators.id_number, self.agent_id_type.data))
 
 
-class InfoChangeForm(RenewalForm):
+class LegalRepFields:
+    """The legal representative, whose phone is required here (a code may go to it)."""
+
+    legal_rep_name = ApplicationForm.legal_rep_name
+    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
+                                 Checked(validators.mainland_mobile))
+    legal_rep_id_type = ApplicationForm.legal_rep_id_type
+    legal_rep_id_number = ApplicationForm.legal_rep_id_number
+
+    def validate_legal_rep_id_number(self, field) -> None:
+        if field.data:
+            check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))
+
+
+class RenewalForm(ContactForm):
+    seal_services = CheckboxesField(_l("Seal services"), validate_choice=True)
+    consent = ApplicationForm.consent
+
+    def __init__(self, *args, seal_services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seal_services.choices = choices_of((code, SEAL_SERVICE_LABELS[code]) for code in seal_services)
+
+
+class InfoChangeForm(LegalRepFields, RenewalForm):
     """The seed's 在线信息变更: the organisation (its credit code is not the form's: a new credit code is
     another organisation), its legal representative, the seal services, the invoice (its title is the
     organisation's name) and the contact data."""
@@ -60,21 +88,25 @@ class InfoChangeForm(RenewalForm):
     region_province = ApplicationForm.region_province
     region_city = ApplicationForm.region_city
     org_phone = ApplicationForm.org_phone
-    legal_rep_name = ApplicationForm.legal_rep_name
-    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
-                                 Checked(validators.mainland_mobile))
-    legal_rep_id_type = ApplicationForm.legal_rep_id_type
-    legal_rep_id_number = ApplicationForm.legal_rep_id_number
     invoice_taxpayer_id = ApplicationForm.invoice_taxpayer_id
     invoice_address_phone = ApplicationForm.invoice_address_phone
     invoice_bank_account = ApplicationForm.invoice_bank_account
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region_province.choices = self.mailing_province.choices
-        cities = regions.cities(self.region_province.data or "")
-        self.region_city.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+        _with_cities(self.region_province, self.region_city)
 
-    def validate_legal_rep_id_number(self, field) -> None:
-        if field.data:
-            check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))
+
+class UnlockIdentityForm(LegalRepFields, ContactForm):
+    """The seed's identity-verified unlock: who asks, as on a first application, and whose phone gets the
+    authorisation code."""
+
+    person = RadioField(_l("Authorisation method"), validators=[input_required()])
+    org_name = ApplicationForm.org_name
+    org_department = ApplicationForm.org_department
+    credit_code = ApplicationForm.credit_code
+    org_phone = ApplicationForm.org_phone
+
+    def __init__(self, *args, persons=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person.choices = choices_of(persons)

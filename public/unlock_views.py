@@ -4,17 +4,14 @@ code for a key unlocked by identity before), the authorisation code, and the key
 helper sets the new key password; the seed's "unlocked" page at the end."""
 from __future__ import annotations
 
-from functools import partial
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField
 
-from documents import regions
 from models import HelperPurpose, HelperSession, OrderStatus
-from public import key_views, sms_codes, unlock, validators, views
-from public.forms import ApplicationForm, Checked, check_field, choices_of, input_required, text_field
+from public import key_views, sms_codes, unlock, views
+from public.forms import text_field
+from public.key_forms import UnlockIdentityForm
 from web.database import writes
 from web.extensions import db, limiter
 from web.forms import Form
@@ -23,45 +20,6 @@ WAYS = "unlock_ways"  # the browser session's chosen way by helper session, once
 PERSONS = [(unlock.LEGAL_REP, _l("Legal representative's phone real-name check (the unlock authorisation code "
                                  "goes to the legal representative's phone)")),
            (unlock.AGENT, _l("Agent's phone (the unlock authorisation code goes to the agent's phone)"))]
-
-
-class UnlockIdentityForm(Form):
-    """The seed's identity-verified unlock: who asks, as on a first application."""
-
-    person = RadioField(_l("Authorisation method"), choices=choices_of(PERSONS), default=unlock.LEGAL_REP,
-                        validators=[input_required()])
-    org_name = ApplicationForm.org_name
-    org_department = ApplicationForm.org_department
-    credit_code = ApplicationForm.credit_code
-    org_phone = ApplicationForm.org_phone
-    legal_rep_name = ApplicationForm.legal_rep_name
-    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
-                                 Checked(validators.mainland_mobile))
-    legal_rep_id_type = ApplicationForm.legal_rep_id_type
-    legal_rep_id_number = ApplicationForm.legal_rep_id_number
-    agent_name = ApplicationForm.agent_name
-    agent_phone = ApplicationForm.agent_phone
-    agent_id_type = ApplicationForm.agent_id_type
-    agent_id_number = ApplicationForm.agent_id_number
-    agent_email = ApplicationForm.agent_email
-    mailing_province = ApplicationForm.mailing_province
-    mailing_city = ApplicationForm.mailing_city
-    mailing_address = ApplicationForm.mailing_address
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.mailing_province.choices = choices_of(
-            [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
-        cities = regions.cities(self.mailing_province.data or "")
-        self.mailing_city.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
-
-    def validate_legal_rep_id_number(self, field) -> None:
-        if field.data:
-            check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))
-
-    def validate_agent_id_number(self, field) -> None:
-        if field.data:
-            check_field(field, partial(validators.id_number, self.agent_id_type.data))
 
 
 class CodeForm(Form):
@@ -115,7 +73,8 @@ def unlock_page(public_id: str):
             return _send(helper, unlock.SMS, unlock.AGENT)
         return render_template("public/unlock_sms.html", helper=helper, certificate=helper.certificate,
                                earlier=earlier, sent_to=unlock.masked(earlier, unlock.SMS, unlock.AGENT))
-    form = UnlockIdentityForm(request.form if request.method == "POST" else None)
+    form = UnlockIdentityForm(request.form if request.method == "POST" else None, persons=PERSONS,
+                              person=unlock.LEGAL_REP)
     error = None
     if request.method == "POST" and form.validate():
         try:
