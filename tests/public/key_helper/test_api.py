@@ -158,6 +158,8 @@ def test_the_key_page_says_how_to_install_and_start_the_helper(client):
     help_page = client.get("/help/key-helper?lang=en").get_data(as_text=True)
     assert "pip install ukey_helper-" in help_page and "ukey-helper --url http://localhost --code" in help_page
     assert "never leaves your PC" in help_page
+    assert 'id="by-post"' in help_page and 'href="/query"' in help_page  # the way by post, from the order query
+    assert 'href="/help/key-helper#by-post"' in page
 
 
 def test_a_failure_the_helper_reports_is_said_plainly_and_key_work_can_be_tried_again(station_app, client,
