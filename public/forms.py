@@ -96,6 +96,20 @@ def check_field(field, check: Callable[[str], str]) -> None:
         raise ValidationError(gettext(str(exc))) from exc
 
 
+def region_choices(province_field, city_field) -> None:
+    """The provinces, and the cities of the province chosen, as a form's choices."""
+    province_field.choices = choices_of(
+        [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
+    cities = regions.cities(province_field.data or "")
+    city_field.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
+
+
+def check_id_number(type_field, number_field) -> None:
+    """A filled ID number checked by the rules of the ID type chosen beside it."""
+    if number_field.data:
+        check_field(number_field, partial(validators.id_number, type_field.data))
+
+
 def input_required():
     return InputRequired(message=_l("This field is required."))
 
@@ -183,26 +197,14 @@ class ApplicationForm(Form):
             self.product.data = self.product.choices[0].value
         if self.media_model.data is None and media_models:
             self.media_model.data = media_models[0].code
-        province_choices = choices_of(
-            [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()]
-        )
         for province_field, city_field in PROVINCE_FIELDS.items():
-            getattr(self, province_field).choices = province_choices
-            chosen = getattr(self, province_field).data
-            getattr(self, city_field).choices = choices_of(
-                [("", _l("Please choose"))]
-                + [(c["code"], c["name"]) for c in regions.cities(chosen or "")]
-            )
-
-    def _id_number(self, type_field, number_field) -> None:
-        if number_field.data:
-            check_field(number_field, partial(validators.id_number, type_field.data))
+            region_choices(getattr(self, province_field), getattr(self, city_field))
 
     def validate_legal_rep_id_number(self, field) -> None:
-        self._id_number(self.legal_rep_id_type, field)
+        check_id_number(self.legal_rep_id_type, field)
 
     def validate_agent_id_number(self, field) -> None:
-        self._id_number(self.agent_id_type, field)
+        check_id_number(self.agent_id_type, field)
 
     def validate_legal_rep_phone(self, field) -> None:
         if not field.data and self.identity_method.data != IdentityMethod.CORPORATE_TRANSFER:

@@ -2,14 +2,19 @@
 services (the seed's 证书更新 form), and the information change's (在线信息变更)."""
 from __future__ import annotations
 
-from functools import partial
-
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectMultipleField, widgets
 
-from documents import regions
 from public import validators
-from public.forms import ApplicationForm, Checked, check_field, choices_of, input_required, text_field
+from public.forms import (
+    ApplicationForm,
+    Checked,
+    check_id_number,
+    choices_of,
+    input_required,
+    region_choices,
+    text_field,
+)
 from web.forms import Form
 
 SEAL_SERVICE_LABELS = {
@@ -23,14 +28,6 @@ SEAL_SERVICE_LABELS = {
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-
-def _with_cities(province_field, city_field) -> None:
-    """The province's choices, and the cities of the province chosen (a form's own choices)."""
-    province_field.choices = choices_of(
-        [("", _l("Please choose"))] + [(p["code"], p["name"]) for p in regions.provinces()])
-    cities = regions.cities(province_field.data or "")
-    city_field.choices = choices_of([("", _l("Please choose"))] + [(c["code"], c["name"]) for c in cities])
 
 
 class ContactForm(Form):
@@ -48,11 +45,10 @@ class ContactForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _with_cities(self.mailing_province, self.mailing_city)
+        region_choices(self.mailing_province, self.mailing_city)
 
     def validate_agent_id_number(self, field) -> None:
-        if field.data:
-            check_field(field, partial(validators.id_number, self.agent_id_type.data))
+        check_id_number(self.agent_id_type, field)
 
 
 class LegalRepFields:
@@ -65,8 +61,7 @@ class LegalRepFields:
     legal_rep_id_number = ApplicationForm.legal_rep_id_number
 
     def validate_legal_rep_id_number(self, field) -> None:
-        if field.data:
-            check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))
+        check_id_number(self.legal_rep_id_type, field)
 
 
 class RenewalForm(ContactForm):
@@ -94,7 +89,7 @@ class InfoChangeForm(LegalRepFields, RenewalForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _with_cities(self.region_province, self.region_city)
+        region_choices(self.region_province, self.region_city)
 
 
 class UnlockIdentityForm(LegalRepFields, ContactForm):

@@ -3,8 +3,6 @@ form, and its confirmation. The SMS signature, the done page and the continuatio
 order query are the application's own pages (public.views)."""
 from __future__ import annotations
 
-from functools import partial
-
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -17,7 +15,7 @@ from models.order_state import APPLICANT_EDITABLE, OrderStatus
 from public import order_query as queries
 from public import query_views, validators, views
 from public import revocation as revocations
-from public.forms import ID_TYPES, Agreed, Checked, check_field, choices_of, input_required, text_field
+from public.forms import ID_TYPES, Agreed, Checked, check_id_number, choices_of, input_required, text_field
 from web.extensions import db, limiter
 from web.forms import Form
 
@@ -49,7 +47,7 @@ class RevocationForm(Form):
         validators=[Agreed(message=_l("Please confirm that you understand what a revocation means."))])
 
     def validate_legal_rep_id_number(self, field) -> None:
-        check_field(field, partial(validators.id_number, self.legal_rep_id_type.data))
+        check_id_number(self.legal_rep_id_type, field)
 
 
 def _again():
