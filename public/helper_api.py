@@ -19,6 +19,7 @@ from models import HelperSession, HelperTaskStatus
 from protocol import helper as protocol
 from public import key_helper, key_work
 from web import edge
+from web.agent_api import error, text, wrong_pins
 from web.database import write_lock, writes_elsewhere
 from web.extensions import db, limiter
 from web.services import find_service
@@ -26,10 +27,6 @@ from web.services import find_service
 bp = Blueprint("helper_api", __name__, url_prefix=protocol.API)
 POLL_STEP = 0.5
 ACTOR = key_work.ACTOR
-
-
-def _error(code: str, message: str, status: int):
-    return jsonify({"error": code, "message": message}), status
 
 
 def _body() -> dict:
@@ -48,32 +45,25 @@ def helper_only(view):
     def checked(*args, **kwargs):
         helper = key_helper.authenticate(db.session, request.headers.get("Authorization"))
         if helper is None:
-            return _error("unauthenticated", "unknown credential, or its session is over", 401)
+            return error("unauthenticated", "unknown credential, or its session is over", 401)
         g.helper_id = helper.id
         try:
             return view(_body(), *args, **kwargs)
         except (TypeError, ValueError, KeyError) as exc:
             db.session.rollback()
-            return _error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
+            return error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
         except key_work.NotThisHelpers:
             db.session.rollback()
-            return _error("not_running", "this task is not running for this helper", 409)
+            return error("not_running", "this task is not running for this helper", 409)
         except key_work.Refused as refused:
             db.session.rollback()
-            return _error(refused.rule, refused.message, 422)
+            return error(refused.rule, refused.message, 422)
 
     return writes_elsewhere(checked)
 
 
 def _helper() -> HelperSession:
     return db.session.get(HelperSession, g.helper_id)
-
-
-def _text(body: dict, name: str, limit: int) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise ValueError(f"{name} is a string of at most {limit} characters")
-    return value
 
 
 def _keys(body: dict) -> list[protocol.KeyOnPc]:
@@ -85,15 +75,8 @@ def _keys(body: dict) -> list[protocol.KeyOnPc]:
         if not isinstance(certificates, list) or len(certificates) > 8 \
                 or not all(isinstance(pem, str) and len(pem) <= 16 * 1024 for pem in certificates):
             raise ValueError("a key's certificates are at most 8 PEM texts")
-        _text(key, "serial", 64)
+        text(key, "serial", 64)
     return [protocol.key_from_json(key) for key in keys]
-
-
-def _wrong_pins(body: dict) -> list[dict]:
-    value = body.get("wrong_pins") or []
-    if not isinstance(value, list) or len(value) > 32 or not all(isinstance(item, dict) for item in value):
-        raise ValueError("wrong_pins is a list of at most 32 objects")
-    return value
 
 
 @limiter.limit("20/minute")
@@ -101,9 +84,9 @@ def _wrong_pins(body: dict) -> list[dict]:
 def pair():
     try:
         body = _body()
-        code, keys = _text(body, "code", 20), _keys(body)
+        code, keys = text(body, "code", 20), _keys(body)
     except (TypeError, ValueError, KeyError) as exc:
-        return _error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
+        return error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
     db.session.rollback()
     try:
         with write_lock():
@@ -113,7 +96,7 @@ def pair():
             edge.commit()
     except key_helper.CodeRefused:
         db.session.rollback()
-        return _error("code_unknown", "this pairing code is wrong, used or expired: ask the page for a new one", 422)
+        return error("code_unknown", "this pairing code is wrong, used or expired: ask the page for a new one", 422)
     return jsonify(protocol.to_json(answer))
 
 
@@ -121,7 +104,7 @@ def pair():
 def poll(body: dict):
     keys = _keys(body)
     running = body.get("running_task")
-    running = _text(body, "running_task", 40) if running is not None else None
+    running = text(body, "running_task", 40) if running is not None else None
     wait = min(float(body.get("wait", protocol.POLL_WAIT_SECONDS)), protocol.POLL_WAIT_SECONDS)
     db.session.rollback()
     with write_lock():
@@ -179,7 +162,7 @@ def steps(body: dict, task_id: str):
 
 @helper_only
 def login(body: dict, task_id: str):
-    proof = protocol.LoginProof(signature=_text(body, "signature", 2048), wrong_pins=_wrong_pins(body))
+    proof = protocol.LoginProof(signature=text(body, "signature", 2048), wrong_pins=wrong_pins(body, most=32))
     _call(task_id, lambda session, helper: key_work.logged_in(session, helper, proof, _pin_limit()))
     return jsonify({"ok": True})
 
@@ -188,11 +171,11 @@ def login(body: dict, task_id: str):
 def certificate(body: dict, task_id: str):
     """Issue (or hand back) the new certificate for the key's request; the signing service checks the
     order itself (approved and paid, the earlier certificate its own, the renewal's validity)."""
-    csr_pem = _text(body, "csr_pem", 16 * 1024)
+    csr_pem = text(body, "csr_pem", 16 * 1024)
     try:
         pkcs10.read(csr_pem)
     except PolicyRefused as refused:
-        return _error(refused.rule, refused.message, 422)
+        return error(refused.rule, refused.message, 422)
     helper = _helper()
     key_work.running(helper, task_id)
     order_number = helper.order.number
@@ -200,11 +183,11 @@ def certificate(body: dict, task_id: str):
     try:
         issued = find_service(SigningService).issue(task_id, order_number, csr_pem)
     except SigningUnavailable as exc:
-        return _error("signing_unavailable", str(exc), 503)
+        return error("signing_unavailable", str(exc), 503)
     except PolicyRefused as refused:
         failure = protocol.HelperFailure(error="refused", message=f"{refused.rule}: {refused.message}")
         _call(task_id, lambda session, helper_: key_work.failed(session, helper_, failure, task_id, _pin_limit()))
-        return _error(refused.rule, refused.message, 422)
+        return error(refused.rule, refused.message, 422)
     _call(task_id, lambda session, helper_: helper_.add_step(protocol.HelperStep.CERTIFICATE_ISSUED.value))
     return jsonify(protocol.to_json(protocol.CertificateAnswer(certificate_pem=issued.certificate_pem,
                                                                chain_pem=issued.chain_pem)))
@@ -212,24 +195,24 @@ def certificate(body: dict, task_id: str):
 
 @helper_only
 def finish(body: dict, task_id: str):
-    done = protocol.FinishRequest(certificate_pem=_text(body, "certificate_pem", 16 * 1024),
-                                  signature=_text(body, "signature", 2048))
+    done = protocol.FinishRequest(certificate_pem=text(body, "certificate_pem", 16 * 1024),
+                                  signature=text(body, "signature", 2048))
     _call(task_id, lambda session, helper: key_work.finish(session, helper, done))
     return jsonify({"ok": True})
 
 
 @helper_only
 def unlocked(body: dict, task_id: str):
-    done = protocol.UnlockDone(wrong_pins=_wrong_pins(body))
+    done = protocol.UnlockDone(wrong_pins=wrong_pins(body, most=32))
     _call(task_id, lambda session, helper: key_work.unlocked(session, helper, done, _pin_limit()))
     return jsonify({"ok": True})
 
 
 @helper_only
 def failure(body: dict, task_id: str):
-    report = protocol.HelperFailure(error=_text(body, "error", 40), message=_text(body, "message", 500),
+    report = protocol.HelperFailure(error=text(body, "error", 40), message=text(body, "message", 500),
                                     step=protocol.HelperStep(body["step"]) if body.get("step") else None,
-                                    wrong_pins=_wrong_pins(body))
+                                    wrong_pins=wrong_pins(body, most=32))
     _call(task_id, lambda session, helper: key_work.failed(session, helper, report, task_id, _pin_limit()))
     return jsonify({"ok": True})
 

@@ -21,6 +21,7 @@ from models import Station
 from protocol import station as protocol
 from station import agent_work, credentials
 from web import edge
+from web.agent_api import error, text, wrong_pins
 from web.database import write_lock, writes_elsewhere
 from web.extensions import db
 from web.services import find_service
@@ -39,28 +40,24 @@ def notify_after_commit(session: Session) -> None:
             wakeup.notify_all()
 
 
-def _error(code: str, message: str, status: int):
-    return jsonify({"error": code, "message": message}), status
-
-
 def agent_only(view):
     @wraps(view)
     def checked(*args, **kwargs):
         station = credentials.authenticate(db.session, request.headers.get("Authorization"))
         if station is None:
-            return _error("unauthenticated", "unknown, rotated or revoked station credential", 401)
+            return error("unauthenticated", "unknown, rotated or revoked station credential", 401)
         g.station_id = station.id
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            return _error("malformed", "the body is a JSON object", 400)
+            return error("malformed", "the body is a JSON object", 400)
         try:
             return view(body, *args, **kwargs)
         except (TypeError, ValueError, KeyError) as exc:
             db.session.rollback()
-            return _error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
+            return error("malformed", f"the body does not follow the protocol: {exc}"[:200], 400)
         except agent_work.NotThisStations:
             db.session.rollback()
-            return _error("not_running", "this job is not running at this station", 409)
+            return error("not_running", "this job is not running at this station", 409)
 
     return writes_elsewhere(checked)
 
@@ -69,23 +66,16 @@ def _station() -> Station:
     return db.session.get(Station, g.station_id)
 
 
-def _text(body: dict, name: str, limit: int) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise ValueError(f"{name} is a string of at most {limit} characters")
-    return value
-
-
 @agent_only
 def poll(body: dict):
     tokens = body.get("tokens")
     if not isinstance(tokens, list) or len(tokens) > 64:
         raise ValueError("tokens is a list of at most 64")
     seen = protocol.PollRequest(
-        tokens=[protocol.TokenSeen(serial=_text(t, "serial", 40), label=_text(t, "label", 40),
-                                   model=_text(t, "model", 40), blank=t.get("blank") is True)
+        tokens=[protocol.TokenSeen(serial=text(t, "serial", 40), label=text(t, "label", 40),
+                                   model=text(t, "model", 40), blank=t.get("blank") is True)
                 for t in tokens if isinstance(t, dict)],
-        running_job=_text(body, "running_job", 20) if body.get("running_job") is not None else None,
+        running_job=text(body, "running_job", 20) if body.get("running_job") is not None else None,
         wait=min(float(body.get("wait", protocol.POLL_WAIT_SECONDS)), protocol.POLL_WAIT_SECONDS))
     db.session.rollback()
     with write_lock():
@@ -140,8 +130,8 @@ def _reports(body: dict) -> list[protocol.StepReport]:
     if not isinstance(reports, list) or len(reports) > protocol.MAX_REPORTS \
             or not all(isinstance(report, dict) for report in reports):
         raise ValueError(f"reports is a list of at most {protocol.MAX_REPORTS} objects")
-    return [protocol.StepReport(step=protocol.Step(_text(report, "step", 24)), detail=_dict(report, "detail"),
-                                wrong_pins=_wrong_pins(report)) for report in reports]
+    return [protocol.StepReport(step=protocol.Step(text(report, "step", 24)), detail=_dict(report, "detail"),
+                                wrong_pins=wrong_pins(report)) for report in reports]
 
 
 def _record(reports: list[protocol.StepReport]):
@@ -164,9 +154,9 @@ def step(body: dict, public_id: str):
 @agent_only
 def failure(body: dict, public_id: str):
     reports = _reports(body)
-    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
+    report = protocol.FailureReport(error=text(body, "error", 40), message=text(body, "message", 500),
                                     step=protocol.Step(body["step"]) if body.get("step") else None,
-                                    wrong_pins=_wrong_pins(body))
+                                    wrong_pins=wrong_pins(body))
 
     def work(session, station, job):
         _record(reports)(session, station, job)
@@ -181,7 +171,7 @@ def certificate(body: dict, public_id: str):
     """Issue (or hand back) the certificate for the key's request. A certificate the attempt holds
     for another key (the one it was made for is gone) is withdrawn first, and the job goes on as
     its next attempt: the signing service never sees a job ID twice with two keys."""
-    csr_pem = _text(body, "csr_pem", 16 * 1024)
+    csr_pem = text(body, "csr_pem", 16 * 1024)
     if reports := _reports(body):
         _job_call(public_id, _record(reports))
     try:
@@ -218,8 +208,8 @@ def certificate(body: dict, public_id: str):
 
 @agent_only
 def finish(body: dict, public_id: str):
-    done = protocol.FinishRequest(certificate_pem=_text(body, "certificate_pem", 16 * 1024),
-                                  signature=_text(body, "signature", 2048), reports=_reports(body))
+    done = protocol.FinishRequest(certificate_pem=text(body, "certificate_pem", 16 * 1024),
+                                  signature=text(body, "signature", 2048), reports=_reports(body))
     try:
         following = _job_call(public_id, _finished(done))
     except agent_work.Refused as refused:
@@ -250,30 +240,30 @@ def _task_call(public_id: str, task_at, work, report) -> None:
 
 @agent_only
 def wipe_done(body: dict, public_id: str):
-    done = protocol.WipeDone(wrong_pins=_wrong_pins(body))
+    done = protocol.WipeDone(wrong_pins=wrong_pins(body))
     _task_call(public_id, agent_work.wipe_at, agent_work.wipe_done, done)
     return jsonify({"ok": True})
 
 
 @agent_only
 def wipe_failure(body: dict, public_id: str):
-    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
-                                    wrong_pins=_wrong_pins(body))
+    report = protocol.FailureReport(error=text(body, "error", 40), message=text(body, "message", 500),
+                                    wrong_pins=wrong_pins(body))
     _task_call(public_id, agent_work.wipe_at, agent_work.wipe_failed, report)
     return jsonify({"ok": True})
 
 
 @agent_only
 def unlock_done(body: dict, public_id: str):
-    done = protocol.UnlockDone(wrong_pins=_wrong_pins(body))
+    done = protocol.UnlockDone(wrong_pins=wrong_pins(body))
     _task_call(public_id, agent_work.unlock_at, agent_work.unlock_done, done)
     return jsonify({"ok": True})
 
 
 @agent_only
 def unlock_failure(body: dict, public_id: str):
-    report = protocol.FailureReport(error=_text(body, "error", 40), message=_text(body, "message", 500),
-                                    wrong_pins=_wrong_pins(body))
+    report = protocol.FailureReport(error=text(body, "error", 40), message=text(body, "message", 500),
+                                    wrong_pins=wrong_pins(body))
     _task_call(public_id, agent_work.unlock_at, agent_work.unlock_failed, report)
     return jsonify({"ok": True})
 
@@ -281,26 +271,19 @@ def unlock_failure(body: dict, public_id: str):
 def _refused(public_id: str, rule: str, message: str):
     _job_call(public_id, lambda session, station, job: agent_work.interrupt(
         session, job, station, "refused", f"{rule}: {message}"))
-    return _error(rule, message, 422)
+    return error(rule, message, 422)
 
 
 def _unavailable(public_id: str, message: str):
     _job_call(public_id, lambda session, station, job: agent_work.interrupt(
         session, job, station, "signing_unavailable", protocol.FAILURES["signing_unavailable"]))
-    return _error("signing_unavailable", message, 503)
+    return error("signing_unavailable", message, 503)
 
 
 def _dict(body: dict, name: str) -> dict:
     value = body.get(name) or {}
     if not isinstance(value, dict):
         raise ValueError(f"{name} is an object")
-    return value
-
-
-def _wrong_pins(body: dict) -> list[dict]:
-    value = body.get("wrong_pins") or []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ValueError("wrong_pins is a list of objects")
     return value
 
 
