@@ -65,6 +65,7 @@ from models import (
     Station,
 )
 from models.base import utcnow
+from models.token_state import new_pin
 from protocol.station import KeyType
 from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
@@ -249,7 +250,7 @@ def _approved_order(channel: Channel, product: str, _n: int) -> str:
     order.move_to(OrderStatus.IN_REVIEW, "staff:bench")
     order.queue = None
     order.move_to(OrderStatus.APPROVED, "staff:bench")
-    order.certificate_password = review_operations._new_certificate_password()
+    order.certificate_password = new_pin()
     db.session.flush()
     return order.number
 
@@ -415,7 +416,7 @@ def _station_job(number: str, serial: str, staff: Staff, agent, log: Path) -> tu
 def _bare(tokens: Tokens, serial: str, kind: KeyType, transport: str, certificate: bytes
           ) -> tuple[float, dict[str, float]]:
     """The token operations of a job, by themselves, on a blank key; ms in all and per operation."""
-    so_pin, user_pin, key_id = secrets.token_hex(8), review_operations._new_certificate_password(), os.urandom(8)
+    so_pin, user_pin, key_id = secrets.token_hex(8), new_pin(), os.urandom(8)
     label = f"bench-{serial}"
     steps = {}
     started = mark = time.perf_counter()

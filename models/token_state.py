@@ -10,6 +10,7 @@ blank again once the station's agent has wiped it and checked it empty (station.
 from __future__ import annotations
 
 import enum
+import secrets
 
 
 class TokenState(enum.StrEnum):
@@ -53,3 +54,8 @@ class IllegalTokenTransition(Exception):
 def check_token_transition(current: TokenState, target: TokenState) -> None:
     if target not in TOKEN_TRANSITIONS[current]:
         raise IllegalTokenTransition(current, target)
+
+
+def new_pin() -> str:
+    """A key password or SO PIN the back office makes: 8 random digits, as UKEY PIN pads expect."""
+    return "".join(secrets.choice("0123456789") for _ in range(8))

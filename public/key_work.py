@@ -31,6 +31,7 @@ from models import (
 )
 from models.base import update_if, utcnow
 from models.business import SUPERSEDE_CERTIFICATE
+from models.token_state import new_pin
 from notifications.messages import render_sms
 from notifications.outbox import queue_sms
 from protocol import helper as protocol
@@ -105,7 +106,7 @@ def queue_key_work(session: Session, helper: HelperSession, kind: protocol.TaskK
     helper.task_kind, helper.task_status = kind.value, HelperTaskStatus.QUEUED
     helper.error = helper.message = None
     if kind is protocol.TaskKind.UNLOCK:
-        helper.so_pin = helper.so_pin or "".join(secrets.choice("0123456789") for _ in range(8))
+        helper.so_pin = helper.so_pin or new_pin()
     else:
         helper.key_id = helper.key_id or secrets.token_hex(8)
         helper.challenge = helper.challenge or secrets.token_hex(32)

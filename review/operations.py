@@ -38,6 +38,7 @@ from models.business import (
     programmed_at_station,
     required_materials,
 )
+from models.token_state import new_pin
 from review import identity, messages, queues, sla, warnings
 from review.dual_control import changed_identity, needs_dual_control
 from web import jobs
@@ -199,7 +200,7 @@ def _approval_effects(session: Session, order: Order) -> None:
     if order.business_type in REVOKES_CERTIFICATE:
         jobs.enqueue(session, REVOKE_CERTIFICATE, order.id)
     if programmed_at_station(order):
-        order.certificate_password = _new_certificate_password()
+        order.certificate_password = new_pin()  # the key's first password
         messages.approved(session, order)
     elif order.business_type is BusinessType.INFO_CHANGE:
         messages.info_change_approved(session, order)
@@ -423,6 +424,3 @@ def _require_holder(order: Order, staff: Staff, *, seniors_too: bool = False) ->
                           else N_("Claim the order first."))
 
 
-def _new_certificate_password() -> str:
-    """The key's first password: 8 digits, as UKEY PIN pads expect."""
-    return "".join(secrets.choice("0123456789") for _ in range(8))

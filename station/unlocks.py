@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Certificate, CertificateStatus, KeyUnlock, Staff, Station, Token, TokenState, UnlockStatus, record
 from models.base import update_if, utcnow
+from models.token_state import new_pin
 from notifications.messages import render_sms
 from notifications.outbox import queue_sms
 from station import key_tasks
@@ -26,11 +27,6 @@ from web.labels import label
 
 CUT_OFF = "The station agent stopped while unlocking the key: scan it again to try again."
 UNLOCKABLE = frozenset({TokenState.SHIPPED, TokenState.ACTIVE, TokenState.LOCKED})  # in the applicant's hands
-
-
-def new_pin() -> str:
-    """8 digits, as the key's first password (review.operations) and as UKEY PIN pads expect."""
-    return "".join(secrets.choice("0123456789") for _ in range(8))
 
 
 def receive(session: Session, serial: str, staff: Staff) -> KeyUnlock:
