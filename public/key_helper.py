@@ -199,14 +199,9 @@ def _ours(session: Session, key: dict) -> Certificate | None:
     serials = [serial.lower() for serial in key.get("certificates", [])]
     if not serials:
         return None
-    found = session.scalars(select(Certificate).where(
-        Certificate.serial_number.in_(serials),
-        Certificate.media_serial == key["serial"]).order_by(Certificate.not_after.desc())).all()
-    return next((certificate for certificate in found if _order_status(session, certificate) in KEY_OUT), None)
-
-
-def _order_status(session: Session, certificate: Certificate) -> OrderStatus:
-    return session.scalar(select(Order.status).where(Order.id == certificate.order_id))
+    return session.scalars(select(Certificate).join(Order, Order.id == Certificate.order_id).where(
+        Certificate.serial_number.in_(serials), Certificate.media_serial == key["serial"],
+        Order.status.in_(KEY_OUT)).order_by(Certificate.not_after.desc()).limit(1)).first()
 
 
 def pin_tries_left(token: Token, pin_limit: int) -> int:
