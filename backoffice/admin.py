@@ -444,10 +444,10 @@ class RejectionReasonView(AuditedView):
 
 
 class SlaPolicyView(AuditedView):
-    column_list = ["business_type", "target_days", "limit_days", "shipping_days"]
+    column_list = ["business_type", "cert_kind", "target_days", "limit_days", "shipping_days"]
     form_columns = column_list
-    form_overrides = {"business_type": SelectField}
-    form_args = {"business_type": enum_select(BusinessType)}
+    form_overrides = {"business_type": SelectField, "cert_kind": SelectField}
+    form_args = {"business_type": enum_select(BusinessType), "cert_kind": enum_select(CertKind)}
 
 
 class CalendarOverrideView(AuditedView):

@@ -22,12 +22,15 @@ from models import (
 from models.base import utcnow
 from web import staff_accounts
 
-PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT)]
-# The unit certificate's profile: a signing certificate of the organisation (code, name, key types,
-# key usages, extended key usages, policy). The policy OID is UUID-based (2.25, ITU-T X.667), unique
-# without an enterprise arc of the CA's own; a real CA writes its CPS's OID here.
+PRODUCTS = [("UNIT-1Y", "1年期单位证书", "1-year unit certificate", CertKind.UNIT),
+            ("PERSON-1Y", "1年期个人证书", "1-year personal certificate", CertKind.PERSONAL)]
+# Each product's profile: a signing certificate of the organisation or of the person (code, name, key
+# types, key usages, extended key usages, policy). The policy OIDs are UUID-based (2.25, ITU-T X.667),
+# unique without an enterprise arc of the CA's own; a real CA writes its CPS's OIDs here.
 PROFILES = {"UNIT-1Y": ("UNIT-SIGN", "单位签名证书", "ec_p256,rsa2048", "digital_signature,non_repudiation",
-                        "client_auth,email_protection", "2.25.307865096227464972629817039021988026819")}
+                        "client_auth,email_protection", "2.25.307865096227464972629817039021988026819"),
+            "PERSON-1Y": ("PERSON-SIGN", "个人签名证书", "ec_p256,rsa2048", "digital_signature,non_repudiation",
+                          "client_auth,email_protection", "2.25.226510963393318712493605924441806170401")}
 # Each business type has its own price; unlocking is free and has none.
 BUSINESS_PRICES = {BusinessType.NEW: 30000, BusinessType.RENEWAL: 20000, BusinessType.REPLACEMENT: 25000,
                    BusinessType.INFO_CHANGE: 10000, BusinessType.REVOCATION: 0}

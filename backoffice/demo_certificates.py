@@ -63,7 +63,7 @@ class Certificates:
             return None
         holder = _Organisation(organisation)
         try:
-            subject = profiles.subject_attributes(holder)
+            subject = profiles.unit_subject_attributes(holder)
         except PolicyRefused:
             self.skipped += 1
             return None
@@ -72,7 +72,7 @@ class Certificates:
         not_after = add_months(not_before, product.validity_months)
         ca_serial = self.issuing.serial_number
         signed = certificates.sign_certificate(
-            self.signer, issuer=self.issuer.subject, subject=profiles.subject(holder), public_key=self.public_key,
+            self.signer, issuer=self.issuer.subject, subject=profiles.name_of(subject), public_key=self.public_key,
             serial=serial, not_before=not_before, not_after=not_after,
             extensions=profiles.extensions(profile, self.public_key, self.issuer.public_key,
                                            crl_url=self.settings.crl_url(ca_serial), ocsp_url=self.settings.ocsp_url,

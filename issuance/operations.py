@@ -52,7 +52,7 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
     earlier = policy.earlier_certificate(session, order, now)
     profile = policy.profile_of(order)
     policy.check_key_type(request.key_type, profiles.key_types(profile))
-    expected = profiles.subject_attributes(order.organisation)
+    expected = profiles.subject_attributes(order)
     policy.check_subject(request.subject, expected)
     policy.check_subject_unchanged(order, profiles.subject_text(expected), earlier)
     issuing = authority.issuing_ca(session)
@@ -73,7 +73,7 @@ def issue_certificate(session: Session, keyring: Keyring, *, job_id: str, order_
     if isinstance(row, Issued):
         return row
     signed = certificates.sign_certificate(
-        keyring.signer(issuing), issuer=issuer_cert.subject, subject=profiles.subject(order.organisation),
+        keyring.signer(issuing), issuer=issuer_cert.subject, subject=profiles.subject(order),
         public_key=request.public_key, serial=int(row.serial_number, 16), not_before=not_before,
         not_after=not_after, extensions=extensions)
     row.der = signed.dump()

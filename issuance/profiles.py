@@ -12,6 +12,14 @@ parties that know the EU practice read it without a local convention, and the pr
 register the number is from should another kind of identifier ever be needed. Province and city
 are the names of the order's region codes (documents.regions, GB/T 2260), as the applicant chose
 them and the reviewer saw them.
+
+The subject of a personal certificate:
+
+    C=CN, CN=<holder's name>, serialNumber=<models.sealed.subject_serial>
+
+The ID number is never in a certificate: serialNumber (2.5.4.5) holds a keyed digest of the ID
+type and number, the same for the same person in each of their certificates, from which the number
+cannot be read back.
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ from cryptography import x509 as cx509
 from documents import regions
 from issuance import certificates
 from issuance.interfaces import PolicyRefused
-from models import CertificateProfile, Organisation
+from models import CertificateProfile, CertKind, Order, Organisation, Person
 
 ORGANIZATION_IDENTIFIER_PREFIX = "NTRCN-"
 # RFC 5280 Appendix A upper bounds (ub-organization-name, ub-common-name).
@@ -31,7 +39,7 @@ KEY_USAGES = frozenset({"digital_signature", "non_repudiation", "key_enciphermen
 _DIRECTORY_STRING = {"2.5.4.6": "printable_string"}  # the country; the rest UTF8String (RFC 5280 4.1.2.4)
 
 
-def _name(attributes: list[tuple[str, str]]) -> x509.Name:
+def name_of(attributes: list[tuple[str, str]]) -> x509.Name:
     """A name with one attribute per RDN, in the order given (asn1crypto's Name.build would
     sort them its own way)."""
     rdns = []
@@ -42,24 +50,49 @@ def _name(attributes: list[tuple[str, str]]) -> x509.Name:
     return x509.Name(name="", value=x509.RDNSequence(rdns))
 
 
-def subject_attributes(organisation: Organisation) -> list[tuple[str, str]]:
-    """(OID, value) of each subject attribute, most significant first; PolicyRefused when the
-    reviewed data cannot make a subject."""
-    province = regions.province_name(organisation.region_province)
-    city = regions.city_name(organisation.region_city)
-    if province is None or city is None or not regions.is_city_of(organisation.region_province,
-                                                                    organisation.region_city):
-        raise PolicyRefused("region_unknown", f"the order's region {organisation.region_province}/"
-                                              f"{organisation.region_city} is no province and city of ours")
-    if len(organisation.name) > MAX_NAME_LENGTH:
-        raise PolicyRefused("name_too_long", f"the organisation name is longer than the {MAX_NAME_LENGTH} "
-                                             "characters a certificate's O and CN may hold (RFC 5280)")
+def subject_attributes(order: Order) -> list[tuple[str, str]]:
+    """(OID, value) of each subject attribute of the order's certificate, most significant first;
+    PolicyRefused when the reviewed data cannot make a subject."""
+    if order.cert_kind is CertKind.PERSONAL:
+        return personal_subject_attributes(order.holder)
+    return unit_subject_attributes(order.organisation)
+
+
+def unit_subject_attributes(organisation: Organisation) -> list[tuple[str, str]]:
+    """A unit certificate's subject: the organisation where it is registered."""
+    province, city = _region(organisation.region_province, organisation.region_city)
+    _check_length(organisation.name, "the organisation name", "O and CN")
     return [("2.5.4.6", "CN"), ("2.5.4.8", province), ("2.5.4.7", city), ("2.5.4.10", organisation.name),
             ("2.5.4.97", ORGANIZATION_IDENTIFIER_PREFIX + organisation.credit_code), ("2.5.4.3", organisation.name)]
 
 
-def subject(organisation: Organisation) -> x509.Name:
-    return _name(subject_attributes(organisation))
+def personal_subject_attributes(holder: Person) -> list[tuple[str, str]]:
+    """A personal certificate's subject: the holder's name, and for their ID the keyed digest
+    models.sealed.subject_serial, never the number itself. No place: where a person lives is no part
+    of who they are, and a move would otherwise need a new certificate."""
+    _check_length(holder.name, "the holder's name", "CN")
+    if not holder.subject_serial:
+        raise PolicyRefused("holder_unidentified", "the holder's ID type and number are not on file")
+    return [("2.5.4.6", "CN"), ("2.5.4.3", holder.name), ("2.5.4.5", holder.subject_serial)]
+
+
+def _region(province_code: str, city_code: str) -> tuple[str, str]:
+    province = regions.province_name(province_code)
+    city = regions.city_name(city_code)
+    if province is None or city is None or not regions.is_city_of(province_code, city_code):
+        raise PolicyRefused("region_unknown", f"the order's region {province_code}/{city_code} is no province "
+                                              "and city of ours")
+    return province, city
+
+
+def _check_length(name: str, what: str, attributes: str) -> None:
+    if len(name) > MAX_NAME_LENGTH:
+        raise PolicyRefused("name_too_long", f"{what} is longer than the {MAX_NAME_LENGTH} characters a "
+                                             f"certificate's {attributes} may hold (RFC 5280)")
+
+
+def subject(order: Order) -> x509.Name:
+    return name_of(subject_attributes(order))
 
 
 def subject_text(attributes: list[tuple[str, str]]) -> str:
@@ -69,7 +102,7 @@ def subject_text(attributes: list[tuple[str, str]]) -> str:
 
 
 def ca_subject(common_name: str, organisation: str) -> x509.Name:
-    return _name([("2.5.4.6", "CN"), ("2.5.4.10", organisation), ("2.5.4.3", common_name)])
+    return name_of([("2.5.4.6", "CN"), ("2.5.4.10", organisation), ("2.5.4.3", common_name)])
 
 
 def _listed(text: str) -> list[str]:

@@ -27,6 +27,12 @@ MATERIALS: dict[BusinessType, tuple[MaterialKind, ...]] = {
     B.REVOCATION: (),
     B.UNLOCK: (),
 }
+# A personal certificate's: the holder's ID card, both sides (and a replacement's payment proof).
+PERSONAL_ID = (K.AGENT_ID_FRONT, K.AGENT_ID_BACK)
+PERSONAL_MATERIALS: dict[BusinessType, tuple[MaterialKind, ...]] = {
+    B.NEW: PERSONAL_ID, B.RENEWAL: (), B.REPLACEMENT: PERSONAL_ID + (K.PAYMENT_PROOF,),
+    B.INFO_CHANGE: PERSONAL_ID, B.REVOCATION: (), B.UNLOCK: (),
+}
 
 # Checks of the order as a whole that the reviewer ticks beside each document's own (the
 # checklist's "order" entry).
@@ -66,11 +72,11 @@ def required_materials(business_type: BusinessType) -> tuple[MaterialKind, ...]:
 
 
 def materials_of(order) -> tuple[MaterialKind, ...]:
-    """The documents this order asks for: its business type's, but none for an information change that
+    """The documents this order asks for: its business type's (a unit's or a person's), but none for an information change that
     changes nothing the review rests on (subject_changes): it goes to no reviewer."""
     if order.business_type is B.INFO_CHANGE and not subject_changes(order):
         return ()
-    return MATERIALS[order.business_type]
+    return (PERSONAL_MATERIALS if order.personal else MATERIALS)[order.business_type]
 
 
 def order_checks(business_type: BusinessType) -> tuple[str, ...]:
@@ -116,10 +122,12 @@ def needs_review(order) -> bool:
 
 def subject_changes(order) -> bool:
     """An information change of what the certificate or its review rests on: the organisation's name,
-    or its legal representative."""
+    or its legal representative; a person's name or ID."""
     earlier = order.previous_order
     if earlier is None:
         return True
+    if order.personal:
+        return (order.holder.name, order.holder.subject_serial) != (earlier.holder.name, earlier.holder.subject_serial)
     return (order.organisation.name, order.legal_rep.name, order.legal_rep.id_number) != (
         earlier.organisation.name, earlier.legal_rep.name, earlier.legal_rep.id_number)
 
@@ -139,5 +147,7 @@ def new_certificate_needed(order) -> bool:
     if order.business_type is not B.INFO_CHANGE:
         return False
     earlier = order.previous_order
+    if earlier is not None and order.personal:  # issuance.profiles.personal_subject_attributes
+        return (order.holder.name, order.holder.subject_serial) != (earlier.holder.name, earlier.holder.subject_serial)
     return earlier is None or any(getattr(order.organisation, name) != getattr(earlier.organisation, name)
                                   for name in SUBJECT_FIELDS)

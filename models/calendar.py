@@ -1,23 +1,26 @@
-"""Working-day settings: SLA targets per business type and days the official calendar
+"""Working-day settings: SLA targets per business type and kind of certificate, and days the official calendar
 does not know (or that the CA treats differently)."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date
+from sqlalchemy import Date, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, enum_type, intpk, str120, str255
-from models.order_state import BusinessType
+from models.order_state import BusinessType, CertKind
 
 
 class SlaPolicy(Base):
-    """Target and hard limit, in working days, for reviewing one business type."""
+    """Target and hard limit, in working days, for reviewing one business type of unit or of
+    personal certificates."""
 
     __tablename__ = "sla_policy"
+    __table_args__ = (UniqueConstraint("business_type", "cert_kind"),)
 
     id: Mapped[intpk]
-    business_type: Mapped[BusinessType] = mapped_column(enum_type(BusinessType), unique=True)
+    business_type: Mapped[BusinessType] = mapped_column(enum_type(BusinessType))
+    cert_kind: Mapped[CertKind] = mapped_column(enum_type(CertKind, 12), default=CertKind.UNIT)
     target_days: Mapped[int]
     limit_days: Mapped[int]
     # Approval to shipping, in working days (the portal promises five).

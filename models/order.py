@@ -78,22 +78,27 @@ class Order(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     media_type: Mapped[str20]
     media_model_id: Mapped[int | None] = mapped_column(ForeignKey("media_model.id"))
-    identity_method: Mapped[IdentityMethod] = mapped_column(enum_type(IdentityMethod))
+    # A unit certificate's: how the organisation proves itself. A personal certificate has none (the
+    # holder proves themselves by agent_identity_method, and the password goes by SMS to them).
+    identity_method: Mapped[IdentityMethod | None] = mapped_column(enum_type(IdentityMethod))
     agent_identity_method: Mapped[AgentIdentityMethod] = mapped_column(
         enum_type(AgentIdentityMethod)
     )
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    legal_rep_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # A unit certificate names an organisation and its legal representative; a personal certificate
+    # (cert_kind PERSONAL) neither: its holder is the person in the agent's place (Order.holder).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     agent_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
 
-    account_name: Mapped[str255]
-    account_number: Mapped[str] = mapped_column(SealedText("order.account_number"))
-    account_number_digest: Mapped[digest]
-    bank_name: Mapped[str120]
-    bank_province: Mapped[str] = mapped_column(String(6))
-    bank_city: Mapped[str] = mapped_column(String(6))
+    # The organisation's corporate account and taxpayer ID (a personal certificate has neither).
+    account_name: Mapped[str255 | None]
+    account_number: Mapped[str | None] = mapped_column(SealedText("order.account_number"))
+    account_number_digest: Mapped[digest | None]
+    bank_name: Mapped[str120 | None]
+    bank_province: Mapped[str | None] = mapped_column(String(6))
+    bank_city: Mapped[str | None] = mapped_column(String(6))
 
-    invoice_taxpayer_id: Mapped[str] = mapped_column(String(20))
+    invoice_taxpayer_id: Mapped[str | None] = mapped_column(String(20))
     invoice_address_phone: Mapped[str255 | None]
     # Free text with an account number in it: sealed like the other bank numbers.
     invoice_bank_account: Mapped[str | None] = mapped_column(
@@ -164,8 +169,8 @@ class Order(Base):
     channel: Mapped[Channel] = relationship()
     product: Mapped[Product] = relationship()
     media_model: Mapped[MediaModel | None] = relationship()
-    organisation: Mapped[Organisation] = relationship()
-    legal_rep: Mapped[Person] = relationship(foreign_keys=[legal_rep_id])
+    organisation: Mapped[Organisation | None] = relationship()
+    legal_rep: Mapped[Person | None] = relationship(foreign_keys=[legal_rep_id])
     agent: Mapped[Person] = relationship(foreign_keys=[agent_id])
     reviewer: Mapped[Staff | None] = relationship(foreign_keys=[reviewer_id])
     first_approver: Mapped[Staff | None] = relationship(foreign_keys=[first_approver_id])
@@ -177,14 +182,29 @@ class Order(Base):
     )
 
     @validates("account_number")
-    def _digest_account(self, _key: str, value: str) -> str:
-        self.account_number_digest = lookup_digest(value)
+    def _digest_account(self, _key: str, value: str | None) -> str | None:
+        self.account_number_digest = lookup_digest(value) if value else None
         return value
 
     @property
+    def personal(self) -> bool:
+        """A personal certificate's order (个人数字证书): no organisation, the holder applies."""
+        return self.cert_kind is CertKind.PERSONAL
+
+    @property
+    def holder(self) -> Person:
+        """Who applies for a personal certificate and holds it: the person in the agent's place."""
+        return self.agent
+
+    @property
+    def holder_name(self) -> str:
+        """Whose certificate it is, as pages and documents name it: the organisation, or the person."""
+        return self.agent.name if self.personal else self.organisation.name
+
+    @property
     def invoice_title(self) -> str:
-        """The invoice title is always the organisation's name; nobody may edit it."""
-        return self.organisation.name
+        """The invoice title is always the organisation's (or the holder's) name; nobody may edit it."""
+        return self.holder_name
 
     @property
     def account_number_masked(self) -> str:

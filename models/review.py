@@ -22,6 +22,7 @@ class ReviewQueue(enum.StrEnum):
     INFO_CHANGE = "info_change"
     REVOCATION = "revocation"
     RESUBMITTED = "resubmitted"  # materials re-uploaded after a reviewer asked for more
+    PERSONAL = "personal"  # personal certificates (个人数字证书), every business type
 
 
 class Decision(enum.StrEnum):

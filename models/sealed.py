@@ -57,6 +57,15 @@ def lookup_digest(value: str) -> str:
     return hmac.new(_key("mac"), value.encode(), hashlib.sha256).hexdigest()
 
 
+def subject_serial(id_type: str, id_number: str) -> str:
+    """The identifier a personal certificate's subject carries for its holder's ID (serialNumber,
+    2.5.4.5): 160 bits of an HMAC-SHA256 of the ID type and number under a key of its own (derived
+    from the lookup key, so it never equals a lookup digest). The same person's ID gives the same
+    identifier in every certificate; the number cannot be read back from it."""
+    key = hmac.new(_key("mac"), b"personal certificate subject serial", hashlib.sha256).digest()
+    return hmac.new(key, f"{id_type}:{id_number}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
 def mask(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
     """What a page may show of an ID or account number."""
     if not value:

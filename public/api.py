@@ -14,7 +14,7 @@ from billing import checkout
 from billing.services import BillingError, current_services
 from documents.materials import InvalidUpload, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
-from models import MaterialKind, Order, OrderStatus
+from models import CertKind, MaterialKind, Order, OrderStatus
 from models.base import utcnow
 from models.business import required_materials
 from public import catalogue, idempotency, openapi, operations, payments, sms_codes
@@ -149,7 +149,7 @@ def create_application():
     with force_locale("en"):
         form = ApplicationForm(
             formdata=formdata, meta={"csrf": False},
-            products=catalogue.products_for(db.session, g.channel),
+            products=catalogue.products_for(db.session, g.channel, CertKind.UNIT),
             media_models=catalogue.media_models(db.session),
         )
         if not form.validate():

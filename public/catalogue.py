@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import BusinessType, Channel, ChannelProduct, MediaModel, Price, Product
+from models import BusinessType, CertKind, Channel, ChannelProduct, MediaModel, Price, Product
 from models.channel import hash_api_key
 
 
@@ -37,9 +37,12 @@ def create_channel(session: Session, name: str, code: str | None = None) -> tupl
     return channel, key
 
 
-def products_for(session: Session, channel: Channel) -> list[Product]:
-    """A channel with restrictions offers only those products; otherwise all active ones."""
+def products_for(session: Session, channel: Channel, cert_kind: CertKind | None = None) -> list[Product]:
+    """A channel with restrictions offers only those products; otherwise all active ones (of one kind
+    of certificate, unit or personal, where a form asks)."""
     query = select(Product).where(Product.active).order_by(Product.id)
+    if cert_kind is not None:
+        query = query.where(Product.cert_kind == cert_kind)
     if channel.restrictions:
         query = query.join(ChannelProduct).where(ChannelProduct.channel_id == channel.id)
     return list(session.scalars(query))

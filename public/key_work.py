@@ -90,7 +90,7 @@ def _renew_task(session: Session, helper: HelperSession, pin_limit: int) -> prot
     return protocol.Task(task_id=helper.task_id, kind=protocol.TaskKind.RENEW, renew=protocol.RenewTask(
         media_serial=token.serial, certificate_serial=helper.certificate.serial_number,
         key_type=protocol.KeyType(key_type(helper.certificate, order)), key_id=helper.key_id,
-        subject=[[oid, value] for oid, value in profiles.subject_attributes(order.organisation)],
+        subject=[[oid, value] for oid, value in profiles.subject_attributes(order)],
         challenge=helper.challenge, pin_tries_left=pin_tries_left(token, pin_limit),
         certificate_pem=certificates.to_pem(issued.der) if issued else None))
 

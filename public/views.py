@@ -23,7 +23,7 @@ from billing.services import current_services
 from documents import regions
 from documents.materials import InvalidUpload, check_filename, check_image, current_materials
 from documents.storage import DocumentStore, StorageUnavailable
-from models import BusinessType, Channel, Material, MaterialKind, Order, OrderStatus
+from models import BusinessType, CertKind, Channel, Material, MaterialKind, Order, OrderStatus
 from models.business import KEY_WORK_STATION, ON_THE_SAME_KEY, PAID_BY_TRANSFER, materials_of
 from models.order_state import UNPAID
 from public import captcha, catalogue, key_helper, operations, services, sms_codes
@@ -85,7 +85,7 @@ def _channel(code: str):
 
 def _form(channel, **kwargs) -> PublicApplicationForm:
     return PublicApplicationForm(
-        products=catalogue.products_for(db.session, channel),
+        products=catalogue.products_for(db.session, channel, CertKind.UNIT),
         media_models=catalogue.media_models(db.session),
         **kwargs,
     )

@@ -22,6 +22,7 @@ QUEUE_LABELS = {
     ReviewQueue.INFO_CHANGE: _l("Information changes"),
     ReviewQueue.REVOCATION: _l("Revocations"),
     ReviewQueue.RESUBMITTED: _l("Re-submitted materials"),
+    ReviewQueue.PERSONAL: _l("Personal certificates"),
 }
 
 

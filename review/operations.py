@@ -78,8 +78,9 @@ def enqueue_paid_order(session: Session, order: Order, now: dt.datetime | None =
         _approval_effects(session, order)
         return
     now = now or utcnow()
-    order.queue = QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
-    sla.start_clock(order, sla.load_calendar(session), sla.policy_for(session, order.business_type), now)
+    order.queue = ReviewQueue.PERSONAL if order.personal else QUEUE_OF.get(order.business_type, ReviewQueue.NEW)
+    sla.start_clock(order, sla.load_calendar(session), sla.policy_for(session, order.business_type, order.cert_kind),
+                    now)
 
 
 def claim_order(session: Session, order: Order, staff: Staff, now: dt.datetime | None = None) -> None:

@@ -13,14 +13,16 @@ from sqlalchemy.orm import Session
 
 from models.calendar import SlaPolicy
 from models.order import Order
-from models.order_state import BusinessType, OrderStatus
+from models.order_state import BusinessType, CertKind, OrderStatus
 from models.working_days import DAY, WorkingCalendar, local_time
 from models.working_days import load_calendar as load_calendar  # review's callers read it here
 
 
-def policy_for(session: Session, business_type: BusinessType) -> SlaPolicy:
-    """The SLA policy of a business type; the migration seeds one for each, so a missing one raises."""
-    return session.execute(select(SlaPolicy).where(SlaPolicy.business_type == business_type)).scalar_one()
+def policy_for(session: Session, business_type: BusinessType, cert_kind: CertKind = CertKind.UNIT) -> SlaPolicy:
+    """The SLA policy of a business type for unit or personal certificates; the migrations seed one for
+    each, so a missing one raises."""
+    return session.execute(select(SlaPolicy).where(SlaPolicy.business_type == business_type,
+                                                   SlaPolicy.cert_kind == cert_kind)).scalar_one()
 
 
 ON_TRACK, DUE_SOON, OVERDUE, BREACHED, PAUSED = "on_track", "due_soon", "overdue", "breached", "paused"

@@ -112,7 +112,7 @@ def take(session: Session, station: Station, job_id: int, *, transport_so_pin: s
     return protocol.Job(
         job_id=job.public_id, order_number=order.number, media_serial=job.media_serial, token_label=order.number,
         key_type=key_type, key_id=job.key_id,
-        subject=[[oid, value] for oid, value in profiles.subject_attributes(order.organisation)],
+        subject=[[oid, value] for oid, value in profiles.subject_attributes(order)],
         user_pin=order.certificate_password, so_pin=job.so_pin, current_so_pins=current,
         challenge=job.challenge,
         pin_tries_left=max(0, pin_limit - 1 - max(token.wrong_so_pins, token.wrong_user_pins)),

@@ -9,6 +9,8 @@ Create Date: 2026-12-06 03:37:44.992806
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.sqlite_copy import foreign_keys_unchecked
+
 
 # revision identifiers, used by Alembic.
 revision = 'aa6341475b7a'
@@ -70,7 +72,12 @@ def downgrade():
     op.drop_column('order', 'risk_override_reason')
     if op.get_bind().dialect.name != 'sqlite':
         op.drop_constraint(op.f('fk_order_risk_overridden_by_id_staff'), 'order', type_='foreignkey')
-    op.drop_column('order', 'risk_overridden_by_id')
+        op.drop_column('order', 'risk_overridden_by_id')
+    else:
+        # A later migration's copy of the table (batch mode) made the reference a table constraint,
+        # which SQLite's DROP COLUMN refuses: the column goes with a copy too.
+        with foreign_keys_unchecked(), op.batch_alter_table('order', schema=None) as batch_op:
+            batch_op.drop_column('risk_overridden_by_id')
 
     with op.batch_alter_table('order_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_note_order_id'))

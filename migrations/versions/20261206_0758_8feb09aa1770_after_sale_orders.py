@@ -9,6 +9,8 @@ Create Date: 2026-12-06 07:58:00
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.sqlite_copy import foreign_keys_unchecked
+
 
 # revision identifiers, used by Alembic.
 revision = '8feb09aa1770'
@@ -39,4 +41,10 @@ def downgrade():
         op.drop_index(f'ix_order_{column}', table_name='order')
         if op.get_bind().dialect.name != 'sqlite':
             op.drop_constraint(name, 'order', type_='foreignkey')
-        op.drop_column('order', column)
+            op.drop_column('order', column)
+    if op.get_bind().dialect.name == 'sqlite':
+        # A later migration's copy of the table (batch mode) made the references table constraints,
+        # which SQLite's DROP COLUMN refuses: the columns go with a copy too.
+        with foreign_keys_unchecked(), op.batch_alter_table('order', schema=None) as batch_op:
+            for column, _table, _name in _REFERENCES:
+                batch_op.drop_column(column)

@@ -55,7 +55,7 @@ def succeeding(session, folder: str, earlier: Certificate, business_type: Busine
 def issue(session, keyring, order: Order, now: dt.datetime | None = None):
     """The order's certificate for a request with the subject its reviewed data makes."""
     subject = [x509.NameAttribute(x509.ObjectIdentifier(oid), value)
-               for oid, value in profiles.subject_attributes(order.organisation)]
+               for oid, value in profiles.subject_attributes(order)]
     return operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}", order_number=order.number,
                                         csr_pem=csr_pem(subject), now=now)
 
