@@ -72,8 +72,8 @@ def required_materials(business_type: BusinessType) -> tuple[MaterialKind, ...]:
 
 
 def materials_of(order) -> tuple[MaterialKind, ...]:
-    """The documents this order asks for: its business type's (a unit's or a person's), but none for an information change that
-    changes nothing the review rests on (subject_changes): it goes to no reviewer."""
+    """The documents this order asks for: its business type's (a unit's or a person's), but none for an
+    information change that changes nothing the review rests on (subject_changes): it goes to no reviewer."""
     if order.business_type is B.INFO_CHANGE and not subject_changes(order):
         return ()
     return (PERSONAL_MATERIALS if order.personal else MATERIALS)[order.business_type]
