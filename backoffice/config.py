@@ -97,6 +97,7 @@ class Defaults:
         "shipped": "SMS_000009",
         "parcel_returned": "SMS_000010",
         "review_approved_info_change": "SMS_000021",
+        "review_approved_personal": "SMS_000051",
         "certificate_revoked": "SMS_000022",
         "transfer_refused": "SMS_000031",
         "key_unlocked": "SMS_000041",

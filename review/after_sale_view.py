@@ -74,9 +74,9 @@ class Revocation:
     certificate: Certificate | None
     previous: Order | None
     reason: Reason | None
-    agent: Person
-    legal_rep: Person
-    legal_rep_checks: list[IdentityCheck]  # the latest identity checks of the legal representative
+    agent: Person  # who asked: the agent, or a personal certificate's holder
+    legal_rep: Person | None  # a personal certificate has none
+    legal_rep_checks: list[IdentityCheck]  # the latest identity checks of the legal representative (of the holder)
     asked_at: dt.datetime
 
 
@@ -147,7 +147,7 @@ def replacement(session: Session, order: Order, payment: Payment | None) -> Repl
 def revocation(order: Order, checks: list[IdentityCheck]) -> Revocation:
     return Revocation(certificate=order.certificate, previous=order.previous_order,
                       reason=reason(order.revocation_reason), agent=order.agent, legal_rep=order.legal_rep,
-                      legal_rep_checks=[c for c in checks if c.method.startswith("legal_rep")],
+                      legal_rep_checks=[c for c in checks if order.personal or c.method.startswith("legal_rep")],
                       asked_at=order.created_at)
 
 
@@ -162,6 +162,8 @@ def info_change(session: Session, order: Order) -> InfoChange:
     previous = last_approved_order(session, order)
     if previous is None:
         return InfoChange(None, [], [])
+    if order.personal:
+        return InfoChange(previous, _holder_rows(order.holder, previous.holder), [])
     o, p = order.organisation, previous.organisation
     lr, plr = order.legal_rep, previous.legal_rep
     rows = [
@@ -175,6 +177,16 @@ def info_change(session: Session, order: Order) -> InfoChange:
     documents = [DocumentPair(kind, earlier[kind], previous.number, now[kind])
                  for kind in COMPARED_DOCUMENTS if kind in earlier and kind in now]
     return InfoChange(previous, rows, documents)
+
+
+def _holder_rows(holder: Person, before: Person) -> list[Row]:
+    return [
+        _row(_l("Holder"), before.name, holder.name),
+        Row(str(_l("Holder's ID number")), before.id_number_masked, holder.id_number_masked,
+            before.subject_serial != holder.subject_serial),
+        _row(_l("Mobile phone"), before.phone or "", holder.phone or ""),
+        _row(_l("E-mail"), before.email or "", holder.email or ""),
+    ]
 
 
 def _row(label, old: str, new: str) -> Row:

@@ -1,9 +1,9 @@
 """The certificate register: every certificate the CA issued, found by serial, credit code,
-organisation, order or media number; and revocation under dual control — one senior reviewer
-asks (with an RFC 5280 reason), a second one confirms, and only then the signing service, which
-holds the CA's key, revokes it and publishes a new CRL. What follows any revocation (this one, or an
-approved replacement's or revocation order's, review.revocation_work) is `after_revocation`: the key
-is revoked and the applicant told.
+organisation (a personal certificate's holder), order or media number; and revocation under dual
+control — one senior reviewer asks (with an RFC 5280 reason), a second one confirms, and only then the
+signing service, which holds the CA's key, revokes it and publishes a new CRL. What follows any
+revocation (this one, or an approved replacement's or revocation order's, review.revocation_work) is
+`after_revocation`: the key is revoked and the applicant told.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from models import (
     CaRole,
     Certificate,
     CertificateStatus,
+    CertKind,
     Crl,
     Order,
     Organisation,
@@ -33,6 +34,7 @@ from models import (
 from models.base import utcnow
 from models.token_state import TOKEN_TRANSITIONS
 from review import messages
+from review.holders import HOLDER_NAME, holder, with_holder
 from review.operations import ReviewError
 from web.errors import N_
 
@@ -45,7 +47,7 @@ REVOKERS = (StaffRole.SENIOR_REVIEWER,)
 
 @dataclass(frozen=True)
 class RegisterFilter:
-    q: str | None = None  # serial, credit code, order number, media number, or part of the organisation name
+    q: str | None = None  # serial, credit code, order or media number, part of the organisation's (holder's) name
     status: str | None = None  # one of SHOWN_STATUSES
 
 
@@ -55,9 +57,9 @@ def register_page(session: Session, flt: RegisterFilter, page: int, now: dt.date
     query = (select(Certificate.id, Certificate.serial_number, Certificate.status, Certificate.not_before,
                     Certificate.not_after, Certificate.media_serial, Certificate.revocation_reason,
                     Certificate.revoked_at, Certificate.revocation_requested_by, Order.number.label("order_number"),
-                    Organisation.name.label("organisation"), Organisation.credit_code)
-             .join(Order, Certificate.order_id == Order.id)
-             .join(Organisation, Order.organisation_id == Organisation.id))
+                    HOLDER_NAME.label("holder_name"), Organisation.credit_code)
+             .join(Order, Certificate.order_id == Order.id))
+    query = with_holder(query)
     if flt.q:
         query = query.where(_matches(flt.q))
     if flt.status:
@@ -71,7 +73,8 @@ def _matches(text: str):
     upper = exact.upper()
     return or_(Certificate.serial_number == exact.lower().replace(":", ""), Organisation.credit_code == upper,
                Order.number == upper, Certificate.media_serial == exact,
-               Organisation.name.contains(exact, autoescape=True))
+               Organisation.name.contains(exact, autoescape=True),
+               and_(Order.cert_kind == CertKind.PERSONAL, holder.name.contains(exact, autoescape=True)))
 
 
 def _status_condition(status: str, now: dt.datetime):

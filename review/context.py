@@ -1,4 +1,4 @@
-"""Context beside the review: the organisation's earlier orders with their certificates, and the
+"""Context beside the review: the organisation's (or the holder's) earlier orders with their certificates, and the
 internal notes staff keep on an order for each other (never shown to the applicant; each one
 added is audited, its text kept in the note row)."""
 from __future__ import annotations
@@ -16,11 +16,11 @@ from models import (
     Order,
     OrderNote,
     OrderStatus,
-    Organisation,
     Staff,
     StaffRole,
     record,
 )
+from review.holders import same_applicant
 from review.operations import ReviewError
 from web.errors import N_, InvalidValue
 from web.text import plain_text
@@ -41,12 +41,12 @@ class EarlierOrder:
 
 
 def earlier_orders(session: Session, order: Order, limit: int = 20) -> list[EarlierOrder]:
-    """The same organisation's other orders (by credit code), newest first, with their certificates."""
-    credit_code = session.scalar(select(Organisation.credit_code).where(Organisation.id == order.organisation_id))
+    """The same organisation's (by credit code) or holder's (by the ID's subject serial) other orders, newest
+    first, with their certificates."""
     rows = session.execute(
-        select(Order.id, Order.number, Order.business_type, Order.status, Order.created_at, Order.completed_at)
-        .join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Organisation.credit_code == credit_code, Order.id != order.id)
+        same_applicant(select(Order.id, Order.number, Order.business_type, Order.status, Order.created_at,
+                              Order.completed_at), order)
+        .where(Order.id != order.id)
         .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)).all()
     issued: dict[int, list[Certificate]] = {}
     if rows:

@@ -7,11 +7,12 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Order, Organisation, Staff, StaffRole
+from models import Order, Staff, StaffRole
 from models.business_time import BUSINESS_TZ
 from notifications.messages import EmailContent, render_email
 from notifications.outbox import queue_email
 from review import queues, sla
+from review.holders import HOLDER_NAME, with_holder
 from review.navigation import QUEUE_LABELS, shanghai
 
 
@@ -22,8 +23,7 @@ def digest(session: Session, now: dt.datetime) -> EmailContent:
     breached = session.scalar(select(func.count()).where(
         queues.IN_A_QUEUE, Order.sla_limit_at < now)) or 0
     overdue = session.execute(
-        select(Order.number, Organisation.name, Order.sla_due_at, Order.sla_limit_at)
-        .join(Organisation, Order.organisation_id == Organisation.id)
+        with_holder(select(Order.number, HOLDER_NAME.label("name"), Order.sla_due_at, Order.sla_limit_at))
         .where(queues.IN_A_QUEUE, Order.sla_due_at < now)
         .order_by(Order.sla_due_at, Order.id).limit(20)).all()
     return render_email(

@@ -45,6 +45,31 @@ ORDER_CHECK_LABELS = {
     "reason_stated": _l("The reason is stated and fits"),
     "changes_match_documents": _l("The new values match the documents"),
 }
+# The same checks as a personal certificate's reviewer reads them: the holder in the organisation's place.
+PERSONAL_SHORT_KIND_LABELS = {**SHORT_KIND_LABELS, MaterialKind.AGENT_ID_FRONT: _l("ID front"),
+                              MaterialKind.AGENT_ID_BACK: _l("ID back")}
+PERSONAL_CHECK_LABELS = {**CHECK_LABELS, "payer_is_organisation": _l("Paid by the holder")}
+PERSONAL_ORDER_CHECK_LABELS = {
+    **ORDER_CHECK_LABELS,
+    "same_organisation": _l("Same holder as the earlier order"),
+    "requester_entitled": _l("The requester may revoke it (the holder checked)"),
+}
+# A personal order's identity checks (review.identity: the holder's, run as the agent's).
+PERSONAL_METHOD_LABELS = {"agent_phone": _l("Holder phone real-name check"),
+                          "agent_bank_card": _l("Holder bank card check"),
+                          "phone": _l("Holder phone real-name check"),
+                          "bank_card": _l("Holder bank card check")}
+
+
+def labels_for(order) -> dict:
+    """The review screen's labels of checks and documents, for a unit's or a person's order."""
+    if order.personal:
+        return {"check_labels": PERSONAL_CHECK_LABELS, "order_check_labels": PERSONAL_ORDER_CHECK_LABELS,
+                "short_labels": PERSONAL_SHORT_KIND_LABELS, "method_labels": PERSONAL_METHOD_LABELS}
+    return {"check_labels": CHECK_LABELS, "order_check_labels": ORDER_CHECK_LABELS,
+            "short_labels": SHORT_KIND_LABELS, "method_labels": {}}
+
+
 DECISIONS = ("approve", "reject", "more_materials")
 REVEALABLE = ("legal_rep_id_number", "agent_id_number", "account_number", "legal_rep_bank_card", "agent_bank_card")
 

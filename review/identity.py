@@ -146,7 +146,14 @@ def register(app: Flask) -> None:
 
 
 def checks_for(order: Order) -> list[tuple[str, dict[str, str | None]]]:
-    """The checks that apply to an order: the organisation's chosen method, then the agent's."""
+    """The checks that apply to an order: the organisation's chosen method, then the agent's; a personal
+    certificate's holder (in the agent's place) has only their own (the agent's checks of their facts)."""
+    if order.agent_identity_method == AgentIdentityMethod.BANK_CARD:
+        agent = ("agent_bank_card", _person_facts(order.agent, bank_card=True))
+    else:
+        agent = ("agent_phone", _person_facts(order.agent, bank_card=False))
+    if order.personal:
+        return [agent]
     if order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
         organisation = ("corporate_transfer", {"account_name": order.account_name,
                                                "account_number": order.account_number,
@@ -155,10 +162,6 @@ def checks_for(order: Order) -> list[tuple[str, dict[str, str | None]]]:
         organisation = ("legal_rep_bank_card", _person_facts(order.legal_rep, bank_card=True))
     else:
         organisation = ("legal_rep_phone", _person_facts(order.legal_rep, bank_card=False))
-    if order.agent_identity_method == AgentIdentityMethod.BANK_CARD:
-        agent = ("agent_bank_card", _person_facts(order.agent, bank_card=True))
-    else:
-        agent = ("agent_phone", _person_facts(order.agent, bank_card=False))
     return [organisation, agent]
 
 

@@ -19,7 +19,11 @@ KIND_NAMES = {
     MaterialKind.AGENT_ID_BACK: "经办人身份证国徽面",
     MaterialKind.ESEAL_SAMPLE_FORM: "单位电子印章采集表",
     MaterialKind.AUTHORISATION_LETTER: "法定代表人授权书（加盖公章）",
+    MaterialKind.PAYMENT_PROOF: "付款凭证",
 }
+# A personal certificate's holder uploads their own ID card.
+PERSONAL_KIND_NAMES = {**KIND_NAMES, MaterialKind.AGENT_ID_FRONT: "身份证人像面",
+                       MaterialKind.AGENT_ID_BACK: "身份证国徽面"}
 
 
 def _to_agent(session: Session, order: Order, kind: str, **facts: object) -> None:
@@ -29,8 +33,13 @@ def _to_agent(session: Session, order: Order, kind: str, **facts: object) -> Non
 
 
 def approved(session: Session, order: Order) -> None:
+    """The password by the unit's chosen method: the transfer memo, or SMS to the legal representative;
+    a personal certificate's by SMS to its holder."""
     facts = {"number": order.number, "password": order.certificate_password}
-    if order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
+    if order.personal:
+        queue_sms(session, order.holder.phone, render_sms("certificate_password", **facts), order=order, secret=True)
+        _to_agent(session, order, "review_approved_personal", number=order.number)
+    elif order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
         queue_transfer(session, order, render_transfer_memo("certificate_password", **facts))
         _to_agent(session, order, "review_approved_transfer", number=order.number)
     else:
@@ -57,5 +66,6 @@ def rejected(session: Session, order: Order, reasons: list[str], note: str | Non
 
 def more_materials(session: Session, order: Order, kinds: list[MaterialKind], reason: str,
                    link: str, expires_at: dt.datetime) -> None:
-    _to_agent(session, order, "more_materials", number=order.number, documents="、".join(KIND_NAMES[k] for k in kinds),
+    names = PERSONAL_KIND_NAMES if order.personal else KIND_NAMES
+    _to_agent(session, order, "more_materials", number=order.number, documents="、".join(names[k] for k in kinds),
               reason=reason, until=expires_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d"), link=link)

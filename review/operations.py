@@ -32,11 +32,11 @@ from models.base import update_if, utcnow
 from models.business import (
     ORDER_CHECKLIST_KEY,
     REVOKES_CERTIFICATE,
+    materials_of,
     needs_review,
     new_certificate_needed,
     order_checks,
     programmed_at_station,
-    required_materials,
 )
 from models.token_state import new_pin
 from review import identity, messages, queues, sla, warnings
@@ -332,11 +332,11 @@ def reveal_number(session: Session, order: Order, staff: Staff, field: str, *, p
     if revealed >= per_hour:
         raise TooManyReveals(N_("You have revealed %(count)d numbers within an hour, the most allowed. "
                                 "Please try again later."), count=revealed)
-    value = {
-        "legal_rep_id_number": lambda: order.legal_rep.id_number,
+    value = {  # a personal order has no legal representative: nothing to reveal of one
+        "legal_rep_id_number": lambda: order.legal_rep and order.legal_rep.id_number,
         "agent_id_number": lambda: order.agent.id_number,
         "account_number": lambda: order.account_number,
-        "legal_rep_bank_card": lambda: order.legal_rep.bank_card_number,
+        "legal_rep_bank_card": lambda: order.legal_rep and order.legal_rep.bank_card_number,
         "agent_bank_card": lambda: order.agent.bank_card_number,
     }.get(field)
     if value is None:
@@ -392,7 +392,7 @@ def reasons_for(session: Session, failed: list[str]) -> list[int]:
 
 def _require_approvable(session: Session, order: Order, checklist: dict[str, dict[str, bool | None]]) -> None:
     materials = current_materials(session, order)
-    for kind in required_materials(order.business_type):
+    for kind in materials_of(order):
         material = materials.get(kind)
         if material is None or not checklist.get(str(material.id)):
             raise ReviewError(N_("Answer every check of every document before approving."))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import (
     BusinessType,
+    CertKind,
     Channel,
     Order,
     OrderStatus,
@@ -26,6 +27,7 @@ from models import (
     Staff,
 )
 from review import sla
+from review.holders import HOLDER_NAME, holder, with_holder
 from web.request_guard import bounded_int
 
 # What a reviewer works on; an order waiting for the applicant stays listed but paused.
@@ -40,11 +42,11 @@ DUE_FILTERS = ("overdue", "due_today", "due_in_1_day")
 class QueueFilter:
     channel_id: int | None = None
     business_type: BusinessType | None = None
-    region: str | None = None  # province code of the organisation
+    region: str | None = None  # province code of the organisation (of a person: of their mailing address)
     status: OrderStatus | None = None
     reviewer: str | None = None  # "me", "none" or a staff id
     due: str | None = None  # one of DUE_FILTERS
-    q: str | None = None  # order number, organisation name or credit code
+    q: str | None = None  # order number, organisation name or credit code; a holder's name or phone
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,14 @@ def _columns():
         Order.id, Order.number, Order.business_type, Order.status, Order.queue,
         Order.paid_at, Order.sla_started_at, Order.sla_due_at, Order.sla_limit_at,
         Order.sla_paused_target_seconds, Order.sla_paused_limit_seconds, Order.reviewer_id,
-        Organisation.name.label("organisation_name"), Organisation.credit_code,
-        Organisation.region_province, Channel.name.label("channel_name"),
+        HOLDER_NAME.label("holder_name"), Organisation.credit_code,
+        Channel.name.label("channel_name"),
         reviewer.display_name.label("reviewer_name"),
     )
 
 
 def _filtered(query, queue: ReviewQueue | None, f: QueueFilter, me: Staff, calendar, now):
-    query = (query.join(Organisation, Order.organisation_id == Organisation.id)
+    query = (with_holder(query)
              .join(Channel, Order.channel_id == Channel.id)
              .outerjoin(reviewer, Order.reviewer_id == reviewer.id)
              .where(Order.queue == queue if queue is not None else Order.queue.is_not(None),
@@ -99,7 +101,7 @@ def _filtered(query, queue: ReviewQueue | None, f: QueueFilter, me: Staff, calen
     if f.business_type:
         query = query.where(Order.business_type == f.business_type)
     if f.region:
-        query = query.where(Organisation.region_province == f.region)
+        query = query.where(func.coalesce(Organisation.region_province, Order.mailing_province) == f.region)
     if f.reviewer == "me":
         query = query.where(Order.reviewer_id == me.id)
     elif f.reviewer == "none":
@@ -118,10 +120,13 @@ def _filtered(query, queue: ReviewQueue | None, f: QueueFilter, me: Staff, calen
 
 
 def _matches(text: str):
-    """An order number by its beginning, a credit code exactly, an organisation name in part."""
+    """An order number by its beginning, a credit code exactly, an organisation name in part; a personal
+    order's holder by their name in part or their phone exactly (a query joined `with_holder`)."""
     upper = text.upper()
     return or_(Order.number.startswith(upper, autoescape=True), Organisation.credit_code == upper,
-               Organisation.name.contains(text, autoescape=True))
+               Organisation.name.contains(text, autoescape=True),
+               and_(Order.cert_kind == CertKind.PERSONAL,
+                    or_(holder.name.contains(text, autoescape=True), holder.phone == text)))
 
 
 def queue_page(session: Session, queue: ReviewQueue | None, f: QueueFilter, me: Staff, *,
@@ -170,9 +175,8 @@ def search_orders(session: Session, text: str, limit: int = 50) -> list:
     person = aliased(Person)
     by_phone = (select(Order.id).join(person, or_(Order.legal_rep_id == person.id, Order.agent_id == person.id))
                 .where(person.phone == text))
-    query = (select(Order.id, Order.number, Order.business_type, Order.status, Order.created_at,
-                    Organisation.name.label("organisation_name"), Organisation.credit_code)
-             .join(Organisation, Order.organisation_id == Organisation.id)
+    query = (with_holder(select(Order.id, Order.number, Order.business_type, Order.status, Order.created_at,
+                                HOLDER_NAME.label("holder_name"), Organisation.credit_code))
              .where(or_(_matches(text), Order.number.startswith(text.upper(), autoescape=True),
                         Order.id.in_(by_phone)))
              .order_by(Order.id.desc()).limit(limit))

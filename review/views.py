@@ -39,20 +39,18 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from models.business import ORDER_CHECKLIST_KEY, order_checks, required_materials
+from models.business import ORDER_CHECKLIST_KEY, materials_of, order_checks
 from notifications import outbox
 from review import after_sale_view, beside, certificates, context, identity, operations, queues, sla
 from review.dual_control import changed_identity, needs_dual_control
 from review.forms import (
-    CHECK_LABELS,
     CHECKLIST,
-    ORDER_CHECK_LABELS,
-    SHORT_KIND_LABELS,
     ActionForm,
     DecisionForm,
     ReassignForm,
     RevealForm,
     RiskOverrideForm,
+    labels_for,
 )
 from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
@@ -175,9 +173,8 @@ def order_page(number: str):
     checks = identity.latest_checks(db.session, order)
     return render_template(
         "console/order.html", order=order, materials=materials, regions=regions,
-        kinds=list(required_materials(order.business_type)),
-        checklist=CHECKLIST, check_labels=CHECK_LABELS, short_labels=SHORT_KIND_LABELS, form=form,
-        order_checks=order_checks(order.business_type), order_check_labels=ORDER_CHECK_LABELS,
+        kinds=list(materials_of(order)),
+        checklist=CHECKLIST, form=form, **labels_for(order), order_checks=order_checks(order.business_type),
         after_sale=after_sale_view.after_sale(db.session, order, payment=payment, checks=checks),
         beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
         earlier_versions=_earlier_versions(order), kept=_kept_answers(order),
@@ -203,7 +200,7 @@ def order_page(number: str):
 
 def _reviewed_materials(order: Order) -> dict[MaterialKind, Material]:
     """The current materials of the kinds the order's business type asks for (the ones reviewed)."""
-    kinds = required_materials(order.business_type)
+    kinds = materials_of(order)
     return {kind: m for kind, m in current_materials(db.session, order).items() if kind in kinds}
 
 
@@ -347,7 +344,7 @@ def decide(number: str):
     order = _order(number)
     form = DecisionForm()
     form.reason_ids.choices = _reason_choices()
-    form.kinds.choices = [kind.value for kind in required_materials(order.business_type)]
+    form.kinds.choices = [kind.value for kind in materials_of(order)]
     if not form.validate_on_submit():
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")
         return redirect(url_for("review.order_page", number=number))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import BusinessType, Certificate, DenyListEntry, Order, Organisation, Person
 from models.order_state import CLOSED
+from review.holders import same_applicant
 
 
 @dataclass(frozen=True)
@@ -21,34 +22,38 @@ class Warning:
         return "danger" if self.code == "deny_list" else "warning"
 
 
+def people(order: Order) -> list[tuple[str, Person]]:
+    """The order's people by their place: a unit's legal representative and agent, a person's holder."""
+    if order.personal:
+        return [("holder", order.holder)]
+    return [("legal_rep", order.legal_rep), ("agent", order.agent)]
+
+
 def deny_list_matches(session: Session, order: Order) -> list[str]:
-    """Who of the order's people ("legal_rep", "agent") has an ID number on the active deny list."""
-    return [who for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent))
+    """Who of the order's people ("legal_rep", "agent"; "holder") has an ID number on the active deny list."""
+    return [who for who, person in people(order)
             if person.id_number_digest and session.scalar(select(DenyListEntry.id).where(
                 DenyListEntry.id_number_digest == person.id_number_digest, DenyListEntry.active.is_(True)))]
 
 
 def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reuse_limit: int) -> list[Warning]:
     found: list[Warning] = []
-    credit_code = order.organisation.credit_code
     others = session.scalars(
-        select(Order.number).join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Organisation.credit_code == credit_code, Order.id != order.id, Order.status.not_in(CLOSED))
+        same_applicant(select(Order.number), order)
+        .where(Order.id != order.id, Order.status.not_in(CLOSED))
         .order_by(Order.id).limit(5)).all()
     if others:
         found.append(Warning("open_order", {"orders": list(others)}))
     if order.business_type == BusinessType.NEW:
         valid = session.scalars(
-            select(Certificate.serial_number).join(Order, Certificate.order_id == Order.id)
-            .join(Organisation, Order.organisation_id == Organisation.id)
-            .where(Organisation.credit_code == credit_code, Certificate.status == "valid",
-                   Certificate.not_after > now).limit(3)).all()
+            same_applicant(select(Certificate.serial_number).join(Order, Certificate.order_id == Order.id), order)
+            .where(Certificate.status == "valid", Certificate.not_after > now).limit(3)).all()
         if valid:
             found.append(Warning("valid_certificate", {"serials": list(valid)}))
-    people = {"legal_rep": order.legal_rep, "agent": order.agent}
+    named = dict(people(order))
     for who in deny_list_matches(session, order):
-        found.append(Warning("deny_list", {"person": who, "name": people[who].name}))
-    for who, person in (("legal_rep", order.legal_rep), ("agent", order.agent)):
+        found.append(Warning("deny_list", {"person": who, "name": named[who].name}))
+    for who, person in people(order):
         if person.phone:
             count = _organisations_using_phone(session, person.phone)
             if count >= phone_reuse_limit:

@@ -14,23 +14,33 @@ from documents.materials import CheckedImage, check_image
 from documents.storage import DocumentStore, Purpose
 from documents.storage_backends import filesystem_store
 from models import (
+    AgentIdentityMethod,
+    AuditEntry,
     BusinessType,
     CaCertificate,
     CaRole,
     Certificate,
     CertificateProfile,
+    CertKind,
     Channel,
+    IdType,
     Material,
     MaterialKind,
+    MediaModel,
     Order,
     OrderStatus,
     Payment,
     PaymentStatus,
+    Person,
+    PersonRole,
+    Product,
     Staff,
     StaffRole,
 )
 from models.base import utcnow
-from models.business import required_materials
+from models.business import materials_of, required_materials
+from models.order_number import next_order_number
+from public import catalogue
 from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
 from public.validators import credit_code_check_char
@@ -89,8 +99,13 @@ def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: 
     order = public_operations.submit_application(session, channel, application(**overrides), actor="applicant:test",
                                                  applicant_secret=None)
     order.business_type = business_type
+    _upload_and_sign(session, upload_folder, order, required_materials(business_type))
+    return order
+
+
+def _upload_and_sign(session, upload_folder: str | DocumentStore, order: Order, kinds) -> None:
     store = upload_folder if isinstance(upload_folder, DocumentStore) else folder_store(upload_folder)
-    for kind in required_materials(business_type):
+    for kind in kinds:
         image = _document(kind)
         session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(Purpose.MATERIAL, image.content),
                              content_type=image.content_type, size_bytes=len(image.content),
@@ -98,6 +113,39 @@ def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: 
                              uploaded_by="applicant:test"))
     for status in (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT):
         order.move_to(status, "applicant:test")
+    session.flush()
+
+
+def personal_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
+                   agent_identity_method: AgentIdentityMethod = AgentIdentityMethod.PHONE, **holder) -> Order:
+    """A personal certificate's order (PERSON-1Y, no organisation): its holder in the agent's place, with
+    their ID front and back, signed, awaiting payment. `holder` overrides the person's fields."""
+    serial = next(_serials)
+    channel = session.scalars(select(Channel).filter_by(code="direct")).one()
+    product = session.scalars(select(Product).filter_by(code="PERSON-1Y")).one()
+    media = session.scalars(select(MediaModel).filter_by(code="UKEY-RS")).one()
+    person = Person(**{"role": PersonRole.HOLDER, "name": "王小明", "phone": f"137{serial:08d}",
+                       "email": "xiaoming@example.com", "id_type": IdType.RESIDENT_ID,
+                       "id_number": "110105199003071239", "bank_card_number": "6222021234567890123", **holder})
+    order = Order(number=next_order_number(session, CertKind.PERSONAL), business_type=business_type,
+                  cert_kind=CertKind.PERSONAL, status=OrderStatus.AWAITING_MATERIALS, channel=channel,
+                  product=product, media_type="card", media_model=media, agent=person,
+                  agent_identity_method=agent_identity_method, mailing_province="410000", mailing_city="410100",
+                  mailing_address="郑州市金水区花园路2号",
+                  price_cents=catalogue.price_cents(session, product, channel, business_type, media))
+    order.audit_entries.append(AuditEntry(actor="applicant:test", action="order.created"))
+    session.add(order)
+    session.flush()
+    _upload_and_sign(session, upload_folder, order, materials_of(order))
+    return order
+
+
+def paid_personal_order(session, upload_folder: str | DocumentStore, *, paid_at: dt.datetime | None = None,
+                        **overrides) -> Order:
+    """A personal order paid, waiting in the personal review queue."""
+    order = personal_order(session, upload_folder, **overrides)
+    order.move_to(OrderStatus.PAID, "applicant:test")
+    operations.enqueue_paid_order(session, order, paid_at or utcnow())
     session.flush()
     return order
 
