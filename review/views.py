@@ -176,7 +176,8 @@ def order_page(number: str):
         kinds=list(materials_of(order)),
         checklist=CHECKLIST, form=form, **labels_for(order), order_checks=order_checks(order.business_type),
         after_sale=after_sale_view.after_sale(db.session, order, payment=payment, checks=checks),
-        beside=beside.fields_for(order), reasons=_reason_rows(), risk_form=RiskOverrideForm(),
+        beside=beside.fields_for(order), reasons=_reasons_for_documents(_reason_rows(), materials_of(order)),
+        risk_form=RiskOverrideForm(),
         earlier_versions=_earlier_versions(order), kept=_kept_answers(order),
         reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
@@ -230,6 +231,14 @@ def _reason_rows() -> list[SimpleNamespace]:
                               .order_by(RejectionReason.position, RejectionReason.id))
     english = str(get_locale()) == "en"
     return [SimpleNamespace(id=r.id, text=r.text_en if english else r.text_zh, applies_to=r.applies_to) for r in rows]
+
+
+def _reasons_for_documents(rows: list[SimpleNamespace], kinds) -> list[SimpleNamespace]:
+    """The reasons that can concern the order: not those answering only checks of documents it has none of
+    (a personal order has no business licence or seal form)."""
+    shown = {"*", "order", *(kind.value for kind in kinds)}
+    return [r for r in rows if not r.applies_to
+            or any(code.split(":")[0].strip() in shown for code in r.applies_to.split(",") if code.strip())]
 
 
 def _reason_choices():

@@ -264,3 +264,20 @@ def test_the_approval_sends_the_password_to_the_holder_without_a_legal_represent
     secret = db_session.scalars(select(SmsMessage).where(SmsMessage.order_id == order.id,
                                                          SmsMessage.phone == order.holder.phone)).all()
     assert any(order.certificate_password in m.text for m in secret)
+
+
+@pytest.mark.parametrize("business_type", [BusinessType.REPLACEMENT, BusinessType.REVOCATION, BusinessType.UNLOCK,
+                                           BusinessType.INFO_CHANGE, BusinessType.RENEWAL])
+@pytest.mark.usefixtures("in_app")  # a renewal is approved at once: its messages are rendered in the app
+def test_every_after_sale_personal_order_opens_for_its_reviewer(client, login_as, app, db_session, business_type):
+    order = factories.paid_personal_order(db_session, app.config["UPLOAD_FOLDER"], business_type=business_type)
+    number, queued = order.number, order.queue
+    db_session.commit()
+    login_as(StaffRole.SENIOR_REVIEWER)
+    if queued is not None:
+        assert queued is ReviewQueue.PERSONAL
+        client.post(f"/console/orders/{number}/claim")
+    page = client.get(f"/console/orders/{number}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"{number} · 王小明" in html and "法定代表人" not in html, "nor a reason about a legal representative"
