@@ -76,12 +76,14 @@ from models import (
     Certificate,
     CertificateProfile,
     CertificateStatus,
+    CertKind,
     Decision,
     Order,
     OrderStatus,
     Organisation,
     Payment,
     PaymentStatus,
+    Person,
     Product,
     ReviewDecision,
     RevocationReason,
@@ -343,7 +345,15 @@ def order_to_revoke(session: Session, order_number: str) -> Order:
 
 
 def check_same_organisation(session: Session, order: Order, certificate: Certificate) -> None:
-    """The certificate was issued to the organisation (by credit code) the order is for."""
+    """The certificate was issued to the organisation (by credit code) the order is for; a personal order's,
+    to the same person (by subject_serial, the keyed digest of their ID)."""
+    if order.personal:
+        holder = session.scalar(select(Person.subject_serial).join(Order, Order.agent_id == Person.id)
+                                .where(Order.id == certificate.order_id, Order.cert_kind == CertKind.PERSONAL))
+        if holder is None or holder != order.holder.subject_serial:
+            raise PolicyRefused("certificate_of_another_organisation", f"certificate {certificate.serial_number} is "
+                                                                       f"not of the holder of order {order.number}")
+        return
     holder = session.scalar(select(Organisation.credit_code).join(Order, Order.organisation_id == Organisation.id)
                             .where(Order.id == certificate.order_id))
     if holder != order.organisation.credit_code:

@@ -94,6 +94,7 @@ _CHANGE = [
     ("/c/<channel_code>/change", info_change_views.change_start, ["GET"]),
     ("/c/<channel_code>/change/key", info_change_views.change_by_key, ["GET"]),
     ("/c/<channel_code>/change/code", info_change_views.change_code, ["POST"]),
+    ("/c/<channel_code>/change/personal-code", info_change_views.change_personal_code, ["POST"]),
     ("/c/<channel_code>/change/verify", info_change_views.change_verify, ["GET", "POST"]),
     ("/change/certificates", info_change_views.change_certificates, ["GET"]),
     ("/change/key/<public_id>/form", info_change_views.change_form, ["GET", "POST"]),

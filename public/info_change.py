@@ -16,6 +16,12 @@ models.business.new_certificate_needed) — a legal representative, seal service
 are not in the certificate, so a new one would say exactly what the one in force says; such an order is
 done once approved, and the certificate in force stays. With a new certificate, the earlier one is
 superseded once the new one is on the key (public.key_work.finish).
+
+A personal certificate's (个人数字证书): the holder's name (a legal change of name), phone, e-mail and mailing
+address; their ID type and number are not changeable (another ID is another person). The holder is identified
+by the key login, or by their ID type and number and the SMS code to their phone on file. A change of name
+needs their ID card and the review (the personal queue, two senior reviewers) and makes a new certificate
+with the new name; a change of contact data neither (public.holder_orders continues the order).
 """
 from __future__ import annotations
 
@@ -30,13 +36,16 @@ from models import (
     CertificateStatus,
     CertKind,
     HelperSession,
+    IdType,
     Order,
     Organisation,
+    Person,
 )
 from models.base import utcnow
 from models.business import KEY_WORK_STATION, materials_of, new_certificate_needed
 from models.order_state import CLOSED
-from public import catalogue, operations, sms_codes
+from models.sealed import lookup_digest
+from public import catalogue, holder_orders, operations, sms_codes
 from public import order_query as queries
 from public.key_helper import KEY_OUT
 from public.renewal import CONTACT_FIELDS
@@ -93,7 +102,15 @@ def changeable(session: Session, certificate: Certificate, now: dt.datetime | No
             and earlier_order(session, certificate).status in KEY_OUT and open_change(session, certificate) is None)
 
 
+def fields_of(earlier: Order) -> tuple[str, ...]:
+    """What the form may change: a unit's FIELDS and seal services; a person's name and contact data
+    (public.holder_orders.FIELDS)."""
+    return holder_orders.FIELDS if earlier.personal else (*FIELDS, "seal_services")
+
+
 def form_values(earlier: Order) -> dict:
+    if earlier.personal:
+        return holder_orders.values_of(earlier)
     data = operations.form_data(earlier)
     return {name: data[name] for name in FIELDS} | {"seal_services": list(earlier.seal_services or [])}
 
@@ -101,8 +118,9 @@ def form_values(earlier: Order) -> dict:
 def changes(earlier: Order, values: dict) -> list[str]:
     """The fields whose value differs from the certificate's order."""
     before = form_values(earlier)
-    changed = [name for name in FIELDS if (values.get(name) or "") != (before[name] or "")]
-    if set(values.get("seal_services") or []) != set(before["seal_services"]):
+    changed = [name for name in fields_of(earlier) if name != "seal_services"
+               and (values.get(name) or "") != (before[name] or "")]
+    if "seal_services" in before and set(values.get("seal_services") or []) != set(before["seal_services"]):
         changed.append("seal_services")
     return changed
 
@@ -120,14 +138,14 @@ def submit_change(session: Session, certificate: Certificate, values: dict, *, a
         raise NothingChanged(certificate.serial_number)
     if price_cents(session, earlier) is None:
         raise NotOffered(earlier.product.code)
-    data = operations.form_data(earlier) | {name: values[name] for name in FIELDS}
-    lr = earlier.legal_rep
-    if (data["legal_rep_name"], data["legal_rep_id_number"]) != (lr.name, lr.id_number):
-        data["legal_rep_bank_card"] = ""  # the earlier representative's card is not the new one's
-    order = operations.submit_application(session, earlier.channel, data, actor=actor,
-                                          applicant_secret=applicant_secret, business_type=BusinessType.INFO_CHANGE)
+    if earlier.personal:
+        order = holder_orders.continue_order(session, earlier, BusinessType.INFO_CHANGE, values, actor=actor,
+                                             applicant_secret=applicant_secret)
+        order.seal_services = list(earlier.seal_services or [])
+    else:
+        order = _unit_change(session, earlier, values, actor=actor, applicant_secret=applicant_secret)
+        order.seal_services = list(values.get("seal_services") or [])
     order.previous_order, order.certificate = earlier, certificate
-    order.seal_services = list(values.get("seal_services") or [])
     if helper is not None:
         helper.order = order
     elif by_post and new_certificate_needed(order):
@@ -138,7 +156,16 @@ def submit_change(session: Session, certificate: Certificate, values: dict, *, a
     return order
 
 
-# --- identity by credit code and the SMS code to the phone on file ----------------------------------------
+def _unit_change(session: Session, earlier: Order, values: dict, *, actor: str, applicant_secret: str) -> Order:
+    data = operations.form_data(earlier) | {name: values[name] for name in FIELDS}
+    lr = earlier.legal_rep
+    if (data["legal_rep_name"], data["legal_rep_id_number"]) != (lr.name, lr.id_number):
+        data["legal_rep_bank_card"] = ""  # the earlier representative's card is not the new one's
+    return operations.submit_application(session, earlier.channel, data, actor=actor,
+                                         applicant_secret=applicant_secret, business_type=BusinessType.INFO_CHANGE)
+
+
+# --- identity by credit code (or a person's ID) and the SMS code to the phone on file ---------------------
 
 
 def _in_force(query, now: dt.datetime | None = None):
@@ -162,6 +189,22 @@ def identity_on_file(session: Session, credit_code: str) -> queries.QueryIdentit
     found = certificates_in_force(session, credit_code)
     phone = earlier_order(session, found[0]).agent.phone if found else ""
     return queries.QueryIdentity.of(CertKind.UNIT.value, queries.CREDIT_CODE, credit_code, phone)
+
+
+def personal_certificates_in_force(session: Session, id_type: str, id_number: str) -> list[Certificate]:
+    """The person's (by ID type and number) personal certificates in force."""
+    return list(session.scalars(_in_force(
+        select(Certificate).join(Order, Certificate.order_id == Order.id).join(Person, Order.agent_id == Person.id)
+        .where(Person.id_number_digest == lookup_digest(id_number), Person.id_type == IdType(id_type),
+               Order.cert_kind == CertKind.PERSONAL))))
+
+
+def personal_identity_on_file(session: Session, id_type: str, id_number: str) -> queries.QueryIdentity:
+    """The order query's identity of a personal certificate's holder with their phone on file (of their
+    newest certificate in force's order); an empty phone when they have none, so that no code goes anywhere."""
+    found = personal_certificates_in_force(session, id_type, id_number)
+    phone = earlier_order(session, found[0]).holder.phone if found else ""
+    return queries.QueryIdentity.of(CertKind.PERSONAL.value, id_type, id_number, phone)
 
 
 def send_code(session: Session, policy: sms_codes.CodePolicy, identity: queries.QueryIdentity, *,

@@ -1,7 +1,8 @@
 """Controllers of information change (信息变更) online: the home page's service offers the two ways to
 identify the certificate (the key login on a key page, or the credit code and the SMS code to the agent's
-phone on file); then the form (public.key_forms.InfoChangeForm), the confirmation with the old and new
-values side by side and 'return to edit', and the application's own materials, signature and payment
+phone on file; for a personal certificate the holder's ID type and number and the SMS code to their
+phone); then the form (public.key_forms.InfoChangeForm, PersonalInfoChangeForm), the confirmation with the
+old and new values side by side and 'return to edit', and the application's own materials, signature and payment
 pages. The order query's after-sale action leads to the form too: its verified identity is the same.
 
 A form is reached by its key page (/change/key/<public_id>/...) or by the certificate's serial under the
@@ -14,15 +15,15 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
-from models import HelperPurpose
+from models import HelperPurpose, IdType
 from models.base import utcnow
 from models.business import KEY_WORK_STATION, SEAL_SERVICES
 from models.order_state import BusinessType
 from models.sealed import mask
-from public import captcha, info_change, key_views, query_views, sms_codes, validators, views
+from public import captcha, holder_orders, info_change, key_views, query_views, sms_codes, validators, views
 from public import order_query as queries
-from public.forms import Checked, text_field
-from public.key_forms import SEAL_SERVICE_LABELS, InfoChangeForm
+from public.forms import ID_TYPES, Checked, check_id_number, choices_of, input_required, text_field
+from public.key_forms import SEAL_SERVICE_LABELS, InfoChangeForm, PersonalInfoChangeForm
 from web.database import writes
 from web.extensions import db, limiter
 from web.forms import Form
@@ -38,19 +39,39 @@ SECTIONS = (
 )
 
 
+PERSONAL_SECTIONS = (
+    (_l("Certificate holder"), ("holder_name",)),
+    (_l("Contact"), holder_orders.CONTACT_FIELDS),
+)
+
+
 class CreditCodeForm(Form):
     credit_code = text_field(_l("Unified social credit code"), True, 30,
                              Checked(validators.unified_social_credit_code))
     captcha = text_field(_l("Captcha"), True, 8)
 
 
-def _start_page(channel, form: CreditCodeForm):
-    return render_template("public/change_start.html", channel=channel, form=form, captcha_token=captcha.new_token())
+class PersonalIdForm(Form):
+    """A personal certificate's holder, by their ID document."""
+
+    id_type = SelectField(_l("ID type"), choices=choices_of(ID_TYPES), default=IdType.RESIDENT_ID.value,
+                          validators=[input_required()])
+    id_number = text_field(_l("ID number"), True, 30)
+    captcha = text_field(_l("Captcha"), True, 8)
+
+    def validate_id_number(self, field) -> None:
+        check_id_number(self.id_type, field)
+
+
+def _start_page(channel, form: CreditCodeForm | None = None, personal_form: PersonalIdForm | None = None):
+    return render_template("public/change_start.html", channel=channel, form=form or CreditCodeForm(formdata=None),
+                           personal_form=personal_form or PersonalIdForm(formdata=None),
+                           captcha_token=captcha.new_token())
 
 
 @limiter.limit("30/minute")
 def change_start(channel_code: str):
-    return _start_page(views._channel(channel_code), CreditCodeForm())
+    return _start_page(views._channel(channel_code))
 
 
 @limiter.limit("20/minute")
@@ -67,13 +88,31 @@ def change_code(channel_code: str):
     if not (views._captcha_ok(form) and valid):
         return _start_page(channel, form)
     identity = info_change.identity_on_file(db.session, form.credit_code.data)
+    # The same words whether or not the organisation has a certificate in force.
+    return _code_sent(channel, identity, _l(
+        "If this organisation has a certificate in force, a code has been sent by SMS to the agent's phone given "
+        "in the application of its newest certificate. It is valid for %(minutes)s minutes."))
+
+
+@limiter.limit("10/minute;30/hour")
+def change_personal_code(channel_code: str):
+    channel = views._channel(channel_code)
+    form = PersonalIdForm()
+    valid = form.validate()
+    if not (views._captcha_ok(form) and valid):
+        return _start_page(channel, personal_form=form)
+    identity = info_change.personal_identity_on_file(db.session, form.id_type.data, form.id_number.data)
+    # The same words whether or not the ID has a personal certificate in force.
+    return _code_sent(channel, identity, _l(
+        "If this ID has a personal certificate in force, a code has been sent by SMS to the holder's phone given "
+        "in the application of the newest one. It is valid for %(minutes)s minutes."))
+
+
+def _code_sent(channel, identity: queries.QueryIdentity, said):
     policy = views._policy()
     info_change.send_code(db.session, policy, identity, client_ip=request.remote_addr)
     session[PENDING] = queries.session_mark(identity, now=utcnow())
-    # The same words whether or not the organisation has a certificate in force.
-    flash(gettext("If this organisation has a certificate in force, a code has been sent by SMS to the agent's "
-                  "phone given in the application of its newest certificate. It is valid for %(minutes)s "
-                  "minutes.", minutes=policy.ttl_minutes))
+    flash(str(said) % {"minutes": policy.ttl_minutes})
     return redirect(url_for("public.change_verify", channel_code=channel.code))
 
 
@@ -133,9 +172,11 @@ def _ref(public_id: str | None, serial: str | None) -> str:
     return f"key:{public_id}" if public_id is not None else f"certificate:{serial}"
 
 
-def _form(values=None) -> InfoChangeForm:
-    return InfoChangeForm(request.form if request.method == "POST" else None, data=values,
-                          seal_services=SEAL_SERVICES[BusinessType.INFO_CHANGE])
+def _form(earlier, values=None) -> InfoChangeForm | PersonalInfoChangeForm:
+    formdata = request.form if request.method == "POST" else None
+    if earlier.personal:
+        return PersonalInfoChangeForm(formdata, data=values)
+    return InfoChangeForm(formdata, data=values, seal_services=SEAL_SERVICES[BusinessType.INFO_CHANGE])
 
 
 def _offer(earlier) -> dict:
@@ -149,15 +190,16 @@ def change_form(public_id: str | None = None, serial: str | None = None):
         return elsewhere
     earlier = info_change.earlier_order(db.session, certificate)
     ref = _ref(public_id, serial)
-    form = _form(session.get(DRAFTS, {}).get(ref) or info_change.form_values(earlier))
+    form = _form(earlier, session.get(DRAFTS, {}).get(ref) or info_change.form_values(earlier))
     error = None
     if request.method == "POST" and form.validate():
-        values = {name: getattr(form, name).data for name in (*info_change.FIELDS, "seal_services")}
+        values = {name: getattr(form, name).data for name in info_change.fields_of(earlier)}
         if info_change.changes(earlier, values):
             session[DRAFTS] = {**session.get(DRAFTS, {}), ref: values}
             return redirect(url_for("public.change_confirm", public_id=public_id, serial=serial))
         error = gettext(info_change.NothingChanged.message)
-    return render_template("public/change_form.html", form=form, earlier=earlier, certificate=certificate,
+    template = "public/change_personal_form.html" if earlier.personal else "public/change_form.html"
+    return render_template(template, form=form, earlier=earlier, certificate=certificate,
                            args={"public_id": public_id, "serial": serial}, error=error, **_offer(earlier))
 
 
@@ -172,12 +214,10 @@ def _shown(form: InfoChangeForm, name: str) -> str:
 
 def side_by_side(earlier, draft: dict) -> list[tuple[str, list[tuple[str, str, str, bool]]]]:
     """[(section, [(label, old, new, changed)])] of the confirmation."""
-    seal_services = SEAL_SERVICES[BusinessType.INFO_CHANGE]
-    old = InfoChangeForm(data=info_change.form_values(earlier), seal_services=seal_services)
-    new = InfoChangeForm(data=draft, seal_services=seal_services)
+    old, new = _form(earlier, info_change.form_values(earlier)), _form(earlier, draft)
     changed = set(info_change.changes(earlier, draft))
     return [(title, [(str(new[name].label.text), _shown(old, name), _shown(new, name), name in changed)
-                     for name in names]) for title, names in SECTIONS]
+                     for name in names]) for title, names in (PERSONAL_SECTIONS if earlier.personal else SECTIONS)]
 
 
 @limiter.limit("30/minute", methods=["POST"])

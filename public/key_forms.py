@@ -64,13 +64,38 @@ class LegalRepFields:
         check_id_number(self.legal_rep_id_type, field)
 
 
-class RenewalForm(ContactForm):
+class HolderContactForm(Form):
+    """A personal certificate's holder's phone and e-mail and the mailing address: their name and ID are the
+    certificate's (public.holder_orders)."""
+
+    holder_phone = text_field(_l("Mobile phone"), True, 20, Checked(validators.mainland_mobile))
+    holder_email = text_field(_l("E-mail"), True, 120, Checked(validators.email_address))
+    mailing_province = ApplicationForm.mailing_province
+    mailing_city = ApplicationForm.mailing_city
+    mailing_address = ApplicationForm.mailing_address
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        region_choices(self.mailing_province, self.mailing_city)
+
+
+class SealServicesFields:
+    """The seal services offered with the certificate (models.business.SEAL_SERVICES), and the consent."""
+
     seal_services = CheckboxesField(_l("Seal services"), validate_choice=True)
     consent = ApplicationForm.consent
 
     def __init__(self, *args, seal_services=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.seal_services.choices = choices_of((code, SEAL_SERVICE_LABELS[code]) for code in seal_services)
+
+
+class RenewalForm(SealServicesFields, ContactForm):
+    pass
+
+
+class PersonalRenewalForm(SealServicesFields, HolderContactForm):
+    """A personal certificate's renewal: the holder as on file, their contact data and the seal services."""
 
 
 class InfoChangeForm(LegalRepFields, RenewalForm):
@@ -90,6 +115,14 @@ class InfoChangeForm(LegalRepFields, RenewalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         region_choices(self.region_province, self.region_city)
+
+
+class PersonalInfoChangeForm(HolderContactForm):
+    """A personal certificate's information change: the holder's name (a legal change of name) and contact
+    data; the ID type and number are not the form's (another ID is another person)."""
+
+    holder_name = text_field(_l("Name"), True, 50)
+    consent = ApplicationForm.consent
 
 
 class UnlockIdentityForm(LegalRepFields, ContactForm):

@@ -1,7 +1,7 @@
-"""Renewal (证书更新) online: the key login (public.key_work) identified the organisation's certificate on
-its key; the form takes the contact data and the seal services, the agent signs with the SMS code and
-pays; the new certificate is made on the same key by the key helper (the order needs no review:
-models.business.needs_review).
+"""Renewal (证书更新) online: the key login (public.key_work) identified the organisation's (or the
+person's) certificate on its key; the form takes the contact data and the seal services, the agent (or
+the holder) signs with the SMS code and pays; the new certificate is made on the same key by the key
+helper (the order needs no review: models.business.needs_review).
 
 Renewal by post: the order query's SMS code identified the applicant, who chose an order whose
 certificate it offers to renew (public.after_sale); the same form and payment, then the key is mailed
@@ -11,7 +11,8 @@ new key's).
 
 The renewal continues the certificate's order (previous_order_id) and names the certificate
 (certificate_id); its organisation and legal representative are the earlier order's, unchanged (the
-signing service checks the subject is). The new validity runs from the earlier end date while the
+signing service checks the subject is); a personal certificate's holder is the earlier order's person, with
+the contact data of the form (public.holder_orders). The new validity runs from the earlier end date while the
 certificate is in force, from issuance once it has expired (issuance.policy).
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from models import BusinessType, Certificate, HelperSession, Order
 from models.base import utcnow
 from models.business import KEY_WORK_STATION
 from models.order_state import CLOSED
-from public import after_sale, catalogue, operations
+from public import after_sale, catalogue, holder_orders, operations
 from public.order_query import QueryIdentity
 
 # What the renewal form may change of the earlier order: the contact and mailing data.
@@ -60,9 +61,15 @@ def new_validity(certificate: Certificate, months: int, now: dt.datetime | None 
     return now, add_months(start, months)
 
 
+def contact_fields(order: Order) -> tuple[str, ...]:
+    """What the renewal form of the order's certificate may change: a unit's agent and mailing data, a
+    person's own phone, e-mail and mailing data (their name and ID are the certificate's)."""
+    return holder_orders.CONTACT_FIELDS if order.personal else CONTACT_FIELDS
+
+
 def contact_values(order: Order) -> dict:
-    data = operations.form_data(order)
-    return {name: data[name] for name in CONTACT_FIELDS} | {"seal_services": list(order.seal_services or [])}
+    data = holder_orders.values_of(order) if order.personal else operations.form_data(order)
+    return {name: data[name] for name in contact_fields(order)} | {"seal_services": list(order.seal_services or [])}
 
 
 def submit_renewal(session: Session, helper: HelperSession, values: dict, *, actor: str,
@@ -81,9 +88,14 @@ def submit_renewal(session: Session, helper: HelperSession, values: dict, *, act
 
 def _renewal_order(session: Session, earlier: Order, certificate: Certificate, values: dict, *, actor: str,
                    applicant_secret: str) -> Order:
-    data = operations.form_data(earlier) | {name: values[name] for name in CONTACT_FIELDS}
-    order = operations.submit_application(session, earlier.channel, data, actor=actor,
-                                          applicant_secret=applicant_secret, business_type=BusinessType.RENEWAL)
+    if earlier.personal:
+        order = holder_orders.continue_order(session, earlier, BusinessType.RENEWAL,
+                                             {name: values[name] for name in holder_orders.CONTACT_FIELDS},
+                                             actor=actor, applicant_secret=applicant_secret)
+    else:
+        data = operations.form_data(earlier) | {name: values[name] for name in CONTACT_FIELDS}
+        order = operations.submit_application(session, earlier.channel, data, actor=actor,
+                                              applicant_secret=applicant_secret, business_type=BusinessType.RENEWAL)
     order.previous_order_id, order.certificate_id = earlier.id, certificate.id
     order.seal_services = list(values.get("seal_services") or [])
     return order

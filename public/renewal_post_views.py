@@ -56,9 +56,9 @@ def renewal_post_form(number: str):
     if elsewhere is not None:
         return elsewhere
     key = _draft_key(earlier.number)
-    form = form_for(session.get(DRAFTS, {}).get(key) or renewal.contact_values(earlier))
+    form = form_for(earlier, session.get(DRAFTS, {}).get(key) or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
-        session[DRAFTS] = {**session.get(DRAFTS, {}), key: draft_of(form)}
+        session[DRAFTS] = {**session.get(DRAFTS, {}), key: draft_of(form, earlier)}
         return redirect(url_for("public.renewal_post_confirm", number=earlier.number))
     return _private(render_template(
         "public/renewal_form.html", form=form, earlier=earlier, certificate=certificate, by_post=True,

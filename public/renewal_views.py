@@ -10,7 +10,7 @@ from models import HelperPurpose
 from models.business import SEAL_SERVICES
 from models.order_state import BusinessType
 from public import key_views, renewal, views
-from public.key_forms import SEAL_SERVICE_LABELS, RenewalForm
+from public.key_forms import SEAL_SERVICE_LABELS, PersonalRenewalForm, RenewalForm
 from web.database import writes
 from web.extensions import db, limiter
 
@@ -32,14 +32,16 @@ def _logged_in(public_id: str):
     return helper, None
 
 
-def draft_of(form: RenewalForm) -> dict:
+def draft_of(form: RenewalForm | PersonalRenewalForm, earlier) -> dict:
     """What the form keeps until the order is made: 'return to edit' shows it again, consent included."""
-    return {name: getattr(form, name).data for name in (*renewal.CONTACT_FIELDS, "seal_services", "consent")}
+    return {name: getattr(form, name).data for name in (*renewal.contact_fields(earlier), "seal_services", "consent")}
 
 
-def form_for(values=None) -> RenewalForm:
-    return RenewalForm(request.form if request.method == "POST" else None, data=values,
-                       seal_services=SEAL_SERVICES[BusinessType.RENEWAL])
+def form_for(earlier, values=None) -> RenewalForm | PersonalRenewalForm:
+    """The renewal form of the earlier order's certificate: a unit's, or a person's."""
+    form_class = PersonalRenewalForm if earlier.personal else RenewalForm
+    return form_class(request.form if request.method == "POST" else None, data=values,
+                      seal_services=SEAL_SERVICES[BusinessType.RENEWAL])
 
 
 @limiter.limit("30/minute", methods=["POST"])
@@ -49,9 +51,9 @@ def renewal_form(public_id: str):
         return elsewhere
     earlier = renewal.earlier_order(db.session, helper)
     draft = session.get(DRAFTS, {}).get(helper.public_id)
-    form = form_for(draft or renewal.contact_values(earlier))
+    form = form_for(earlier, draft or renewal.contact_values(earlier))
     if request.method == "POST" and form.validate():
-        session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: draft_of(form)}
+        session[DRAFTS] = {**session.get(DRAFTS, {}), helper.public_id: draft_of(form, earlier)}
         return redirect(url_for("public.renewal_confirm", public_id=helper.public_id))
     return render_template("public/renewal_form.html", form=form, earlier=earlier, certificate=helper.certificate,
                            form_url=url_for("public.renewal_form", public_id=helper.public_id),

@@ -30,15 +30,16 @@ def worker_round_station(station_app):  # noqa: F811
 
 @pytest.fixture
 def key_in_use(client, committed, fulfillment, approved, station_credential):  # noqa: F811
-    """key_in_use(days_left=30) -> (serial, certificate PEM, private key): a key programmed at the station
-    (by the fake agent), shipped and in use, its certificate ending `days_left` days from now (the
-    register's end date, what the renewal window reads)."""
-    def make(days_left: int = 30):
+    """key_in_use(days_left=30, number=None) -> (serial, certificate PEM, private key): a key programmed at the
+    station (by the fake agent) for the approved order `number` (a new unit order's by default), shipped and
+    in use, its certificate ending `days_left` days from now (the register's end date, what the renewal
+    window reads)."""
+    def make(days_left: int = 30, number: str | None = None):
         name, credential = station_credential
         key = serial()
         agent = FakeAgent(client, credential, [blank(key)])
         agent.poll()
-        start(client, committed, name, approved(), key)
+        start(client, committed, name, number or approved(), key)
         job = agent.job()
         finished = agent.run(job)
         assert finished.status_code == 200

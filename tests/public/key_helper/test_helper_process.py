@@ -32,6 +32,8 @@ from notifications.outbox import latest_for
 from public import operations
 from tests.conftest import sms_code_in
 from tests.public.key_helper.pages import form_values, open_renewal, renew_and_pay, status
+from tests.public.key_helper.personal import approved_personal_order
+from tests.public.key_helper.test_personal_renewal import sign_and_pay
 from tests.softhsm import MODULE
 from tests.station import live
 from tests.station.live import ROOT, wait_for
@@ -70,14 +72,15 @@ def key_holds(serial: str, user_pin: str) -> tuple[list[str], list[int]]:
 
 @pytest.fixture
 def key_at_pc(station_app, live_station, client, committed, fulfillment, approved, monkeypatch):  # noqa: F811
-    """key_at_pc(days_left) -> (key serial, key password, order number): a key programmed at the station by the
-    real agent on SoftHSM2, shipped and in use, its certificate ending `days_left` days from now."""
+    """key_at_pc(days_left, number=None) -> (key serial, key password, order number): a key programmed at the
+    station by the real agent on SoftHSM2 for the approved order `number` (a new unit order's by default),
+    shipped and in use, its certificate ending `days_left` days from now."""
     monkeypatch.setitem(station_app.config, "PASSWORD_CARD_PRINTS_PIN", True)  # the password stays readable
 
-    def make(days_left: int = 30):
+    def make(days_left: int = 30, number: str | None = None):
         agent = live_station.agents.start()
         _label, key = plugged_key(live_station, committed, agent)
-        earlier = approved()
+        earlier = number or approved()
         password = committed(lambda s: s.scalars(select(Order).where(Order.number == earlier)).one()
                              .certificate_password)
         job = start(client, committed, live_station.name, earlier, key)
@@ -147,6 +150,37 @@ def test_a_renewal_with_the_real_helper_on_softhsm2(station_app, live_station, l
                                                            CertificateStatus.SUPERSEDED)
     pairs, leaves = key_holds(key, password)  # the key password did not change
     assert len(pairs) == 1 and leaves == [int(new_serial, 16)]  # the old key pair and certificate are gone
+
+
+def test_a_personal_renewal_with_the_real_helper_on_softhsm2(station_app, live_station, live_url, client, committed,
+                                                             key_at_pc, worker_round_station):
+    """A personal certificate's: the new certificate names the same person (CN and serialNumber)."""
+    earlier = committed(lambda s: approved_personal_order(s, station_app.config["UPLOAD_FOLDER"]).number)
+    key, password, _ = key_at_pc(days_left=30, number=earlier)
+    old_subject = committed(lambda s: s.scalars(select(Certificate.subject)
+                                                .where(Certificate.media_serial == key)).one())
+    public_id, code = open_renewal(client)
+    helper = helper_process(live_url, live_station, code, password)
+    try:
+        wait_for(lambda: status(client, public_id)["next"], what="the key login")
+        values = form_values(client.get(f"/renewal/{public_id}/form").get_data(as_text=True))
+        assert client.post(f"/renewal/{public_id}/form", data={**values, "consent": "y"}).status_code == 302
+        number = client.post(f"/renewal/{public_id}/confirm").headers["Location"].split("/")[2]
+        sign_and_pay(station_app, client, committed, number, values["holder_phone"])
+    except BaseException:
+        stop(helper)
+        raise
+    finished(helper)
+    worker_round_station()
+
+    def read(session):
+        order = session.scalars(select(Order).where(Order.number == number)).one()
+        new = session.scalars(select(Certificate).where(Certificate.order_id == order.id)).one()
+        return order.status, new.subject, new.serial_number, session.get(Certificate, order.certificate_id).status
+    order_status, subject, new_serial, old_status = committed(read)
+    assert (order_status, subject, old_status) == (OrderStatus.COMPLETED, old_subject, CertificateStatus.SUPERSEDED)
+    pairs, leaves = key_holds(key, password)
+    assert len(pairs) == 1 and leaves == [int(new_serial, 16)]
 
 
 def lock(committed, key: str, password: str) -> None:
