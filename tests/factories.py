@@ -30,10 +30,10 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from models.business import required_materials
+from models.business import PERSONAL_MATERIALS, required_materials
 from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
-from public.validators import credit_code_check_char
+from public.validators import credit_code_check_char, resident_id_check_char
 from review import operations
 from tests.conftest import STORAGE_KEY
 
@@ -56,6 +56,18 @@ def application(**overrides) -> dict:
     data["invoice_taxpayer_id"] = data["credit_code"]
     data.update(overrides)
     return data
+
+
+def personal_application(**overrides) -> dict:
+    """A personal certificate's application as its form posts it: the holder's own (a resident ID
+    of their own, with its check character, and a phone of their own)."""
+    serial = next(_serials)
+    body = f"11010519900101{serial % 1000:03d}"
+    return {"product": "PERSON-1Y", "agent_name": "王小明", "agent_id_type": "resident_id",
+            "agent_id_number": body + resident_id_check_char(body), "agent_phone": f"137{serial:08d}",
+            "agent_identity_method": "phone", "agent_bank_account": "", "agent_email": "xiaoming@example.cn",
+            "media_type": "card", "media_model": "UKEY-RS", "mailing_province": "410000", "mailing_city": "410100",
+            "mailing_address": "郑州市金水区花园路8号", **overrides}
 
 
 def paid_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
@@ -90,7 +102,7 @@ def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: 
                                                  applicant_secret=None)
     order.business_type = business_type
     store = upload_folder if isinstance(upload_folder, DocumentStore) else folder_store(upload_folder)
-    for kind in required_materials(business_type):
+    for kind in PERSONAL_MATERIALS[business_type] if order.personal else required_materials(business_type):
         image = _document(kind)
         session.add(Material(order_id=order.id, kind=kind, stored_name=store.save(Purpose.MATERIAL, image.content),
                              content_type=image.content_type, size_bytes=len(image.content),

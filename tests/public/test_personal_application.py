@@ -201,3 +201,15 @@ def test_an_api_style_post_cannot_make_a_unit_product_personal(db_session, perso
     order = _order(db_session, personal_number)
     with pytest.raises(ValueError):
         operations.update_application(db_session, order, {**PERSON, "product": "UNIT-1Y"}, actor="test")
+
+
+def test_posts_need_the_csrf_token(make_app, db_session):
+    browser = make_app(WTF_CSRF_ENABLED=True).test_client()
+    for url in (URL, "/apply/20260101P000001/personal/edit"):
+        assert browser.post(url, data=PERSON).status_code == 400, url
+
+
+def test_the_form_is_rate_limited_per_ip(rate_limited_app, db_session):
+    browser = rate_limited_app.test_client()
+    statuses = [browser.post(URL, data={}).status_code for _ in range(31)]
+    assert statuses[:30] == [200] * 30 and statuses[30] == 429
