@@ -26,8 +26,8 @@ from web.forms import Form
 
 # The holder's real-name check.
 HOLDER_IDENTITY_METHODS = [
-    (AgentIdentityMethod.PHONE.value, _l("Phone real-name check (a mobile phone registered in your name)")),
-    (AgentIdentityMethod.BANK_CARD.value, _l("Bank card check (a bank card in your name)")),
+    (AgentIdentityMethod.PHONE.value, _l("Phone real-name check")),
+    (AgentIdentityMethod.BANK_CARD.value, _l("Bank card check")),
 ]
 
 
