@@ -110,6 +110,19 @@ def check_id_number(type_field, number_field) -> None:
         check_field(number_field, partial(validators.id_number, type_field.data))
 
 
+def offer_products(form, products, media_models) -> None:
+    """The catalogue's products and key models as the form's choices (and the applicant's own
+    key); the first of each chosen unless the form holds a choice."""
+    form.product.choices = choices_of((p.code, catalogue_name(p)) for p in products)
+    form.media_model.choices = choices_of(
+        [(m.code, catalogue_name(m)) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
+    )
+    if form.product.data is None and form.product.choices:
+        form.product.data = form.product.choices[0].value
+    if form.media_model.data is None and media_models:
+        form.media_model.data = media_models[0].code
+
+
 def input_required():
     return InputRequired(message=_l("This field is required."))
 
@@ -189,14 +202,7 @@ class ApplicationForm(Form):
 
     def __init__(self, *args, products=(), media_models=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.product.choices = choices_of((p.code, catalogue_name(p)) for p in products)
-        self.media_model.choices = choices_of(
-            [(m.code, catalogue_name(m)) for m in media_models] + [(OWN_KEY, _l("No key: I bring my own"))]
-        )
-        if self.product.data is None and self.product.choices:
-            self.product.data = self.product.choices[0].value
-        if self.media_model.data is None and media_models:
-            self.media_model.data = media_models[0].code
+        offer_products(self, products, media_models)
         for province_field, city_field in PROVINCE_FIELDS.items():
             region_choices(getattr(self, province_field), getattr(self, city_field))
 

@@ -118,9 +118,36 @@ def _product(session: Session, code: str) -> Product:
 
 
 def _fill(session: Session, order: Order, channel: Channel, product: Product, data: dict) -> None:
+    """The form's data on the order: a unit order's organisation, legal representative, account and
+    invoice, or none of them for a personal order, whose holder takes the agent's place."""
+    if product.cert_kind is not order.cert_kind:
+        raise ValueError(f"{product.code} is not a product of order {order.number}'s kind")
     media = None
     if data["media_model"] != OWN_KEY:
         media = session.scalars(select(MediaModel).where(MediaModel.code == data["media_model"])).one()
+    order.agent = Person(
+        role=PersonRole.HOLDER if order.personal else PersonRole.AGENT,
+        name=data["agent_name"],
+        phone=data["agent_phone"],
+        email=data["agent_email"],
+        id_type=data["agent_id_type"],
+        id_number=data["agent_id_number"],
+        bank_card_number=data["agent_bank_account"] or None,
+    )
+    if order.personal:
+        _no_organisation(order)
+    else:
+        _fill_organisation(order, data)
+    order.product = product
+    order.media_type = data["media_type"]
+    order.media_model = media
+    order.agent_identity_method = data["agent_identity_method"]
+    order.mailing_province, order.mailing_city = data["mailing_province"], data["mailing_city"]
+    order.mailing_address = data["mailing_address"]
+    order.price_cents = catalogue.price_cents(session, product, channel, order.business_type, media)
+
+
+def _fill_organisation(order: Order, data: dict) -> None:
     organisation = Organisation(
         name=data["org_name"],
         department=data["org_department"] or None,
@@ -137,21 +164,8 @@ def _fill(session: Session, order: Order, channel: Channel, product: Product, da
         id_number=data["legal_rep_id_number"],
         bank_card_number=data["legal_rep_bank_card"] or None,
     )
-    agent = Person(
-        role=PersonRole.AGENT,
-        name=data["agent_name"],
-        phone=data["agent_phone"],
-        email=data["agent_email"],
-        id_type=data["agent_id_type"],
-        id_number=data["agent_id_number"],
-        bank_card_number=data["agent_bank_account"] or None,
-    )
-    order.organisation, order.legal_rep, order.agent = organisation, legal_rep, agent
-    order.product = product
-    order.media_type = data["media_type"]
-    order.media_model = media
+    order.organisation, order.legal_rep = organisation, legal_rep
     order.identity_method = data["identity_method"]
-    order.agent_identity_method = data["agent_identity_method"]
     # The account and the invoice title are the organisation's own; the form cannot change them.
     order.account_name = organisation.name
     order.account_number = data["account_number"]
@@ -160,56 +174,73 @@ def _fill(session: Session, order: Order, channel: Channel, product: Product, da
     order.invoice_taxpayer_id = data["invoice_taxpayer_id"]
     order.invoice_address_phone = data["invoice_address_phone"] or None
     order.invoice_bank_account = data["invoice_bank_account"] or None
-    order.mailing_province, order.mailing_city = data["mailing_province"], data["mailing_city"]
-    order.mailing_address = data["mailing_address"]
-    order.price_cents = catalogue.price_cents(session, product, channel, order.business_type, media)
+
+
+def _no_organisation(order: Order) -> None:
+    """A personal order: no organisation, legal representative, corporate account or taxpayer ID
+    (the invoice is made out to the holder's name)."""
+    order.organisation = order.legal_rep = None
+    order.identity_method = None
+    order.account_name = order.account_number = order.bank_name = None
+    order.bank_province = order.bank_city = None
+    order.invoice_taxpayer_id = order.invoice_address_phone = order.invoice_bank_account = None
 
 
 @dataclass(frozen=True)
 class OpenOrders:
-    """Other open orders of the same organisation and business type: those this browser filed
-    (shown by number) and how many others there are (their numbers are not the visitor's)."""
+    """Other open orders of the same organisation (or holder) and business type: those this browser
+    filed (shown by number) and how many others there are (their numbers are not the visitor's)."""
 
     own: list[str]
     others: int
 
 
 def open_duplicates(session: Session, order: Order) -> OpenOrders:
-    """Before the applicant confirms: does the organisation already have such an order open?"""
-    rows = session.execute(
-        select(Order.number, Order.applicant_session_hash)
-        .join(Organisation, Order.organisation_id == Organisation.id)
-        .where(Organisation.credit_code == order.organisation.credit_code, Order.id != order.id,
-               Order.business_type == order.business_type, Order.status.not_in(CLOSED))
-        .order_by(Order.id)).all()
+    """Before the applicant confirms: does the organisation already have such an order open? For a
+    personal order: does the holder, by their ID number (its keyed digest)?"""
+    query = select(Order.number, Order.applicant_session_hash).where(
+        Order.id != order.id, Order.cert_kind == order.cert_kind, Order.business_type == order.business_type,
+        Order.status.not_in(CLOSED))
+    if order.personal:
+        query = query.join(Person, Order.agent_id == Person.id).where(
+            Person.id_number_digest == order.holder.id_number_digest)
+    else:
+        query = query.join(Organisation, Order.organisation_id == Organisation.id).where(
+            Organisation.credit_code == order.organisation.credit_code)
+    rows = session.execute(query.order_by(Order.id)).all()
     own = [number for number, owner in rows
            if owner is not None and owner == order.applicant_session_hash]
     return OpenOrders(own=own, others=len(rows) - len(own))
 
 
 def form_data(order: Order) -> dict:
-    """The order as form values, for 'return to edit'."""
-    o, lr, ag = order.organisation, order.legal_rep, order.agent
-    return {
-        "identity_method": str(order.identity_method), "org_name": o.name,
-        "org_department": o.department or "", "credit_code": o.credit_code,
-        "region_province": o.region_province, "region_city": o.region_city,
-        "org_phone": o.phone or "", "legal_rep_name": lr.name, "legal_rep_phone": lr.phone or "",
-        "legal_rep_id_type": str(lr.id_type), "legal_rep_id_number": lr.id_number,
-        "legal_rep_bank_card": lr.bank_card_number or "", "product": order.product.code,
-        "media_type": order.media_type,
+    """The order as form values, for 'return to edit' (a personal order's: the personal form's)."""
+    ag = order.agent
+    data = {
+        "product": order.product.code, "media_type": order.media_type,
         "media_model": order.media_model.code if order.media_model else OWN_KEY,
-        "account_number": order.account_number, "bank_name": order.bank_name,
-        "bank_province": order.bank_province, "bank_city": order.bank_city,
-        "invoice_taxpayer_id": order.invoice_taxpayer_id,
-        "invoice_address_phone": order.invoice_address_phone or "",
-        "invoice_bank_account": order.invoice_bank_account or "",
         "agent_identity_method": str(order.agent_identity_method), "agent_name": ag.name,
         "agent_phone": ag.phone, "agent_id_type": str(ag.id_type),
         "agent_id_number": ag.id_number, "agent_bank_account": ag.bank_card_number or "",
         "agent_email": ag.email, "mailing_province": order.mailing_province,
         "mailing_city": order.mailing_city, "mailing_address": order.mailing_address,
         "consent": True,
+    }
+    if order.personal:
+        return data
+    o, lr = order.organisation, order.legal_rep
+    return data | {
+        "identity_method": str(order.identity_method), "org_name": o.name,
+        "org_department": o.department or "", "credit_code": o.credit_code,
+        "region_province": o.region_province, "region_city": o.region_city,
+        "org_phone": o.phone or "", "legal_rep_name": lr.name, "legal_rep_phone": lr.phone or "",
+        "legal_rep_id_type": str(lr.id_type), "legal_rep_id_number": lr.id_number,
+        "legal_rep_bank_card": lr.bank_card_number or "",
+        "account_number": order.account_number, "bank_name": order.bank_name,
+        "bank_province": order.bank_province, "bank_city": order.bank_city,
+        "invoice_taxpayer_id": order.invoice_taxpayer_id,
+        "invoice_address_phone": order.invoice_address_phone or "",
+        "invoice_bank_account": order.invoice_bank_account or "",
     }
 
 

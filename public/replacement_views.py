@@ -25,6 +25,7 @@ from models.base import utcnow
 from public import captcha, catalogue, operations, query_views, replacement, views
 from public import order_query as queries
 from public.forms import PublicApplicationForm, choices_of, input_required
+from public.personal_forms import PersonalApplicationForm
 from web.extensions import db, limiter
 
 CAUSE_CHOICES = [("lost", _l("Lost")), ("damaged", _l("Damaged"))]
@@ -35,6 +36,12 @@ class ReplacementForm(PublicApplicationForm):
 
     cause = RadioField(_l("Why is the key replaced?"), choices=choices_of(CAUSE_CHOICES),
                        validators=[input_required()])
+
+
+class PersonalReplacementForm(PersonalApplicationForm):
+    """A personal certificate's: the personal application form, with why the key is replaced."""
+
+    cause = ReplacementForm.cause
 
 
 def _identity() -> queries.QueryIdentity | None:
@@ -87,15 +94,16 @@ def _form_page(earlier: Order, order: Order | None, save):
     media_models = catalogue.media_models(db.session)
     prices = replacement.prices(db.session, earlier, media_models)
     choices = {"products": [earlier.product], "media_models": media_models}
+    form_class = PersonalReplacementForm if earlier.personal else ReplacementForm
     if request.method == "POST" and prices:
-        form = ReplacementForm(**choices)
+        form = form_class(**choices)
         valid = form.validate()
         if views._captcha_ok(form) and valid:
             return redirect(url_for("public.confirm_page", number=save(form).number))
     elif order is not None:
-        form = ReplacementForm(data={**operations.form_data(order), "cause": replacement.cause_of(order)}, **choices)
+        form = form_class(data={**operations.form_data(order), "cause": replacement.cause_of(order)}, **choices)
     else:
-        form = ReplacementForm(data=operations.form_data(earlier), **choices)
+        form = form_class(data=operations.form_data(earlier), **choices)
     config = current_app.config
     return render_template("public/replacement_form.html", form=form, channel=earlier.channel, order=order,
                            earlier=earlier,

@@ -160,6 +160,8 @@ def edit_application(number: str):
         return redirect(url_for(OWN_CONFIRM_PAGES[order.business_type], number=number))
     if order.business_type in OWN_EDIT_PAGES:
         return redirect(url_for(OWN_EDIT_PAGES[order.business_type], number=number), code=307)
+    if order.personal:  # the personal application form (public.personal_views)
+        return redirect(url_for("public.edit_personal_application", number=number), code=307)
     if order.status not in operations.APPLICANT_EDITABLE:
         return redirect(url_for("public.done_page", number=number))
     if request.method == "POST":
@@ -309,7 +311,8 @@ def signature_code(number: str):
     order = owned_order(number)
     try:
         operations.send_signature_code(db.session, _policy(), order, client_ip=request.remote_addr)
-        flash(gettext("A code was sent to the agent's phone."))
+        flash(gettext("A code was sent to your phone.") if order.personal
+              else gettext("A code was sent to the agent's phone."))
     except sms_codes.CodeRefused as exc:
         flash(gettext(str(exc)), "error")
     except operations.NotEditable:

@@ -38,12 +38,12 @@ from models import (
     StaffRole,
 )
 from models.base import utcnow
-from models.business import materials_of, required_materials
+from models.business import PERSONAL_MATERIALS, materials_of, required_materials
 from models.order_number import next_order_number
 from public import catalogue
 from public import operations as public_operations
 from public.openapi import APPLICATION_EXAMPLE
-from public.validators import credit_code_check_char
+from public.validators import credit_code_check_char, resident_id_check_char
 from review import operations
 from tests.conftest import STORAGE_KEY
 
@@ -66,6 +66,18 @@ def application(**overrides) -> dict:
     data["invoice_taxpayer_id"] = data["credit_code"]
     data.update(overrides)
     return data
+
+
+def personal_application(**overrides) -> dict:
+    """A personal certificate's application as its form posts it: the holder's own (a resident ID
+    of their own, with its check character, and a phone of their own)."""
+    serial = next(_serials)
+    body = f"11010519900101{serial % 1000:03d}"
+    return {"product": "PERSON-1Y", "agent_name": "王小明", "agent_id_type": "resident_id",
+            "agent_id_number": body + resident_id_check_char(body), "agent_phone": f"137{serial:08d}",
+            "agent_identity_method": "phone", "agent_bank_account": "", "agent_email": "xiaoming@example.cn",
+            "media_type": "card", "media_model": "UKEY-RS", "mailing_province": "410000", "mailing_city": "410100",
+            "mailing_address": "郑州市金水区花园路8号", **overrides}
 
 
 def paid_order(session, upload_folder: str | DocumentStore, *, business_type: BusinessType = BusinessType.NEW,
@@ -99,7 +111,8 @@ def unpaid_order(session, upload_folder: str | DocumentStore, *, business_type: 
     order = public_operations.submit_application(session, channel, application(**overrides), actor="applicant:test",
                                                  applicant_secret=None)
     order.business_type = business_type
-    _upload_and_sign(session, upload_folder, order, required_materials(business_type))
+    _upload_and_sign(session, upload_folder, order,
+                     PERSONAL_MATERIALS[business_type] if order.personal else required_materials(business_type))
     return order
 
 

@@ -175,8 +175,21 @@ BILLING_LABELS = {
 }
 
 
-def label(code) -> str:
+# On a personal certificate's order the holder is in the agent's place: the codes that name "the
+# agent" name the holder, who applies for themselves.
+HOLDER_LABELS = {
+    "phone": _l("Phone real-name check"),
+    "bank_card": _l("Bank card check"),
+    "agent_id_front": _l("ID card, portrait side"),
+    "agent_id_back": _l("ID card, national emblem side"),
+}
+
+
+def label(code, personal: bool = False) -> str:
+    """The code's name; `personal`: as a personal certificate's order reads it (HOLDER_LABELS)."""
     value = getattr(code, "value", code)
+    if personal and value in HOLDER_LABELS:
+        return str(HOLDER_LABELS[value])
     return str(LABELS.get(value, value))
 
 
@@ -185,11 +198,11 @@ def request_labels():
     (a queue page shows the same few statuses on every row)."""
     cache: dict = {}
 
-    def cached(code) -> str:
-        value = getattr(code, "value", code)
-        if value not in cache:
-            cache[value] = label(value)
-        return cache[value]
+    def cached(code, personal: bool = False) -> str:
+        key = (getattr(code, "value", code), personal)
+        if key not in cache:
+            cache[key] = label(*key)
+        return cache[key]
 
     return cached
 

@@ -7,7 +7,11 @@
   var script = document.getElementById("apply-script");
   var form = document.getElementById("application-form");
   if (!script || !form) { return; }
-  var pairs = { region_province: "region_city", bank_province: "bank_city", mailing_province: "mailing_city" };
+  // The personal form has the mailing address only (and no organisation to mirror).
+  var pairs = {};
+  ["region_province", "bank_province", "mailing_province"].forEach(function (province) {
+    if (form.elements[province]) { pairs[province] = province.replace("province", "city"); }
+  });
   // The cities chosen, kept in this page's history entry: a page shown again by Back without
   // the back/forward cache is built anew, and the browser restores a select's value only if
   // its option is already there, which the cities filled in by this script are not.
@@ -73,7 +77,7 @@
   function mirror() {
     document.querySelectorAll(".mirror-org-name").forEach(function (out) { out.textContent = orgName.value; });
   }
-  orgName.addEventListener("input", mirror);
+  if (orgName) { orgName.addEventListener("input", mirror); }
 
   function toggle() {
     var method = form.querySelector("input[name=identity_method]:checked");

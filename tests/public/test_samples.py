@@ -106,7 +106,7 @@ def test_forms_carry_the_configured_ca(configured, db_session):
         assert CONFIGURED["CA_NAME"] in pdf_text(configured.get(f"/apply/{number}/forms/{kind}.pdf").data)
 
 
-@pytest.mark.parametrize("url", ["/c/direct/", "/c/direct/apply", "/c/direct/services/new-personal", "/query",
+@pytest.mark.parametrize("url", ["/c/direct/", "/c/direct/apply", "/c/direct/personal/apply", "/query",
                                  "/legal/service-agreement",
                                  "/legal/privacy-policy", "/legal/risk-notice"])
 def test_every_public_page_shows_the_configured_ca_and_phone(configured, url):
