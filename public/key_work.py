@@ -198,7 +198,8 @@ def finish(session: Session, helper: HelperSession, done: protocol.FinishRequest
 
 def unlocked(session: Session, helper: HelperSession, done: protocol.UnlockDone, pin_limit: int) -> None:
     """The key has the password the applicant typed into the helper and a new SO PIN (the one used is spent);
-    the legal representative and the agent are told by SMS. Reported again, it changes nothing."""
+    the legal representative and the agent (a personal certificate's holder) are told by SMS. Reported again, it
+    changes nothing."""
     if helper.task_status is HelperTaskStatus.DONE:
         return
     token, order = helper.token, helper.order
@@ -213,7 +214,8 @@ def unlocked(session: Session, helper: HelperSession, done: protocol.UnlockDone,
     order.move_to(OrderStatus.COMPLETED, ACTOR, note=f"key {token.serial} unlocked at the applicant's PC")
     record(session, ACTOR, "helper.key_unlocked", order=order, target=f"token:{token.serial}",
            after={"authorised_by": helper.authorised_by})
-    for phone in dict.fromkeys(phone for phone in (order.legal_rep.phone, order.agent.phone) if phone):
+    legal_rep_phone = order.legal_rep.phone if order.legal_rep else None  # a personal certificate's: none
+    for phone in dict.fromkeys(phone for phone in (legal_rep_phone, order.agent.phone) if phone):
         # A security notice: whoever did not ask for it calls the CA.
         queue_sms(session, phone, render_sms("key_unlocked_online", number=order.number, serial=token.serial),
                   order=order)
