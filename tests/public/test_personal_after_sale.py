@@ -244,7 +244,8 @@ def unlocked_by_helper(client, db_session, helper: FakeHelper, public_id: str) -
     return db_session.scalars(select(HelperSession).where(HelperSession.public_id == public_id)).one()
 
 
-def test_the_holder_unlocks_by_name_and_id_and_the_code_goes_to_the_holders_phone(client, db_session, locked):
+def test_the_holder_unlocks_by_name_and_id_and_the_code_goes_to_the_holders_phone(client, db_session, locked,
+                                                                                  login_as):
     public_id, helper = start_unlock(client, locked)
     page = client.get(f"/unlock/{public_id}?lang=en").get_data(as_text=True)
     assert 'id="unlock-holder"' in page and 'name="person"' not in page and 'name="credit_code"' not in page
@@ -267,6 +268,7 @@ def test_the_holder_unlocks_by_name_and_id_and_the_code_goes_to_the_holders_phon
                        ).location.endswith(f"/key/{public_id}")
     session = unlocked_by_helper(client, db_session, helper, public_id)
     order = session.order
+    number = order.number
     assert session.authorised_by == "identity" and order.business_type is BusinessType.UNLOCK
     assert order.personal and order.status is OrderStatus.COMPLETED and order.previous_order.number == locked.number
     assert order.holder.id_number == locked.id_number and order.organisation is None and order.queue is None
@@ -280,6 +282,9 @@ def test_the_holder_unlocks_by_name_and_id_and_the_code_goes_to_the_holders_phon
     assert authorised.after["person"] == "holder"
     done = client.get(f"/unlock/{public_id}/done?lang=en").get_data(as_text=True)
     assert "the digital certificate is unlocked" in done and HOLDER_NAME in done
+    login_as(StaffRole.REVIEWER)
+    history = client.get(f"/console/orders/{number}/audit?lang=en").get_data(as_text=True)
+    assert f"authorised the unlock of key {locked.media_serial}: the holder&#39;s name and ID checked" in history
 
 
 def test_five_mismatches_an_hour_per_key(client, db_session, locked):
