@@ -8,7 +8,7 @@ from models import Certificate, CertificateStatus, Order, OrderStatus
 from models.base import utcnow
 from models.renewal import renewable
 from public import replacement, revocation
-from public.order_query import CREDIT_CODE, QueryIdentity, QueryResults
+from public.order_query import QueryIdentity, QueryResults
 
 # Unlock and information change: the key at the applicant's PC (information change: by the order query's
 # identity too, the key needed only to write the new certificate).
@@ -19,8 +19,8 @@ def actions(session: Session, identity: QueryIdentity, order: Order,
             certificate: Certificate | None) -> tuple[str, ...]:
     """None before the order's key is out, or once its certificate is revoked or superseded; renewal in
     its window (models.renewal: an expired certificate allows nothing else); replacement and revocation
-    by their own rules, revocation only for an organisation found by its credit code (the organisation
-    asks, not one of its agents by their own ID)."""
+    by their own rules, revocation only for whom revocation.may_ask (an organisation found by its credit
+    code, not one of its agents by their own ID; a personal certificate's holder)."""
     if certificate is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         return ()
     if certificate.status is not CertificateStatus.VALID:
@@ -32,7 +32,7 @@ def actions(session: Session, identity: QueryIdentity, order: Order,
     found += KEY_SERVICES
     if replacement.may_replace(session, order):
         found.append("replacement")
-    if identity.id_type == CREDIT_CODE and revocation.may_revoke(session, certificate):
+    if revocation.may_ask(identity) and revocation.may_revoke(session, certificate):
         found.append("revocation")
     return tuple(found)
 

@@ -3,10 +3,11 @@ services (the seed's 证书更新 form), and the information change's (在线信
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectMultipleField, widgets
+from wtforms import RadioField, SelectField, SelectMultipleField, widgets
 
 from public import validators
 from public.forms import (
+    ID_TYPES,
     ApplicationForm,
     Checked,
     check_id_number,
@@ -138,3 +139,15 @@ class UnlockIdentityForm(LegalRepFields, ContactForm):
     def __init__(self, *args, persons=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.person.choices = choices_of(persons)
+
+
+class PersonalUnlockIdentityForm(Form):
+    """A personal certificate's identity-verified unlock: the holder's name and ID document, as in the
+    application (the authorisation code goes to the holder's phone on file: no choice of phone)."""
+
+    holder_name = text_field(_l("Holder's name"), True, 50)
+    holder_id_type = SelectField(_l("ID type"), choices=choices_of(ID_TYPES), validators=[input_required()])
+    holder_id_number = text_field(_l("ID number"), True, 30)
+
+    def validate_holder_id_number(self, field) -> None:
+        check_id_number(self.holder_id_type, field)

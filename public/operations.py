@@ -15,6 +15,7 @@ from documents.uncommitted import save_until_committed
 from models import (
     AuditEntry,
     BusinessType,
+    CertKind,
     Channel,
     Material,
     MaterialKind,
@@ -51,10 +52,21 @@ REVOCATION_CONSENT = (
 )
 
 
-def signature_consent(ca_name: str, business_type: BusinessType = BusinessType.NEW) -> str:
-    """The text the agent agrees to with the SMS code; it names the CA (its Chinese name, as the
-    text is Chinese in either language of the page)."""
-    text = REVOCATION_CONSENT if business_type is BusinessType.REVOCATION else SIGNATURE_CONSENT
+# A personal certificate's holder asks in their own name (本人), not the organisation's (我单位).
+PERSONAL_REVOCATION_CONSENT = (
+    "本人向{ca_name}申请吊销本订单所列的本人数字证书，并通过【输入短信验证码】的方式代表本人对证书吊销申请的"
+    "真实意思表示。本人知悉证书吊销后即失效且不可恢复，保证所提交的信息真实、准确、完整，"
+    "愿意承担由信息虚假失实而导致的一切后果。"
+)
+
+
+def signature_consent(ca_name: str, business_type: BusinessType = BusinessType.NEW,
+                      cert_kind: CertKind = CertKind.UNIT) -> str:
+    """The text the agent (or a personal certificate's holder) agrees to with the SMS code; it names
+    the CA (its Chinese name, as the text is Chinese in either language of the page)."""
+    text = SIGNATURE_CONSENT
+    if business_type is BusinessType.REVOCATION:
+        text = PERSONAL_REVOCATION_CONSENT if cert_kind is CertKind.PERSONAL else REVOCATION_CONSENT
     return text.format(ca_name=ca_name)
 
 

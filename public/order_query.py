@@ -4,10 +4,12 @@ the agent's phone. Plain functions on a SQLAlchemy session; the views keep the s
 Whose ID: the portal's manual asks for the certificate type and "the corresponding ID number";
 for a unit certificate its query screen asks for the organisation's unified social credit
 code. The agent's own ID document (the same types as on the application form) finds the
-orders they handled; for a personal certificate the agent is the holder.
+unit orders they handled. For a personal certificate (个人数字证书) the ID is the holder's: it finds
+the personal orders whose holder has that ID (never a unit order the same person handled as agent
+or legal representative), and the phone is the holder's on file.
 
-The agent's mobile phone is part of the question: the code goes to that phone, and only the
-ID's orders with that agent phone are shown. Anybody may file an application naming a
+The agent's (holder's) mobile phone is part of the question: the code goes to that phone, and only
+the ID's orders with that phone on file are shown. Anybody may file an application naming a
 company's (public) credit code with their own phone; they then see that application and
 nothing else of the company's, and the company's own agent still gets their code.
 """
@@ -35,6 +37,7 @@ from models import (
     OrderStatus,
     Organisation,
     Person,
+    PersonRole,
     Shipment,
 )
 from models.business import ON_THE_SAME_KEY, new_certificate_needed
@@ -122,7 +125,10 @@ def _matching(identity: QueryIdentity) -> Select:
              .where(Order.cert_kind == identity.cert_kind, Person.phone == identity.phone))
     if identity.id_type == CREDIT_CODE:
         return query.join(Order.organisation).where(Organisation.credit_code == identity.credit_code)
-    return query.where(Person.id_number_digest == identity.digest, Person.id_type == IdType(identity.id_type))
+    query = query.where(Person.id_number_digest == identity.digest, Person.id_type == IdType(identity.id_type))
+    if identity.cert_kind is CertKind.PERSONAL:
+        query = query.where(Person.role == PersonRole.HOLDER)
+    return query
 
 
 def _newest_first(query: Select) -> Select:
@@ -192,7 +198,9 @@ def downloadable(invoice: Invoice) -> bool:
 
 
 def password_method(order: Order) -> str:
-    """How the certificate password reaches the applicant."""
+    """How the certificate password reaches the applicant (a personal certificate's holder: by SMS)."""
+    if order.personal:
+        return "sms_holder"
     if order.identity_method == IdentityMethod.CORPORATE_TRANSFER:
         return "transfer_memo"
     return "sms_legal_rep"

@@ -84,6 +84,7 @@ INVOICE_WORDING = {
 PASSWORD_WORDING = {
     "transfer_memo": _l("In the memo of the 0.01-yuan transfer to the corporate account"),
     "sms_legal_rep": _l("By SMS to the legal representative's phone"),
+    "sms_holder": _l("By SMS to the holder's phone"),
 }
 
 
@@ -93,7 +94,7 @@ class OrderQueryForm(Form):
     id_type = SelectField(_l("ID type"), choices=choices_of(QUERY_ID_TYPES), default=queries.CREDIT_CODE,
                           validators=[input_required()])
     id_number = text_field(_l("ID number"), True, 30)
-    agent_phone = text_field(_l("Agent's mobile phone"), True, 20, Checked(validators.mainland_mobile))
+    agent_phone = text_field(_l("Agent's (holder's) mobile phone"), True, 20, Checked(validators.mainland_mobile))
     captcha = text_field(_l("Captcha"), True, 8)
 
     def validate_id_type(self, field) -> None:
@@ -141,9 +142,9 @@ def order_query():
             session[PENDING] = queries.session_mark(identity, now=utcnow())
             session[NEXT] = _purpose()
             # The same words whether or not the ID has orders.
-            flash(gettext("If this phone is the agent's phone of orders for this ID, a code has been sent to "
-                          "it by SMS. It is valid for %(minutes)s minutes; a new code can be asked for after a "
-                          "minute.", minutes=max(policy.ttl_seconds // 60, 1)))
+            flash(gettext("If this phone is the agent's (a personal certificate's holder's) phone of orders for "
+                          "this ID, a code has been sent to it by SMS. It is valid for %(minutes)s minutes; a new "
+                          "code can be asked for after a minute.", minutes=max(policy.ttl_seconds // 60, 1)))
             return redirect(url_for("public.query_verify"))
     return _page(form=form, pending=None, captcha_token=captcha.new_token(), purpose=_purpose())
 

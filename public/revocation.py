@@ -1,11 +1,16 @@
-"""Revocation (证书吊销) asked for by the organisation: "when the user stops using the digital
+"""Revocation (证书吊销) asked for by the certificate's owner: "when the user stops using the digital
 certificate, they can apply to revoke it" (the seed portal). Plain functions on a SQLAlchemy
 session; the views keep the verified order-query identity.
 
-Who may ask: the organisation, found by its unified social credit code with the SMS code to its
-agent's phone (the order query), for the certificates of the orders that identity sees. The
-request is a REVOCATION order continuing the certificate's order (its data copied), free, with the
-legal representative's phone real-name check for the reviewers; two senior reviewers confirm it.
+Who may ask, for the certificates of the orders that identity sees:
+- a unit certificate: the organisation, found by its unified social credit code with the SMS code to
+  its agent's phone (the order query); the request names the legal representative, whose phone
+  real-name check the reviewers run;
+- a personal certificate: its holder, found by their ID type and number with the SMS code to the
+  holder's phone on file; the reviewers check the holder by the identity method of the certificate's
+  order (phone real-name or bank card).
+The request is a REVOCATION order continuing the certificate's order (its data copied), free, signed
+with the SMS code to the agent's (holder's) phone; two senior reviewers confirm it.
 """
 from __future__ import annotations
 
@@ -24,16 +29,13 @@ from models import (
     CertKind,
     IdentityMethod,
     Order,
-    OrderStatus,
-    Organisation,
     Person,
     PersonRole,
     RevocationReason,
-    next_order_number,
 )
 from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE, CLOSED
-from public import catalogue
+from public import catalogue, continuation
 from public import order_query as queries
 from public.operations import NotEditable, session_hash
 from web.errors import N_
@@ -64,9 +66,10 @@ class NotOffered(Refused):
     message = N_("Revocation of this certificate is not offered online. Please call the service phone.")
 
 
-def asks_by_credit_code(identity: queries.QueryIdentity) -> bool:
-    """A unit certificate's revocation is asked for by the organisation: found by its credit code."""
-    return identity.cert_kind is CertKind.UNIT and identity.id_type == queries.CREDIT_CODE
+def may_ask(identity: queries.QueryIdentity) -> bool:
+    """A unit certificate's revocation is asked for by the organisation (found by its credit code, not
+    one of its agents by their own ID); a personal certificate's by its holder (found by their ID)."""
+    return identity.cert_kind is CertKind.PERSONAL or identity.id_type == queries.CREDIT_CODE
 
 
 def open_revocation(session: Session, certificate: Certificate) -> Order | None:
@@ -132,23 +135,29 @@ def draft_of(session: Session, certificate: Certificate, applicant_secret: str |
 
 def form_data(order: Order) -> dict:
     """The revocation order as the form's values ('return to edit')."""
+    data = {"reason": order.revocation_reason, "note": order.revocation_note or "", "consent": True,
+            "understood": True}
+    if order.personal:
+        return data
     lr = order.legal_rep
-    return {"reason": order.revocation_reason, "note": order.revocation_note or "", "legal_rep_name": lr.name,
-            "legal_rep_id_type": str(lr.id_type), "legal_rep_id_number": lr.id_number,
-            "legal_rep_phone": lr.phone, "consent": True, "understood": True}
+    return {**data, "legal_rep_name": lr.name, "legal_rep_id_type": str(lr.id_type),
+            "legal_rep_id_number": lr.id_number, "legal_rep_phone": lr.phone}
 
 
 def first_form_data(certificate_order: Order) -> dict:
     """What the form starts with: the legal representative's name and ID type on file. The ID
-    number and phone are typed again: they are what the real-name check compares."""
+    number and phone are typed again: they are what the real-name check compares. (A personal
+    certificate's holder is the one the order query found: nothing to type.)"""
+    if certificate_order.personal:
+        return {}
     lr = certificate_order.legal_rep
     return {"legal_rep_name": lr.name, "legal_rep_id_type": str(lr.id_type)}
 
 
 def request_revocation(session: Session, certificate: Certificate, data: dict, *, actor: str,
                        applicant_secret: str) -> Order:
-    """The organisation's request: a REVOCATION order continuing the certificate's order, its data
-    copied, waiting for the confirmation (it has no materials) and the agent's SMS signature.
+    """The owner's request: a REVOCATION order continuing the certificate's order, its data copied,
+    waiting for the confirmation (it has no materials) and the agent's (holder's) SMS signature.
     NotRevocable when the rule refuses, also when another request for it won a race."""
     if not may_revoke(session, certificate):
         raise NotRevocable(certificate.serial_number)
@@ -158,14 +167,10 @@ def request_revocation(session: Session, certificate: Certificate, data: dict, *
                                       earlier.media_model)
     except LookupError as exc:
         raise NotOffered(earlier.product.code) from exc
-    order = Order(
-        number=next_order_number(session, earlier.cert_kind), business_type=BusinessType.REVOCATION,
-        cert_kind=earlier.cert_kind, status=OrderStatus.AWAITING_MATERIALS, channel=earlier.channel,
-        applicant_session_hash=session_hash(applicant_secret), previous_order=earlier, certificate_id=certificate.id,
-        product=earlier.product, media_type=earlier.media_type, media_model=earlier.media_model, price_cents=price,
-        identity_method=IdentityMethod.LEGAL_REP_PHONE, agent_identity_method=earlier.agent_identity_method,
-    )
-    _copy_earlier(order, earlier)
+    order = continuation.continuing(session, earlier, BusinessType.REVOCATION, price_cents=price,
+                                    applicant_secret=applicant_secret, certificate_id=certificate.id)
+    if not order.personal:
+        order.identity_method = IdentityMethod.LEGAL_REP_PHONE
     _fill(order, data)
     order.audit_entries.append(AuditEntry(
         actor=actor, action="order.created",
@@ -181,7 +186,8 @@ def request_revocation(session: Session, certificate: Certificate, data: dict, *
 
 
 def update_revocation(session: Session, order: Order, data: dict, *, actor: str) -> Order:
-    """'Return to edit': the same order takes the corrected reason, note and legal representative."""
+    """'Return to edit': the same order takes the corrected reason, note and (a unit's) legal
+    representative."""
     if order.status not in APPLICANT_EDITABLE:
         raise NotEditable(order.number)
     _fill(order, data)
@@ -190,23 +196,11 @@ def update_revocation(session: Session, order: Order, data: dict, *, actor: str)
     return order
 
 
-def _copy_earlier(order: Order, earlier: Order) -> None:
-    """The organisation, agent, bank, invoice and mailing data of the certificate's order, in rows of
-    the new order's own (its retention and edits never touch the earlier order's)."""
-    o, ag = earlier.organisation, earlier.agent
-    order.organisation = Organisation(name=o.name, department=o.department, credit_code=o.credit_code,
-                                      region_province=o.region_province, region_city=o.region_city, phone=o.phone)
-    order.agent = Person(role=PersonRole.AGENT, name=ag.name, phone=ag.phone, email=ag.email, id_type=ag.id_type,
-                         id_number=ag.id_number, bank_card_number=ag.bank_card_number)
-    for name in ("account_name", "account_number", "bank_name", "bank_province", "bank_city", "invoice_taxpayer_id",
-                 "invoice_address_phone", "invoice_bank_account", "mailing_province", "mailing_city",
-                 "mailing_address"):
-        setattr(order, name, getattr(earlier, name))
-
-
 def _fill(order: Order, data: dict) -> None:
     order.revocation_reason = int(RevocationReason(data["reason"]))
     order.revocation_note = data["note"] or None
+    if order.personal:
+        return  # the holder is the certificate's order's (found by the order query), copied
     # The order's own row, changed in place on an edit: no copy of the ID number is left behind.
     legal_rep = order.legal_rep or Person(role=PersonRole.LEGAL_REP)
     legal_rep.name, legal_rep.phone = data["legal_rep_name"], data["legal_rep_phone"]

@@ -1,5 +1,5 @@
-"""Controllers of the revocation pages (证书吊销): the organisation's certificates, the request
-form, and its confirmation. The SMS signature, the done page and the continuation through the
+"""Controllers of the revocation pages (证书吊销): the organisation's (or the holder's) certificates,
+the request form, and its confirmation. The SMS signature, the done page and the continuation through the
 order query are the application's own pages (public.views)."""
 from __future__ import annotations
 
@@ -29,22 +29,29 @@ REASONS = {
 }
 
 
-class RevocationForm(Form):
+class PersonalRevocationForm(Form):
+    """A personal certificate's: its holder is the person the order query found."""
+
     reason = RadioField(_l("Reason for the revocation"), coerce=int,
                         choices=choices_of((int(r), REASONS[r]) for r in revocations.OFFERED_REASONS),
                         validators=[input_required()])
     note = TextAreaField(_l("Note"), validators=[Length(max=500)])
-    legal_rep_name = text_field(_l("Legal representative's name"), True, 50)
-    legal_rep_id_type = SelectField(_l("ID type"), choices=choices_of(ID_TYPES), validators=[input_required()])
-    legal_rep_id_number = text_field(_l("Legal representative's ID number"), True, 30)
-    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
-                                 Checked(validators.mainland_mobile))
     consent = BooleanField(
         _l("I have read and agree to the service agreement, the privacy policy and the risk notice"),
         validators=[Agreed(message=_l("Please read and accept the three documents."))])
     understood = BooleanField(
         _l("I understand that a revoked certificate can never be used again and that a revocation cannot be undone"),
         validators=[Agreed(message=_l("Please confirm that you understand what a revocation means."))])
+
+
+class RevocationForm(PersonalRevocationForm):
+    """A unit certificate's: the legal representative, whose phone real-name check the reviewers run."""
+
+    legal_rep_name = text_field(_l("Legal representative's name"), True, 50)
+    legal_rep_id_type = SelectField(_l("ID type"), choices=choices_of(ID_TYPES), validators=[input_required()])
+    legal_rep_id_number = text_field(_l("Legal representative's ID number"), True, 30)
+    legal_rep_phone = text_field(_l("Legal representative's mobile phone"), True, 20,
+                                 Checked(validators.mainland_mobile))
 
     def validate_legal_rep_id_number(self, field) -> None:
         check_id_number(self.legal_rep_id_type, field)
@@ -72,7 +79,7 @@ def revocation_certificates():
     identity = _identity()
     if identity is None:
         return _again()
-    if not revocations.asks_by_credit_code(identity):
+    if not revocations.may_ask(identity):
         return _private(render_template("public/revocation_certificates.html", identity=identity, rows=None))
     rows = revocations.certificates_of(db.session, identity, utcnow())
     return _private(render_template("public/revocation_certificates.html", identity=identity, rows=rows,
@@ -87,7 +94,7 @@ def revocation_form(serial: str):
         identity = _identity()
         if identity is None:
             return _again()
-        if not revocations.asks_by_credit_code(identity):
+        if not revocations.may_ask(identity):
             return redirect(url_for("public.revocation_certificates"))
         if revocations.certificate_of(db.session, identity, certificate.serial_number) is None:
             abort(404)
@@ -95,8 +102,9 @@ def revocation_form(serial: str):
             flash(gettext(revocations.NotRevocable.message), "error")
             return redirect(url_for("public.revocation_certificates"))
     earlier = db.session.get(Order, certificate.order_id)
+    form_class = PersonalRevocationForm if earlier.personal else RevocationForm
     if request.method == "POST":
-        form = RevocationForm()
+        form = form_class()
         if form.validate():
             try:
                 order = _save(certificate, draft, form.data)
@@ -105,7 +113,7 @@ def revocation_form(serial: str):
                 return redirect(url_for("public.revocation_certificates"))
             return redirect(url_for("public.revocation_confirm", number=order.number))
     else:
-        form = RevocationForm(data=revocations.form_data(draft) if draft else revocations.first_form_data(earlier))
+        form = form_class(data=revocations.form_data(draft) if draft else revocations.first_form_data(earlier))
     return _private(render_template("public/revocation_form.html", form=form, certificate=certificate,
                                     earlier=earlier, draft=draft))
 

@@ -9,7 +9,11 @@ Two ways, as the seed's 3.1 and 3.2:
   representative's name and ID number and the chosen person's phone must be those of the
   certificate's order. A mismatch says nothing of which value differed, and a key gets
   `IDENTITY_TRIES_PER_HOUR` of them. The code goes to the chosen person's phone on file.
-- SMS (验证码解锁), for a key unlocked by identity before: the code goes to the agent's phone on file.
+  A personal certificate's (个人数字证书) has no organisation and no legal representative: the holder's
+  name, ID type and ID number must be those of the certificate's order, and the code goes to the
+  holder's phone on file (the person in the agent's place).
+- SMS (验证码解锁), for a key unlocked by identity before: the code goes to the agent's (holder's) phone on
+  file.
 
 The authorisation makes an UNLOCK order continuing the certificate's order (its data copied), free and
 never reviewed: the SMS code is its signature, so it goes created → signed → paid (free) → approved at
@@ -23,11 +27,21 @@ import hmac
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEntry, BusinessType, HelperPurpose, HelperSession, HelperTaskStatus, Order, OrderStatus, record
+from models import (
+    AuditEntry,
+    BusinessType,
+    HelperPurpose,
+    HelperSession,
+    HelperTaskStatus,
+    Order,
+    OrderStatus,
+    Person,
+    record,
+)
 from models.base import update_if, utcnow
 from notifications.messages import render_sms
 from protocol.helper import TaskKind
-from public import key_work, operations, sms_codes
+from public import catalogue, continuation, key_work, sms_codes
 from public.key_helper import is_open
 from web.errors import N_
 
@@ -35,6 +49,7 @@ CODE_PURPOSE = "unlock"  # the SMS code's purpose (public.sms_codes), and its SM
 IDENTITY = "identity"
 SMS = "sms"
 LEGAL_REP, AGENT = "legal_rep", "agent"  # whose phone gets an identity-verified unlock's code
+HOLDER = "holder"  # a personal certificate's: the holder's phone, the only one on file
 IDENTITY_TRIES_PER_HOUR = 5  # identities that do not match, per key
 REFUSED = "unlock.identity_refused"
 
@@ -72,10 +87,15 @@ def unlocked_by_identity_before(session: Session, helper: HelperSession) -> bool
 
 
 def phone_on_file(order: Order, way: str, person: str) -> str | None:
-    """Where the code goes: the chosen person's phone on file (the agent's for an SMS unlock)."""
-    if way == IDENTITY and person == LEGAL_REP:
-        return order.legal_rep.phone
-    return order.agent.phone
+    """Where the code goes: the chosen person's phone on file (the agent's for an SMS unlock; a personal
+    certificate's holder's always)."""
+    return _recipient(order, way, person).phone
+
+
+def _recipient(order: Order, way: str, person: str) -> Person:
+    if way == IDENTITY and person == LEGAL_REP and order.legal_rep is not None:
+        return order.legal_rep
+    return order.agent
 
 
 def check_identity(session: Session, helper: HelperSession, data: dict, person: str) -> None:
@@ -90,17 +110,31 @@ def check_identity(session: Session, helper: HelperSession, data: dict, person: 
     if tried >= IDENTITY_TRIES_PER_HOUR:
         raise Refused(TOO_MANY)
     order = certificate_order(session, helper)
-    typed_phone = data["legal_rep_phone"] if person == LEGAL_REP else data["agent_phone"]
-    pairs = [(data["credit_code"], order.organisation.credit_code),
-             (_name(data["legal_rep_name"]), _name(order.legal_rep.name)),
-             (data["legal_rep_id_type"], str(order.legal_rep.id_type)),
-             (data["legal_rep_id_number"], order.legal_rep.id_number or ""),
-             (typed_phone, phone_on_file(order, IDENTITY, person) or "")]
+    pairs = _holder_pairs(order, data) if order.personal else _unit_pairs(order, data, person)
     matches = [hmac.compare_digest(str(typed).encode(), str(on_file).encode()) for typed, on_file in pairs]
     if not (all(matches) and pairs[-1][1]):
         record(session, "applicant", REFUSED, order=order, target=target,
                after={"helper": helper.public_id, "person": person})
         raise Refused(MISMATCH)
+
+
+def _unit_pairs(order: Order, data: dict, person: str) -> list[tuple[str, str]]:
+    """(typed, on file) of a unit certificate's identity; the last is the chosen person's phone."""
+    typed_phone = data["legal_rep_phone"] if person == LEGAL_REP else data["agent_phone"]
+    return [(data["credit_code"], order.organisation.credit_code),
+            (_name(data["legal_rep_name"]), _name(order.legal_rep.name)),
+            (data["legal_rep_id_type"], str(order.legal_rep.id_type)),
+            (data["legal_rep_id_number"], order.legal_rep.id_number or ""),
+            (typed_phone, phone_on_file(order, IDENTITY, person) or "")]
+
+
+def _holder_pairs(order: Order, data: dict) -> list[tuple[str, str]]:
+    """(typed, on file) of a personal certificate's holder; the last one's value on file is the ID
+    number (the code goes to the holder's phone on file, which is not typed)."""
+    holder = order.holder
+    return [(_name(data["holder_name"]), _name(holder.name)),
+            (data["holder_id_type"], str(holder.id_type)),
+            (data["holder_id_number"], holder.id_number or "")]
 
 
 def _name(name: str) -> str:
@@ -123,8 +157,7 @@ def send_code(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
 
 
 def masked(order: Order, way: str, person: str) -> str:
-    holder = order.legal_rep if way == IDENTITY and person == LEGAL_REP else order.agent
-    return holder.phone_masked
+    return _recipient(order, way, person).phone_masked
 
 
 def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSession, way: str, person: str,
@@ -139,9 +172,13 @@ def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
     if not update_if(session, helper, HelperSession.authorised_at.is_(None), authorised_at=utcnow(),
                      authorised_by=way):
         raise Refused(NOT_NOW)  # another tab of the page authorised it a moment ago
-    order = operations.submit_application(session, earlier.channel, operations.form_data(earlier), actor=actor,
-                                          applicant_secret=applicant_secret, business_type=BusinessType.UNLOCK)
-    order.previous_order_id, order.certificate_id = earlier.id, helper.certificate_id
+    order = continuation.continuing(
+        session, earlier, BusinessType.UNLOCK, applicant_secret=applicant_secret, certificate_id=helper.certificate_id,
+        price_cents=catalogue.price_cents(session, earlier.product, earlier.channel, BusinessType.UNLOCK,
+                                          earlier.media_model))
+    session.add(order)
+    order.audit_entries.append(AuditEntry(actor=actor, action="order.created",
+                                          after={"status": str(order.status), "number": order.number}))
     note = "identity checked against the certificate's order" if way == IDENTITY else "key unlocked by identity before"
     order.move_to(OrderStatus.AWAITING_SIGNATURE, actor, note="no materials: the key helper identified the key")
     order.move_to(OrderStatus.AWAITING_PAYMENT, actor, note=f"authorisation code by SMS ({way}: {note})")
@@ -151,7 +188,7 @@ def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
     key_work.queue_key_work(session, helper, TaskKind.UNLOCK)
     helper.add_step("authorised")
     record(session, actor, "unlock.authorised", order=order, target=f"token:{helper.token.serial}",
-           after={"way": way, "person": person if way == IDENTITY else AGENT,
+           after={"way": way, "person": person if way == IDENTITY else (HOLDER if order.personal else AGENT),
                   "certificate": helper.certificate.serial_number, "previous_order": earlier.number})
     session.flush()
     return order

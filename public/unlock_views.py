@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from models import HelperPurpose, HelperSession, OrderStatus
 from public import key_views, sms_codes, unlock, views
 from public.forms import text_field
-from public.key_forms import UnlockIdentityForm
+from public.key_forms import PersonalUnlockIdentityForm, UnlockIdentityForm
 from web.database import writes
 from web.extensions import db, limiter
 from web.forms import Form
@@ -73,18 +73,27 @@ def unlock_page(public_id: str):
             return _send(helper, unlock.SMS, unlock.AGENT)
         return render_template("public/unlock_sms.html", helper=helper, certificate=helper.certificate,
                                earlier=earlier, sent_to=unlock.masked(earlier, unlock.SMS, unlock.AGENT))
-    form = UnlockIdentityForm(request.form if request.method == "POST" else None, persons=PERSONS,
-                              person=unlock.LEGAL_REP)
+    form = _identity_form(earlier)
     error = None
     if request.method == "POST" and form.validate():
+        person = unlock.HOLDER if earlier.personal else form.person.data
         try:
-            unlock.check_identity(db.session, helper, form.data, form.person.data)
+            unlock.check_identity(db.session, helper, form.data, person)
         except unlock.Refused as exc:
             error = gettext(exc.message)
         else:
-            return _send(helper, unlock.IDENTITY, form.person.data)
+            return _send(helper, unlock.IDENTITY, person)
     return render_template("public/unlock.html", helper=helper, certificate=helper.certificate, earlier=earlier,
                            form=form, known=known, error=error)
+
+
+def _identity_form(earlier) -> Form:
+    """A unit certificate's identity as on a first application, with the choice of phone; a personal
+    certificate's holder."""
+    data = request.form if request.method == "POST" else None
+    if earlier.personal:
+        return PersonalUnlockIdentityForm(data)
+    return UnlockIdentityForm(data, persons=PERSONS, person=unlock.LEGAL_REP)
 
 
 @limiter.limit("10/minute;30/hour", methods=["POST"])

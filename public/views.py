@@ -294,7 +294,7 @@ def signature_page(number: str):
     if order.status != OrderStatus.AWAITING_SIGNATURE:
         return redirect(url_for("public.done_page", number=number))
     error = None
-    consent = operations.signature_consent(current_app.config["CA_NAME"], order.business_type)
+    consent = operations.signature_consent(current_app.config["CA_NAME"], order.business_type, order.cert_kind)
     if request.method == "POST":
         try:
             operations.confirm_signature(db.session, _policy(), current_services(), order,

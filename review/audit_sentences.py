@@ -438,6 +438,12 @@ def _key_unlock_failed(e, w, n):
 
 
 def _unlock_authorised(e, w, n):
+    if _get(e.after, "person") == "holder":  # a personal certificate's key
+        if _get(e.after, "way") == "sms":
+            return _("%(who)s authorised the unlock of key %(serial)s with an SMS code to the holder's phone on "
+                     "file (the key was unlocked by identity before).", who=w, serial=_target(e, "token"))
+        return _("%(who)s authorised the unlock of key %(serial)s: the holder's name and ID checked, SMS code to "
+                 "the holder's phone on file.", who=w, serial=_target(e, "token"))
     if _get(e.after, "way") == "sms":
         return _("%(who)s authorised the unlock of key %(serial)s with an SMS code to the agent's phone on file "
                  "(the key was unlocked by identity before).", who=w, serial=_target(e, "token"))
