@@ -150,9 +150,6 @@ def test_the_holder_revokes_a_personal_certificate_through_the_personal_queue(ap
     assert order.status is OrderStatus.PAID and order.queue is ReviewQueue.PERSONAL
 
 
-@pytest.mark.xfail(raises=AttributeError, strict=False,
-                   reason="the review of a personal order (its holder's identity check, the deny list) is helper B's "
-                          "part of issue 22: drop this mark once it is merged")
 def test_approved_by_two_senior_reviewers_the_personal_certificate_is_revoked(app, client, db_session, held, verify,
                                                                               latest_sms):
     verify(held.id_number, held.phone, "?for=revocation")
