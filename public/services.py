@@ -1,6 +1,5 @@
 """The services of the public home page, in the seed portal's order and words: each with its
-one-line explanation, and where it is done, or None while it is not offered online yet (its page
-says so, with the service phone, rather than a dead link)."""
+one-line explanation, and where it is done."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ class Service:
     slug: str
     title: str  # N_: translated where shown
     explanation: str
-    endpoint: str | None  # the public blueprint's view, when the service is online
+    endpoint: str  # the public blueprint's view
     per_channel: bool = False  # its view takes the channel (an order arrives through one)
 
 

@@ -121,19 +121,15 @@ def channel_home(channel_code: str):
 
 
 def service_page(channel_code: str, slug: str):
-    """A service of the home page not offered online yet: said plainly, with what to do instead."""
+    """A service of the home page by a lasting address: on to where it is done."""
     channel = _channel(channel_code)
     service = services.BY_SLUG.get(slug)
     if service is None:
         abort(404)
-    if service.endpoint is not None:
-        return redirect(_service_url(service, channel))
-    return render_template("public/service_unavailable.html", channel=channel, service=service)
+    return redirect(_service_url(service, channel))
 
 
 def _service_url(service: services.Service, channel: Channel) -> str:
-    if service.endpoint is None:
-        return url_for("public.service_page", channel_code=channel.code, slug=service.slug)
     return url_for(service.endpoint, **({"channel_code": channel.code} if service.per_channel else {}))
 
 

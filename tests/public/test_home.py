@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from public import services
 from public.services import SERVICES
 
 SEED_WORDS = {  # the seed portal's home page
@@ -32,7 +31,7 @@ def test_the_home_page_offers_every_service_with_the_seeds_words(client):
     assert list(_tiles(page)) == [service.slug for service in SERVICES]
 
 
-def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(client):
+def test_each_tile_leads_to_its_flow(client):
     tiles = _tiles(client.get("/c/direct/?lang=en").get_data(as_text=True))
     assert tiles["new-unit"] == "/c/direct/apply" and tiles["query"] == "/query"
     assert tiles["new-personal"] == "/c/direct/personal/apply"  # 办理个人证书, beside 办理单位证书
@@ -40,21 +39,6 @@ def test_each_tile_leads_to_its_flow_or_to_a_page_that_says_it_is_not_online(cli
     for service in SERVICES:
         answer = client.get(tiles[service.slug], follow_redirects=True)  # 补办 and 吊销 start with the query
         assert answer.status_code == 200, service.slug
-        if service.endpoint is None:
-            assert tiles[service.slug] == f"/c/direct/services/{service.slug}"
-            assert 'id="not-online"' in answer.get_data(as_text=True)
-
-
-@pytest.mark.parametrize("lang, words", [("zh_CN", "此项业务暂未开放在线办理"),
-                                         ("en", "cannot be applied for online yet")])
-def test_a_service_not_online_says_so_plainly_with_the_service_phone(app, client, monkeypatch, lang, words):
-    # Every service of the seed's home page is online now: a service taken offline says so.
-    offline = services.Service("new-personal", "New personal certificate", "Apply online", None)
-    monkeypatch.setattr(services, "BY_SLUG", {**services.BY_SLUG, offline.slug: offline})
-    page = client.get(f"/c/direct/services/new-personal?lang={lang}").get_data(as_text=True)
-    notice = page.split('id="not-online"')[1].split("</p>")[0]
-    assert words in notice and app.config["CA_SERVICE_PHONE"] in notice
-    assert 'href="/c/direct/"' in page
 
 
 def test_an_online_service_s_page_sends_on_to_the_flow(client):
