@@ -27,7 +27,7 @@ ID_NUMBER = resident_id(515)
 
 @pytest.fixture(autouse=True)
 def password_kept(station_app, monkeypatch):
-    """The CA prints the PIN on the card: the password stays until the card is printed (the key's user
+    """The password kept after programming, as a CA that prints it on the card keeps it (the key's user
     PIN is read back from it)."""
     monkeypatch.setitem(station_app.config, "PASSWORD_CARD_PRINTS_PIN", True)
 
@@ -45,7 +45,7 @@ def personal(committed, station_app):
 
 
 def test_a_personal_key_is_programmed_carded_and_shipped_to_its_holder(live_station, client, committed, fulfillment,
-                                                                        personal, tmp_path):
+                                                                        personal, tmp_path, station_app, monkeypatch):
     number = personal
     home = client.get("/console/station/").get_data(as_text=True)
     assert number in home and HOLDER in home
@@ -70,9 +70,10 @@ def test_a_personal_key_is_programmed_carded_and_shipped_to_its_holder(live_stat
 
     shipping = client.get("/console/station/shipping").get_data(as_text=True)
     assert number in shipping and HOLDER in shipping
+    monkeypatch.setitem(station_app.config, "PASSWORD_CARD_PRINTS_PIN", False)  # the password went by SMS
     text = pdf_text(card(client, number).data)
-    assert "证书持有人" in text and HOLDER in text and serial in text and password in text
-    assert ID_NUMBER not in text
+    assert "证书持有人" in text and HOLDER in text and serial in text and "已通过短信另行发送" in text
+    assert password not in text and ID_NUMBER not in text
 
     courier_id = committed(lambda s: s.scalars(select(Courier.id).where(Courier.code == "shunfeng")).one())
     tracking = f"SF{uuid.uuid4().int % 10**12:012d}"
