@@ -22,7 +22,7 @@ from issuance.authority import Keyring
 from issuance.interfaces import PolicyRefused
 from issuance.policy import add_months
 from issuance.signers import SignerError
-from models import CaRole, CertificateProfile, CertificateStatus, Product
+from models import CaRole, CertificateProfile, CertificateStatus, CertKind, Product
 
 KEY_TYPE = "ec_p256"
 
@@ -54,16 +54,17 @@ class Certificates:
         self.products = {product.id: product for product in session.scalars(select(Product))}
         self.profiles = {profile.id: profile for profile in session.scalars(select(CertificateProfile))}
 
-    def row(self, plan: Plan, order: dict, organisation: dict, certificate_id: int) -> dict | None:
-        """The register row of a plan that reached PROGRAMMED, or None (counted) when none can be made."""
+    def row(self, plan: Plan, order: dict, holder: dict, certificate_id: int) -> dict | None:
+        """The register row of a plan that reached PROGRAMMED, or None (counted) when none can be made;
+        `holder` is the organisation row of a unit order, the holder's person row of a personal one."""
         product = self.products.get(plan.product_id) if not self.missing else None
         profile = self.profiles.get(product.profile_id) if product else None
         if profile is None:
             self.skipped += 1
             return None
-        holder = _Organisation(organisation)
         try:
-            subject = profiles.unit_subject_attributes(holder)
+            subject = profiles.personal_subject_attributes(_Row(holder)) if plan.cert_kind is CertKind.PERSONAL \
+                else profiles.unit_subject_attributes(_Row(holder))
         except PolicyRefused:
             self.skipped += 1
             return None
@@ -87,9 +88,13 @@ class Certificates:
                 "revocation_note": None, "revoked_by": None, "revoked_at": None}
 
 
-class _Organisation:
-    """An organisation row (a dict) read the way issuance.profiles reads an Organisation."""
+class _Row:
+    """An organisation's or a person's row (a dict) read the way issuance.profiles reads the model."""
+
+    __slots__ = ("row",)
 
     def __init__(self, row: dict):
-        self.name, self.credit_code = row["name"], row["credit_code"]
-        self.region_province, self.region_city = row["region_province"], row["region_city"]
+        self.row = row
+
+    def __getattr__(self, name: str):
+        return self.row[name]

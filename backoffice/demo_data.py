@@ -1,7 +1,8 @@
 """Demo applications in bulk: `flask --app wsgi demo-data --applications N`.
 
-Each application gets its organisation, legal representative and agent, five materials
-(a few tiny images written once and shared), a status somewhere along the whole flow with
+Each unit application gets its organisation, legal representative and agent, five materials
+(a few tiny images written once and shared), each personal one (demo_plans.PERSONAL_SHARE of them)
+its holder and the two sides of their ID card, a status somewhere along the whole flow with
 matching timestamps, queue and working-day SLA clock, and its status history in the audit
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
 100,000 applications. Where each application stands comes from demo_plans, its documents from
@@ -30,7 +31,16 @@ from backoffice import demo_billing
 from backoffice.demo_certificates import Certificates
 from backoffice.demo_documents import FILE_LABELS, store_images
 from backoffice.demo_people import DEPARTMENTS, Faker
-from backoffice.demo_plans import SCENARIOS, STEPS, Plan, S, link_after_sale, scenario_counts, timeline
+from backoffice.demo_plans import (
+    PERSONAL_SHARE,
+    SCENARIOS,
+    STEPS,
+    Plan,
+    S,
+    link_after_sale,
+    scenario_counts,
+    timeline,
+)
 from backoffice.demo_shipping import Parcels, take_card_numbers
 from billing.services import current_services
 from documents.storage import DocumentStore
@@ -60,17 +70,18 @@ from models import (
     Product,
     RejectionReason,
     ReviewDecision,
+    ReviewQueue,
     Shipment,
     Staff,
     StaffRole,
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
-from models.business import APPLICATION_MATERIALS, required_materials
+from models.business import APPLICATION_MATERIALS, PERSONAL_ID, PERSONAL_MATERIALS, required_materials
 from models.business_time import BUSINESS_TZ
 from models.order_number import format_order_number, take_next
 from models.order_state import CertKind
-from models.sealed import lookup_digest
+from models.sealed import lookup_digest, subject_serial
 from public.catalogue import choose_price
 from review import sla
 from web.commands import in_unit_of_work
@@ -89,16 +100,19 @@ class Catalogue:
 
     def __init__(self, session: Session):
         channels = session.execute(select(Channel.id, Channel.code).where(Channel.active).order_by(Channel.id)).all()
-        units = dict(session.execute(select(Product.id, Product.cert_kind).where(
-            Product.active, Product.cert_kind == CertKind.UNIT).order_by(Product.id)).all())
+        kinds = dict(session.execute(select(Product.id, Product.cert_kind).where(Product.active)
+                                     .order_by(Product.id)).all())
         restricted: dict[int, list[int]] = {}
         for channel_id, product_id in session.execute(select(ChannelProduct.channel_id, ChannelProduct.product_id)):
             restricted.setdefault(channel_id, []).append(product_id)
-        self.offers = {cid: [p for p in restricted.get(cid, units) if p in units] for cid, _ in channels}
-        self.channels = [(cid, 0.7 if code == "direct" else 0.3) for cid, code in channels if self.offers[cid]]
-        if not self.channels:
+        # The products of each kind each channel offers (a channel without a personal one sells units only).
+        self.offers = {(cid, kind): [p for p in restricted.get(cid, kinds) if kinds.get(p) is kind]
+                       for cid, _ in channels for kind in CertKind}
+        # The channels selling each kind, with their weights: most applications come in directly.
+        self.channels = {kind: [(cid, 0.7 if code == "direct" else 0.3) for cid, code in channels
+                                if self.offers[(cid, kind)]] for kind in CertKind}
+        if not self.channels[CertKind.UNIT]:
             raise click.ClickException("no active unit-certificate product: run `flask --app wsgi demo load` first")
-        self.cert_kinds = units
         self.media = [(None, 0)] + session.execute(
             select(MediaModel.id, MediaModel.price_cents).where(MediaModel.active).order_by(MediaModel.id)).all()
         self.prices = {(p.product_id, p.channel_id, p.business_type): p.amount_cents
@@ -112,7 +126,8 @@ class Catalogue:
         self.reasons = session.execute(select(RejectionReason.id, RejectionReason.text_zh).where(
             RejectionReason.active).order_by(RejectionReason.position)).all()
         self.calendar = sla.load_calendar(session)
-        self.policies = {bt: sla.policy_for(session, bt) for bt in {s.business_type for s in SCENARIOS}}
+        self.policies = {(bt, kind): sla.policy_for(session, bt, kind)
+                         for bt in {s.business_type for s in SCENARIOS} for kind in CertKind}
 
     def price(self, product_id: int, channel_id: int, business_type: BusinessType, media_cents: int) -> int:
         """The product's pricing rule on the prices loaded once."""
@@ -165,13 +180,18 @@ class _Entry(dict):
 _TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Certificate.__table__, Material.__table__,
            ReviewDecision.__table__, Shipment.__table__)
 _IDENTITY_METHODS = tuple(IdentityMethod)
-_KINDS = APPLICATION_MATERIALS  # the documents a reviewer may ask for again
+_KINDS = APPLICATION_MATERIALS  # the documents a reviewer may ask for again (of a person: PERSONAL_ID)
 # What an after-sale order copies from the earlier order it continues (the public side does the same).
 _CONTINUED = ("identity_method", "agent_identity_method", "media_type", "media_model_id", "account_number",
               "account_number_digest", "bank_name", "bank_province", "bank_city", "invoice_taxpayer_id",
               "invoice_address_phone", "invoice_bank_account", "mailing_province", "mailing_city", "mailing_address")
 _ORGANISATION = ("name", "department", "credit_code", "region_province", "region_city", "phone")
-_PERSON = ("name", "phone", "email", "id_type", "id_number", "id_number_digest", "bank_card_number")
+# A unit order's columns of its organisation: a personal order has none of them.
+_UNIT_ONLY = ("identity_method", "organisation_id", "legal_rep_id", "account_name", "account_number",
+              "account_number_digest", "bank_name", "bank_province", "bank_city", "invoice_taxpayer_id",
+              "invoice_address_phone", "invoice_bank_account")
+_PERSON = ("name", "phone", "email", "id_type", "id_number", "id_number_digest", "bank_card_number",
+           "subject_serial")
 _DECISIONS = {S.MORE_MATERIALS_NEEDED: Decision.MORE_MATERIALS, S.APPROVED: Decision.APPROVE,
               S.REJECTED: Decision.REJECT}
 _LISTED = (S.PAID, S.IN_REVIEW, S.MORE_MATERIALS_NEEDED)
@@ -203,45 +223,38 @@ class _Loader:
         self.statuses: Counter[str] = Counter()
         self.queues: Counter[str] = Counter()
 
-    def add(self, plan: Plan, org_id: int, legal_rep_id: int, agent_id: int, order_id: int,
+    def add(self, plan: Plan, org_id: int | None, legal_rep_id: int | None, agent_id: int, order_id: int,
             card: str | None = None, certificate_id: int | None = None) -> None:
-        """The rows of one application; `card` is its password card number once its key was programmed,
-        `certificate_id` the id its certificate takes then."""
+        """The rows of one application (a personal one has no organisation or legal representative: its
+        holder is in the agent's place, agent_id); `card` is its password card number once its key was
+        programmed, `certificate_id` the id its certificate takes then."""
         f, chance, first, status = self.faker, self.random, plan.first, plan.status
+        personal = plan.cert_kind is CertKind.PERSONAL
         province, city_code, city_name = city = f.city()
-        org_name, credit_code = f.organisation(city)
-        org_phone = f.org_phone(city_code)
-        organisation = {
-            "id": org_id, "name": org_name, "department": f.pick(DEPARTMENTS), "credit_code": credit_code,
-            "region_province": province, "region_city": city_code, "phone": org_phone}
-        self.rows[Organisation.__table__].append(organisation)
-        identity = f.pick(_IDENTITY_METHODS)
         agent_identity = AgentIdentityMethod.BANK_CARD if chance() < 0.3 else AgentIdentityMethod.PHONE
-        legal_rep = self._person(
-            legal_rep_id, PersonRole.LEGAL_REP, city_code, (30, 70), email=None,
-            phone=None if identity == IdentityMethod.CORPORATE_TRANSFER and chance() < 0.4 else f.mobile(),
-            card=identity == IdentityMethod.LEGAL_REP_BANK_CARD)
-        agent = self._person(agent_id, PersonRole.AGENT, city_code, (20, 60), email=f.email(), phone=f.mobile(),
-                             card=agent_identity == AgentIdentityMethod.BANK_CARD)
-        bank_name, account = f.bank_account(city_name)
-        address = f.address(city_name)
+        if personal:
+            organisation = legal_rep = None
+            agent = self._person(agent_id, PersonRole.HOLDER, city_code, (18, 70), email=f.email(), phone=f.mobile(),
+                                 card=agent_identity == AgentIdentityMethod.BANK_CARD)
+            address = f.address(city_name)
+            unit_columns = dict.fromkeys(_UNIT_ONLY)
+        else:
+            organisation, legal_rep, agent, address, unit_columns = self._unit(city, org_id, legal_rep_id, agent_id,
+                                                                                agent_identity)
         media_id, media_cents = self.catalogue.media[0] if chance() < 0.1 else f.pick(self.media)
         session_hash = f"{self.getrandbits(256):064x}"
         reviewer_id, reviewer = f.pick(self.reviewers)
         claimed = S.IN_REVIEW in first and not plan.resubmitted  # re-submitted orders go back unclaimed
-        queue = plan.scenario.queue if status in _LISTED else None
+        # A personal order waits in the personal queue (review.operations.enqueue_paid_order), until its
+        # materials are re-submitted like anyone's.
+        queue = (ReviewQueue.PERSONAL if personal and not plan.resubmitted else plan.scenario.queue) \
+            if status in _LISTED else None
         shipped_at = first.get(S.SHIPPED)
         order = {
             "id": order_id, "number": plan.number, "business_type": plan.scenario.business_type,
             "cert_kind": plan.cert_kind, "status": status, "channel_id": plan.channel_id,
             "product_id": plan.product_id, "media_type": "card" if chance() < 0.7 else "uk",
-            "media_model_id": media_id, "identity_method": identity, "agent_identity_method": agent_identity,
-            "organisation_id": org_id, "legal_rep_id": legal_rep_id, "agent_id": agent_id,
-            "account_name": org_name, "account_number": account, "account_number_digest": lookup_digest(account),
-            "bank_name": bank_name, "bank_province": province, "bank_city": city_code,
-            "invoice_taxpayer_id": credit_code,
-            "invoice_address_phone": f"{address} {org_phone}" if org_phone else address,
-            "invoice_bank_account": f"{bank_name} {account}" if chance() < 0.8 else None,
+            "media_model_id": media_id, "agent_identity_method": agent_identity, "agent_id": agent_id, **unit_columns,
             "mailing_province": province, "mailing_city": city_code, "mailing_address": address,
             "applicant_session_hash": session_hash,
             "created_at": plan.created_at, "updated_at": plan.updated_at,
@@ -265,7 +278,7 @@ class _Loader:
                                                     media_cents)
         self.rows[Order.__table__].append(order)
         if certificate_id is not None:
-            certificate = self.certificates.row(plan, order, organisation, certificate_id)
+            certificate = self.certificates.row(plan, order, organisation or agent, certificate_id)
             if certificate is not None:
                 self.rows[Certificate.__table__].append(certificate)
             else:
@@ -275,7 +288,7 @@ class _Loader:
                                       "agent": agent, "city": city, "media_cents": media_cents,
                                       "certificate_id": certificate_id}
         applicant = "applicant:" + session_hash[:12]
-        requested = f.pick(_KINDS)
+        requested = f.pick(PERSONAL_ID if personal else _KINDS)
         self._materials(plan, order_id, applicant, requested)
         station_id = self._history(plan, order_id, applicant, reviewer_id, reviewer, requested)
         if shipped_at is not None:
@@ -286,10 +299,42 @@ class _Loader:
         if queue:
             self.queues[str(queue)] += 1
 
-    def _continue(self, plan: Plan, order: dict, organisation: dict, legal_rep: dict, agent: dict) -> int:
+    def _unit(self, city: tuple[str, str, str], org_id: int, legal_rep_id: int, agent_id: int,
+              agent_identity: AgentIdentityMethod) -> tuple[dict, dict, dict, str, dict]:
+        """A unit application's organisation, legal representative and agent rows, its mailing address, and
+        its order's columns of the organisation (identity method, account, invoice data)."""
+        f, chance = self.faker, self.random
+        province, city_code, city_name = city
+        org_name, credit_code = f.organisation(city)
+        org_phone = f.org_phone(city_code)
+        organisation = {
+            "id": org_id, "name": org_name, "department": f.pick(DEPARTMENTS), "credit_code": credit_code,
+            "region_province": province, "region_city": city_code, "phone": org_phone}
+        self.rows[Organisation.__table__].append(organisation)
+        identity = f.pick(_IDENTITY_METHODS)
+        legal_rep = self._person(
+            legal_rep_id, PersonRole.LEGAL_REP, city_code, (30, 70), email=None,
+            phone=None if identity == IdentityMethod.CORPORATE_TRANSFER and chance() < 0.4 else f.mobile(),
+            card=identity == IdentityMethod.LEGAL_REP_BANK_CARD)
+        agent = self._person(agent_id, PersonRole.AGENT, city_code, (20, 60), email=f.email(), phone=f.mobile(),
+                             card=agent_identity == AgentIdentityMethod.BANK_CARD)
+        bank_name, account = f.bank_account(city_name)
+        address = f.address(city_name)
+        columns = {
+            "identity_method": identity, "organisation_id": org_id, "legal_rep_id": legal_rep_id,
+            "account_name": org_name, "account_number": account, "account_number_digest": lookup_digest(account),
+            "bank_name": bank_name, "bank_province": province, "bank_city": city_code,
+            "invoice_taxpayer_id": credit_code,
+            "invoice_address_phone": f"{address} {org_phone}" if org_phone else address,
+            "invoice_bank_account": f"{bank_name} {account}" if chance() < 0.8 else None}
+        return organisation, legal_rep, agent, address, columns
+
+    def _continue(self, plan: Plan, order: dict, organisation: dict | None, legal_rep: dict | None,
+                  agent: dict) -> int:
         """An after-sale order copies the earlier order's organisation, people, bank, invoice and mailing
         data and names its certificate; an information change alters the name, the legal representative
-        or their phone. Returns the earlier order's key price (the price is worked out on it)."""
+        or their phone (of a person: their name, which their certificate names). Returns the earlier
+        order's key price (the price is worked out on it)."""
         earlier = self.kept.pop(plan.previous.number)
         for column in _CONTINUED:
             order[column] = earlier["order"][column]
@@ -297,6 +342,11 @@ class _Loader:
         order["revocation_reason"] = int(plan.reason) if plan.reason is not None else None
         if earlier["certificate_id"] is not None:
             self.links.append({"linked_order": order["id"], "linked_certificate": earlier["certificate_id"]})
+        if organisation is None:  # a personal order: the same holder (the same ID)
+            agent.update({column: earlier["agent"][column] for column in _PERSON})
+            if plan.scenario.business_type == BusinessType.INFO_CHANGE:
+                agent["name"] = self.faker.name()
+            return earlier["media_cents"]
         organisation.update({column: earlier["organisation"][column] for column in _ORGANISATION})
         agent.update({column: earlier["agent"][column] for column in _PERSON})
         kept_rep = {column: earlier["legal_rep"][column] for column in _PERSON}
@@ -319,7 +369,8 @@ class _Loader:
         id_type, number = self.faker.id_number(city_code, *ages)
         row = {"id": person_id, "role": role, "name": self.faker.name(), "phone": phone, "email": email,
                "id_type": id_type, "id_number": number, "id_number_digest": lookup_digest(number),
-               "bank_card_number": self.faker.bank_card() if card else None}
+               "bank_card_number": self.faker.bank_card() if card else None,
+               "subject_serial": subject_serial(str(id_type), number)}  # as models.Person computes it
         self.rows[Person.__table__].append(row)
         return row
 
@@ -330,7 +381,8 @@ class _Loader:
         paid_at = plan.first.get(S.PAID)
         if paid_at is not None:
             calendar = self.catalogue.calendar
-            sla.start_clock(clock, calendar, self.catalogue.policies[plan.scenario.business_type], paid_at)
+            sla.start_clock(clock, calendar, self.catalogue.policies[(plan.scenario.business_type, plan.cert_kind)],
+                            paid_at)
             asked = plan.first.get(S.MORE_MATERIALS_NEEDED)
             if asked is not None:
                 sla.pause_clock(clock, calendar, asked)
@@ -342,7 +394,8 @@ class _Loader:
         f, rows = self.faker, self.rows[Material.__table__]
         start = plan.created_at
         span = ((plan.first.get(S.AWAITING_SIGNATURE) or self.now) - start).total_seconds()
-        kinds = required_materials(plan.scenario.business_type)
+        kinds = (PERSONAL_MATERIALS[plan.scenario.business_type] if plan.cert_kind is CertKind.PERSONAL
+                 else required_materials(plan.scenario.business_type))
         uploads = [(kind, start + dt.timedelta(seconds=self.random() * span), None) for kind in kinds]
         if plan.resubmitted:  # the old document stays on record, marked superseded
             again = plan.updated_at - dt.timedelta(seconds=30 + 570 * self.random())
@@ -436,19 +489,23 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
         session.execute(insert(table), rows[start:start + CHUNK])
 
 
-def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime) -> list[Plan]:
+def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime,
+           kinds: random.Random) -> list[Plan]:
+    """The plans, PERSONAL_SHARE of them personal (drawn from `kinds`) where a channel sells a personal product."""
     scenarios = [s for s, count in zip(SCENARIOS, scenario_counts(n), strict=True) for _ in range(count)]
     rng.shuffle(scenarios)
-    channel_ids, weights = zip(*catalogue.channels, strict=True)
+    channels = {kind: tuple(zip(*offered, strict=True)) for kind, offered in catalogue.channels.items() if offered}
     plans = []
     for scenario in scenarios:
         path = scenario.path
         if catalogue.reviewers and rng.random() < scenario.claimed:
             path = (*path, S.IN_REVIEW)
+        kind = CertKind.PERSONAL if CertKind.PERSONAL in channels and kinds.random() < PERSONAL_SHARE \
+            else CertKind.UNIT
+        channel_ids, weights = channels[kind]
         channel_id = rng.choices(channel_ids, weights)[0]
-        product_id = rng.choice(catalogue.offers[channel_id])
-        plans.append(Plan(scenario, timeline(rng, scenario, path, now), channel_id, product_id,
-                          catalogue.cert_kinds[product_id]))
+        product_id = rng.choice(catalogue.offers[(channel_id, kind)])
+        plans.append(Plan(scenario, timeline(rng, scenario, path, now), channel_id, product_id, kind))
     plans.sort(key=lambda p: p.created_at)
     return plans
 
@@ -466,12 +523,13 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
     rng = random.Random(seed)
     catalogue = Catalogue(session)
     with _bulk_mode(session):
-        plans = _plans(rng, catalogue, n, now)
+        plans = _plans(rng, catalogue, n, now, random.Random(f"{seed}/personal"))
         link_after_sale(random.Random(f"{seed}/after-sale"), plans)
         take_order_numbers(session, plans)  # the first write: reserve_ids relies on the lock it takes
         cards = take_card_numbers(session, plans)
-        org_ids = reserve_ids(session, Organisation.__table__, n)
-        person_ids = reserve_ids(session, Person.__table__, 2 * n)
+        units = sum(plan.cert_kind is CertKind.UNIT for plan in plans)  # of an organisation, with two people
+        org_ids = iter(reserve_ids(session, Organisation.__table__, units))
+        person_ids = iter(reserve_ids(session, Person.__table__, n + units))
         order_ids = reserve_ids(session, Order.__table__, n)
         programmed = [i for i, plan in enumerate(plans) if S.PROGRAMMED in plan.first]
         certificate_ids = dict(zip(programmed, reserve_ids(session, Certificate.__table__, len(programmed)),
@@ -482,8 +540,9 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
         continued = {plan.previous.number for plan in plans if plan.previous}
         loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels, certificates, continued)
         for i, plan in enumerate(plans):
-            loader.add(plan, org_ids[i], person_ids[2 * i], person_ids[2 * i + 1], order_ids[i], cards[i],
-                       certificate_ids.get(i))
+            unit = plan.cert_kind is CertKind.UNIT
+            org_id, legal_rep_id = (next(org_ids), next(person_ids)) if unit else (None, None)
+            loader.add(plan, org_id, legal_rep_id, next(person_ids), order_ids[i], cards[i], certificate_ids.get(i))
             if (i + 1) % CHUNK == 0:
                 loader.flush()
         loader.flush()
@@ -503,7 +562,8 @@ def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
     representative on the deny list, an agent's phone shared with two unrelated organisations, and a
     second open order for one organisation's credit code. The order numbers, by warning."""
     waiting = session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status == OrderStatus.PAID,
-                                                  Order.business_type == BusinessType.NEW)
+                                                  Order.business_type == BusinessType.NEW,
+                                                  Order.cert_kind == CertKind.UNIT)
                               .order_by(Order.id).limit(6)).all()
     if len(waiting) < 6:
         return {}

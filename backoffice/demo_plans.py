@@ -31,22 +31,27 @@ class Scenario:
 _PAY = (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID)
 _REVIEW = (*_PAY, S.IN_REVIEW)
 _TODAY = (0, 0.9)  # unpaid orders are cancelled after 24 hours, so the open ones are recent
-SCENARIOS = (  # the first one takes the rounding remainder: the new queue holds at least 40 %
-    Scenario(0.42, _PAY, queue=ReviewQueue.NEW, claimed=0.3),
+# The first one takes the rounding remainder: the new queue holds at least 40 % of the orders, PERSONAL_SHARE
+# of its share waiting in the personal queue instead.
+SCENARIOS = (
+    Scenario(0.47, _PAY, queue=ReviewQueue.NEW, claimed=0.3),
     Scenario(0.04, (*_REVIEW, S.MORE_MATERIALS_NEEDED), queue=ReviewQueue.NEW),
     Scenario(0.03, (*_REVIEW, S.MORE_MATERIALS_NEEDED, S.PAID), queue=ReviewQueue.RESUBMITTED),
     Scenario(0.05, _PAY, BusinessType.REPLACEMENT, ReviewQueue.REPLACEMENT, claimed=0.25),
     Scenario(0.04, _PAY, BusinessType.INFO_CHANGE, ReviewQueue.INFO_CHANGE, claimed=0.25),
     Scenario(0.03, _PAY, BusinessType.REVOCATION, ReviewQueue.REVOCATION, claimed=0.25),
-    Scenario(0.05, (), age_days=_TODAY),
+    Scenario(0.03, (), age_days=_TODAY),
     Scenario(0.02, (S.AWAITING_SIGNATURE,), age_days=_TODAY),
-    Scenario(0.05, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT), age_days=_TODAY),
+    Scenario(0.03, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT), age_days=_TODAY),
     Scenario(0.02, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.CANCELLED), age_days=(2, 60), window_days=1),
-    Scenario(0.06, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
+    Scenario(0.05, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
     Scenario(0.04, (*_REVIEW, S.REJECTED), age_days=(1, 60)),
     Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.PROGRAMMED, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
              window_days=14),
 )
+# The share of applications for a personal certificate (个人数字证书), in every scenario; an after-sale
+# order is of the kind of the order it continues.
+PERSONAL_SHARE = 0.1
 # Seconds from the previous step to this one, for the steps before payment.
 _PROGRAMMING = dt.timedelta(minutes=3)
 _GAPS = {S.AWAITING_SIGNATURE: (300, DAY), S.AWAITING_PAYMENT: (60, 6 * 3600), S.PAID: (60, 20 * 3600)}

@@ -75,7 +75,8 @@ class InvoiceItem:
 
 @dataclass(frozen=True)
 class Party:
-    """Buyer or seller. For the buyer, `name` is the invoice title: the organisation's registered name."""
+    """Buyer or seller. For the buyer, `name` is the invoice title: the organisation's registered name, or
+    the person's name (a personal certificate's holder, who has no taxpayer ID: "")."""
 
     name: str
     taxpayer_id: str

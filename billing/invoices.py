@@ -145,7 +145,7 @@ def invoice_data(invoice: Invoice, seller: Party, drawer: str) -> InvoiceData:
         remarks += f"；对应正数发票号码 {invoice.original.number}"
     return InvoiceData(
         number=invoice.number, issued_at=invoice.issued_at,
-        buyer=Party(invoice.buyer_name, invoice.buyer_taxpayer_id, invoice.buyer_address_phone or "",
+        buyer=Party(invoice.buyer_name, invoice.buyer_taxpayer_id or "", invoice.buyer_address_phone or "",
                     invoice.buyer_bank_account or ""),
         seller=seller, items=[item], amount_cents=invoice.amount_cents, tax_cents=invoice.tax_cents,
         total_cents=invoice.total_cents, verify_url=invoice.verify_url, red=red,

@@ -37,7 +37,7 @@ class InvoiceRequest:
     request_id: str  # stable per invoice to be made, e.g. "blue:<order number>"
     kind: InvoiceKind
     buyer_name: str
-    buyer_taxpayer_id: str
+    buyer_taxpayer_id: str | None  # none for a person
     item_name: str
     tax_rate: str
     amount_cents: int

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from billing import checkout
 from billing.capital import money
+from billing.holders import HOLDER_NAME, with_holder
 from billing.services import BillingError, BillingServices
 from documents.materials import current_materials
 from models import (
@@ -30,7 +31,6 @@ from models import (
     MaterialKind,
     Order,
     OrderStatus,
-    Organisation,
     Payment,
     PaymentStatus,
     Staff,
@@ -61,7 +61,7 @@ class Waiting:
     """An order whose payment proof waits for finance."""
 
     number: str
-    organisation: str
+    holder_name: str
     amount_cents: int
     signed_at: dt.datetime | None
     proof_uploaded_at: dt.datetime
@@ -72,14 +72,14 @@ class ProofRefused:
     """An order whose proof finance refused, waiting for the applicant's new one."""
 
     number: str
-    organisation: str
+    holder_name: str
     amount_cents: int
     refused_at: dt.datetime
 
 
 def _transfer_orders():
-    return (select(Order).join(Organisation, Order.organisation_id == Organisation.id)
-            .where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.business_type.in_(PAID_BY_TRANSFER)))
+    return with_holder(select(Order)).where(Order.status == OrderStatus.AWAITING_PAYMENT,
+                                            Order.business_type.in_(PAID_BY_TRANSFER))
 
 
 def _proofs(current: bool):
@@ -92,7 +92,7 @@ def waiting_for_match(session: Session) -> list[Waiting]:
     rows = session.execute(
         _transfer_orders().join(Material, Material.order_id == Order.id)
         .where(Material.kind == MaterialKind.PAYMENT_PROOF, Material.superseded_at.is_(None))
-        .with_only_columns(Order.number, Organisation.name, Order.price_cents, Order.signed_at, Material.uploaded_at)
+        .with_only_columns(Order.number, HOLDER_NAME, Order.price_cents, Order.signed_at, Material.uploaded_at)
         .order_by(Order.signed_at, Order.id))
     return [Waiting(*row) for row in rows]
 
@@ -103,8 +103,8 @@ def waiting_for_new_proof(session: Session) -> list[ProofRefused]:
     rows = session.execute(
         _transfer_orders().join(Material, Material.order_id == Order.id)
         .where(Material.kind == MaterialKind.PAYMENT_PROOF, Order.id.not_in(_proofs(current=True)))
-        .group_by(Order.id, Order.number, Organisation.name, Order.price_cents)
-        .with_only_columns(Order.number, Organisation.name, Order.price_cents, refused_at)
+        .group_by(Order.id, Order.number, HOLDER_NAME, Order.price_cents)
+        .with_only_columns(Order.number, HOLDER_NAME, Order.price_cents, refused_at)
         .order_by(refused_at.desc(), Order.id))
     return [ProofRefused(*row) for row in rows]
 

@@ -12,15 +12,17 @@ Which orders are due:
 - never an order whose refund is still to be made (its payer is owed money and told by SMS).
 
 What goes: ID numbers, names, phones, e-mail addresses, postal addresses and bank accounts on the
-order and its people and organisation, the texts of the SMS, e-mails and transfers about the order
+order and its people and organisation (a personal certificate's holder is one of its people: their
+name, ID number and the keyed digest of it go too), the texts of the SMS, e-mails and transfers about the order
 (their rows stay, with kind, status and times), invoice copies attached to its e-mails, the
 shipping label's recipient, staff's internal notes and the materials' files (their rows stay: the
 kind, size and SHA-256 of what was reviewed).
 
 What stays, for the audit: the order number, dates, states, business type, product and price,
 the organisation's name and credit code (the certificate's subject, the invoices' buyer), the
-certificates (serial, subject, DER), payments, refunds and invoices with their PDFs (accounting
-records, kept 30 years under 会计档案管理办法), the review decisions and the audit chain, which
+certificates (serial, subject, DER: a personal one still names its holder, as issued), payments,
+refunds and invoices with their PDFs (accounting records, kept 30 years under 会计档案管理办法,
+an invoice to a person naming them), the review decisions and the audit chain, which
 is append-only and never rewritten: its entries name actions, states and numbers, and staff's
 notes (a rejection's reasons, a deny-list override's reason) stay in them as written.
 
@@ -168,7 +170,7 @@ def _material_files(session: Session, order: Order) -> list[str]:
 def _purge_rows(session: Session, order: Order, *, dry_run: bool) -> tuple[int, int]:
     """Empty the order's personal data; (people, messages) concerned. Through the mapped rows,
     not bulk UPDATEs: the sealed columns are sealed on the way, as any write of them is."""
-    people = list({order.legal_rep, order.agent})
+    people = [person for person in {order.legal_rep, order.agent} if person is not None]  # a holder alone
     sms = _of(session, SmsMessage, order)
     emails = _of(session, EmailMessage, order)
     transfers = _of(session, BankTransfer, order)
@@ -176,10 +178,11 @@ def _purge_rows(session: Session, order: Order, *, dry_run: bool) -> tuple[int, 
         return len(people), len(sms) + len(emails) + len(transfers)
     for person in people:
         person.name, person.phone, person.email = REMOVED, None, None
-        person.id_number = person.bank_card_number = None  # the ID number's digest goes with it
-    order.organisation.phone = None
-    order.account_name = order.account_number = REMOVED
-    order.account_number_digest = REMOVED  # set after the number, whose validator digests it
+        person.id_number = person.bank_card_number = None  # the ID number's digests go with it
+    if order.organisation is not None:  # a personal order has no organisation and no corporate account
+        order.organisation.phone = None
+        order.account_name = order.account_number = REMOVED
+        order.account_number_digest = REMOVED  # set after the number, whose validator digests it
     order.invoice_address_phone = order.invoice_bank_account = None
     order.mailing_address = REMOVED
     order.applicant_session_hash = order.certificate_password = None

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
+from billing.holders import HOLDER_NAME, with_holder
 from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
 from billing.reconciliation import PAID_STATES, business_day_bounds
 from models import (
@@ -26,7 +27,6 @@ from models import (
     InvoiceStatus,
     NotificationOutcome,
     Order,
-    Organisation,
     Payment,
     PaymentNotification,
     PaymentStatus,
@@ -110,7 +110,7 @@ class PaymentFilter:
 class PaymentRow:
     id: int
     order_number: str
-    organisation: str
+    holder_name: str  # the organisation's, or a personal certificate's holder's
     business_type: BusinessType
     amount_cents: int
     status: PaymentStatus
@@ -146,12 +146,12 @@ def _invoice_number_of_payment():
 
 
 def _payments(flt: PaymentFilter) -> Select:
-    return (select(Payment.id, Order.number.label("order_number"), Organisation.name.label("organisation"),
+    paid = (select(Payment.id, Order.number.label("order_number"), HOLDER_NAME.label("holder_name"),
                    Order.business_type, Payment.amount_cents, Payment.status, Payment.trade_no, Payment.paid_at,
                    Payment.created_at, Refund.status.label("refund_status"),
                    _invoice_number_of_payment().label("invoice_number"))
-            .join(Order, Order.id == Payment.order_id)
-            .join(Organisation, Organisation.id == Order.organisation_id)
+            .join(Order, Order.id == Payment.order_id))
+    return (with_holder(paid)
             .outerjoin(Refund, Refund.payment_id == Payment.id)
             .where(*_payment_conditions(flt))
             .order_by(func.coalesce(Payment.paid_at, Payment.created_at).desc(), Payment.id.desc()))
@@ -224,7 +224,7 @@ class RefundRow:
     id: int
     out_request_no: str
     order_number: str
-    organisation: str
+    holder_name: str
     amount_cents: int
     reason: RefundReason
     status: RefundStatus
@@ -249,14 +249,14 @@ def _failed_refund() -> ColumnElement[bool]:
 def _refunds(flt: RefundFilter) -> Select:
     waiting_first = case((Refund.status == RefundStatus.AWAITING_CONFIRMATION, 0),
                          (Refund.status == RefundStatus.CONFIRMED, 1), else_=2)
-    query = (select(Refund.id, Refund.out_request_no, Order.number.label("order_number"),
-                    Organisation.name.label("organisation"), Refund.amount_cents, Refund.reason, Refund.status,
-                    Refund.requested_by, Refund.requested_at, Staff.display_name.label("confirmed_by"),
-                    Refund.confirmed_at, Refund.succeeded_at, Refund.attempts, Refund.last_error,
-                    (Payment.provider == BANK_TRANSFER).label("by_transfer"))
-             .join(Payment, Payment.id == Refund.payment_id)
-             .join(Order, Order.id == Payment.order_id)
-             .join(Organisation, Organisation.id == Order.organisation_id)
+    refunds = (select(Refund.id, Refund.out_request_no, Order.number.label("order_number"),
+                      HOLDER_NAME.label("holder_name"), Refund.amount_cents, Refund.reason, Refund.status,
+                      Refund.requested_by, Refund.requested_at, Staff.display_name.label("confirmed_by"),
+                      Refund.confirmed_at, Refund.succeeded_at, Refund.attempts, Refund.last_error,
+                      (Payment.provider == BANK_TRANSFER).label("by_transfer"))
+               .join(Payment, Payment.id == Refund.payment_id)
+               .join(Order, Order.id == Payment.order_id))
+    query = (with_holder(refunds)
              .outerjoin(Staff, Staff.id == Refund.confirmed_by_id)
              .where(*flt.days.conditions(Refund.requested_at))
              .order_by(waiting_first, Refund.requested_at.desc(), Refund.id.desc()))
@@ -290,7 +290,7 @@ class InvoiceRow:
     kind: InvoiceKind
     status: InvoiceStatus
     buyer_name: str
-    buyer_taxpayer_id: str
+    buyer_taxpayer_id: str | None  # none for a person
     total_cents: int
     issued_at: dt.datetime
     order_number: str

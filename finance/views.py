@@ -137,7 +137,7 @@ def home():
                            weekday=format_date(today, "EEEE"), workday=load_calendar(db.session).is_workday(today))
 
 
-PAYMENT_HEADERS = [_l("Order no."), _l("Organisation name"), _l("Business type"), _l("Amount (yuan)"), _l("Status"),
+PAYMENT_HEADERS = [_l("Order no."), _l("Certificate holder"), _l("Business type"), _l("Amount (yuan)"), _l("Status"),
                    _l("Provider trade no."), _l("Paid at (Beijing time)"), _l("Refund"), _l("Invoice no.")]
 
 
@@ -147,7 +147,7 @@ def payments():
     flt = queries.PaymentFilter(days=_days(), on=on if on in queries.PAYMENT_DATES else "paid",
                                 status=_enum(PaymentStatus, "status"), number=_text())
     if fmt := _export_format():
-        rows = ([r.order_number, r.organisation, billing_label(r.business_type), _yuan_cell(r.amount_cents),
+        rows = ([r.order_number, r.holder_name, billing_label(r.business_type), _yuan_cell(r.amount_cents),
                  billing_label(r.status), r.trade_no, r.paid_at, billing_label(r.refund_status), r.invoice_number]
                 for r in queries.PAYMENTS.rows(db.session, flt))
         return _export(fmt, "payments", _("Payments"), PAYMENT_HEADERS, rows)
@@ -169,7 +169,7 @@ def notifications():
     return _list("finance/notifications.html", queries.NOTIFICATIONS, flt, outcomes=queries.ODD_OUTCOMES)
 
 
-REFUND_HEADERS = [_l("Refund request no."), _l("Order no."), _l("Organisation name"), _l("Amount (yuan)"),
+REFUND_HEADERS = [_l("Refund request no."), _l("Order no."), _l("Certificate holder"), _l("Amount (yuan)"),
                   _l("Reason"), _l("Status"), _l("Proposed by"), _l("Proposed at (Beijing time)"), _l("Confirmed by"),
                   _l("Confirmed at (Beijing time)"), _l("Refunded at (Beijing time)"), _l("Attempts"),
                   _l("Last error")]
@@ -180,7 +180,7 @@ def refund_list():
     flt = queries.RefundFilter(days=_days(), status=_enum(RefundStatus, "status"),
                                failed=request.args.get("failed") == "1", number=_text())
     if fmt := _export_format():
-        rows = ([r.out_request_no, r.order_number, r.organisation, _yuan_cell(r.amount_cents), billing_label(r.reason),
+        rows = ([r.out_request_no, r.order_number, r.holder_name, _yuan_cell(r.amount_cents), billing_label(r.reason),
                  billing_label(r.status), r.requested_by, r.requested_at, r.confirmed_by, r.confirmed_at,
                  r.succeeded_at, r.attempts, r.last_error] for r in queries.REFUNDS.rows(db.session, flt))
         return _export(fmt, "refunds", _("Refunds"), REFUND_HEADERS, rows)

@@ -18,11 +18,14 @@ import sys
 # Read whole: nothing secret in them.
 READS = ("organisation", "product", "certificate_profile", "payment", "ca_certificate", "certificate", "crl")
 # Read in part: the policy's columns of an order (not its sealed bank numbers or the certificate
-# password), who a staff member is (not the password hash or the second factor).
+# password), a personal certificate's holder as its subject names them (not the ID number, phone or
+# bank card), who a staff member is (not the password hash or the second factor).
 COLUMNS_READ = {
     "order": ("id", "number", "status", "business_type", "price_cents", "product_id", "organisation_id",
+              "cert_kind", "agent_id",
               # an approved replacement's or revocation's certificate, reason, signature and approvals
               "certificate_id", "revocation_reason", "signed_at", "first_approver_id"),
+    "person": ("id", "name", "subject_serial"),
     "review_decision": ("id", "order_id", "staff_id", "decision"),
     "staff": ("id", "username", "role", "active"),
     # a station may withdraw a certificate its job made (not its credential's hash)

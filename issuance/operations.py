@@ -152,7 +152,7 @@ def revoke_for_order(session: Session, keyring: Keyring, order_number: str, *,
     order = policy.order_to_revoke(session, order_number)
     serial = session.scalar(select(Certificate.serial_number).where(Certificate.id == order.certificate_id))
     certificate = _locked(session, serial)
-    policy.check_same_organisation(session, order, certificate)
+    policy.check_same_holder(session, order, certificate)
     code = policy.order_reason(order)
     requested_by, confirmed_by = policy.order_approvers(session, order)
     if certificate.status is CertificateStatus.REVOKED:
@@ -168,7 +168,7 @@ def supersede_for_order(session: Session, order_number: str, *, now: dt.datetime
     made."""
     order = policy.order_to_supersede(session, order_number)
     earlier = policy.named_certificate(session, order)
-    policy.check_same_organisation(session, order, earlier)
+    policy.check_same_holder(session, order, earlier)
     successor = policy.own_certificate(session, order)
     target = f"certificate:{earlier.serial_number}"
     # One successor in force per certificate (policy: earlier_certificate_succeeded): superseded while

@@ -12,6 +12,8 @@ issuing (issuance.operations.issue_certificate, in this order)
   a renewal or an information change (a new certificate on the same key, for the certificate it names):
     order_names_no_certificate          the order names no earlier certificate
     certificate_of_another_organisation the earlier certificate was issued to another credit code
+    certificate_of_another_holder       a personal order's earlier certificate was issued to another
+                                        person (another subject_serial: another ID), or to a unit
     earlier_certificate_not_valid       the earlier certificate is revoked or superseded
     earlier_certificate_succeeded       another order naming it has an unrevoked certificate already
     outside_renewal_window              a renewal more than 89 days before the earlier end, or more than
@@ -21,6 +23,7 @@ issuing (issuance.operations.issue_certificate, in this order)
     profile_invalid                     the profile names a usage or policy that cannot be encoded
     key_type_not_allowed                the request's key is not among the profile's key types
     region_unknown, name_too_long       the reviewed data makes no valid subject
+    holder_unidentified                 a personal order's holder has no ID type and number on file
     subject_mismatch                    the request's subject is not the one the reviewed data makes
     subject_changed                     a renewal whose reviewed data makes another subject than the
                                         earlier certificate's (a change of name or region is an
@@ -43,6 +46,7 @@ approval, the register's dual control done by the review itself)
     order_not_approved                  the order is not approved (nor programmed, shipped or completed since)
     order_names_no_certificate          the order names no certificate to revoke
     certificate_of_another_organisation the certificate was issued to another credit code
+    certificate_of_another_holder       a personal order's certificate was issued to another person
     reason_not_allowed                  no reason, or one the business type does not allow (a
                                         replacement: keyCompromise for a lost key, superseded for a damaged one)
     signature_missing                   a replacement the applicant has not signed by SMS code
@@ -57,6 +61,7 @@ an information change is on the key, the earlier one is marked superseded; nothi
     business_type_not_superseding       only a renewal or an information change supersedes a certificate
     order_names_no_certificate          the order names no earlier certificate
     certificate_of_another_organisation the earlier certificate was issued to another credit code
+    certificate_of_another_holder       a personal order's earlier certificate was issued to another person
     order_certificate_missing           the order has no unrevoked certificate of its own (yet)
     earlier_certificate_not_valid       the earlier certificate is revoked, or superseded by another order
 """
@@ -167,16 +172,26 @@ def reason(code: int) -> RevocationReason:
 
 # --- the order ---------------------------------------------------------------------------
 
+# Whose certificate an order is for: a unit order's organisation; a personal order's holder (the person
+# in the agent's place), of whom the policy reads the name and subject_serial only (never the ID number).
+_HOLDER_COLUMNS = (Order.cert_kind, Order.organisation_id, Order.agent_id)
+
+
+def _holder() -> tuple:
+    return joinedload(Order.organisation), joinedload(Order.agent).load_only(Person.name, Person.subject_serial)
+
+
 
 def order_to_issue(session: Session, order_number: str) -> Order:
     """The order, approved and of a business type that makes a certificate, with its product,
-    profile and organisation. The sealed columns (bank numbers, the certificate password) are
-    not read: the signing service has no use for them and holds no key to open them."""
+    profile and holder (the organisation, or the person). The sealed columns (bank numbers, the
+    certificate password, an ID number) are not read: the signing service has no use for them and
+    holds no key to open them."""
     order = session.scalars(
         select(Order).where(Order.number == order_number)
         .options(load_only(Order.number, Order.status, Order.business_type, Order.price_cents,
-                           Order.product_id, Order.organisation_id, Order.certificate_id),
-                 joinedload(Order.organisation), joinedload(Order.product).joinedload(Product.profile))
+                           Order.product_id, Order.certificate_id, *_HOLDER_COLUMNS),
+                 *_holder(), joinedload(Order.product).joinedload(Product.profile))
     ).first()
     if order is None:
         raise PolicyRefused("order_unknown", f"no order {order_number}")
@@ -215,7 +230,7 @@ def earlier_certificate(session: Session, order: Order, now: dt.datetime) -> Cer
     if order.business_type not in SUCCEEDING_BUSINESS_TYPES:
         return None
     earlier = named_certificate(session, order)
-    check_same_organisation(session, order, earlier)
+    check_same_holder(session, order, earlier)
     check_earlier_valid(earlier)
     # (the order's columns named: the signing service's database role may read no others)
     if session.scalar(select(Certificate.id).join(Order, Order.id == Certificate.order_id).where(
@@ -329,9 +344,9 @@ def order_to_revoke(session: Session, order_number: str) -> Order:
     columns only, as order_to_issue reads them)."""
     order = session.scalars(
         select(Order).where(Order.number == order_number)
-        .options(load_only(Order.id, Order.number, Order.status, Order.business_type, Order.organisation_id,
+        .options(load_only(Order.id, Order.number, Order.status, Order.business_type, *_HOLDER_COLUMNS,
                            Order.certificate_id, Order.revocation_reason, Order.signed_at, Order.first_approver_id),
-                 joinedload(Order.organisation))
+                 *_holder())
     ).first()
     if order is None:
         raise PolicyRefused("order_unknown", f"no order {order_number}")
@@ -344,15 +359,18 @@ def order_to_revoke(session: Session, order_number: str) -> Order:
     return order
 
 
-def check_same_organisation(session: Session, order: Order, certificate: Certificate) -> None:
-    """The certificate was issued to the organisation (by credit code) the order is for; a personal order's,
-    to the same person (by subject_serial, the keyed digest of their ID)."""
+def check_same_holder(session: Session, order: Order, certificate: Certificate) -> None:
+    """The certificate was issued to the holder the order is for: the organisation by its credit code,
+    the person by their subject_serial (the keyed digest of their ID, as the certificate names them)."""
     if order.personal:
-        holder = session.scalar(select(Person.subject_serial).join(Order, Order.agent_id == Person.id)
-                                .where(Order.id == certificate.order_id, Order.cert_kind == CertKind.PERSONAL))
-        if holder is None or holder != order.holder.subject_serial:
-            raise PolicyRefused("certificate_of_another_organisation", f"certificate {certificate.serial_number} is "
-                                                                       f"not of the holder of order {order.number}")
+        earlier = session.execute(select(Order.cert_kind, Person.subject_serial)
+                                  .join(Person, Order.agent_id == Person.id)
+                                  .where(Order.id == certificate.order_id)).first()
+        serial = order.holder.subject_serial
+        if earlier is None or earlier.cert_kind is not CertKind.PERSONAL or not serial \
+                or earlier.subject_serial != serial:
+            raise PolicyRefused("certificate_of_another_holder", f"certificate {certificate.serial_number} is not "
+                                                                 f"of the holder of order {order.number}")
         return
     holder = session.scalar(select(Organisation.credit_code).join(Order, Order.organisation_id == Organisation.id)
                             .where(Order.id == certificate.order_id))
@@ -408,11 +426,11 @@ def _staff(session: Session, staff_id: int | None) -> Staff | None:
 
 
 def order_to_supersede(session: Session, order_number: str) -> Order:
-    """The renewal or information change, with its organisation (the policy's columns only)."""
+    """The renewal or information change, with its holder (the policy's columns only)."""
     order = session.scalars(
         select(Order).where(Order.number == order_number)
-        .options(load_only(Order.id, Order.number, Order.business_type, Order.organisation_id, Order.certificate_id),
-                 joinedload(Order.organisation))
+        .options(load_only(Order.id, Order.number, Order.business_type, *_HOLDER_COLUMNS, Order.certificate_id),
+                 *_holder())
     ).first()
     if order is None:
         raise PolicyRefused("order_unknown", f"no order {order_number}")

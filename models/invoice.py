@@ -40,7 +40,7 @@ class Invoice(Base):
     original_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
     issued_at: Mapped[dt.datetime] = mapped_column(index=True)
     buyer_name: Mapped[str255]
-    buyer_taxpayer_id: Mapped[str20]
+    buyer_taxpayer_id: Mapped[str20 | None]  # a person (a personal certificate's holder) has none
     buyer_address_phone: Mapped[str255 | None]
     buyer_bank_account: Mapped[str | None] = mapped_column(SealedText("invoice.buyer_bank_account"))
     item_name: Mapped[str120]

@@ -44,7 +44,8 @@ def waiting_orders(session: Session, limit: int = 200) -> list[Order]:
     return list(session.scalars(
         select(Order).where(Order.status == OrderStatus.APPROVED, programmed_at_station_sql(), _paid_or_free(),
                             _nothing_to_revoke_first(), ~exists().where(ProgrammingJob.order_id == Order.id))
-        .options(joinedload(Order.organisation), joinedload(Order.product), joinedload(Order.media_model))
+        .options(joinedload(Order.organisation), joinedload(Order.agent), joinedload(Order.product),
+                 joinedload(Order.media_model))
         .order_by(Order.approved_at, Order.id).limit(limit)))
 
 
@@ -53,6 +54,7 @@ def jobs_in_hand(session: Session) -> list[ProgrammingJob]:
     return list(session.scalars(
         select(ProgrammingJob).where(ProgrammingJob.status != JobStatus.DONE)
         .options(joinedload(ProgrammingJob.order).joinedload(Order.organisation),
+                 joinedload(ProgrammingJob.order).joinedload(Order.agent),
                  joinedload(ProgrammingJob.claimed_by), joinedload(ProgrammingJob.station))
         .join(Order, ProgrammingJob.order_id == Order.id).order_by(Order.approved_at, ProgrammingJob.id)))
 

@@ -45,9 +45,9 @@ from models import (
     MaterialKind,
     Order,
     OrderStatus,
-    Organisation,
     Payment,
     PaymentStatus,
+    PersonRole,
     RefundReason,
     RefundStatus,
     ReviewQueue,
@@ -60,10 +60,10 @@ from models import (
     next_password_card_number,
 )
 from models.audit_chain import seal_head, verify
-from models.business import required_materials
+from models.business import MATERIALS, PERSONAL_MATERIALS
 from models.business_time import BUSINESS_TZ
 from models.order_state import check_transition
-from models.sealed import lookup_digest
+from models.sealed import lookup_digest, subject_serial
 from public import validators
 from review.dual_control import changed_identity
 from review.sla import load_calendar, policy_for
@@ -103,6 +103,11 @@ def load(db_session, tmp_path, n: int, seed: int = 7, keyring: Keyring | None = 
     return SimpleNamespace(counts=counts, ours=ours, orders=orders)
 
 
+def documents_of(order: Order) -> tuple[MaterialKind, ...]:
+    """The documents a demo order of its business type and kind has (a unit's, or a person's ID card)."""
+    return (PERSONAL_MATERIALS if order.personal else MATERIALS)[order.business_type]
+
+
 def chain_problems(db_session, key: bytes) -> list:
     return list(verify(db_session, key, now=NOW))
 
@@ -115,10 +120,13 @@ def loaded(db_session, staff, tmp_path, keyring):
 def test_counts_and_status_mix(db_session, loaded):
     orders, tables = loaded.orders, loaded.counts["tables"]
     resubmitted = sum(o.queue == ReviewQueue.RESUBMITTED for o in orders)
-    assert len(orders) == 300
-    assert tables["organisation"] == 300 and tables["person"] == 600 and tables["order"] == 300
+    personal = sum(o.personal for o in orders)
+    assert len(orders) == 300 and 0.06 * 300 <= personal <= 0.15 * 300
+    # A unit order has its organisation, legal representative and agent; a personal one its holder alone.
+    assert tables["organisation"] == 300 - personal and tables["person"] == 2 * (300 - personal) + personal
+    assert tables["order"] == 300
     # Each order has the documents of its business type; a re-submitted document keeps its predecessor.
-    assert tables["material"] == sum(len(required_materials(o.business_type)) for o in orders) + resubmitted
+    assert tables["material"] == sum(len(documents_of(o)) for o in orders) + resubmitted
     assert tables["certificate"] == sum(o.status is S.COMPLETED for o in orders)
     assert tables["shipment"] == sum(o.status in (S.SHIPPED, S.COMPLETED) for o in orders) > 0
     assert "skipped" not in loaded.counts
@@ -157,6 +165,19 @@ def test_without_reviewers_nothing_is_claimed(db_session, tmp_path):
 def test_organisations_and_people_pass_the_desk_checks(db_session, loaded):
     id_numbers = []
     for order in loaded.orders:
+        if order.personal:  # the holder alone, in the agent's place; no organisation, account or taxpayer ID
+            holder = order.holder
+            assert holder.role is PersonRole.HOLDER and order.legal_rep is None and order.identity_method is None
+            assert validators.id_number(holder.id_type, holder.id_number) == holder.id_number
+            assert holder.subject_serial == subject_serial(str(holder.id_type), holder.id_number)
+            assert validators.mainland_mobile(holder.phone) == holder.phone
+            assert validators.email_address(holder.email)
+            assert order.account_number is None and order.invoice_taxpayer_id is None
+            assert order.invoice_title == holder.name and regions.is_city_of(order.mailing_province,
+                                                                              order.mailing_city)
+            if order.previous_order_id is None:
+                id_numbers.append(holder.id_number)
+            continue
         org = order.organisation
         assert validators.unified_social_credit_code(org.credit_code) == org.credit_code
         assert re.fullmatch(r"\S{4,40}(公司|中心|医院|学院|中学|局|站|馆)", org.name), org.name
@@ -189,18 +210,20 @@ def test_order_numbers_are_unique_and_later_orders_carry_on(db_session, loaded):
     numbers = [o.number for o in loaded.orders]
     assert len(set(numbers)) == len(numbers)
     for order in loaded.orders:
-        assert re.fullmatch(r"\d{8}U\d{6}", order.number)
+        assert re.fullmatch(r"\d{8}" + ("P" if order.personal else "U") + r"\d{6}", order.number)
         assert order.number[:8] == f"{order.created_at.astimezone(BUSINESS_TZ):%Y%m%d}"
     by_creation = sorted(loaded.orders, key=lambda o: o.created_at)
-    assert [o.number for o in by_creation if o.number[:8] == "20261125"] == sorted(
-        o.number for o in by_creation if o.number[:8] == "20261125")
+    for letter in "UP":  # each kind of certificate numbers its own orders of a day
+        today = [o.number for o in by_creation if o.number[:9] == "20261125" + letter]
+        assert today == sorted(today)
     assert next_order_number(db_session, CertKind.UNIT, NOW) not in numbers
+    assert next_order_number(db_session, CertKind.PERSONAL, NOW) not in numbers
 
 
 def test_materials_are_real_shared_images(db_session, loaded, tmp_path):
     materials = db_session.scalars(select(Material).where(Material.order_id.in_([o.id for o in loaded.orders]))).all()
     current = {(m.order_id, m.kind) for m in materials if m.superseded_at is None}
-    assert current == {(o.id, kind) for o in loaded.orders for kind in required_materials(o.business_type)}
+    assert current == {(o.id, kind) for o in loaded.orders for kind in documents_of(o)}
     store = folder_store(tmp_path)
     blobs = {m.stored_name: m for m in materials}
     assert 6 <= len(blobs) <= 12  # two drawings of each kind at most, the payment proof among them
@@ -278,7 +301,7 @@ def test_audit_history_is_chained_and_verifies_once_sealed(app, db_session, load
 def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session, staff, tmp_path):
     first = load(db_session, tmp_path, 40, seed=11)
     second = load(db_session, tmp_path, 40, seed=11)
-    names = [[o.organisation.name for o in run.orders] for run in (first, second)]
+    names = [[o.holder_name for o in run.orders] for run in (first, second)]
     assert names[0] == names[1]
     numbers = [o.number for o in first.orders + second.orders]
     assert len(set(numbers)) == 80
@@ -422,7 +445,7 @@ def test_without_an_active_courier_the_shipped_keys_have_no_parcel_and_the_load_
 @pytest.fixture
 def billed(in_app, db_session, staff, tmp_path, billing_services):
     """Demo applications with their payments, invoices and refunds, as `flask demo-data` makes them."""
-    loaded = load(db_session, tmp_path, 50, seed=5)  # a seed whose rejections include a recent one
+    loaded = load(db_session, tmp_path, 50, seed=21)  # a seed whose rejections include a recent one
     loaded.before = {o.id: (o.status, o.updated_at) for o in loaded.orders}
     loaded.billing = bill_demo_orders(db_session, billing_services, now=NOW)
     loaded.paid = [o for o in loaded.orders if o.status in PAST_PAYMENT and o.price_cents]
@@ -519,7 +542,7 @@ def test_command_loads_and_reports(make_app, db_session, tmp_path):
     ceremony.hold_ceremony(db_session, CaSettings.from_config(app.config),
                            [add_staff(db_session, StaffRole.ADMIN), add_staff(db_session, StaffRole.SENIOR_REVIEWER)])
     app.cli.add_command(demo_data_command)
-    before = db_session.scalar(select(func.count()).select_from(Organisation))
+    before = db_session.scalar(select(func.count()).select_from(Order))
     payments = db_session.scalar(select(func.count()).select_from(Payment))
     result = app.test_cli_runner().invoke(args=["demo-data", "--applications", "25", "--seed", "5"])
     assert result.exit_code == 0, result.output
@@ -527,7 +550,7 @@ def test_command_loads_and_reports(make_app, db_session, tmp_path):
     assert "order 25" in result.output and "statuses:" in result.output
     assert re.search(r"shipment [1-9]", result.output) and "skipped:" not in result.output
     assert re.search(r"certificate [1-9]", result.output)
-    assert db_session.scalar(select(func.count()).select_from(Organisation)) == before + 25
+    assert db_session.scalar(select(func.count()).select_from(Order)) == before + 25
     made = re.search(r"billing: +paid and invoiced (\d+)", result.output)
     assert made and db_session.scalar(select(func.count()).select_from(Payment)) == payments + int(made.group(1))
 
@@ -582,7 +605,11 @@ def test_completed_orders_have_their_certificate_signed_by_the_issuing_ca(db_ses
         signed = cx509.load_der_x509_certificate(certificate.der)
         issuer_key.verify(signed.signature, signed.tbs_certificate_bytes, ec.ECDSA(signed.signature_hash_algorithm))
         assert f"{signed.serial_number:032x}" == certificate.serial_number
-        assert signed.subject.rfc4514_string() .count(order.organisation.name) == 2  # O and CN
+        if order.personal:  # the holder by name and by the digest of their ID, never the ID number
+            assert [a.value for a in signed.subject] == ["CN", order.holder.name, order.holder.subject_serial]
+            assert order.holder.id_number.encode() not in certificate.der
+        else:
+            assert signed.subject.rfc4514_string().count(order.organisation.name) == 2  # O and CN
 
 
 def test_after_sale_orders_continue_an_earlier_completed_order_and_its_certificate(db_session, loaded):
@@ -595,18 +622,24 @@ def test_after_sale_orders_continue_an_earlier_completed_order_and_its_certifica
         earlier, certificate = order.previous_order, order.certificate
         assert earlier.status is S.COMPLETED and earlier.completed_at < order.created_at
         assert certificate.order_id == earlier.id and certificate.status is CertificateStatus.VALID
-        assert order.organisation.credit_code == earlier.organisation.credit_code
+        assert order.cert_kind is earlier.cert_kind
+        if order.personal:  # the same holder, by their ID
+            assert order.organisation is None and order.holder.subject_serial == earlier.holder.subject_serial
+        else:
+            assert order.organisation.credit_code == earlier.organisation.credit_code
         assert (order.channel_id, order.product_id, order.mailing_address, order.account_number) == (
             earlier.channel_id, earlier.product_id, earlier.mailing_address, earlier.account_number)
         assert order.agent.id_number == earlier.agent.id_number
         kinds = {m.kind for m in db_session.scalars(select(Material).where(Material.order_id == order.id))}
-        assert kinds == set(required_materials(order.business_type))
+        assert kinds == set(documents_of(order))
         if order.business_type is BusinessType.REPLACEMENT:
             assert order.revocation_reason in (RevocationReason.KEY_COMPROMISE, RevocationReason.SUPERSEDED)
             assert MaterialKind.PAYMENT_PROOF in kinds and order.price_cents > 0
         elif order.business_type is BusinessType.REVOCATION:
             assert order.revocation_reason in {int(r) for r, _ in demo_plans.REASONS[BusinessType.REVOCATION]}
             assert kinds == set() and order.price_cents == 0
+        elif order.personal:  # an information change of a person: their name (the ID stays theirs)
+            assert order.revocation_reason is None and order.holder.name != earlier.holder.name
         else:
             assert order.revocation_reason is None
             names_changed += order.organisation.name != earlier.organisation.name

@@ -48,7 +48,7 @@ def _certificate(session, order: Order, not_after: dt.datetime) -> Certificate:
     session.add_all([ca, profile])
     session.flush()
     certificate = Certificate(order_id=order.id, issuer_id=ca.id, profile_id=profile.id, job_id=f"job-{serial}",
-                              serial_number=serial, subject=f"CN={order.organisation.name}", key_type="rsa2048",
+                              serial_number=serial, subject=f"CN={order.holder_name}", key_type="rsa2048",
                               csr_sha256="0" * 64, not_before=not_after - dt.timedelta(days=365), not_after=not_after,
                               der=b"certificate")
     session.add(certificate)
@@ -284,3 +284,29 @@ def test_a_file_another_order_still_names_is_kept(app, db_session, orders):
 
     assert files.kept().count(True) == 1 and Files._exists(shared.stored_name)
     assert report.files == 9
+
+
+def test_a_personal_order_loses_its_holder_s_personal_data(app, db_session):
+    from tests.personal_orders import personal_payment, resident_id
+
+    order = personal_payment(db_session, app.config["UPLOAD_FOLDER"], name="欧阳晓梅", id_number=resident_id(321)).order
+    holder = order.holder
+    assert holder.subject_serial and order.organisation is None
+    _certificate(db_session, order, FIVE_YEARS_AND_A_DAY)
+    _with_messages(db_session, order)
+    files = Files(db_session, order)
+    assert len(files.names) == 2 and all(files.kept())  # the ID card's two sides
+    db_session.commit()
+
+    report = _purge(app, db_session)
+
+    assert order.number in report.orders and order.number not in report.failed
+    db_session.expire_all()
+    assert not any(files.kept())
+    assert (holder.name, holder.phone, holder.email, holder.id_number, holder.id_number_digest,
+            holder.bank_card_number, holder.subject_serial) == ("", None, None, None, None, None, None)
+    assert (order.account_name, order.account_number, order.mailing_address, order.organisation) == (
+        None, None, "", None)
+    assert all(m.phone == "" for m in db_session.scalars(select(SmsMessage).where(SmsMessage.order_id == order.id)))
+    assert order.purged_at == NOW and order.status is OrderStatus.COMPLETED
+    assert db_session.scalar(select(Certificate.der).where(Certificate.order_id == order.id)) == b"certificate"

@@ -14,11 +14,14 @@ from sqlalchemy.exc import ProgrammingError
 
 from issuance import database_role, ocsp, operations, store
 from issuance.authority import Keyring
+from issuance.interfaces import PolicyRefused
 from issuance.settings import CaSettings
-from models import BusinessType, Certificate, RevocationReason, StaffRole, audit_chain
+from models import BusinessType, Certificate, Order, RevocationReason, StaffRole, audit_chain
 from tests import factories
 from tests.issuance.conftest import approve as approve_order
 from tests.issuance.conftest import approved_order, csr_pem, subject_of
+from tests.issuance.test_personal import personal_subject
+from tests.personal_orders import approved_personal_order, personal_payment
 from tests.review.approvals import after_sale, approve, paid
 from web.extensions import db
 
@@ -141,6 +144,48 @@ def test_the_role_issues_an_information_change_and_supersedes_the_earlier_certif
         sessions.kw["bind"].dispose()
 
 
+def test_the_role_issues_a_personal_certificate_and_its_information_change(ca_app, signer_url):
+    """The holder's name and subject_serial are all the role reads of a person (never the ID number)."""
+    with ca_app.app_context():
+        folder = ca_app.config["UPLOAD_FOLDER"]
+        order = approved_personal_order(db.session, folder, name="李晓梅")
+        number, serial = order.number, order.holder.subject_serial
+        request = csr_pem(personal_subject("李晓梅", serial))
+        db.session.commit()
+    settings = {**ca_app.config, "SIGNER_DATABASE_URL": signer_url}
+    sessions = store.make_sessions(settings)
+    keyring = Keyring(CaSettings.from_config(settings))
+    try:
+        with store.unit_of_work(sessions, writes=True) as session:
+            earlier = operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}",
+                                                   order_number=number, csr_pem=request)
+        with ca_app.app_context():
+            first = db.session.scalars(select(Order).where(Order.number == number)).one()
+            change = approve_order(db.session, personal_payment(
+                db.session, folder, name="李小梅", id_number=first.holder.id_number,
+                business_type=BusinessType.INFO_CHANGE).order)
+            change.previous_order_id, change.certificate_id = first.id, db.session.scalars(
+                select(Certificate.id).where(Certificate.serial_number == earlier.serial_number)).one()
+            change_number, change_request = change.number, csr_pem(personal_subject("李小梅", serial))
+            other = approve_order(db.session, personal_payment(db.session, folder, name="李晓梅",
+                                                               business_type=BusinessType.INFO_CHANGE).order)
+            other.previous_order_id, other.certificate_id = change.previous_order_id, change.certificate_id
+            other_number, other_request = other.number, csr_pem(personal_subject("李晓梅", other.holder.subject_serial))
+            db.session.commit()
+        with store.unit_of_work(sessions, writes=True) as session, pytest.raises(PolicyRefused) as refused:
+            operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}", order_number=other_number,
+                                         csr_pem=other_request)
+        assert refused.value.rule == "certificate_of_another_holder"
+        with store.unit_of_work(sessions, writes=True) as session:
+            issued = operations.issue_certificate(session, keyring, job_id=f"job-{uuid.uuid4()}",
+                                                  order_number=change_number, csr_pem=change_request)
+        with store.unit_of_work(sessions, writes=True) as session:
+            superseded = operations.supersede_for_order(session, change_number)
+        assert issued.not_after == earlier.not_after and superseded.serial_number == earlier.serial_number
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE \"order\" SET status = 'approved'",
     "INSERT INTO payment (order_id, provider, out_trade_no, amount_cents, status, created_at) "
@@ -157,6 +202,10 @@ def test_the_role_issues_an_information_change_and_supersedes_the_earlier_certif
     "UPDATE audit_entry SET actor = 'someone else'",
     "DELETE FROM audit_entry",
     "SELECT * FROM person",
+    "SELECT id_number FROM person",
+    "SELECT id_number_digest FROM person",
+    "SELECT phone FROM person",
+    "SELECT bank_card_number FROM person",
     "SELECT checklist FROM review_decision",
     "UPDATE review_decision SET decision = 'approve'",
     "UPDATE staff SET active = true",
