@@ -92,8 +92,8 @@ def test_an_unknown_id_gets_the_same_answer_and_no_code(client, db_session, held
     for id_number in (resident_id(4242), held.id_number):
         response = ask(client, id_number, "13900000001", **PERSONAL)  # the second: not the holder's phone
         answers.append((response.status_code, response.headers["Location"]))
-        page = client.get("/query/verify?lang=en").get_data(as_text=True)
-        assert "a personal certificate&#39;s holder&#39;s) phone of orders for this ID" in page
+        page = client.get("/query/verify").get_data(as_text=True)  # said in the language it was asked in
+        assert "如该手机号是此证件号码订单的经办人（个人证书为持有人）手机号" in page
     assert answers[0] == answers[1] and answers[0][1].endswith("/query/verify")
     assert codes(db_session) == []
 

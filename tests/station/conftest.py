@@ -16,6 +16,7 @@ from tests import factories
 from tests.conftest import add_staff, sign_in
 from tests.databases import own_database
 from tests.serving import served
+from web.database import write_lock
 from web.extensions import db
 
 
@@ -58,9 +59,11 @@ def fulfillment(client, committed):
 
 @pytest.fixture
 def committed(station_app):
-    """committed(fn) -> fn(session)'s result, run in the app and committed."""
+    """committed(fn) -> fn(session)'s result, run in the app and committed. Its transaction takes SQLite's
+    write lock at BEGIN, as the app's writing requests do: a transaction that read first and then writes
+    would fail at once ("database is locked") when the live agent's requests wrote in between."""
     def run(work):
-        with station_app.app_context():
+        with station_app.app_context(), write_lock():
             result = work(db.session)
             db.session.flush()
             if isinstance(result, Base):

@@ -53,7 +53,7 @@ def test_a_personal_key_is_programmed_carded_and_shipped_to_its_holder(live_stat
     agent = live_station.agents.start()
     _label, serial = plugged_key(live_station, committed, agent)
     public_id = start(client, committed, live_station.name, number, serial)
-    page = client.get(f"/console/station/jobs/{public_id}").get_data(as_text=True)
+    page = client.get(f"/console/station/jobs/{public_id}?lang=en").get_data(as_text=True)
     assert HOLDER in page and str(escape("Holder")) in page
     wait_for(status_is(committed, public_id, JobStatus.DONE), what="the job to be done")
     assert agent.stop() == 0, agent.output
