@@ -68,6 +68,13 @@ def application(**overrides) -> dict:
     return data
 
 
+def resident_id(serial: int | None = None) -> str:
+    """A valid resident ID number (GB 11643 check character): one per serial, a new one without."""
+    serial = next(_serials) if serial is None else serial
+    body = f"110105{1950 + serial // 1000 % 50}0101{serial % 1000:03d}"
+    return body + resident_id_check_char(body)
+
+
 def personal_application(**overrides) -> dict:
     """A personal certificate's application as its form posts it: the holder's own (a resident ID
     of their own, with its check character, and a phone of their own)."""

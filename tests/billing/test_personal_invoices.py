@@ -10,7 +10,8 @@ from billing import invoices, refunds
 from models import BusinessType, EmailMessage, RefundReason, StaffRole
 from models.base import utcnow
 from tests.billing.test_invoices import _pdf
-from tests.personal_orders import personal_payment, resident_id, unpaid_personal_order
+from tests.factories import resident_id
+from tests.personal_orders import personal_payment, unpaid_personal_order
 
 HOLDER = "司马晓梅"
 ID_NUMBER = resident_id(654)

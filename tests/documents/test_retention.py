@@ -287,7 +287,8 @@ def test_a_file_another_order_still_names_is_kept(app, db_session, orders):
 
 
 def test_a_personal_order_loses_its_holder_s_personal_data(app, db_session):
-    from tests.personal_orders import personal_payment, resident_id
+    from tests.factories import resident_id
+    from tests.personal_orders import personal_payment
 
     order = personal_payment(db_session, app.config["UPLOAD_FOLDER"], name="欧阳晓梅", id_number=resident_id(321)).order
     holder = order.holder

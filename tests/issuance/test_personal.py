@@ -18,9 +18,10 @@ from issuance import operations
 from issuance.interfaces import PolicyRefused
 from models import BusinessType, Certificate, CertificateProfile, Order, OrderStatus, RevocationReason
 from models.base import utcnow
+from tests.factories import resident_id
 from tests.issuance.conftest import approve, approved_order, csr_pem
 from tests.issuance.test_succession import issue, keyfile_only, refusal, register
-from tests.personal_orders import approved_personal_order, personal_payment, resident_id
+from tests.personal_orders import approved_personal_order, personal_payment
 from web.extensions import db
 
 HOLDER = "李晓梅"

@@ -28,7 +28,6 @@ from models import (
     next_order_number,
 )
 from models.base import utcnow
-from public.validators import resident_id_check_char
 from tests import factories
 
 HOLDER_NAME = "王小明"
@@ -37,11 +36,6 @@ _serials = count(1)
 TO_COMPLETED = (OrderStatus.AWAITING_SIGNATURE, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID,
                 OrderStatus.IN_REVIEW, OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED,
                 OrderStatus.SHIPPED, OrderStatus.COMPLETED)
-
-
-def resident_id(serial: int) -> str:
-    body = f"110105{1950 + serial // 1000 % 50}0101{serial % 1000:03d}"
-    return body + resident_id_check_char(body)
 
 
 def personal_order(session, *, id_number: str, phone: str, name: str = HOLDER_NAME,
@@ -78,7 +72,7 @@ def held_certificate(session, *, token_state: TokenState = TokenState.ACTIVE, **
     """A completed personal order, its certificate in the register (with a certificate the key helper may
     report: the register's serial, self-signed) on a key in `token_state`; committed."""
     serial = next(_serials)
-    holder = {"id_number": resident_id(serial), "phone": f"137{serial:08d}", **holder}
+    holder = {"id_number": factories.resident_id(serial), "phone": f"137{serial:08d}", **holder}
     order = personal_order(session, **holder)
     number = int.from_bytes(f"personal-{serial}".encode(), "big")
     hex_serial, media_serial = f"{number:032x}", f"PK{serial:06d}"

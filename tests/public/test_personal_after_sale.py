@@ -28,8 +28,9 @@ from models.base import utcnow
 from protocol import helper as protocol
 from tests import factories
 from tests.conftest import sms_code_in
+from tests.factories import resident_id
 from tests.public.key_helper.fake_helper import FakeHelper
-from tests.public.personal import HOLDER_NAME, held_certificate, personal_order, resident_id
+from tests.public.personal import HOLDER_NAME, held_certificate, personal_order
 from tests.public.test_order_query import ask
 from tests.public.test_revocation import a_minute_later, revocations
 from tests.review.approvals import approve

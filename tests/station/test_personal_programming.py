@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from fulfillment.shipping import address_of
 from models import Courier, JobStatus, OrderStatus, Shipment
-from tests.personal_orders import approved_personal_order, resident_id
+from tests.factories import resident_id
+from tests.personal_orders import approved_personal_order
 from tests.station import live
 from tests.station.conftest import order_of
 from tests.station.live import wait_for

@@ -31,8 +31,8 @@ from models.base import utcnow
 from notifications.outbox import latest_for
 from public import operations
 from tests.conftest import sms_code_in
+from tests.personal_orders import approved_personal_order
 from tests.public.key_helper.pages import form_values, open_renewal, renew_and_pay, status
-from tests.public.key_helper.personal import approved_personal_order
 from tests.public.key_helper.test_personal_renewal import sign_and_pay
 from tests.softhsm import MODULE
 from tests.station import live

@@ -13,9 +13,9 @@ from notifications.outbox import latest_for
 from protocol import helper as protocol
 from station import queue
 from tests.conftest import sms_code_in
+from tests.personal_orders import approved_personal_order
 from tests.public.key_helper.fake_helper import FakeHelper
 from tests.public.key_helper.pages import form_values, open_renewal
-from tests.public.key_helper.personal import approved_personal_order
 from tests.public.test_order_query import ask
 
 NAME = "李个人"
