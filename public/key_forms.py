@@ -31,7 +31,19 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class ContactForm(Form):
+class MailingForm(Form):
+    """The mailing address, as the application form has it."""
+
+    mailing_province = ApplicationForm.mailing_province
+    mailing_city = ApplicationForm.mailing_city
+    mailing_address = ApplicationForm.mailing_address
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        region_choices(self.mailing_province, self.mailing_city)
+
+
+class ContactForm(MailingForm):
     """The agent and the mailing address, as the application form has them: renewal, information change
     and the unlock's identity share them."""
 
@@ -40,13 +52,6 @@ class ContactForm(Form):
     agent_id_type = ApplicationForm.agent_id_type
     agent_id_number = ApplicationForm.agent_id_number
     agent_email = ApplicationForm.agent_email
-    mailing_province = ApplicationForm.mailing_province
-    mailing_city = ApplicationForm.mailing_city
-    mailing_address = ApplicationForm.mailing_address
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        region_choices(self.mailing_province, self.mailing_city)
 
     def validate_agent_id_number(self, field) -> None:
         check_id_number(self.agent_id_type, field)
@@ -65,19 +70,12 @@ class LegalRepFields:
         check_id_number(self.legal_rep_id_type, field)
 
 
-class HolderContactForm(Form):
+class HolderContactForm(MailingForm):
     """A personal certificate's holder's phone and e-mail and the mailing address: their name and ID are the
     certificate's (public.holder_orders)."""
 
     holder_phone = text_field(_l("Mobile phone"), True, 20, Checked(validators.mainland_mobile))
     holder_email = text_field(_l("E-mail"), True, 120, Checked(validators.email_address))
-    mailing_province = ApplicationForm.mailing_province
-    mailing_city = ApplicationForm.mailing_city
-    mailing_address = ApplicationForm.mailing_address
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        region_choices(self.mailing_province, self.mailing_city)
 
 
 class SealServicesFields:
