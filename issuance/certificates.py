@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from issuance.signers import Signer
 
 # The attribute names RFC 4514 text gives beyond cryptography's own (which prints the OID).
-RFC4514_NAMES = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}
+RFC4514_NAMES = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier", NameOID.SERIAL_NUMBER: "serialNumber"}
 
 
 def time(value: dt.datetime) -> x509.Time:

@@ -69,7 +69,7 @@ def test_a_personal_certificate_names_the_holder_and_never_the_id_number(ca_app,
         profile = db.session.get(CertificateProfile, order.product.profile_id)
         row = db.session.scalars(select(Certificate).where(Certificate.serial_number == answer.serial_number)).one()
         assert profile.code == "PERSON-SIGN" and row.profile_id == profile.id
-        assert ID_NUMBER not in row.subject and HOLDER in row.subject
+        assert ID_NUMBER not in row.subject and row.subject == f"serialNumber={serial},CN={HOLDER},C=CN"
         policy_oid = profile.policy_oid
     extensions = cert.extensions
     usage = extensions.get_extension_for_class(x509.KeyUsage)
