@@ -93,7 +93,7 @@ def _new_unlock(session: Session, token: Token, station: Station, staff: Staff) 
 def unlocked(session: Session, unlock: KeyUnlock, actor: str) -> bool:
     """The key is unlocked: its new SO PIN is the one on file (the old one forgotten), its wrong PIN
     counters are back to 0, it is in use again, and the new user PIN goes to the legal
-    representative by SMS (sealed in the outbox; the unlock forgets both PINs). False when this was
+    representative (a personal certificate's holder) by SMS (sealed in the outbox; the unlock forgets both PINs). False when this was
     reported already."""
     if not update_if(session, unlock, KeyUnlock.status == UnlockStatus.RUNNING,
                      status=UnlockStatus.DONE, finished_at=utcnow()):
@@ -103,8 +103,9 @@ def unlocked(session: Session, unlock: KeyUnlock, actor: str) -> bool:
     token.wrong_user_pins = token.wrong_so_pins = 0
     if token.state is TokenState.LOCKED:
         token.move_to(TokenState.ACTIVE, actor, note=f"unlocked at the station ({unlock.public_id})")
-    queue_sms(session, order.legal_rep.phone, render_sms("key_unlocked", number=order.number, serial=token.serial,
-                                                         password=unlock.user_pin), order=order, secret=True)
+    phone = order.holder.phone if order.personal else order.legal_rep.phone
+    queue_sms(session, phone, render_sms("key_unlocked", number=order.number, serial=token.serial,
+                                         password=unlock.user_pin), order=order, secret=True)
     unlock.user_pin = unlock.so_pin = None
     record(session, actor, "key_unlock.unlocked", order=order, target=f"token:{token.serial}",
            after={"unlock": unlock.public_id, "attempt": unlock.attempt})

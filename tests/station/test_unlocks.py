@@ -10,10 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from models import Order, SmsMessage, StaffRole, Station, Token, TokenState
+from models import Order, Person, SmsMessage, StaffRole, Station, Token, TokenState
 from protocol import station as protocol
 from station import credentials
 from tests.conftest import add_staff, sign_in
+from tests.personal_orders import approved_personal_order
 from tests.station.fake_agent import FakeAgent
 from tests.station.test_api import blank, serial, start
 from tests.station.test_returns import audited, revoke, token
@@ -24,14 +25,15 @@ PIN_LIMIT = 10  # the app's STATION_PIN_LIMIT
 
 @pytest.fixture
 def locked_key(client, committed, fulfillment, approved, station_credential):
-    """locked_key() -> (key, agent, job): a key programmed by the fake agent, in the applicant's hands
+    """locked_key(number=None) -> (key, agent, job): a key programmed by the fake agent for the approved order
+    (a new unit order without one), in the applicant's hands
     until they typed its password wrong up to the lock, mailed in and plugged in at the test's station."""
-    def make():
+    def make(number: str | None = None):
         name, credential = station_credential
         key = serial()
         agent = FakeAgent(client, credential, [blank(key)])
         agent.poll()
-        start(client, committed, name, approved(), key)
+        start(client, committed, name, number or approved(), key)
         job = agent.job()
         assert agent.run(job).status_code == 200
 
@@ -59,7 +61,8 @@ def sms_of(committed, key: str) -> list[dict]:
     def read(session):
         t = session.scalars(select(Token).where(Token.serial == key)).one()
         return [{"phone": m.phone, "secret": m.carries_secret, "body": m.body, "sealed": m.sealed_body,
-                 "template": m.template, "legal_rep_phone": session.get(Order, t.order_id).legal_rep.phone}
+                 "template": m.template, "holder_phone": session.get(Order, t.order_id).agent.phone,
+                 "legal_rep_phone": (session.get(Order, t.order_id).legal_rep or Person()).phone}
                 for m in session.scalars(select(SmsMessage).where(SmsMessage.order_id == t.order_id,
                                                                   SmsMessage.template == "key_unlocked"))]
     return committed(read)
@@ -108,6 +111,18 @@ def test_a_locked_key_mailed_in_is_unlocked_with_new_pins_sent_to_the_legal_rep_
     assert len(sms_of(committed, key)) == 1 and audited(committed, "key_unlock.unlocked", key) == 1
     assert token(committed, key)["wrong_so_pins"] == 0  # a repeated report changes nothing
     assert unlock_of(agent) is None
+
+
+def test_a_personal_key_mailed_in_is_unlocked_with_the_new_pin_sent_to_its_holder(station_app, client, committed,
+                                                                                   locked_key):
+    number = committed(lambda s: approved_personal_order(s, station_app.config["UPLOAD_FOLDER"]).number)
+    key, agent, _job = locked_key(number)
+    assert client.post(UNLOCKS, data={"serial": key}).status_code == 302
+    unlock = unlock_of(agent)
+    assert agent.post(f"/unlocks/{unlock.unlock_id}/done", {"wrong_pins": []}).status_code == 200
+    assert token(committed, key)["state"] is TokenState.ACTIVE
+    [sms] = sms_of(committed, key)  # a personal certificate has no legal representative: its holder is told
+    assert sms["legal_rep_phone"] is None and sms["phone"] == sms["holder_phone"] and unlock.user_pin in sms["sealed"]
 
 
 def test_a_failed_unlock_is_shown_and_tried_again_with_the_same_new_pins(client, committed, locked_key):
