@@ -92,9 +92,9 @@ def _new_unlock(session: Session, token: Token, station: Station, staff: Staff) 
 
 def unlocked(session: Session, unlock: KeyUnlock, actor: str) -> bool:
     """The key is unlocked: its new SO PIN is the one on file (the old one forgotten), its wrong PIN
-    counters are back to 0, it is in use again, and the new user PIN goes to the legal
-    representative (a personal certificate's holder) by SMS (sealed in the outbox; the unlock forgets both PINs). False when this was
-    reported already."""
+    counters are back to 0, it is in use again, and the new user PIN goes to the legal representative
+    (a personal certificate's holder) by SMS (sealed in the outbox; the unlock forgets both PINs). False
+    when this was reported already."""
     if not update_if(session, unlock, KeyUnlock.status == UnlockStatus.RUNNING,
                      status=UnlockStatus.DONE, finished_at=utcnow()):
         return False
