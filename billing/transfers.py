@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from billing import checkout
 from billing.capital import money
-from billing.holders import HOLDER_NAME, with_holder
 from billing.services import BillingError, BillingServices
 from documents.materials import current_materials
 from models import (
@@ -37,6 +36,7 @@ from models import (
     record,
 )
 from models.business import PAID_BY_TRANSFER
+from models.holders import HOLDER_NAME, with_holder
 from notifications.messages import render_email, render_sms
 from notifications.outbox import queue_email, queue_sms
 from web import jobs

@@ -16,7 +16,6 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from billing.holders import HOLDER_NAME, with_holder
 from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
 from billing.reconciliation import PAID_STATES, business_day_bounds
 from models import (
@@ -36,6 +35,7 @@ from models import (
     Staff,
 )
 from models.business_time import BUSINESS_TZ
+from models.holders import HOLDER_NAME, with_holder
 from models.payment import REJECTED_OUTCOMES
 
 # Notifications finance should look at: everything but those that paid an order or repeated one.

@@ -32,9 +32,9 @@ from models import (
     record,
 )
 from models.base import utcnow
+from models.holders import HOLDER_NAME, holder, with_holder
 from models.token_state import TOKEN_TRANSITIONS
 from review import messages
-from review.holders import HOLDER_NAME, holder, with_holder
 from review.operations import ReviewError
 from web.errors import N_
 

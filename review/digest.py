@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from models import Order, Staff, StaffRole
 from models.business_time import BUSINESS_TZ
+from models.holders import HOLDER_NAME, with_holder
 from notifications.messages import EmailContent, render_email
 from notifications.outbox import queue_email
 from review import queues, sla
-from review.holders import HOLDER_NAME, with_holder
 from review.navigation import QUEUE_LABELS, shanghai
 
 

@@ -1,23 +1,12 @@
 """Whose orders are one applicant's: a unit certificate's by the organisation's credit code, a personal
 certificate's by the holder's subject serial (models.sealed.subject_serial: a keyed digest of the ID type
-and number, never the number itself); and the name a row shows of whose order it is."""
+and number, never the number itself). The name a row shows of whose order it is: models.holders."""
 from __future__ import annotations
 
-from sqlalchemy import false, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import false
 
-from models import CertKind, Order, Organisation, Person
-
-# The person in an order's agent place: a personal certificate's holder.
-holder = aliased(Person, name="holder")
-# Order.holder_name in a query joined with Organisation (outer) and `holder`.
-HOLDER_NAME = func.coalesce(Organisation.name, holder.name)
-
-
-def with_holder(query):
-    """`query` over Order joined with its organisation (a personal order has none) and its holder."""
-    return (query.outerjoin(Organisation, Order.organisation_id == Organisation.id)
-            .join(holder, Order.agent_id == holder.id))
+from models import CertKind, Order, Organisation
+from models.holders import holder
 
 
 def same_applicant(query, order: Order):

@@ -26,8 +26,8 @@ from models import (
     ReviewQueue,
     Staff,
 )
+from models.holders import HOLDER_NAME, holder, with_holder
 from review import sla
-from review.holders import HOLDER_NAME, holder, with_holder
 from web.request_guard import bounded_int
 
 # What a reviewer works on; an order waiting for the applicant stays listed but paused.
