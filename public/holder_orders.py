@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from models import AuditEntry, BusinessType, Order, OrderStatus, Person, PersonRole, next_order_number
-from public import catalogue
-from public.operations import session_hash
+from models import AuditEntry, BusinessType, Order
+from public import catalogue, continuation
 
 # What the holder's contact form may change: the holder's phone and e-mail and the mailing address; an
 # information change may change the name too (a legal change of name).
@@ -25,24 +24,18 @@ def values_of(order: Order) -> dict:
 
 
 def continue_order(session: Session, earlier: Order, business_type: BusinessType, values: dict, *, actor: str,
-                   applicant_secret: str | None) -> Order:
-    """A new order of `business_type` for the earlier order's holder and product, awaiting materials; the
-    values given (FIELDS) replace the earlier ones."""
+                   applicant_secret: str) -> Order:
+    """A new order of `business_type` continuing the earlier order (public.continuation: its holder's copy,
+    product and key), awaiting materials; the values given (FIELDS) replace the earlier ones."""
     data = values_of(earlier) | {name: values[name] for name in FIELDS if name in values}
-    before = earlier.holder
-    holder = Person(role=PersonRole.HOLDER, name=data["holder_name"], phone=data["holder_phone"],
-                    email=data["holder_email"], id_type=before.id_type, id_number=before.id_number,
-                    bank_card_number=before.bank_card_number)
-    order = Order(number=next_order_number(session, earlier.cert_kind), business_type=business_type,
-                  cert_kind=earlier.cert_kind, status=OrderStatus.AWAITING_MATERIALS, channel=earlier.channel,
-                  product=earlier.product, media_type=earlier.media_type, media_model=earlier.media_model,
-                  agent_identity_method=earlier.agent_identity_method, agent=holder,
-                  invoice_address_phone=earlier.invoice_address_phone,
-                  mailing_province=data["mailing_province"], mailing_city=data["mailing_city"],
-                  mailing_address=data["mailing_address"],
-                  applicant_session_hash=session_hash(applicant_secret) if applicant_secret else None,
-                  price_cents=catalogue.price_cents(session, earlier.product, earlier.channel, business_type,
-                                                    earlier.media_model))
+    order = continuation.continuing(
+        session, earlier, business_type, applicant_secret=applicant_secret, certificate_id=None,
+        price_cents=catalogue.price_cents(session, earlier.product, earlier.channel, business_type,
+                                          earlier.media_model))
+    order.agent.name, order.agent.phone, order.agent.email = (data["holder_name"], data["holder_phone"],
+                                                              data["holder_email"])
+    order.mailing_province, order.mailing_city, order.mailing_address = (
+        data["mailing_province"], data["mailing_city"], data["mailing_address"])
     session.add(order)
     order.audit_entries.append(AuditEntry(actor=actor, action="order.created",
                                           after={"status": str(order.status), "number": order.number}))
