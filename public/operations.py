@@ -31,6 +31,7 @@ from models import (
 )
 from models.base import utcnow
 from models.business import PAID_BY_TRANSFER, materials_of
+from models.holders import same_applicant
 from models.order_state import APPLICANT_EDITABLE, CLOSED
 from notifications.messages import render_sms
 from public import catalogue, sms_codes
@@ -208,18 +209,10 @@ class OpenOrders:
 
 
 def open_duplicates(session: Session, order: Order) -> OpenOrders:
-    """Before the applicant confirms: does the organisation already have such an order open? For a
-    personal order: does the holder, by their ID number (its keyed digest)?"""
+    """Before the applicant confirms: does the organisation (or the holder) already have such an order open?"""
     query = select(Order.number, Order.applicant_session_hash).where(
-        Order.id != order.id, Order.cert_kind == order.cert_kind, Order.business_type == order.business_type,
-        Order.status.not_in(CLOSED))
-    if order.personal:
-        query = query.join(Person, Order.agent_id == Person.id).where(
-            Person.id_number_digest == order.holder.id_number_digest)
-    else:
-        query = query.join(Organisation, Order.organisation_id == Organisation.id).where(
-            Organisation.credit_code == order.organisation.credit_code)
-    rows = session.execute(query.order_by(Order.id)).all()
+        Order.id != order.id, Order.business_type == order.business_type, Order.status.not_in(CLOSED))
+    rows = session.execute(same_applicant(query, order).order_by(Order.id)).all()
     own = [number for number, owner in rows
            if owner is not None and owner == order.applicant_session_hash]
     return OpenOrders(own=own, others=len(rows) - len(own))

@@ -20,7 +20,7 @@ from models import (
     StaffRole,
     record,
 )
-from review.holders import same_applicant
+from models.holders import same_applicant
 from review.operations import ReviewError
 from web.errors import N_, InvalidValue
 from web.text import plain_text

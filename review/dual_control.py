@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import BusinessType, Order, OrderStatus
-from review.holders import same_applicant
+from models.holders import same_applicant
 
 _DONE = (OrderStatus.APPROVED, OrderStatus.PROGRAMMING, OrderStatus.PROGRAMMED, OrderStatus.SHIPPED,
          OrderStatus.COMPLETED)

@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import BusinessType, Certificate, DenyListEntry, Order, Organisation, Person
+from models.holders import same_applicant
 from models.order_state import CLOSED
-from review.holders import same_applicant
 
 
 @dataclass(frozen=True)
