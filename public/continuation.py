@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from models import BusinessType, Order, OrderStatus, Organisation, Person, next_order_number
+from public import catalogue
 from public.operations import session_hash
 
 _ORDER_FIELDS = ("product", "media_type", "media_model", "identity_method", "agent_identity_method", "account_name",
@@ -15,9 +16,12 @@ _ORDER_FIELDS = ("product", "media_type", "media_model", "identity_method", "age
                  "mailing_address")
 
 
-def continuing(session: Session, earlier: Order, business_type: BusinessType, *, price_cents: int,
-               applicant_secret: str, certificate_id: int | None) -> Order:
-    """A new order of `business_type` continuing `earlier` (awaiting materials, not added yet)."""
+def continuing(session: Session, earlier: Order, business_type: BusinessType, *, applicant_secret: str,
+               certificate_id: int | None) -> Order:
+    """A new order of `business_type` continuing `earlier` (awaiting materials, not added yet), at the price
+    of its business type for the earlier order's product, channel and key (LookupError: not offered)."""
+    price_cents = catalogue.price_cents(session, earlier.product, earlier.channel, business_type,
+                                        earlier.media_model)
     order = Order(number=next_order_number(session, earlier.cert_kind), business_type=business_type,
                   cert_kind=earlier.cert_kind, status=OrderStatus.AWAITING_MATERIALS, channel=earlier.channel,
                   applicant_session_hash=session_hash(applicant_secret), previous_order=earlier,

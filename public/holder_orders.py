@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, BusinessType, Order
-from public import catalogue, continuation
+from public import continuation
 
 # What the holder's contact form may change: the holder's phone and e-mail and the mailing address; an
 # information change may change the name too (a legal change of name).
@@ -28,10 +28,8 @@ def continue_order(session: Session, earlier: Order, business_type: BusinessType
     """A new order of `business_type` continuing the earlier order (public.continuation: its holder's copy,
     product and key), awaiting materials; the values given (FIELDS) replace the earlier ones."""
     data = values_of(earlier) | {name: values[name] for name in FIELDS if name in values}
-    order = continuation.continuing(
-        session, earlier, business_type, applicant_secret=applicant_secret, certificate_id=None,
-        price_cents=catalogue.price_cents(session, earlier.product, earlier.channel, business_type,
-                                          earlier.media_model))
+    order = continuation.continuing(session, earlier, business_type, applicant_secret=applicant_secret,
+                                    certificate_id=None)
     order.agent.name, order.agent.phone, order.agent.email = (data["holder_name"], data["holder_phone"],
                                                               data["holder_email"])
     order.mailing_province, order.mailing_city, order.mailing_address = (

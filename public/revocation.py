@@ -35,7 +35,7 @@ from models import (
 )
 from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE, CLOSED
-from public import catalogue, continuation
+from public import continuation
 from public import order_query as queries
 from public.operations import NotEditable, session_hash
 from web.errors import N_
@@ -163,12 +163,10 @@ def request_revocation(session: Session, certificate: Certificate, data: dict, *
         raise NotRevocable(certificate.serial_number)
     earlier = session.get(Order, certificate.order_id)
     try:
-        price = catalogue.price_cents(session, earlier.product, earlier.channel, BusinessType.REVOCATION,
-                                      earlier.media_model)
+        order = continuation.continuing(session, earlier, BusinessType.REVOCATION, applicant_secret=applicant_secret,
+                                        certificate_id=certificate.id)
     except LookupError as exc:
         raise NotOffered(earlier.product.code) from exc
-    order = continuation.continuing(session, earlier, BusinessType.REVOCATION, price_cents=price,
-                                    applicant_secret=applicant_secret, certificate_id=certificate.id)
     if not order.personal:
         order.identity_method = IdentityMethod.LEGAL_REP_PHONE
     _fill(order, data)

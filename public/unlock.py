@@ -41,7 +41,7 @@ from models import (
 from models.base import update_if, utcnow
 from notifications.messages import render_sms
 from protocol.helper import TaskKind
-from public import catalogue, continuation, key_work, sms_codes
+from public import continuation, key_work, sms_codes
 from public.key_helper import is_open
 from web.errors import N_
 
@@ -172,10 +172,8 @@ def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
     if not update_if(session, helper, HelperSession.authorised_at.is_(None), authorised_at=utcnow(),
                      authorised_by=way):
         raise Refused(NOT_NOW)  # another tab of the page authorised it a moment ago
-    order = continuation.continuing(
-        session, earlier, BusinessType.UNLOCK, applicant_secret=applicant_secret, certificate_id=helper.certificate_id,
-        price_cents=catalogue.price_cents(session, earlier.product, earlier.channel, BusinessType.UNLOCK,
-                                          earlier.media_model))
+    order = continuation.continuing(session, earlier, BusinessType.UNLOCK, applicant_secret=applicant_secret,
+                                    certificate_id=helper.certificate_id)
     session.add(order)
     order.audit_entries.append(AuditEntry(actor=actor, action="order.created",
                                           after={"status": str(order.status), "number": order.number}))
