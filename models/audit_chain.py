@@ -1,4 +1,4 @@
-"""The audit log's hash chain: linking new entries at flush time, guarding the head with a key
+"""The audit log's hash chain: linking new entries as their transaction commits, guarding the head with a key
 outside the database, anchoring every committed head in a file outside the database, sealing,
 and verifying the whole.
 
@@ -9,7 +9,7 @@ catch that, none of which works without the seal key:
 
 - Seals: an HMAC over the head, made at least daily; an entry a seal names must still be there
   with the same hash.
-- The head's MAC, HMAC(key, seq, hash), renewed in the transaction of every append (flush-time
+- The head's MAC, HMAC(key, seq, hash), renewed in the transaction of every append (commit-time
   linking and `move_head`): a head moved without the key no longer verifies. An honest append
   made afterwards MACs whatever head it finds, so from then on the anchor is what tells.
 - The anchor: once a transaction that moved the head has really committed, its last head
@@ -53,6 +53,7 @@ RESTORE_ACTION = "audit.restore_acknowledged"
 _entries = AuditEntry.__table__
 _head = AuditChainHead.__table__
 _PENDING_HEAD = "audit_chain.pending_head"
+_UNLINKED = "audit_chain.unlinked"  # the entries the session wrote since its last commit
 log = logging.getLogger(__name__)
 
 
@@ -257,17 +258,51 @@ def link_unchained(connection: Connection) -> int:
 
 
 @event.listens_for(Session, "after_flush")
-def _link_new_entries(session: Session, _context) -> None:
-    new = sorted((o for o in session.new if isinstance(o, AuditEntry)), key=lambda e: e.id)
-    if not new:
+def _note_new_entries(session: Session, _context) -> None:
+    new = [o for o in session.new if isinstance(o, AuditEntry)]
+    if new:
+        session.info.setdefault(_UNLINKED, []).extend(new)
+
+
+@event.listens_for(Session, "before_commit")
+def _link_new_entries(session: Session) -> None:
+    """Link the entries the transaction wrote, just before it commits (not at a savepoint's release).
+
+    Linking locks the head row until COMMIT, and every writer needs it. Taken at the first flush,
+    it was held through the rest of the request (image checks, storage, other rows' locks): writers
+    queued behind it, and one holding it while waiting for a row another writer held, which waited
+    for the head, deadlocked. Taken last, it is held for the commit alone and never while waiting.
+    """
+    if not session.in_nested_transaction():
+        link_written(session)
+
+
+def link_written(session: Session) -> None:
+    """Link the entries the session wrote so far now (what its commit would do)."""
+    session.flush()
+    written = {entry.id: entry for entry in session.info.pop(_UNLINKED, ()) if entry.id is not None}
+    if not written:
         return
-    links = _link(session.connection(), new)
-    for entry, (_id, seq, prev, digest) in zip(new, links, strict=True):
-        attributes.set_committed_value(entry, "seq", seq)
-        attributes.set_committed_value(entry, "prev_hash", prev)
-        attributes.set_committed_value(entry, "entry_hash", digest)
-    _, seq, _, last_hash = links[-1]
-    move_head(session, seq, last_hash)
+    connection = session.connection()
+    # Entries of a savepoint rolled back are gone; their ids (SQLite may reuse one) match no row or a newer entry.
+    rows = connection.execute(select(_entries).where(_entries.c.id.in_(written), _entries.c.seq.is_(None))
+                              .order_by(_entries.c.id)).all()
+    links = _link(connection, rows)
+    for entry_id, seq, prev, digest in links:
+        entry = written[entry_id]
+        if not inspect(entry).detached:
+            attributes.set_committed_value(entry, "seq", seq)
+            attributes.set_committed_value(entry, "prev_hash", prev)
+            attributes.set_committed_value(entry, "entry_hash", digest)
+    if links:
+        _, seq, _, last_hash = links[-1]
+        move_head(session, seq, last_hash)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_unlinked_entries(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(_UNLINKED, None)
 
 
 # --- seals -------------------------------------------------------------------
@@ -519,7 +554,7 @@ def acknowledge_restore(session: Session, key: bytes, actor: str, anchor: Anchor
         entry = record(session, actor, RESTORE_ACTION, target="audit:chain",
                        before={"anchored_head": max(ahead)},
                        after={"head_seq": head.seq, "head_hash": head.entry_hash, "dropped": len(ahead)})
-        session.flush()
+        link_written(session)
         write(f"restore {head.seq} {head.entry_hash} {entry.seq} {entry.entry_hash} {len(ahead)} "
               + _restore_mac(key, len(lines) + 1, head.seq, head.entry_hash, entry.seq, entry.entry_hash,
                              len(ahead)))

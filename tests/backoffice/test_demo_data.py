@@ -114,7 +114,9 @@ def chain_problems(db_session, key: bytes) -> list:
 
 @pytest.fixture
 def loaded(db_session, staff, tmp_path, keyring):
-    return load(db_session, tmp_path, 300, keyring=keyring)
+    made = load(db_session, tmp_path, 300, keyring=keyring)
+    db_session.commit()  # as the command's unit of work does: the staff's own entries are linked then
+    return made
 
 
 def test_counts_and_status_mix(db_session, loaded):
@@ -448,6 +450,7 @@ def billed(in_app, db_session, staff, tmp_path, billing_services):
     loaded = load(db_session, tmp_path, 50, seed=21)  # a seed whose rejections include a recent one
     loaded.before = {o.id: (o.status, o.updated_at) for o in loaded.orders}
     loaded.billing = bill_demo_orders(db_session, billing_services, now=NOW)
+    db_session.commit()  # as the command's unit of work does: the billing's entries are linked then
     loaded.paid = [o for o in loaded.orders if o.status in PAST_PAYMENT and o.price_cents]
     return loaded
 

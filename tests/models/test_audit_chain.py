@@ -28,10 +28,13 @@ def anchor(db_session, tmp_path, monkeypatch) -> Anchor:
     return own
 
 
-def _write(session, n: int, action: str = "test.event") -> list[AuditEntry]:
+def _write(session, n: int, action: str = "test.event", commit: bool = True) -> list[AuditEntry]:
     entries = [record(session, "staff:tester", action, target=f"thing:{i}", after={"i": i, "名": "值"})
                for i in range(n)]
-    session.flush()
+    if commit:  # entries are linked as their transaction commits
+        session.commit()
+    else:
+        session.flush()
     return entries
 
 
@@ -250,9 +253,9 @@ def test_only_a_real_commit_anchors_the_head(db_session, anchor):
     _write(db_session, 1)
     db_session.commit()  # only a savepoint's release here: the test's transaction is rolled back at the end
     with pytest.raises(LookupError), db_session.begin_nested():
-        _write(db_session, 1)
+        _write(db_session, 1, commit=False)
         raise LookupError("the savepoint rolls back")
-    _write(db_session, 1)
+    _write(db_session, 1, commit=False)
     db_session.rollback()
     assert anchor.lines() == []
 
