@@ -16,6 +16,8 @@ FLASK := $(VENV)/bin/flask --app wsgi
 # tests also need a browser, poppler (PDF checks) and a PostgreSQL server.
 APT_RUN := softhsm2 fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0
 APT_TEST := $(APT_RUN) chromium poppler-utils postgresql
+# The load test shares its rate limits across gunicorn's workers through a Redis of its own.
+APT_LOAD := $(APT_RUN) postgresql redis-server
 
 # SoftHSM2 keeps its tokens under instance/ (if the variable is not exported,
 # tokens silently land in /var/lib/softhsm/tokens).
@@ -24,7 +26,7 @@ export SOFTHSM2_CONF
 
 .PHONY: help system-deps-run system-deps-test install install-dev translations \
         softhsm migrate demo run test test-sqlite test-pg screenshots lint messages check-translations \
-        check-migrations ci clean bench-review
+        check-migrations ci clean bench-review loadtest
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -128,6 +130,10 @@ screenshots: install-dev translations softhsm ## refresh the README's screenshot
 
 bench-review: install-dev translations ## user actions per decided application in Chromium, by mouse and by keyboard
 	$(VENV)/bin/python -m tests.browser.bench_review
+
+loadtest: install-dev translations softhsm ## gunicorn (4 workers) + a worker on a throw-away PostgreSQL with 20,000 applications, locust stepping up until a 5xx or a p95 of 200 ms; prints the sustained rate, then lost/duplicated
+	@scripts/apt-ensure.sh $(APT_LOAD)
+	scripts/pg-test-cluster.sh $(PY) -m backoffice.loadtest
 
 lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .

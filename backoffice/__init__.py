@@ -97,6 +97,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     extensions.csrf.exempt(payment_notification)  # the provider signs its notifications
     if app.config["APP_ENV"] != "production":  # scripts and load tests use them against `make run` too
         from public.testing import bp as testing_bp
+        from public.testing import load_test_bp
 
         app.register_blueprint(testing_bp)
+        if app.config["LOAD_TEST"]:
+            app.register_blueprint(load_test_bp)
     return app

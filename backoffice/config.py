@@ -161,6 +161,9 @@ class Defaults:
     STATION_PIN_LIMIT = 10
     STATION_STALE_SECONDS = 60
     TESTING = False
+    # Load-test mode (`make loadtest`): the sandbox phones' inbox is readable at /_test/sms, so the
+    # load scripts can sign and query like applicants. Production refuses to start in it.
+    LOAD_TEST = False
     # Links in SMS and e-mail to applicants point here.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     # Staff sign-in: password, then a TOTP code; lock-out; idle timeout.
@@ -249,6 +252,8 @@ def load(test_config: dict | None = None) -> dict:
                            f"{retention.MINIMUM_YEARS} years after the certificate ends "
                            "(Electronic Signature Law, art. 24)")
     if config["APP_ENV"] == "production":
+        if config["LOAD_TEST"]:
+            raise RuntimeError("LOAD_TEST=1: production refuses the load-test mode (its hooks read applicants' SMS)")
         missing = [name for name in SECRET_NAMES if not config[name]]
         if missing:
             raise RuntimeError(f"production needs these settings: {', '.join(missing)} "

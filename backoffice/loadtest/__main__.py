@@ -1,0 +1,136 @@
+"""`make loadtest` (scripts/pg-test-cluster.sh python -m backoffice.loadtest): see the package's
+docstring. Prints each step as it ends, then the figures of the last clean step and the count
+of what was accepted."""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from backoffice.loadtest import steps as stepping
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+QUEUE_PAGE = "console: queue new"
+HOOK_WAIT_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _process(args: list[str], env: dict, log: Path):
+    with log.open("ab") as out:
+        process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + HOOK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"loadtest: {url} did not answer")
+
+
+def _flask(env: dict, *args: str, log: Path | None = None) -> str:
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+    if log:
+        log.open("a").write(done.stdout + done.stderr)
+    if done.returncode:
+        raise SystemExit(f"loadtest: flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m backoffice.loadtest", description=__doc__)
+    parser.add_argument("--applications", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn's web workers")
+    parser.add_argument("--first", type=int, default=20, help="people in the first step")
+    parser.add_argument("--increment", type=int, default=20, help="people added each step")
+    parser.add_argument("--most", type=int, default=400, help="people in the last step at most")
+    parser.add_argument("--warm", type=float, default=10.0, help="seconds before each step's window")
+    parser.add_argument("--measure", type=float, default=30.0, help="seconds each step is measured")
+    parser.add_argument("--limit-ms", type=float, default=200.0, help="a p95 this high ends the steps")
+    options = parser.parse_args()
+    database = os.environ.get("TEST_DATABASE_URL") or sys.exit("loadtest: run inside scripts/pg-test-cluster.sh")
+    work = Path(tempfile.mkdtemp(prefix="loadtest-"))
+    log = work / "processes.log"
+    port, redis_port = _free_port(), _free_port()
+    base = f"http://127.0.0.1:{port}"
+    password = secrets.token_urlsafe(16)
+    env = {**os.environ, "BACKOFFICE_INSTANCE": str(work / "instance"), "DATABASE_URL": database,
+           "BACKOFFICE_LOAD_TEST": "1", "BACKOFFICE_TRUSTED_PROXIES": "1", "BACKOFFICE_PUBLIC_BASE_URL": base,
+           "BACKOFFICE_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0"}
+    print(f"==> loadtest in {work} (logs: {log})", flush=True)
+    with ExitStack() as running:
+        running.enter_context(_process(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                        "--save", "", "--appendonly", "no"], env, log))
+        print(f"==> {options.applications:,} applications on PostgreSQL", flush=True)
+        _flask(env, "db", "upgrade", log=log)
+        _flask(env, "demo", "load", log=log)
+        _flask(env, "ca", "ceremony", "--demo", "--if-missing", log=log)
+        _flask(env, "demo-data", "--applications", str(options.applications), "--no-billing", log=log)
+        setup = work / "setup.json"
+        print(_flask(env, "loadtest", "prepare", "--password", password, "--out", str(setup)).strip(), flush=True)
+        accepted = work / "accepted.jsonl"
+        accepted.touch()
+        env.update(LOADTEST_SETUP=str(setup), LOADTEST_ACCEPTED=str(accepted), LOADTEST_PASSWORD=password)
+        os.environ.update({name: env[name] for name in ("LOADTEST_SETUP", "LOADTEST_ACCEPTED", "LOADTEST_PASSWORD")})
+        running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers),
+                                        "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log))
+        running.enter_context(_process([str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, log))
+        _wait_for(base + "/healthz")
+        print(f"==> gunicorn ({options.workers} workers) and a worker on {base}; steps of "
+              f"{options.increment} people, {options.warm:g} s warm-up and {options.measure:g} s measured each",
+              flush=True)
+        steps, counter = stepping.climb(base, first=options.first, increment=options.increment, most=options.most,
+                                        warm=options.warm, measure=options.measure, limit_ms=options.limit_ms)
+    _report(steps, counter, options.limit_ms)
+    print(_flask(env, "loadtest", "verify", str(accepted)).strip(), flush=True)
+
+
+def _report(steps: list[stepping.Step], counter: stepping.Counter, limit_ms: float) -> None:
+    clean = [step for step in steps if step.clean(limit_ms)]
+    sustained = clean[-1] if clean else None
+    print(f"sustained rps: {sustained.rps:.1f}" if sustained else "sustained rps: 0 (no clean step)")
+    if sustained:
+        print(f"at that step: {sustained.people} people; p50/p95/p99 ms per kind of request:")
+        for kind in sustained.kinds:
+            print(f"  {kind.name:34} {kind.requests:6} requests  {kind.p50:6.0f} {kind.p95:6.0f} {kind.p99:6.0f}")
+        queue = next((kind for kind in sustained.kinds if kind.name == QUEUE_PAGE), None)
+        print(f"queue p95 ms: {queue.p95:.0f}" if queue else "queue p95 ms: none measured")
+    if len(steps) > len(clean):
+        ended = steps[-1]
+        slowest = ended.slowest()
+        print(f"ended at {ended.people} people: 5xx {ended.server_errors}, slowest p95 "
+              f"{slowest.p95:.0f} ms ({slowest.name})" if slowest else f"ended at {ended.people} people")
+    print(f"429: {counter.total['limited']}")
+    print(f"5xx: {counter.total['errors']}")
+
+
+if __name__ == "__main__":
+    main()
