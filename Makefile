@@ -13,11 +13,10 @@ PY := .venv/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 
 # Debian packages: run needs the token library, a CJK font and Pango (WeasyPrint);
-# tests also need a browser, poppler (PDF checks) and a PostgreSQL server.
+# tests also need a browser, poppler (PDF checks), a PostgreSQL server and Redis (the load test
+# shares its rate limits across gunicorn's workers through a Redis of its own).
 APT_RUN := softhsm2 fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0
-APT_TEST := $(APT_RUN) chromium poppler-utils postgresql
-# The load test shares its rate limits across gunicorn's workers through a Redis of its own.
-APT_LOAD := $(APT_RUN) postgresql redis-server
+APT_TEST := $(APT_RUN) chromium poppler-utils postgresql redis-server
 
 # SoftHSM2 keeps its tokens under instance/ (if the variable is not exported,
 # tokens silently land in /var/lib/softhsm/tokens).
@@ -132,7 +131,6 @@ bench-review: install-dev translations ## user actions per decided application i
 	$(VENV)/bin/python -m tests.browser.bench_review
 
 loadtest: install-dev translations softhsm ## gunicorn (4 workers) + a worker on a throw-away PostgreSQL with 20,000 applications, locust stepping up until a 5xx or a p95 of 200 ms; prints the sustained rate, then lost/duplicated
-	@scripts/apt-ensure.sh $(APT_LOAD)
 	scripts/pg-test-cluster.sh $(PY) -m backoffice.loadtest
 
 lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
