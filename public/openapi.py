@@ -151,7 +151,7 @@ COMMON_ERRORS = {
     "401": _error("no or bad API key"),
     "429": _error("too many requests or SMS codes; wait and try again"),
     "503": _error("the service is briefly unavailable (its database restarting): try again after the "
-                  "Retry-After header's seconds; a call with an Idempotency-Key with the same key"),
+                  "Retry-After header's seconds, a new application with the same Idempotency-Key"),
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
