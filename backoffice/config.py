@@ -45,7 +45,9 @@ class Defaults:
     SIGNING_SERVICE_KEY = ""  # signs the web app's calls to the signing service (both read it)
     STORAGE_ENCRYPTION_KEY = ""  # AES-256-GCM of every stored document (materials, invoice PDFs)
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'backoffice.db'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection is checked before use: after a database restart or failover no request
+    # meets a dead connection (tests/faults/test_database_restart.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # The document store (documents.storage): "filesystem" keeps the sealed documents under
     # UPLOAD_FOLDER, "s3" in an S3-compatible bucket (credentials from boto3's own chain: the
     # environment, ~/.aws, an instance role). Either way they are encrypted in the app first.

@@ -150,6 +150,8 @@ COMMON_ERRORS = {
     "400": _error("the path or query string holds control or invisible characters"),
     "401": _error("no or bad API key"),
     "429": _error("too many requests or SMS codes; wait and try again"),
+    "503": _error("the service is briefly unavailable (its database restarting): try again after the "
+                  "Retry-After header's seconds, a new application with the same Idempotency-Key"),
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,

@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from web.error_pages import database_unreachable
 from web.extensions import db
 
 Hook = Callable[[Session], None]
@@ -63,8 +65,12 @@ def unit_of_work() -> Iterator[Session]:
 def _end_request(response):
     if response.status_code >= 500:
         discard()
-    else:
+        return response
+    try:
         commit()
+    except OperationalError as exc:  # the database went away: the client is told to try again
+        discard()
+        return database_unreachable(exc)
     return response
 
 

@@ -1,16 +1,23 @@
 """Error answers in the visitor's language: a page of the product's own for browsers (the
 console's layout under /console), JSON for the channel API. Every HTTP error goes through here
 (400, 403, 404, 405, 413, 429, 500), Flask-Limiter's 429 and werkzeug's 413 included, and an
-unhandled exception as a 500."""
+unhandled exception as a 500. A database that cannot be reached (a restart, a failover; SQLite's
+write lock held past the busy timeout) is a 503 with Retry-After, whether the view's queries or
+the request's commit met it: the client tries again, an API call with its Idempotency-Key."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+import logging
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from web.staff_login import is_staff
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
+RETRY_AFTER_SECONDS = 5  # a PostgreSQL restart takes a second or two; a failover a little longer
 
 
 class PageError(HTTPException):
@@ -63,16 +70,31 @@ def _api_answer(error: HTTPException):
     return jsonify(body), error.code
 
 
-def handle(error: HTTPException):
+def handle(error: HTTPException, *, staff_layout: bool = True):
     if request.path.startswith(API_PREFIX):
         return _api_answer(error)
     if getattr(error, "template", None):
         return render_template(error.template, **error.context), error.code
-    layout = "console/base.html" if request.path.startswith("/console") and is_staff() else "base.html"
+    staff_layout = staff_layout and request.path.startswith("/console") and is_staff()
+    layout = "console/base.html" if staff_layout else "base.html"
     return render_template("errors/page.html", layout=layout, code=error.code,
                            message=getattr(error, "message", None) or _message(error.code)), error.code
+
+
+def database_unreachable(error: OperationalError) -> Response:
+    """503 with Retry-After. The public layout: a staff member's console layout would ask the
+    database who is signed in."""
+    log.error("the database cannot be reached: %s", error)
+    unavailable = PageError(
+        503, message=_("The service is briefly unavailable. Please try again in a moment."),
+        api_message="the service is briefly unavailable; try again (with the same Idempotency-Key)")
+    response = current_app.make_response(handle(unavailable, staff_layout=False))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def init_app(app: Flask) -> None:
     # Flask hands an unhandled exception to this handler too, as an InternalServerError, once logged.
     app.register_error_handler(HTTPException, handle)
+    # The view's queries; web.edge answers the same when the request's commit fails.
+    app.register_error_handler(OperationalError, database_unreachable)
