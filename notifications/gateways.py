@@ -17,7 +17,9 @@ class SandboxSmsGateway:
 
     Deterministic triggers let tests and demos see the failures a real gateway has:
     a number ending in 0000 is refused (empty or unreachable number), one ending in
-    9999 is accepted only after a delay.
+    9999 is accepted only after a delay, and for one ending in 8888 the gateway does not
+    answer in time: after the delay it fails as the HTTP adapter does when its timeout runs
+    out, and nothing was delivered (the outbox tries again later).
     """
 
     def __init__(self, delay_seconds: float = 0.5):
@@ -26,8 +28,10 @@ class SandboxSmsGateway:
     def send(self, phone: str, message: SmsContent) -> str:
         if phone.endswith("0000"):
             raise SmsDeliveryError("sandbox: number unreachable")
-        if phone.endswith("9999"):
+        if phone.endswith(("9999", "8888")):
             time.sleep(self.delay_seconds)
+        if phone.endswith("8888"):
+            raise SmsDeliveryError("sandbox: gateway unreachable: timed out")
         return "sbx-" + secrets.token_hex(8)
 
 

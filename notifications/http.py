@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
 
 
 class ServiceUnavailable(Exception):
-    """The service could not be reached, answered with an HTTP error, or not with JSON."""
+    """The service could not be reached, did not answer in time or hung up half-way, answered with
+    an HTTP error, or not with JSON."""
 
 
 class SignedJsonService:
@@ -34,7 +36,8 @@ class SignedJsonService:
         except urllib.error.HTTPError as exc:
             exc.close()
             raise ServiceUnavailable(f"answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # OSError: refused, reset, timed out (URLError too); HTTPException: an answer cut short.
             raise ServiceUnavailable(f"unreachable: {exc}") from exc
         if not isinstance(answer, dict):
             raise ServiceUnavailable("answered something other than a JSON object")

@@ -430,7 +430,7 @@ class AlipayProvider:
         except urllib.error.HTTPError as exc:
             exc.close()
             raise ProviderError(f"Alipay answered HTTP {exc.code}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, http.client.HTTPException, UnicodeDecodeError) as exc:  # timed out, reset, cut short
             raise ProviderError(f"Alipay unreachable: {exc}") from exc
 
     def _read_answer(self, method: str, body: str) -> dict:

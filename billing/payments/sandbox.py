@@ -9,6 +9,10 @@ made on first use; notifications are signed with it exactly as Alipay signs them
 Deterministic triggers:
 
 - an amount ending in 13 cents (0.13, 300.13 yuan …) fails ``precreate`` with a ProviderError;
+- an amount ending in 14 cents: the provider does not answer in time (a ProviderError without a
+  code, as the Alipay adapter raises when its timeout runs out). The first ``precreate`` of a
+  trade opens it all the same (asked again, it answers with the QR code), and ``query`` times
+  out as long as the buyer has not paid;
 - "DELAY" in the subject or out_trade_no: ``pay`` only scans; the payment completes
   ``delay_seconds`` later, seen by the next call that reads the ledger (``query``,
   ``notifications_for``, …);
@@ -108,6 +112,14 @@ def _refused(message: str, sub_code: str) -> ProviderError:
     return ProviderError(f"sandbox: {message}", code="40004", sub_code=sub_code)
 
 
+def _slow(amount_cents: int) -> bool:
+    return amount_cents % 100 == 14
+
+
+def _timed_out(call: str, out_trade_no: str) -> ProviderError:
+    return ProviderError(f"sandbox: no answer to {call} {out_trade_no} in time (timeout)")
+
+
 class SandboxProvider:
     def __init__(self, ledger_path: str | os.PathLike, *, delay_seconds: float = 3.0, app_id: str = "sandbox",
                  now: Callable[[], dt.datetime] | None = None):
@@ -139,11 +151,13 @@ class SandboxProvider:
                     " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (out_trade_no, subject, amount_cents, TradeState.WAIT_BUYER_PAY, notify_url, self._stamp(),
                      format_time(expires_at) if expires_at else None))
-                return qr
-            self._check_open(trade)
-            if trade["amount_cents"] != amount_cents:
-                raise _refused("the trade exists with another amount", "ACQ.CONTEXT_INCONSISTENT")
-            return qr
+            else:
+                self._check_open(trade)
+                if trade["amount_cents"] != amount_cents:
+                    raise _refused("the trade exists with another amount", "ACQ.CONTEXT_INCONSISTENT")
+        if trade is None and _slow(amount_cents):
+            raise _timed_out("precreate", out_trade_no)
+        return qr
 
     def pay(self, out_trade_no: str) -> list[dict[str, str]]:
         """The buyer scans the QR code and pays; returns the signed notifications sent
@@ -185,6 +199,8 @@ class SandboxProvider:
         with self._transaction() as ledger:
             self._settle(ledger)
             trade = self._trade(ledger, out_trade_no)
+        if trade is not None and _slow(trade["amount_cents"]) and not trade["paid_at"]:
+            raise _timed_out("query", out_trade_no)
         if trade is None or (trade["status"] == TradeState.WAIT_BUYER_PAY and not trade["scanned_at"]):
             return TradeStatus(TradeState.NOT_FOUND, None, None, None)
         return TradeStatus(TradeState(trade["status"]), trade["trade_no"], trade["amount_cents"],
