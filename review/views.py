@@ -70,9 +70,11 @@ def _order(number: str, *options) -> Order:
     return db.session.scalar(select(Order).where(Order.number == number).options(*options)) or abort(404)
 
 
-# The rows the order page shows with the order, loaded in its statement rather than one statement each.
-_SHOWN_WITH_ORDER = tuple(joinedload(row) for row in (
-    Order.organisation, Order.legal_rep, Order.agent, Order.channel, Order.product, Order.media_model, Order.reviewer))
+# Whose order it is, and the rest the order page shows with the order: loaded in the order's statement
+# rather than one statement each.
+_WHOSE = tuple(joinedload(row) for row in (Order.organisation, Order.legal_rep, Order.agent))
+_SHOWN_WITH_ORDER = (*_WHOSE, *(joinedload(row) for row in (Order.channel, Order.product, Order.media_model,
+                                                             Order.reviewer)))
 
 
 def _queue(name: str) -> ReviewQueue:
@@ -142,9 +144,10 @@ def queue(name: str):
 def _senior_only(rows) -> set[int]:
     """The rows only a senior reviewer may take (dual control): revocations always, information
     changes that touch the name or the legal representative."""
-    return {row.id for row in rows if row.business_type == BusinessType.REVOCATION or (
-        row.business_type == BusinessType.INFO_CHANGE
-        and operations.needs_senior(db.session, db.session.get(Order, row.id)))}
+    changes = [row.id for row in rows if row.business_type == BusinessType.INFO_CHANGE]
+    orders = db.session.scalars(select(Order).where(Order.id.in_(changes)).options(*_WHOSE)) if changes else []
+    return ({row.id for row in rows if row.business_type == BusinessType.REVOCATION}
+            | {order.id for order in orders if operations.needs_senior(db.session, order)})
 
 
 def _channels():

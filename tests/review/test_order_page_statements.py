@@ -1,14 +1,16 @@
 """The order page's SQL: a view of it takes as many statements for an order with one of everything as
 for one with several (documents re-submitted, decisions by several reviewers, notes by several people,
-earlier orders with certificates, its views audited). An N+1 query coming back fails here."""
+earlier orders with certificates, its views audited). An N+1 query coming back fails here; so does
+one on the information-change queue beyond the one look a row needs for what the change alters."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 
 from sqlalchemy import event, select
 
-from models import Decision, Material, OrderNote, ReviewDecision, StaffRole
+from models import BusinessType, Decision, Material, OrderNote, OrderStatus, ReviewDecision, StaffRole
 from models.base import utcnow
 from tests import factories
 
@@ -79,3 +81,33 @@ def test_the_order_page_takes_as_many_statements_however_much_the_order_has(app,
     statements = _statements_of_a_view(client, db_session, one)
     assert _statements_of_a_view(client, db_session, several) == statements
     assert statements <= CEILING
+
+
+def _queue_rows(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-order="([^"]+)">(.*?)</tr>', page, re.S))
+
+
+def test_the_information_change_queue_marks_renames_for_seniors_in_one_statement_a_row(
+        app, client, db_session, login_as):
+    folder = app.config["UPLOAD_FOLDER"]
+    changes = {}
+    for n in range(3):
+        code = factories.credit_code(910000 + n)
+        earlier = factories.paid_order(db_session, folder, credit_code=code)
+        for status in (OrderStatus.IN_REVIEW, OrderStatus.APPROVED):
+            earlier.move_to(status, "staff:test")
+        changes[factories.paid_order(db_session, folder, business_type=BusinessType.INFO_CHANGE,
+                                     credit_code=code).number] = False
+        changes[factories.paid_order(db_session, folder, business_type=BusinessType.INFO_CHANGE, credit_code=code,
+                                     org_name=f"郑州信源新名称{n}科技有限公司").number] = True
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    client.get("/console/queues/new")
+    with counted_statements(db_session) as base:
+        client.get("/console/queues/new")
+    with counted_statements(db_session) as statements:
+        page = client.get("/console/queues/info_change").get_data(as_text=True)
+    rows = _queue_rows(page)
+    assert {number: "senior-only" in rows[number] for number in changes} == changes
+    # the page's own, one for the changes' orders, and one each to find what an order changes
+    assert len(statements) <= len(base) + 1 + len(changes)
