@@ -86,9 +86,11 @@ class Order(Base):
     )
     # A unit certificate names an organisation and its legal representative; a personal certificate
     # (cert_kind PERSONAL) neither: its holder is the person in the agent's place (Order.holder).
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
-    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
-    agent_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # Indexed: the review screen finds one applicant's other orders (models.holders.same_applicant) and
+    # the organisations sharing a phone number through them.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    legal_rep_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
 
     # The organisation's corporate account and taxpayer ID (a personal certificate has neither).
     account_name: Mapped[str255 | None]

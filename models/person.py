@@ -39,7 +39,7 @@ class Person(Base):
     bank_card_number: Mapped[str | None] = mapped_column(SealedText("person.bank_card_number"))
     # What a personal certificate's subject names the holder by instead of the ID number
     # (models.sealed.subject_serial of the ID type and number).
-    subject_serial: Mapped[str | None] = mapped_column(String(40))
+    subject_serial: Mapped[str | None] = mapped_column(String(40), index=True)
 
     @validates("id_number")
     def _digest_id_number(self, _key: str, value: str | None) -> str | None:

@@ -3,7 +3,7 @@ the organisation's name or its legal representative, or a personal certificate h
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import BusinessType, Order, OrderStatus
 from models.holders import same_applicant
@@ -19,10 +19,11 @@ def last_approved_order(session: Session, order: Order) -> Order | None:
     found = session.scalar(
         same_applicant(select(Order), order)
         .where(Order.id != order.id, Order.status.in_(_DONE), Order.business_type != BusinessType.REVOCATION)
+        .options(*(joinedload(whose) for whose in (Order.organisation, Order.legal_rep, Order.agent)))
         .order_by(Order.id.desc()).limit(1))
-    earlier = order.previous_order
-    if found is None and order.personal and earlier is not None and earlier.status in _DONE:
-        return earlier
+    if found is None and order.personal:
+        earlier = order.previous_order
+        return earlier if earlier is not None and earlier.status in _DONE else None
     return found
 
 

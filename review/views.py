@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from billing import checkout, invoices
 from documents import regions
@@ -65,8 +66,15 @@ from web.services import find_service
 REVIEWERS = tuple(REVIEW_ROLES)
 
 
-def _order(number: str) -> Order:
-    return db.session.scalar(select(Order).where(Order.number == number)) or abort(404)
+def _order(number: str, *options) -> Order:
+    return db.session.scalar(select(Order).where(Order.number == number).options(*options)) or abort(404)
+
+
+# Whose order it is, and the rest the order page shows with the order: loaded in the order's statement
+# rather than one statement each.
+_WHOSE = tuple(joinedload(row) for row in (Order.organisation, Order.legal_rep, Order.agent))
+_SHOWN_WITH_ORDER = (*_WHOSE, *(joinedload(row) for row in (Order.channel, Order.product, Order.media_model,
+                                                             Order.reviewer)))
 
 
 def _queue(name: str) -> ReviewQueue:
@@ -136,9 +144,10 @@ def queue(name: str):
 def _senior_only(rows) -> set[int]:
     """The rows only a senior reviewer may take (dual control): revocations always, information
     changes that touch the name or the legal representative."""
-    return {row.id for row in rows if row.business_type == BusinessType.REVOCATION or (
-        row.business_type == BusinessType.INFO_CHANGE
-        and operations.needs_senior(db.session, db.session.get(Order, row.id)))}
+    changes = [row.id for row in rows if row.business_type == BusinessType.INFO_CHANGE]
+    orders = db.session.scalars(select(Order).where(Order.id.in_(changes)).options(*_WHOSE)) if changes else []
+    return ({row.id for row in rows if row.business_type == BusinessType.REVOCATION}
+            | {order.id for order in orders if operations.needs_senior(db.session, order)})
 
 
 def _channels():
@@ -161,24 +170,26 @@ def search():
 def order_page(number: str):
     """The review screen for reviewers; read only for the other roles, who open orders from the
     search for their own work (the documents stay with reviewers)."""
-    order = _order(number)
-    operations.record_order_view(db.session, order, current_user)
+    order = _order(number, *_SHOWN_WITH_ORDER)
     now = utcnow()
     calendar = request_calendar()
     materials = _reviewed_materials(order)
+    reasons = _reason_rows()
+    decisions = db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
+                                   .options(joinedload(ReviewDecision.staff)).order_by(ReviewDecision.id)).all()
     form = DecisionForm()
-    form.reason_ids.choices = _reason_choices()
+    form.reason_ids.choices = _reason_choices(reasons)
     identity_changes = changed_identity(db.session, order)
     payment = checkout.payment_of(db.session, order)
     checks = identity.latest_checks(db.session, order)
-    return render_template(
+    page = render_template(
         "console/order.html", order=order, materials=materials, regions=regions,
         kinds=list(materials_of(order)),
         checklist=CHECKLIST, form=form, **labels_for(order), order_checks=order_checks(order.business_type),
         after_sale=after_sale_view.after_sale(db.session, order, payment=payment, checks=checks),
-        beside=beside.fields_for(order), reasons=_reasons_for_documents(_reason_rows(), materials_of(order)),
+        beside=beside.fields_for(order), reasons=_reasons_for_documents(reasons, materials_of(order)),
         risk_form=RiskOverrideForm(),
-        earlier_versions=_earlier_versions(order), kept=_kept_answers(order),
+        earlier_versions=_earlier_versions(order), kept=_kept_answers(decisions),
         reassign=_reassign_form(),
         action_form=ActionForm(), reveal_form=RevealForm(),
         time_left=sla.time_left(order, calendar, now),
@@ -186,8 +197,7 @@ def order_page(number: str):
         warnings=warnings_for(db.session, order, now=now,
                               phone_reuse_limit=current_app.config["PHONE_REUSE_WARNING_ORGS"]),
         checks=checks,
-        decisions=db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
-                                     .order_by(ReviewDecision.id)).all(),
+        decisions=decisions,
         dual_control=needs_dual_control(order, identity_changes), identity_changes=identity_changes,
         next_queue=(order.queue or ReviewQueue.NEW).value,
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
@@ -197,6 +207,10 @@ def order_page(number: str):
         earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
         note_form=note_form(order.number),
     )
+    # The view is recorded once the page is made: an audit entry locks the head of the audit chain
+    # (models.audit_chain) until the commit, and every audited request of every worker waits for it.
+    operations.record_order_view(db.session, order, current_user)
+    return page
 
 
 def _reviewed_materials(order: Order) -> dict[MaterialKind, Material]:
@@ -215,12 +229,11 @@ def _earlier_versions(order: Order) -> dict[MaterialKind, Material]:
     return earlier
 
 
-def _kept_answers(order: Order) -> dict[str, dict[str, bool | None]]:
-    """The last decision's answers, per material: the untouched documents keep theirs (a re-submitted
-    document is a new material, so it starts unanswered)."""
-    for decision in db.session.scalars(select(ReviewDecision).where(ReviewDecision.order_id == order.id)
-                                       .order_by(ReviewDecision.id.desc())):
-        if decision.checklist:  # a JSON null is no SQL NULL: looked at here, not in the query
+def _kept_answers(decisions: list[ReviewDecision]) -> dict[str, dict[str, bool | None]]:
+    """The last decision's answers (of the order's decisions, oldest first), per material: the untouched
+    documents keep theirs (a re-submitted document is a new material, so it starts unanswered)."""
+    for decision in reversed(decisions):
+        if decision.checklist:  # a JSON null is no SQL NULL: looked at here, not in its query
             return decision.checklist
     return {}
 
@@ -241,8 +254,8 @@ def _reasons_for_documents(rows: list[SimpleNamespace], kinds) -> list[SimpleNam
             or any(code.split(":")[0].strip() in shown for code in r.applies_to.split(",") if code.strip())]
 
 
-def _reason_choices():
-    return [(r.id, r.text) for r in _reason_rows()]
+def _reason_choices(rows: list[SimpleNamespace]):
+    return [(r.id, r.text) for r in rows]
 
 
 @roles_required(*operations.DOCUMENT_VIEWERS)
@@ -352,7 +365,7 @@ def verify_identity(number: str):
 def decide(number: str):
     order = _order(number)
     form = DecisionForm()
-    form.reason_ids.choices = _reason_choices()
+    form.reason_ids.choices = _reason_choices(_reason_rows())
     form.kinds.choices = [kind.value for kind in materials_of(order)]
     if not form.validate_on_submit():
         flash(_("The decision could not be read: %(errors)s", errors=form.errors), "error")

@@ -31,9 +31,10 @@ def people(order: Order) -> list[tuple[str, Person]]:
 
 def deny_list_matches(session: Session, order: Order) -> list[str]:
     """Who of the order's people ("legal_rep", "agent"; "holder") has an ID number on the active deny list."""
-    return [who for who, person in people(order)
-            if person.id_number_digest and session.scalar(select(DenyListEntry.id).where(
-                DenyListEntry.id_number_digest == person.id_number_digest, DenyListEntry.active.is_(True)))]
+    digests = {person.id_number_digest for _who, person in people(order) if person.id_number_digest}
+    denied = set(session.scalars(select(DenyListEntry.id_number_digest).where(
+        DenyListEntry.id_number_digest.in_(digests), DenyListEntry.active.is_(True)))) if digests else set()
+    return [who for who, person in people(order) if person.id_number_digest in denied]
 
 
 def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reuse_limit: int) -> list[Warning]:
@@ -53,20 +54,24 @@ def warnings_for(session: Session, order: Order, *, now: dt.datetime, phone_reus
     named = dict(people(order))
     for who in deny_list_matches(session, order):
         found.append(Warning("deny_list", {"person": who, "name": named[who].name}))
+    using = _organisations_using_phones(session, {person.phone for _who, person in people(order) if person.phone})
     for who, person in people(order):
-        if person.phone:
-            count = _organisations_using_phone(session, person.phone)
-            if count >= phone_reuse_limit:
-                found.append(Warning("phone_reused", {"person": who, "phone": person.phone_masked,
-                                                      "organisations": count}))
+        count = using.get(person.phone, 0)
+        if person.phone and count >= phone_reuse_limit:
+            found.append(Warning("phone_reused", {"person": who, "phone": person.phone_masked,
+                                                  "organisations": count}))
     return found
 
 
-def _organisations_using_phone(session: Session, phone: str) -> int:
+def _organisations_using_phones(session: Session, phones: set[str]) -> dict[str, int]:
+    """How many organisations (by credit code) name each phone number on a legal representative or agent."""
+    if not phones:
+        return {}
     person = aliased(Person)
-    return session.scalar(
-        select(func.count(func.distinct(Organisation.credit_code)))
+    return dict(session.execute(
+        select(person.phone, func.count(func.distinct(Organisation.credit_code)))
         .select_from(Order)
         .join(person, or_(Order.legal_rep_id == person.id, Order.agent_id == person.id))
         .join(Organisation, Order.organisation_id == Organisation.id)
-        .where(person.phone == phone)) or 0
+        .where(person.phone.in_(phones))
+        .group_by(person.phone)).all())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters
 from sqlalchemy import select
 
 from models import AuditEntry, Staff, StaffRole
@@ -226,3 +227,23 @@ def test_sign_in_posts_are_rate_limited_per_ip(rate_limited_app, db_session):
     assert client.get("/console/login").status_code == 200, "only the POST is limited"
     other_ip = client.post("/console/login", data=wrong, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert other_ip.status_code == 200
+
+
+def test_a_hash_with_older_parameters_is_made_again_at_the_next_sign_in(client, db_session):
+    # argon2-cffi's default parameters (RFC 9106 low-memory: m=64 MiB, t=3, p=4), which staff hashes had before.
+    old_hash = PasswordHasher().hash(STAFF_PASSWORD)
+    staff = add_staff(db_session, StaffRole.REVIEWER, "zhao")
+    staff.password_hash = old_hash
+    db_session.commit()
+    staff_id = staff.id
+
+    client.post("/console/login", data={"username": "zhao", "password": "wrong-password-123"})
+    staff = db_session.get(Staff, staff_id)
+    assert staff.password_hash == old_hash  # a wrong password changes nothing
+
+    assert sign_in(client, staff).status_code == 302 and signed_in(client)
+    new_hash = db_session.get(Staff, staff_id).password_hash
+    assert new_hash != old_hash
+    assert extract_parameters(new_hash) == Parameters(type=Type.ID, version=19, salt_len=16, hash_len=32,
+                                                      time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    assert PasswordHasher().verify(new_hash, STAFF_PASSWORD)
