@@ -16,6 +16,9 @@ import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import psycopg
+from sqlalchemy.engine import make_url
+
 from backoffice.loadtest import steps as stepping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +68,12 @@ def _flask(env: dict, *args: str, log: Path | None = None) -> str:
     return done.stdout
 
 
+def _analyze(database: str) -> None:
+    with psycopg.connect(make_url(database).set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as connection:
+        connection.execute("ANALYZE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m backoffice.loadtest", description=__doc__)
     parser.add_argument("--applications", type=int, default=20_000)
@@ -79,12 +88,13 @@ def main() -> None:
     database = os.environ.get("TEST_DATABASE_URL") or sys.exit("loadtest: run inside scripts/pg-test-cluster.sh")
     work = Path(tempfile.mkdtemp(prefix="loadtest-"))
     log = work / "processes.log"
-    port, redis_port = _free_port(), _free_port()
+    port, redis_port, signer_port, bare_port = (_free_port() for _ in range(4))
     base = f"http://127.0.0.1:{port}"
     password = secrets.token_urlsafe(16)
     env = {**os.environ, "BACKOFFICE_INSTANCE": str(work / "instance"), "DATABASE_URL": database,
            "BACKOFFICE_LOAD_TEST": "1", "BACKOFFICE_TRUSTED_PROXIES": "1", "BACKOFFICE_PUBLIC_BASE_URL": base,
-           "BACKOFFICE_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0"}
+           "BACKOFFICE_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
+           "BACKOFFICE_SIGNING_SERVICE_URL": f"http://127.0.0.1:{signer_port}"}
     print(f"==> loadtest in {work} (logs: {log})", flush=True)
     with ExitStack() as running:
         running.enter_context(_process(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
@@ -94,6 +104,7 @@ def main() -> None:
         _flask(env, "demo", "load", log=log)
         _flask(env, "ca", "ceremony", "--demo", "--if-missing", log=log)
         _flask(env, "demo-data", "--applications", str(options.applications), "--no-billing", log=log)
+        _analyze(database)  # as after any bulk load: the planner's statistics, before autovacuum gets to it
         setup = work / "setup.json"
         print(_flask(env, "loadtest", "prepare", "--password", password, "--out", str(setup)).strip(), flush=True)
         accepted = work / "accepted.jsonl"
@@ -102,6 +113,8 @@ def main() -> None:
         os.environ.update({name: env[name] for name in ("LOADTEST_SETUP", "LOADTEST_ACCEPTED", "LOADTEST_PASSWORD")})
         running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers),
                                         "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log))
+        running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", "1", "--bind",
+                                        f"127.0.0.1:{signer_port}", "signing_wsgi:app"], env, log))
         running.enter_context(_process([str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, log))
         _wait_for(base + "/healthz")
         print(f"==> gunicorn ({options.workers} workers) and a worker on {base}; steps of "
@@ -109,7 +122,16 @@ def main() -> None:
               flush=True)
         steps, counter = stepping.climb(base, first=options.first, increment=options.increment, most=options.most,
                                         warm=options.warm, measure=options.measure, limit_ms=options.limit_ms)
+    clean = [step for step in steps if step.clean(options.limit_ms)]
+    people = (clean[-1] if clean else steps[0]).people
+    with _process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers), "--bind",
+                   f"127.0.0.1:{bare_port}", "backoffice.loadtest.bare:app"], env, log):
+        _wait_for(f"http://127.0.0.1:{bare_port}/")
+        floor = stepping.bare(f"http://127.0.0.1:{bare_port}", people, warm=options.warm, measure=options.measure)
     _report(steps, counter, options.limit_ms)
+    if floor:
+        print(f"floor: a bare WSGI page under the same gunicorn, {people} people: p50 {floor.p50:.0f} ms, "
+              f"p95 {floor.p95:.0f} ms, p99 {floor.p99:.0f} ms")
     print(_flask(env, "loadtest", "verify", str(accepted)).strip(), flush=True)
 
 

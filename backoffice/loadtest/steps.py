@@ -62,16 +62,21 @@ class Counter:
         self.window = {"errors": 0, "limited": 0}
 
 
+PEOPLE = [users.FormApplicant, users.ApiClient, users.Reviewer, users.OrderQuery, users.Visitor]
+
+
 def climb(host: str, *, first: int, increment: int, most: int, warm: float, measure: float, limit_ms: float,
           report=print) -> tuple[list[Step], Counter]:
-    """Runs the steps against `host`; the steps measured, and the run's counter."""
-    environment = Environment(user_classes=[users.FormApplicant, users.ApiClient, users.Reviewer,
-                                            users.OrderQuery, users.Visitor], host=host)
+    """Runs the steps against `host`; the steps measured, and the run's counter. A first warm-up,
+    twice as long, lets every web worker compile its templates and fill its caches."""
+    environment = Environment(user_classes=PEOPLE, host=host)
     counter = Counter()
     environment.events.request.add_listener(counter)
     runner = environment.create_local_runner()
     steps: list[Step] = []
     try:
+        runner.start(first, spawn_rate=max(first / 5, 1))
+        gevent.sleep(warm)
         for people in range(first, most + 1, increment):
             runner.start(people, spawn_rate=max(increment / 5, 1))
             gevent.sleep(warm)
@@ -89,6 +94,22 @@ def climb(host: str, *, first: int, increment: int, most: int, warm: float, meas
     finally:
         runner.quit()
     return steps, counter
+
+
+def bare(host: str, people: int, *, warm: float, measure: float) -> Kind | None:
+    """The same number of people, at the same pace, asking a bare WSGI app (loadtest.bare) under
+    the same gunicorn: what this machine's processes, sockets and locust cost a request, so the
+    app's figures read against a floor measured in the same run."""
+    environment = Environment(user_classes=[users.BareVisitor], host=host)
+    runner = environment.create_local_runner()
+    try:
+        runner.start(people, spawn_rate=max(people / 5, 1))
+        gevent.sleep(warm)
+        environment.stats.reset_all()
+        gevent.sleep(measure)
+        return next(iter(_kinds(environment)), None)
+    finally:
+        runner.quit()
 
 
 def _kinds(environment: Environment) -> list[Kind]:

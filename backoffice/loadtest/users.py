@@ -309,3 +309,11 @@ class Visitor(Person):
     def browse(self) -> None:
         for url, name in random.sample(self.PAGES, 3):
             self.get(url, name)
+
+
+class BareVisitor(Person):
+    """A visitor of the bare app (loadtest.bare), for the floor the run is read against."""
+
+    @task
+    def browse(self) -> None:
+        self.get("/", "bare app: page")
