@@ -20,6 +20,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from backoffice.loadtest import steps as stepping
+from backoffice.loadtest import users
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -109,8 +110,7 @@ def main() -> None:
         print(_flask(env, "loadtest", "prepare", "--password", password, "--out", str(setup)).strip(), flush=True)
         accepted = work / "accepted.jsonl"
         accepted.touch()
-        env.update(LOADTEST_SETUP=str(setup), LOADTEST_ACCEPTED=str(accepted), LOADTEST_PASSWORD=password)
-        os.environ.update({name: env[name] for name in ("LOADTEST_SETUP", "LOADTEST_ACCEPTED", "LOADTEST_PASSWORD")})
+        users.configure(setup, accepted, password)
         running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers),
                                         "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log))
         running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", "1", "--bind",
@@ -137,13 +137,14 @@ def main() -> None:
 
 def _report(steps: list[stepping.Step], counter: stepping.Counter, limit_ms: float) -> None:
     clean = [step for step in steps if step.clean(limit_ms)]
-    sustained = clean[-1] if clean else None
-    print(f"sustained rps: {sustained.rps:.1f}" if sustained else "sustained rps: 0 (no clean step)")
-    if sustained:
-        print(f"at that step: {sustained.people} people; p50/p95/p99 ms per kind of request:")
-        for kind in sustained.kinds:
+    shown = clean[-1] if clean else steps[0] if steps else None
+    print(f"sustained rps: {clean[-1].rps:.1f}" if clean else "sustained rps: 0 (no clean step)")
+    if shown:
+        print(f"at {'that' if clean else 'the first'} step: {shown.people} people, {shown.rps:.1f} requests/s; "
+              "p50/p95/p99 ms per kind of request:")
+        for kind in shown.kinds:
             print(f"  {kind.name:34} {kind.requests:6} requests  {kind.p50:6.0f} {kind.p95:6.0f} {kind.p99:6.0f}")
-        queue = next((kind for kind in sustained.kinds if kind.name == QUEUE_PAGE), None)
+        queue = next((kind for kind in shown.kinds if kind.name == QUEUE_PAGE), None)
         print(f"queue p95 ms: {queue.p95:.0f}" if queue else "queue p95 ms: none measured")
     if len(steps) > len(clean):
         ended = steps[-1]

@@ -27,9 +27,22 @@ from backoffice.loadtest.people import Applicants, next_serial, scans
 
 PACE_SECONDS = 1.0  # each simulated person sends a request a second at most
 SIGN_OUT_SHARE = 0.2  # of a reviewer's rounds (a queue page and up to five decisions)
-SETUP = json.loads(Path(os.environ["LOADTEST_SETUP"]).read_text()) if "LOADTEST_SETUP" in os.environ else {}
-ACCEPTED = Path(os.environ.get("LOADTEST_ACCEPTED", os.devnull))
-PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
+
+class Run:
+    """What `loadtest prepare` made for this run (setup), where accepted submissions are written,
+    and the reviewers' password: set by `configure` before anybody starts."""
+
+    setup: dict = {}
+    accepted: Path = Path(os.devnull)
+    password: str = ""
+
+
+def configure(setup: Path, accepted: Path, password: str) -> None:
+    Run.setup, Run.accepted, Run.password = json.loads(setup.read_text()), accepted, password
+    if not all(Run.setup.get(part) for part in ("reviewers", "api_keys", "queries")):
+        raise ValueError(f"{setup}: reviewers, channel keys and order-query targets are all needed")
+
+
 SCANS = scans()
 FORM_URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
 _applicants = Applicants(seed=secrets.randbits(64))
@@ -102,7 +115,7 @@ def _multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, 
 
 
 def _accepted(number: str, credit_code: str, kinds: list[str], via: str) -> None:
-    with ACCEPTED.open("a") as out:
+    with Run.accepted.open("a") as out:
         out.write(json.dumps({"number": number, "credit_code": credit_code, "kinds": kinds, "via": via}) + "\n")
 
 
@@ -174,8 +187,8 @@ class ApiClient(Person):
 
     def on_start(self) -> None:
         super().on_start()
-        keys = SETUP.get("api_keys", [])
-        self.key = keys[next_serial() % len(keys)] if keys else ""
+        keys = Run.setup["api_keys"]
+        self.key = keys[next_serial() % len(keys)]
 
     def call(self, method: str, url: str, name: str, **kwargs):
         self._pace()
@@ -215,14 +228,15 @@ class Reviewer(Person):
 
     def on_start(self) -> None:
         super().on_start()
-        accounts = SETUP.get("reviewers", [])
-        self.account = accounts[next(_reviewer_seats) % len(accounts)] if accounts else None
+        accounts = Run.setup["reviewers"]
+        self.account = accounts[next(_reviewer_seats) % len(accounts)]
         self.signed_in = False
 
     def sign_in(self) -> None:
         page = self.get("/console/login", "sign-in: page")
-        sent = self.post("/console/login", "sign-in: password", {
-            "csrf_token": _field(page.text, "csrf_token"), "username": self.account["username"], "password": PASSWORD})
+        sent = self.post("/console/login", "sign-in: password", {"csrf_token": _field(page.text, "csrf_token"),
+                                                                  "username": self.account["username"],
+                                                                  "password": Run.password})
         if sent.status_code != 302:
             return
         page = self.get("/console/login/totp", "sign-in: TOTP page")
@@ -232,8 +246,6 @@ class Reviewer(Person):
 
     @task
     def work(self) -> None:
-        if self.account is None:
-            return
         if not self.signed_in:
             self.sign_in()
             return
@@ -275,9 +287,7 @@ class OrderQuery(Person):
 
     @task
     def query(self) -> None:
-        targets = SETUP.get("queries", [])
-        if not targets:
-            return
+        targets = Run.setup["queries"]
         target = targets[next_serial() % len(targets)]
         page = self.get("/query", "query: page")
         token = _field(page.text, "captcha_token")
