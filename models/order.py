@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 
 from models.audit import AuditEntry
 from models.base import (
@@ -227,12 +227,11 @@ class Order(Base):
         self.status = target
         if target in _STAMPS and not (target in _FIRST_TIME_ONLY and getattr(self, _STAMPS[target]) is not None):
             setattr(self, _STAMPS[target], utcnow())
-        self.audit_entries.append(
-            AuditEntry(
-                actor=actor,
-                action="order.status",
-                before={"status": str(before)},
-                after={"status": str(target)},
-                note=note,
-            )
-        )
+        entry = AuditEntry(actor=actor, action="order.status", before={"status": str(before)},
+                           after={"status": str(target)}, note=note)
+        session = object_session(self)
+        if session is None:
+            self.audit_entries.append(entry)
+        else:  # the entry's side: appending to audit_entries would first load the order's whole history
+            entry.order = self
+            session.add(entry)
