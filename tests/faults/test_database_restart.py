@@ -202,7 +202,7 @@ def check_restart(app, cluster: Cluster, base: str, api: dict) -> None:
             continue
         else:  # a page, or the health check's request whose end (its commit) met the outage
             page = answer.body.decode()
-            assert "The service is briefly unavailable. Please try again in a moment." in page
+            assert "服务暂时不可用，请稍后再试。" in page  # the UI's default language
             assert "Traceback" not in page
         assert answer.headers.get("Retry-After", "").isdigit(), answer.headers
     after = [answer for answer in answers if answer.started > up_at]
