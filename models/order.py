@@ -227,11 +227,15 @@ class Order(Base):
         self.status = target
         if target in _STAMPS and not (target in _FIRST_TIME_ONLY and getattr(self, _STAMPS[target]) is not None):
             setattr(self, _STAMPS[target], utcnow())
-        entry = AuditEntry(actor=actor, action="order.status", before={"status": str(before)},
-                           after={"status": str(target)}, note=note)
+        self.add_audit_entry(AuditEntry(actor=actor, action="order.status", before={"status": str(before)},
+                                        after={"status": str(target)}, note=note))
+
+    def add_audit_entry(self, entry: AuditEntry) -> None:
+        """One more entry of the order's history, without loading the entries it has (a history only
+        grows); in the list too when that is loaded already."""
         session = object_session(self)
-        if session is None:
+        if session is None:  # a new order: the entries go with it into the session
             self.audit_entries.append(entry)
-        else:  # the entry's side: appending to audit_entries would first load the order's whole history
-            entry.order = self
-            session.add(entry)
+            return
+        entry.order = self
+        session.add(entry)

@@ -158,7 +158,7 @@ def create_application():
     order = operations.submit_application(
         db.session, g.channel, form.data, actor=_actor(), applicant_secret=None
     )
-    return jsonify(_status(order)), 201
+    return jsonify(_status(order, current={})), 201  # a new order has no materials yet
 
 
 @limiter.limit("300/minute", key_func=_channel_key)
@@ -265,8 +265,9 @@ def payment(order: Order):
                    pay_before=services.payment_deadline(order).isoformat())
 
 
-def _status(order: Order) -> dict:
-    current = current_materials(db.session, order)
+def _status(order: Order, current: dict | None = None) -> dict:
+    """`current`: the order's current materials, when the caller knows them already."""
+    current = current_materials(db.session, order) if current is None else current
     return {
         "number": order.number,
         "status": str(order.status),

@@ -35,7 +35,7 @@ def continue_order(session: Session, earlier: Order, business_type: BusinessType
     order.mailing_province, order.mailing_city, order.mailing_address = (
         data["mailing_province"], data["mailing_city"], data["mailing_address"])
     session.add(order)
-    order.audit_entries.append(AuditEntry(actor=actor, action="order.created",
+    order.add_audit_entry(AuditEntry(actor=actor, action="order.created",
                                           after={"status": str(order.status), "number": order.number}))
     session.flush()
     return order

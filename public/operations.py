@@ -108,7 +108,7 @@ def submit_application(
     )
     _fill(session, order, channel, product, data)
     session.add(order)
-    order.audit_entries.append(AuditEntry(
+    order.add_audit_entry(AuditEntry(
         actor=actor, action="order.created", after={"status": str(order.status),
                                                     "number": order.number}))
     session.flush()
@@ -121,7 +121,7 @@ def update_application(session: Session, order: Order, data: dict, *, actor: str
         raise NotEditable(order.number)
     product = _product(session, data["product"])
     _fill(session, order, order.channel, product, data)
-    order.audit_entries.append(AuditEntry(actor=actor, action="order.edited"))
+    order.add_audit_entry(AuditEntry(actor=actor, action="order.edited"))
     session.flush()
     return order
 
@@ -282,7 +282,7 @@ def _replace_material(session, store, order, kind, image, original_filename, act
         original_filename=(original_filename or "")[:120] or None, uploaded_by=actor,
     )
     session.add(material)
-    order.audit_entries.append(AuditEntry(
+    order.add_audit_entry(AuditEntry(
         actor=actor, action="material.uploaded",
         after={"kind": str(kind), "sha256": image.sha256, "replaces": previous.id if previous else None},
     ))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from models import (
     AuditEntry,
@@ -137,10 +137,11 @@ def _newest_first(query: Select) -> Select:
 
 def find_orders(session: Session, identity: QueryIdentity) -> list[Order]:
     """Every order of the ID, newest first."""
+    # One statement: the agent is the person the query joins already; the rest the page shows beside it.
     query = _newest_first(_matching(identity)).options(
-        selectinload(Order.product), selectinload(Order.organisation),
-        selectinload(Order.agent), selectinload(Order.legal_rep))
-    return list(session.scalars(query))
+        contains_eager(Order.agent), joinedload(Order.product), joinedload(Order.organisation),
+        joinedload(Order.legal_rep), joinedload(Order.media_model), joinedload(Order.channel))
+    return list(session.scalars(query).unique())
 
 
 def latest_order(session: Session, identity: QueryIdentity) -> Order | None:
@@ -288,7 +289,7 @@ def rebind_order(session: Session, order: Order, *, applicant_secret: str) -> No
     before = order.applicant_session_hash
     order.applicant_session_hash = new_hash
     # The first 12 characters are what the actor of the session's later steps shows.
-    order.audit_entries.append(AuditEntry(
+    order.add_audit_entry(AuditEntry(
         actor=QUERY_ACTOR, action="order.rebound",
         before={"applicant_session": before[:12] if before else None},
         after={"applicant_session": new_hash[:12]},

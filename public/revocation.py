@@ -170,7 +170,7 @@ def request_revocation(session: Session, certificate: Certificate, data: dict, *
     if not order.personal:
         order.identity_method = IdentityMethod.LEGAL_REP_PHONE
     _fill(order, data)
-    order.audit_entries.append(AuditEntry(
+    order.add_audit_entry(AuditEntry(
         actor=actor, action="order.created",
         after={"status": str(order.status), "number": order.number, "business_type": str(order.business_type),
                "certificate": certificate.serial_number, "previous_order": earlier.number}))
@@ -189,7 +189,7 @@ def update_revocation(session: Session, order: Order, data: dict, *, actor: str)
     if order.status not in APPLICANT_EDITABLE:
         raise NotEditable(order.number)
     _fill(order, data)
-    order.audit_entries.append(AuditEntry(actor=actor, action="order.edited"))
+    order.add_audit_entry(AuditEntry(actor=actor, action="order.edited"))
     session.flush()
     return order
 

@@ -175,7 +175,7 @@ def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
     order = continuation.continuing(session, earlier, BusinessType.UNLOCK, applicant_secret=applicant_secret,
                                     certificate_id=helper.certificate_id)
     session.add(order)
-    order.audit_entries.append(AuditEntry(actor=actor, action="order.created",
+    order.add_audit_entry(AuditEntry(actor=actor, action="order.created",
                                           after={"status": str(order.status), "number": order.number}))
     note = "identity checked against the certificate's order" if way == IDENTITY else "key unlocked by identity before"
     order.move_to(OrderStatus.AWAITING_SIGNATURE, actor, note="no materials: the key helper identified the key")

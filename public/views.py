@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from billing import invoices, transfers
 from billing.services import current_services
@@ -66,10 +67,11 @@ def _actor() -> str:
     return "applicant:" + operations.session_hash(applicant_secret())[:12]
 
 
-def owned_order(number: str) -> Order:
+def owned_order(number: str, *options) -> Order:
     """The order, if this browser filed it (or took it over through the order query); else the
-    page that points to the order query, the same whether or not the number exists."""
-    order = db.session.scalar(select(Order).where(Order.number == number))
+    page that points to the order query, the same whether or not the number exists. `options`:
+    what the page shows of it, loaded with it (sqlalchemy.orm.joinedload)."""
+    order = db.session.scalar(select(Order).where(Order.number == number).options(*options))
     secret = session.get("applicant")
     if order is None or secret is None or order.applicant_session_hash != operations.session_hash(secret):
         raise PageError(404, template="public/order_elsewhere.html", number=number[:20])
@@ -172,8 +174,13 @@ def edit_application(number: str):
                            captcha_token=captcha.new_token())
 
 
+# What the confirm page shows of the order besides its own columns: loaded in the order's statement.
+CONFIRM_PAGE_SHOWS = (joinedload(Order.organisation), joinedload(Order.agent), joinedload(Order.legal_rep),
+                      joinedload(Order.product), joinedload(Order.media_model))
+
+
 def confirm_page(number: str):
-    order = owned_order(number)
+    order = owned_order(number, *CONFIRM_PAGE_SHOWS)
     if order.business_type in OWN_CONFIRM_PAGES:
         return redirect(url_for(OWN_CONFIRM_PAGES[order.business_type], number=number))
     editable = order.status in operations.APPLICANT_EDITABLE
