@@ -278,25 +278,24 @@ def _link_new_entries(session: Session) -> None:
 
 
 def link_written(session: Session) -> None:
-    """Link the entries the session wrote so far now (what its commit would do)."""
+    """Link the entries the session wrote so far now (what its commit would do).
+
+    The entries are hashed as the session holds them, never read back: the signing service's
+    database role may write entries but not read what other entries say."""
     session.flush()
-    written = {entry.id: entry for entry in session.info.pop(_UNLINKED, ()) if entry.id is not None}
+    # An entry of a savepoint rolled back is no longer persistent; one linked already has its seq.
+    written = sorted((entry for entry in session.info.pop(_UNLINKED, ())
+                      if inspect(entry).persistent and inspect(entry).dict.get("seq") is None),
+                     key=lambda entry: entry.id)
     if not written:
         return
-    connection = session.connection()
-    # Entries of a savepoint rolled back are gone; their ids (SQLite may reuse one) match no row or a newer entry.
-    rows = connection.execute(select(_entries).where(_entries.c.id.in_(written), _entries.c.seq.is_(None))
-                              .order_by(_entries.c.id)).all()
-    links = _link(connection, rows)
-    for entry_id, seq, prev, digest in links:
-        entry = written[entry_id]
-        if not inspect(entry).detached:
-            attributes.set_committed_value(entry, "seq", seq)
-            attributes.set_committed_value(entry, "prev_hash", prev)
-            attributes.set_committed_value(entry, "entry_hash", digest)
-    if links:
-        _, seq, _, last_hash = links[-1]
-        move_head(session, seq, last_hash)
+    links = _link(session.connection(), written)
+    for entry, (_id, seq, prev, digest) in zip(written, links, strict=True):
+        attributes.set_committed_value(entry, "seq", seq)
+        attributes.set_committed_value(entry, "prev_hash", prev)
+        attributes.set_committed_value(entry, "entry_hash", digest)
+    _, seq, _, last_hash = links[-1]
+    move_head(session, seq, last_hash)
 
 
 @event.listens_for(Session, "after_rollback")
