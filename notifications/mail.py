@@ -79,9 +79,16 @@ class SmtpMailer:
         return message
 
 
+def _clear_text(config) -> str | None:
+    """Production sends mail (invoices, and the SMTP password when it signs in) only over TLS."""
+    if config["SMTP_STARTTLS"]:
+        return None
+    return "mail would travel in the clear, the SMTP password with it: set SMTP_STARTTLS=1"
+
+
 def register(app: Flask) -> None:
     """MAIL_GATEWAY chooses: `sandbox` (the default) delivers nowhere, so production refuses it;
-    `smtp` sends through SMTP_HOST."""
+    `smtp` sends through SMTP_HOST, in production only upgraded to TLS (SMTP_STARTTLS)."""
     services.register(app, MailGateway, "MAIL_GATEWAY", {
         "smtp": Implementation(lambda config: SmtpMailer(
             config["SMTP_HOST"],
@@ -90,6 +97,6 @@ def register(app: Flask) -> None:
             username=config["SMTP_USERNAME"],
             password=config["SMTP_PASSWORD"],
             starttls=config["SMTP_STARTTLS"],
-        ), needs=("SMTP_HOST", "MAIL_FROM")),
+        ), needs=("SMTP_HOST", "MAIL_FROM"), refusal=_clear_text),
         "sandbox": Implementation(lambda config: SandboxMailer(), sandbox=True),
     })

@@ -89,6 +89,14 @@ def test_production_refuses_every_sandbox(make_app, setting):
     assert str(refused.value).count("is a sandbox") == 1
 
 
+def test_production_sends_mail_only_over_tls(make_app):
+    with pytest.raises(RuntimeError, match="MAIL_GATEWAY=smtp: mail would travel in the clear, the SMTP password "
+                                          "with it: set SMTP_STARTTLS=1"):
+        make_app(**{**PRODUCTION, "SMTP_STARTTLS": False})
+    assert make_app(**PRODUCTION).config["SMTP_STARTTLS"]
+    assert not make_app(SMTP_STARTTLS=False, MAIL_GATEWAY="smtp").config["SMTP_STARTTLS"]  # a development relay
+
+
 def test_production_names_every_sandbox_left_at_its_default(make_app):
     real = {name: value for name, value in PRODUCTION.items() if name not in SERVICE_SETTINGS}
     with pytest.raises(RuntimeError) as refused:

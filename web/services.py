@@ -33,12 +33,13 @@ class Implementation:
     be empty when it is chosen; a sandbox answers like the real service but takes no money,
     numbers no legal invoice, delivers nothing or approves without asking anyone. `warning(config)`
     says what production warns of at start, without refusing, when the real service runs in a
-    weaker way (None: nothing)."""
+    weaker way (None: nothing); `refusal(config)` what production refuses to start with."""
 
     make: Callable[[Mapping[str, Any]], object]
     needs: tuple[str, ...] = ()
     sandbox: bool = False
     warning: Callable[[Mapping[str, Any]], str | None] | None = None
+    refusal: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def service_replaced(app: Flask, interface: type[T], service: T) -> Iterator[T]:
 
 def check(app: Flask, *, production: bool) -> None:
     """RuntimeError naming every setting that keeps the services from starting: a name no
-    implementation has, an empty setting the chosen one needs, and in production a sandbox.
+    implementation has, an empty setting the chosen one needs, and in production a sandbox or
+    what its Implementation's `refusal` says.
 
     Production also warns (a log warning), without refusing, of a real service run in a weaker
     way, as its Implementation's `warning` says: the signing service's CA key read from a file
@@ -127,6 +129,8 @@ def check(app: Flask, *, production: bool) -> None:
         else:
             problems += [f"{need} is empty and {setting}={name} needs it"
                          for need in implementation.needs if not app.config.get(need)]
+            if production and implementation.refusal and (refused := implementation.refusal(app.config)):
+                problems.append(f"{setting}={name}: {refused}")
             if production and implementation.warning and (warning := implementation.warning(app.config)):
                 log.warning("%s=%s: %s", setting, name, warning)
     if problems:
