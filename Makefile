@@ -25,7 +25,7 @@ export SOFTHSM2_CONF
 
 .PHONY: help system-deps-run system-deps-test install install-dev translations \
         softhsm migrate demo run test test-sqlite test-pg screenshots lint messages check-translations \
-        check-migrations ci clean bench-review loadtest
+        check-migrations ci clean bench-review loadtest audit
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -132,6 +132,9 @@ bench-review: install-dev translations ## user actions per decided application i
 
 loadtest: install-dev translations softhsm ## gunicorn (4 workers) + a worker on a throw-away PostgreSQL with 20,000 applications, locust stepping up until a 5xx or a p95 of 200 ms; prints the sustained rate, then lost/duplicated
 	scripts/pg-test-cluster.sh $(PY) -m backoffice.loadtest
+
+audit: $(VENV)/.installed-dev ## pip-audit of the requirements where a vulnerability service is reachable (else: audit skipped)
+	@scripts/audit.sh
 
 lint: $(VENV)/.installed-dev ## ruff, and the layer contracts (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
