@@ -71,7 +71,7 @@ class AuditSeal(Base):
 def record(session, actor: str, action: str, *, order: Order | None = None,
            target: str | None = None, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None, note: str | None = None) -> AuditEntry:
-    """Write one audit entry (linked into the chain when the session flushes)."""
+    """Write one audit entry (linked into the chain when its transaction commits)."""
     entry = AuditEntry(actor=actor, action=action, order=order, target=target,
                        before=before, after=after, note=note)
     session.add(entry)

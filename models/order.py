@@ -227,15 +227,11 @@ class Order(Base):
         self.status = target
         if target in _STAMPS and not (target in _FIRST_TIME_ONLY and getattr(self, _STAMPS[target]) is not None):
             setattr(self, _STAMPS[target], utcnow())
-        self.add_audit_entry(AuditEntry(actor=actor, action="order.status", before={"status": str(before)},
-                                        after={"status": str(target)}, note=note))
-
-    def add_audit_entry(self, entry: AuditEntry) -> None:
-        """One more entry of the order's history, without loading the entries it has (a history only
-        grows); in the list too when that is loaded already."""
+        entry = AuditEntry(actor=actor, action="order.status", before={"status": str(before)},
+                           after={"status": str(target)}, note=note)
         session = object_session(self)
-        if session is None:  # a new order: the entries go with it into the session
+        if session is None:  # a new order: the entry goes with it into the session
             self.audit_entries.append(entry)
-            return
-        entry.order = self
-        session.add(entry)
+        else:  # from the entry's side, as models.record does: appending would first load the whole history
+            entry.order = self
+            session.add(entry)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from models import AuditEntry, BusinessType, Order
+from models import BusinessType, Order, record
 from public import continuation
 
 # What the holder's contact form may change: the holder's phone and e-mail and the mailing address; an
@@ -35,7 +35,6 @@ def continue_order(session: Session, earlier: Order, business_type: BusinessType
     order.mailing_province, order.mailing_city, order.mailing_address = (
         data["mailing_province"], data["mailing_city"], data["mailing_address"])
     session.add(order)
-    order.add_audit_entry(AuditEntry(actor=actor, action="order.created",
-                                          after={"status": str(order.status), "number": order.number}))
+    record(session, actor, "order.created", order=order, after={"status": str(order.status), "number": order.number})
     session.flush()
     return order

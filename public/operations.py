@@ -13,7 +13,6 @@ from documents.materials import CheckedImage, current_materials
 from documents.storage import DocumentStore, Purpose
 from documents.uncommitted import save_until_committed
 from models import (
-    AuditEntry,
     BusinessType,
     CertKind,
     Channel,
@@ -28,6 +27,7 @@ from models import (
     PersonRole,
     Product,
     next_order_number,
+    record,
 )
 from models.base import utcnow
 from models.business import PAID_BY_TRANSFER, materials_of
@@ -108,9 +108,8 @@ def submit_application(
     )
     _fill(session, order, channel, product, data)
     session.add(order)
-    order.add_audit_entry(AuditEntry(
-        actor=actor, action="order.created", after={"status": str(order.status),
-                                                    "number": order.number}))
+    record(session, actor, "order.created", order=order, after={"status": str(order.status),
+                                                                "number": order.number})
     session.flush()
     return order
 
@@ -121,7 +120,7 @@ def update_application(session: Session, order: Order, data: dict, *, actor: str
         raise NotEditable(order.number)
     product = _product(session, data["product"])
     _fill(session, order, order.channel, product, data)
-    order.add_audit_entry(AuditEntry(actor=actor, action="order.edited"))
+    record(session, actor, "order.edited", order=order)
     session.flush()
     return order
 
@@ -282,10 +281,8 @@ def _replace_material(session, store, order, kind, image, original_filename, act
         original_filename=(original_filename or "")[:120] or None, uploaded_by=actor,
     )
     session.add(material)
-    order.add_audit_entry(AuditEntry(
-        actor=actor, action="material.uploaded",
-        after={"kind": str(kind), "sha256": image.sha256, "replaces": previous.id if previous else None},
-    ))
+    record(session, actor, "material.uploaded", order=order,
+           after={"kind": str(kind), "sha256": image.sha256, "replaces": previous.id if previous else None})
     session.flush()
     return material
 

@@ -25,7 +25,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from models import (
-    AuditEntry,
     Certificate,
     CertKind,
     IdentityMethod,
@@ -39,6 +38,7 @@ from models import (
     Person,
     PersonRole,
     Shipment,
+    record,
 )
 from models.business import ON_THE_SAME_KEY, new_certificate_needed
 from models.order_state import UNPAID
@@ -289,9 +289,7 @@ def rebind_order(session: Session, order: Order, *, applicant_secret: str) -> No
     before = order.applicant_session_hash
     order.applicant_session_hash = new_hash
     # The first 12 characters are what the actor of the session's later steps shows.
-    order.add_audit_entry(AuditEntry(
-        actor=QUERY_ACTOR, action="order.rebound",
-        before={"applicant_session": before[:12] if before else None},
-        after={"applicant_session": new_hash[:12]},
-    ))
+    record(session, QUERY_ACTOR, "order.rebound", order=order,
+           before={"applicant_session": before[:12] if before else None},
+           after={"applicant_session": new_hash[:12]})
     session.flush()

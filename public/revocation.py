@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
-    AuditEntry,
     BusinessType,
     Certificate,
     CertificateStatus,
@@ -32,6 +31,7 @@ from models import (
     Person,
     PersonRole,
     RevocationReason,
+    record,
 )
 from models.base import utcnow
 from models.order_state import APPLICANT_EDITABLE, CLOSED
@@ -170,13 +170,13 @@ def request_revocation(session: Session, certificate: Certificate, data: dict, *
     if not order.personal:
         order.identity_method = IdentityMethod.LEGAL_REP_PHONE
     _fill(order, data)
-    order.add_audit_entry(AuditEntry(
-        actor=actor, action="order.created",
-        after={"status": str(order.status), "number": order.number, "business_type": str(order.business_type),
-               "certificate": certificate.serial_number, "previous_order": earlier.number}))
     try:
         with session.begin_nested():
             session.add(order)
+            record(session, actor, "order.created", order=order,
+                   after={"status": str(order.status), "number": order.number,
+                          "business_type": str(order.business_type), "certificate": certificate.serial_number,
+                          "previous_order": earlier.number})
             session.flush()
     except IntegrityError as exc:  # uq_order_open_revocation: the other request came first
         raise NotRevocable(certificate.serial_number) from exc
@@ -189,7 +189,7 @@ def update_revocation(session: Session, order: Order, data: dict, *, actor: str)
     if order.status not in APPLICANT_EDITABLE:
         raise NotEditable(order.number)
     _fill(order, data)
-    order.add_audit_entry(AuditEntry(actor=actor, action="order.edited"))
+    record(session, actor, "order.edited", order=order)
     session.flush()
     return order
 

@@ -175,8 +175,7 @@ def authorise(session: Session, policy: sms_codes.CodePolicy, helper: HelperSess
     order = continuation.continuing(session, earlier, BusinessType.UNLOCK, applicant_secret=applicant_secret,
                                     certificate_id=helper.certificate_id)
     session.add(order)
-    order.add_audit_entry(AuditEntry(actor=actor, action="order.created",
-                                          after={"status": str(order.status), "number": order.number}))
+    record(session, actor, "order.created", order=order, after={"status": str(order.status), "number": order.number})
     note = "identity checked against the certificate's order" if way == IDENTITY else "key unlocked by identity before"
     order.move_to(OrderStatus.AWAITING_SIGNATURE, actor, note="no materials: the key helper identified the key")
     order.move_to(OrderStatus.AWAITING_PAYMENT, actor, note=f"authorisation code by SMS ({way}: {note})")
