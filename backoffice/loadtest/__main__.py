@@ -25,7 +25,7 @@ from backoffice.loadtest import users
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 QUEUE_PAGE = "console: queue new"
-HOOK_WAIT_SECONDS = 60
+START_WAIT_SECONDS = 60
 
 
 def _free_port() -> int:
@@ -49,7 +49,7 @@ def _process(args: list[str], env: dict, log: Path):
 
 
 def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + HOOK_WAIT_SECONDS
+    deadline = time.monotonic() + START_WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2):
