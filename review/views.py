@@ -171,6 +171,7 @@ def order_page(number: str):
     """The review screen for reviewers; read only for the other roles, who open orders from the
     search for their own work (the documents stay with reviewers)."""
     order = _order(number, *_SHOWN_WITH_ORDER)
+    operations.record_order_view(db.session, order, current_user)
     now = utcnow()
     calendar = request_calendar()
     materials = _reviewed_materials(order)
@@ -182,7 +183,7 @@ def order_page(number: str):
     identity_changes = changed_identity(db.session, order)
     payment = checkout.payment_of(db.session, order)
     checks = identity.latest_checks(db.session, order)
-    page = render_template(
+    return render_template(
         "console/order.html", order=order, materials=materials, regions=regions,
         kinds=list(materials_of(order)),
         checklist=CHECKLIST, form=form, **labels_for(order), order_checks=order_checks(order.business_type),
@@ -207,10 +208,6 @@ def order_page(number: str):
         earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
         note_form=note_form(order.number),
     )
-    # The view is recorded once the page is made: an audit entry locks the head of the audit chain
-    # (models.audit_chain) until the commit, and every audited request of every worker waits for it.
-    operations.record_order_view(db.session, order, current_user)
-    return page
 
 
 def _reviewed_materials(order: Order) -> dict[MaterialKind, Material]:
