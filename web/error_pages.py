@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -81,6 +82,15 @@ def handle(error: HTTPException, *, staff_layout: bool = True):
                            message=getattr(error, "message", None) or _message(error.code)), error.code
 
 
+def form_expired(error: CSRFError):
+    """A form sent without its page's CSRF token: open longer than the token lives, or sent from
+    another site. Nothing was done; going back finds what was typed still in the form."""
+    log.warning("a form without a valid CSRF token on %s: %s", request.path, error.description)
+    return handle(PageError(400, message=_(
+        "This form was open too long, or was sent from another site, so nothing was done. Please go back, "
+        "reload the page and send the form again.")))
+
+
 def database_unreachable(error: OperationalError) -> Response:
     """503 with Retry-After. The public layout: a staff member's console layout would ask the
     database who is signed in."""
@@ -96,5 +106,6 @@ def database_unreachable(error: OperationalError) -> Response:
 def init_app(app: Flask) -> None:
     # Flask hands an unhandled exception to this handler too, as an InternalServerError, once logged.
     app.register_error_handler(HTTPException, handle)
+    app.register_error_handler(CSRFError, form_expired)
     # The view's queries; web.edge answers the same when the request's commit fails.
     app.register_error_handler(OperationalError, database_unreachable)
