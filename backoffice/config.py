@@ -107,7 +107,11 @@ class Defaults:
         "key_unlocked_online": "SMS_000043",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
+    # Where rate limits count. memory:// counts in each process alone (N web processes would allow
+    # N times every limit): production refuses it; redis://host:6379/0 is shared. When the shared
+    # store cannot be reached, each process counts alone meanwhile rather than refuse every request.
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Reverse proxies in front of the app that add X-Forwarded-For / -Proto / -Host
     # (werkzeug's ProxyFix); 0 when browsers reach the app directly.
@@ -189,6 +193,7 @@ class Defaults:
     SMTP_USERNAME = ""
     SMTP_PASSWORD = ""
     SMTP_STARTTLS = False
+    SMTP_TLS = False  # SMTPS: TLS from the first byte (usually port 465); wins over SMTP_STARTTLS
     # The 0.01-yuan transfer whose memo carries the certificate password.
     BANK_TRANSFER_GATEWAY = "sandbox"  # or "http"
     BANK_TRANSFER_HTTP_URL = ""
@@ -256,6 +261,10 @@ def load(test_config: dict | None = None) -> dict:
     if config["APP_ENV"] == "production":
         if config["LOAD_TEST"]:
             raise RuntimeError("LOAD_TEST=1: production refuses the load-test mode (its hooks read applicants' SMS)")
+        if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            raise RuntimeError("RATELIMIT_STORAGE_URI=memory:// counts in each web process alone, so every process "
+                               "would allow a whole limit of its own: set a store the processes share "
+                               f"({PREFIX}RATELIMIT_STORAGE_URI=redis://host:6379/0)")
         missing = [name for name in SECRET_NAMES if not config[name]]
         if missing:
             raise RuntimeError(f"production needs these settings: {', '.join(missing)} "

@@ -135,6 +135,7 @@ def change_verify(channel_code: str):
     return render_template("public/change_verify.html", channel=channel, identity=identity, error=error)
 
 
+@limiter.limit("30/minute")
 def change_certificates():
     identity = queries.identity_from(session.get(query_views.VERIFIED), now=utcnow())
     if identity is None:

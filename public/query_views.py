@@ -168,6 +168,7 @@ def query_verify():
     return _page(form=None, pending=identity, error=error, purpose=session.get(NEXT))
 
 
+@limiter.limit("30/minute")
 def query_results():
     identity = _mark(VERIFIED)
     if identity is None:

@@ -52,6 +52,7 @@ def _to_query():
     return redirect(url_for("public.order_query", **{"for": "replacement"}))
 
 
+@limiter.limit("30/minute")
 def replacement_orders():
     identity = _identity()
     if identity is None:

@@ -257,6 +257,7 @@ def more_materials(number: str, token: str):
                            errors=errors, message=material_request.message, finished=False)
 
 
+@limiter.limit("30/minute")
 def materials_done(number: str):
     order = owned_order(number)
     try:
@@ -290,6 +291,7 @@ def material_image(number: str, material_id: int):
     return response
 
 
+@limiter.limit("10/minute;60/hour", methods=["POST"])  # each a guess at the SMS code
 def signature_page(number: str):
     order = owned_order(number)
     if order.status == OrderStatus.AWAITING_MATERIALS:

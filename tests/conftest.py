@@ -62,7 +62,8 @@ PRODUCTION = {"APP_ENV": "production", **REAL_BILLING,
               "BANK_TRANSFER_HTTP_KEY": "bank key",
               "IDENTITY_VERIFIER": "http", "IDENTITY_HTTP_URL": "https://idv.example/verify",
               "IDENTITY_HTTP_KEY": "identity key",
-              "COURIER_TRACKING": "kuaidi100", "KUAIDI100_CUSTOMER": "customer id", "KUAIDI100_KEY": "kuaidi100 key"}
+              "COURIER_TRACKING": "kuaidi100", "KUAIDI100_CUSTOMER": "customer id", "KUAIDI100_KEY": "kuaidi100 key",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0"}  # shared by the web processes; never reached
 
 
 def pytest_addoption(parser):

@@ -42,7 +42,13 @@ def test_production_has_no_captcha_hook(make_app, db_session):
 def test_production_needs_its_secrets(monkeypatch):
     monkeypatch.delenv("BACKOFFICE_SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="production needs these settings: SECRET_KEY"):
-        create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0"})
+
+
+def test_production_refuses_rate_limits_counted_in_each_process_alone(make_app):
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI=memory:// counts in each web process alone"):
+        make_app(**{**PRODUCTION, "RATELIMIT_STORAGE_URI": "memory://"})
 
 
 def test_production_session_cookie_is_secure(make_app):
@@ -91,9 +97,10 @@ def test_production_refuses_every_sandbox(make_app, setting):
 
 def test_production_sends_mail_only_over_tls(make_app):
     with pytest.raises(RuntimeError, match="MAIL_GATEWAY=smtp: mail would travel in the clear, the SMTP password "
-                                          "with it: set SMTP_STARTTLS=1"):
+                                          r"with it: set SMTP_TLS=1 \(SMTPS\) or SMTP_STARTTLS=1"):
         make_app(**{**PRODUCTION, "SMTP_STARTTLS": False})
     assert make_app(**PRODUCTION).config["SMTP_STARTTLS"]
+    assert make_app(**{**PRODUCTION, "SMTP_STARTTLS": False, "SMTP_TLS": True, "SMTP_PORT": 465})
     assert not make_app(SMTP_STARTTLS=False, MAIL_GATEWAY="smtp").config["SMTP_STARTTLS"]  # a development relay
 
 
