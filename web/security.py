@@ -1,7 +1,7 @@
 """Response headers that every page carries."""
 import secrets
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -13,6 +13,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+# The browser features no page uses, refused for every page (and whatever a page might embed).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+STAFF_PREFIX = "/console"
 
 
 def csp_nonce() -> str:
@@ -42,6 +45,12 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # Staff screens show whole orders: kept by no cache, the browser's included. Elsewhere no
+        # shared cache keeps a page, and the browser asks again but for going back, which then
+        # finds a form as it was typed. Pages that may be cached (samples, static files) say so.
+        response.headers.setdefault("Cache-Control", "private, no-store" if request.path.startswith(STAFF_PREFIX)
+                                    else "private, no-cache")
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
