@@ -40,19 +40,25 @@ class SandboxMailer:
 
 
 class SmtpMailer:
-    """Sends through an SMTP server, optionally upgrading to TLS and signing in."""
+    """Sends through an SMTP server, over TLS from the first byte (`tls`, SMTPS, usually port 465)
+    or upgraded to it (`starttls`, usually port 587), the server's certificate verified; then signs in."""
 
     def __init__(self, host: str, port: int, sender: str, *, username: str = "", password: str = "",
-                 starttls: bool = False, timeout: float = 10.0):
+                 starttls: bool = False, tls: bool = False, timeout: float = 10.0):
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password = username, password
-        self.starttls = starttls
+        self.starttls, self.tls = starttls and not tls, tls
         self.timeout = timeout
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls:
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def send(self, to: str, subject: str, body: str, attachments: Sequence[Attachment] = ()) -> str:
         message = self._compose(to, subject, body, attachments)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with self._connect() as smtp:
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username:
@@ -81,14 +87,16 @@ class SmtpMailer:
 
 def _clear_text(config) -> str | None:
     """Production sends mail (invoices, and the SMTP password when it signs in) only over TLS."""
-    if config["SMTP_STARTTLS"]:
+    if config["SMTP_STARTTLS"] or config["SMTP_TLS"]:
         return None
-    return "mail would travel in the clear, the SMTP password with it: set SMTP_STARTTLS=1"
+    return ("mail would travel in the clear, the SMTP password with it: set SMTP_TLS=1 (SMTPS) or "
+            "SMTP_STARTTLS=1")
 
 
 def register(app: Flask) -> None:
     """MAIL_GATEWAY chooses: `sandbox` (the default) delivers nowhere, so production refuses it;
-    `smtp` sends through SMTP_HOST, in production only upgraded to TLS (SMTP_STARTTLS)."""
+    `smtp` sends through SMTP_HOST, in production only over TLS (SMTP_TLS) or upgraded to it
+    (SMTP_STARTTLS)."""
     services.register(app, MailGateway, "MAIL_GATEWAY", {
         "smtp": Implementation(lambda config: SmtpMailer(
             config["SMTP_HOST"],
@@ -97,6 +105,7 @@ def register(app: Flask) -> None:
             username=config["SMTP_USERNAME"],
             password=config["SMTP_PASSWORD"],
             starttls=config["SMTP_STARTTLS"],
+            tls=config["SMTP_TLS"],
         ), needs=("SMTP_HOST", "MAIL_FROM"), refusal=_clear_text),
         "sandbox": Implementation(lambda config: SandboxMailer(), sandbox=True),
     })

@@ -8,6 +8,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import socket
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -209,3 +210,72 @@ def test_latest_email_for_is_the_newest(db_session):
     second = queue(db_session, "lina@example.com", "第二封")
     assert outbox.latest_email_for(db_session, "lina@example.com") == second
     assert outbox.latest_email_for(db_session, "other@example.com") is None
+
+
+# --- over TLS: SMTPS from the first byte, or STARTTLS; the server's certificate verified ----------
+
+@pytest.fixture(scope="module")
+def server_certificate(tmp_path_factory):
+    """A certificate for 127.0.0.1 (P-256, self-signed) and its key, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.ca.example.cn")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def _server_context(server_certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*server_certificate)
+    return context
+
+
+@pytest.fixture(params=["smtps", "starttls"])
+def tls_server(request, server_certificate):
+    """An SMTP server that takes mail and sign-ins over TLS only: (controller, inbox, the mailer's option)."""
+    inbox = Inbox()
+    context = _server_context(server_certificate)
+    if request.param == "smtps":
+        # TLS from the first byte: aiosmtpd counts only STARTTLS as TLS for its AUTH rule
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=context,
+                                authenticator=accept_ca_desk, auth_require_tls=False)
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                                require_starttls=True, authenticator=accept_ca_desk)
+    controller.start()
+    try:
+        yield controller, inbox, {"tls": True} if request.param == "smtps" else {"starttls": True}
+    finally:
+        controller.stop()
+
+
+def test_mail_and_the_sign_in_go_over_tls_to_a_server_we_trust(tls_server, server_certificate, monkeypatch):
+    controller, inbox, option = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(server_certificate[0]))  # the mail server's CA, as the OS would hold it
+    mailer_for(controller, username="ca-desk", password="s3cret", **option).send("lina@example.com", SUBJECT, BODY)
+    assert [str(message["Subject"]) for message in inbox.messages] == [SUBJECT]
+
+
+def test_a_server_whose_certificate_we_cannot_verify_gets_nothing(tls_server):
+    controller, inbox, option = tls_server
+    with pytest.raises(MailDeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        mailer_for(controller, username="ca-desk", password="s3cret", **option).send("lina@example.com", SUBJECT,
+                                                                                    BODY)
+    assert inbox.messages == []
