@@ -210,6 +210,17 @@ def test_a_plain_file_name_is_kept():
     assert check_filename("营业执照 (副本).JPG") == "营业执照 (副本).JPG"
 
 
+@pytest.mark.parametrize("name, kept", [("../../etc/passwd.jpg", "passwd.jpg"), ("/abs/x.jpg", "x.jpg"),
+                                        ("C:\\Users\\张伟\\营业执照.png", "营业执照.png"), ("../../", "")])
+def test_only_the_files_own_name_is_kept_not_its_folders(name, kept):
+    assert check_filename(name) == kept
+
+
+def test_a_long_file_name_is_kept_to_the_columns_length_with_its_extension():
+    kept = check_filename("营业执照" * 100 + ".png")
+    assert len(kept) == 120 and kept.startswith("…") and kept.endswith("营业执照.png")
+
+
 def test_decodes_at_once_are_bounded(monkeypatch):
     """Two decodes hold the gate; a third caller waits until one of them is done."""
     gate = threading.Event()
