@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from web.errors import N_, InvalidValue
 from web.text import plain_text
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP")
+# What separates folders in a file name as a browser sends it (older ones send the whole path).
+_FOLDERS = re.compile(r"[/\\]")
+_FILENAME_LENGTH = Material.__table__.c.original_filename.type.length
 # How the accepted formats begin: a file that does and still cannot be read is broken or cut
 # short, one that does not is of another kind (GIF, HEIC, PDF).
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
@@ -79,13 +83,18 @@ class CheckedImage:
 
 
 def check_filename(filename: str) -> str:
-    """The name the applicant's file had, kept for the reviewers; control and invisible
-    characters (a NUL is refused by PostgreSQL) are refused here, per file."""
+    """The name the applicant's file had, kept for the reviewers (never to name what is stored):
+    control and invisible characters (a NUL is refused by PostgreSQL) are refused here, per file.
+    Only the file's own name is kept, not the folders a browser may send with it (they can name the
+    applicant's account on their computer), and at most `_FILENAME_LENGTH` characters of it, the
+    end kept (it has the extension)."""
     try:
-        return plain_text(filename)
+        plain_text(filename)
     except InvalidValue:
         raise InvalidUpload(N_("The file name contains control or invisible characters. "
                                "Please rename the file and upload it again.")) from None
+    name = _FOLDERS.split(filename)[-1]
+    return name if len(name) <= _FILENAME_LENGTH else "…" + name[1 - _FILENAME_LENGTH:]
 
 
 def check_image(data: bytes, max_bytes: int, *, max_pixels: int = MAX_PIXELS,
@@ -93,7 +102,7 @@ def check_image(data: bytes, max_bytes: int, *, max_pixels: int = MAX_PIXELS,
     """Decode the upload completely and re-encode it at most `max_side` pixels on its long side:
     JPEG stays JPEG, PNG and BMP become PNG."""
     if not data:
-        raise InvalidUpload(N_("Please choose a file."))
+        raise InvalidUpload(N_("The file is empty. Please choose the scan or photo again."))
     if len(data) > max_bytes:
         raise InvalidUpload(N_("The file is larger than 1.5 MB."))
     with _decoding:
@@ -119,8 +128,8 @@ class _Upload(io.BytesIO):
     A decoder reads until the image is complete, so one that reads at the end of the file has
     run out of data. Pillow refuses such a file only while `ImageFile.LOAD_TRUNCATED_IMAGES` is
     off, and that switch is process-wide: WeasyPrint turns it on when it is imported (its images
-    then get grey where data is missing). Noting the read here refuses a cut-short image however
-    the switch is set.
+    then get grey where data is missing; reports.pdf turns it off again). Noting the read here
+    refuses a cut-short image however the switch is set.
     """
 
     ran_out = False

@@ -11,9 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from PIL import ImageFile
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+# Importing WeasyPrint turns on, for the whole process, Pillow's filling in of broken images
+# (weasyprint/images.py). The documents here embed only images the product drew or re-encoded,
+# whole; Pillow's default comes back so that an upload is judged alike before and after a worker
+# rendered its first PDF (documents.materials: a PNG whose text inflates past Pillow's bound was
+# refused in a fresh worker and kept after).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 FONT_FAMILY = '"WenQuanYi Zen Hei", "Noto Sans CJK SC", sans-serif'
 BASE_CSS = f"""

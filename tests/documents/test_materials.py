@@ -52,16 +52,29 @@ CUT_SHORT = {
 }
 
 
+@pytest.mark.parametrize("switch", [False, True])
 @pytest.mark.parametrize("kind", CUT_SHORT)
 @pytest.mark.parametrize("share", [0.5, 0.9])
-def test_a_cut_short_image_is_refused_after_weasyprint_is_imported(kind, share):
-    from reports.pdf import get_renderer
-
-    get_renderer().render("<p>发票</p>")
-    assert ImageFile.LOAD_TRUNCATED_IMAGES  # WeasyPrint's switch: Pillow alone would fill in grey
+def test_a_cut_short_image_is_refused_however_pillow_is_switched(kind, share, switch, monkeypatch):
+    """On, Pillow fills in grey where data is missing (WeasyPrint turns it on when it is imported;
+    reports.pdf turns it off again, another library might not)."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", switch)
     data = CUT_SHORT[kind]
     with pytest.raises(InvalidUpload, match=NOT_READABLE):
         check_image(data[: int(len(data) * share)], LIMIT)
+
+
+def test_a_png_whose_text_inflates_too_far_is_refused_after_a_pdf_was_rendered_too():
+    """WeasyPrint's import turned Pillow's leniency on for good: the same file was refused in a fresh
+    worker and kept in one that had rendered a PDF (the text dropped)."""
+    from reports.pdf import get_renderer
+    from tests.documents.upload_corpus import png_with_inflating_text
+
+    for _ in range(2):
+        with pytest.raises(InvalidUpload) as refused:
+            check_image(png_with_inflating_text(), LIMIT)
+        assert str(refused.value) == NOT_READABLE
+        get_renderer().render("<p>发票</p>")
 
 
 @pytest.mark.parametrize("switch", [False, True])
@@ -173,7 +186,7 @@ def test_a_palette_image_with_transparency_keeps_it():
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"", "Please choose a file."),
+    (b"", "The file is empty. Please choose the scan or photo again."),
     (b"\0" * (LIMIT + 1), "The file is larger than 1.5 MB."),
     (image_bytes("GIF"), "Only JPG, JPEG, PNG and BMP images are accepted."),
     (b"%PDF-1.4 not an image", "Only JPG, JPEG, PNG and BMP images are accepted."),
@@ -195,6 +208,17 @@ def test_a_file_name_with_control_or_invisible_characters_is_refused(name):
 
 def test_a_plain_file_name_is_kept():
     assert check_filename("营业执照 (副本).JPG") == "营业执照 (副本).JPG"
+
+
+@pytest.mark.parametrize("name, kept", [("../../etc/passwd.jpg", "passwd.jpg"), ("/abs/x.jpg", "x.jpg"),
+                                        ("C:\\Users\\张伟\\营业执照.png", "营业执照.png"), ("../../", "")])
+def test_only_the_files_own_name_is_kept_not_its_folders(name, kept):
+    assert check_filename(name) == kept
+
+
+def test_a_long_file_name_is_kept_to_the_columns_length_with_its_extension():
+    kept = check_filename("营业执照" * 100 + ".png")
+    assert len(kept) == 120 and kept.startswith("…") and kept.endswith("营业执照.png")
 
 
 def test_decodes_at_once_are_bounded(monkeypatch):
