@@ -364,3 +364,13 @@ def test_an_upload_the_document_store_cannot_keep_answers_503_and_keeps_no_row(a
     assert answer.status_code == 503
     assert answer.get_json() == {"error": "the document store is unavailable; nothing was kept, try again"}
     assert db_session.scalars(select(Material)).all() == []
+
+
+# --- faults the API fuzz found (tests/public/test_api_fuzz.py) ----------------------------------
+
+def test_a_method_the_address_does_not_take_answers_405_naming_those_it_does(api, client):
+    answer = client.delete("/api/v1/catalogue", headers=api.headers)
+    assert answer.status_code == 405 and answer.get_json() == {"error": "method not allowed"}
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    page = client.put("/c/direct/apply")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"]
