@@ -374,3 +374,25 @@ def test_a_method_the_address_does_not_take_answers_405_naming_those_it_does(api
     assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     page = client.put("/c/direct/apply")
     assert page.status_code == 405 and "POST" in page.headers["Allow"]
+
+
+def _signed(api, latest_sms) -> str:
+    """An order of the channel's, materials in and signed: it awaits payment."""
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    for kind in MATERIAL_KINDS:
+        api.put(f"/api/v1/applications/{number}/materials/{kind}", data=image_bytes(), content_type="image/png")
+    api.post(f"/api/v1/applications/{number}/signature-code")
+    code = sms_code_in(latest_sms(APPLICATION_EXAMPLE["agent_phone"]))
+    assert api.post(f"/api/v1/applications/{number}/signature",
+                    json={"sms_code": code, "consent": True}).status_code == 200
+    return number
+
+
+def test_a_signature_code_for_an_order_signed_already_is_refused_not_a_crash(api, latest_sms, db_session,
+                                                                            billing_services):
+    number = _signed(api, latest_sms)
+    answer = api.post(f"/api/v1/applications/{number}/signature-code")
+    assert answer.status_code == 409
+    assert answer.get_json() == {"error": "the order is not waiting for a signature"}
+    assert api.get(f"/api/v1/applications/{number}").get_json()["status"] == "awaiting_payment"
+
