@@ -396,3 +396,12 @@ def test_a_signature_code_for_an_order_signed_already_is_refused_not_a_crash(api
     assert answer.get_json() == {"error": "the order is not waiting for a signature"}
     assert api.get(f"/api/v1/applications/{number}").get_json()["status"] == "awaiting_payment"
 
+
+@pytest.mark.parametrize("url", ["/api/v1/applications", "/api/v1/applications/{number}/signature"])
+def test_json_nested_too_deeply_is_refused_as_not_an_object(api, url):
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    answer = api.post(url.format(number=number), data=b"[" * 100_000 + b"]" * 100_000,
+                      content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.get_json() == {"errors": [{"field": None, "message": "the body must be a JSON object"}]}
+
