@@ -405,3 +405,10 @@ def test_json_nested_too_deeply_is_refused_as_not_an_object(api, url):
     assert answer.status_code == 422
     assert answer.get_json() == {"errors": [{"field": None, "message": "the body must be a JSON object"}]}
 
+
+@pytest.mark.parametrize("call", ["signature", "signature-code"])
+def test_a_body_too_large_for_the_signature_calls_answers_a_documented_413(api, app, call):
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    answer = api.post(f"/api/v1/applications/{number}/{call}", headers={"Idempotency-Key": "too-large"},
+                      data=b"{" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"}", content_type="application/json")
+    assert answer.status_code == 413 and answer.get_json() == {"error": "the request body is too large"}
