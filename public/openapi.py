@@ -6,7 +6,7 @@ from wtforms import BooleanField, RadioField, SelectField
 from wtforms.validators import Length
 
 from documents.materials import ACCEPTED_FORMATS
-from models import MaterialKind
+from models import BusinessType, CertKind, MaterialKind, OrderStatus
 from public.forms import (
     AGENT_IDENTITY_METHODS,
     ID_TYPES,
@@ -18,6 +18,9 @@ from public.forms import (
 
 # The media types a material may be uploaded as: the formats Pillow decodes for us.
 IMAGE_TYPES = sorted({"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp"}[f] for f in ACCEPTED_FORMATS)
+# An order number (models.order_number): the business day, U or P, the day's sequence.
+ORDER_NUMBER = {"type": "string", "pattern": f"^[0-9]{{8}}[{''.join(k.order_letter for k in CertKind)}][0-9]{{6,}}$",
+                "example": "20261125U000123"}
 # Fields whose choices depend on data (catalogue, regions) are documented as strings.
 STATIC_CHOICES = {
     "identity_method": IDENTITY_METHODS,
@@ -94,17 +97,23 @@ def application_schema() -> dict:
 
 
 def _status_schema() -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "number": {"type": "string", "example": "20261125U000123"},
-            "status": {"type": "string"},
-            "business_type": {"type": "string"},
-            "price_cents": {"type": "integer"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "materials": {"type": "object", "additionalProperties": {"type": "boolean"}},
-        },
+    properties = {
+        "number": ORDER_NUMBER,
+        "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
+        "business_type": {"type": "string", "enum": [b.value for b in BusinessType]},
+        "price_cents": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "materials": {"type": "object", "additionalProperties": {"type": "boolean"},
+                      "description": "each material the order needs: uploaded or not"},
     }
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _signature_code_schema() -> dict:
+    return {"type": "object", "required": ["sent_to", "consent_text"], "properties": {
+        "sent_to": {"type": "string", "description": "the agent's phone, masked"},
+        "consent_text": {"type": "string", "description": "the signature consent text: show it to the agent, "
+                                                          "who agrees to it by entering the code"}}}
 
 
 def _catalogue_schema() -> dict:
@@ -166,10 +175,11 @@ def _operation(summary: str, responses: dict, **more) -> dict:
 
 
 def document() -> dict:
-    number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+    number = {"name": "number", "in": "path", "required": True, "schema": ORDER_NUMBER}
     status = _json("#/components/schemas/ApplicationStatus", "the order")
     invalid = _json("#/components/schemas/FieldErrors", "invalid input, one entry per field")
     not_found = _error("not this channel's order")
+    too_large = _error("the body is too large")
     return {
         "openapi": "3.0.3",
         "info": {"title": "Certificate registration desk: channel API", "version": "1.1.0",
@@ -181,6 +191,7 @@ def document() -> dict:
             "schemas": {"Application": application_schema(),
                         "ApplicationStatus": _status_schema(),
                         "Catalogue": _catalogue_schema(),
+                        "SignatureCodeSent": _signature_code_schema(),
                         "FieldErrors": _errors_schema(),
                         "Error": _error_schema()},
         },
@@ -193,7 +204,7 @@ def document() -> dict:
                 "Create a new application; the order then awaits its materials",
                 {"201": status, "200": _json("#/components/schemas/ApplicationStatus",
                                              "the order made by the first call with this Idempotency-Key"),
-                 "413": _error("the body is too large"), "422": invalid},
+                 "413": too_large, "422": invalid},
                 parameters=[IDEMPOTENCY_KEY],
                 requestBody={"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Application"},
@@ -204,7 +215,7 @@ def document() -> dict:
                 "Upload one material (a JPEG, PNG or BMP image of at most 1.5 MB and 25 megapixels) as the body",
                 {"200": status, "404": _error("not this channel's order, or no such material kind"),
                  "409": _error("the order can no longer be changed"),
-                 "413": _error("the body is too large"), "422": invalid,
+                 "413": too_large, "422": invalid,
                  "503": _error("the document store is unavailable; nothing was kept, try again")},
                 parameters=[number, {"name": "kind", "in": "path", "required": True,
                                      "schema": {"type": "string", "enum": [k.value for k in MaterialKind]}}],
@@ -213,20 +224,17 @@ def document() -> dict:
             "/api/v1/applications/{number}/signature-code": {"post": _operation(
                 "Send the signature SMS code to the agent (all materials needed); codes are counted per "
                 "phone and against the channel's hourly budget",
-                {"202": {"description": "code sent", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {
-                        "sent_to": {"type": "string", "description": "the agent's phone, masked"},
-                        "consent_text": {"type": "string", "description": "the signature consent text: show it "
-                                         "to the agent, who agrees to it by entering the code"}}}}}},
-                 "200": {"description": "the answer to the first call with this Idempotency-Key"},
+                {"202": _json("#/components/schemas/SignatureCodeSent", "code sent"),
+                 "200": _json("#/components/schemas/SignatureCodeSent",
+                              "the answer to the first call with this Idempotency-Key"),
                  "404": not_found, "409": _error("materials missing or the order is not waiting for a signature"),
-                 "422": invalid},
+                 "413": too_large, "422": invalid},
                 parameters=[number, IDEMPOTENCY_KEY])},
             "/api/v1/applications/{number}/signature": {"post": _operation(
                 "Confirm the signature with the SMS code and the agent's consent to the signature text "
                 "(shown to the agent); the order then awaits payment",
                 {"200": status, "404": not_found, "409": _error("the order is not waiting for a signature"),
-                 "422": invalid},
+                 "413": too_large, "422": invalid},
                 parameters=[number, IDEMPOTENCY_KEY],
                 requestBody={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["sms_code", "consent"], "properties": {
@@ -238,8 +246,8 @@ def document() -> dict:
                 "The QR code content to pay the order (awaiting payment only); scanning it with Alipay pays "
                 "the order, after which its status becomes paid",
                 {"200": {"description": "the trade", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {
-                        "number": {"type": "string"}, "amount_cents": {"type": "integer"},
+                    "type": "object", "required": ["number", "amount_cents", "qr_code", "pay_before"], "properties": {
+                        "number": ORDER_NUMBER, "amount_cents": {"type": "integer"},
                         "qr_code": {"type": "string"}, "pay_before": {"type": "string", "format": "date-time"}}}}}},
                  "404": not_found, "409": _error("not awaiting payment"),
                  "503": _error("the payment provider is unavailable; try again")},

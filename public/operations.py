@@ -303,9 +303,12 @@ def finish_resubmission(session: Session, order: Order, request: MaterialRequest
 
 
 def finish_materials(session: Session, order: Order, *, actor: str) -> None:
-    """Every material the business type asks for is in: the order waits for the agent's SMS signature."""
+    """Every material the business type asks for is in: the order waits for the agent's SMS signature.
+    An order signed already has moved on (NotEditable)."""
     if order.status == OrderStatus.AWAITING_SIGNATURE:
         return
+    if order.status != OrderStatus.AWAITING_MATERIALS:
+        raise NotEditable(order.number)
     current = current_materials(session, order)
     missing = [k for k in materials_of(order) if k not in current]
     if missing:

@@ -265,6 +265,8 @@ def materials_done(number: str):
     except operations.MaterialsIncomplete:
         flash(gettext("Please upload every material first."), "error")
         return redirect(url_for("public.materials_page", number=number))
+    except operations.NotEditable:  # signed already (the back button): the signature page sends it on
+        flash(gettext("This order can no longer be changed."), "error")
     return redirect(url_for("public.signature_page", number=number))
 
 

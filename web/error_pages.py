@@ -71,7 +71,14 @@ def _api_answer(error: HTTPException):
     return jsonify(body), error.code
 
 
-def handle(error: HTTPException, *, staff_layout: bool = True):
+def handle(error: HTTPException, *, staff_layout: bool = True) -> Response:
+    response = current_app.make_response(_answer(error, staff_layout=staff_layout))
+    if getattr(error, "valid_methods", None):  # a 405 names the methods the address takes (RFC 9110)
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _answer(error: HTTPException, *, staff_layout: bool):
     if request.path.startswith(API_PREFIX):
         return _api_answer(error)
     if getattr(error, "template", None):
@@ -98,7 +105,7 @@ def database_unreachable(error: OperationalError) -> Response:
     unavailable = PageError(
         503, message=_("The service is briefly unavailable. Please try again in a moment."),
         api_message="the service is briefly unavailable; try again (with the same Idempotency-Key)")
-    response = current_app.make_response(handle(unavailable, staff_layout=False))
+    response = handle(unavailable, staff_layout=False)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

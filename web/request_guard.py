@@ -5,10 +5,14 @@ or query sees it. Form fields are checked field by field by the forms themselves
 
 Numbers in addresses stay within what an integer column holds: `<int:...>` in a URL rule, and
 `request.args.get(name, type=bounded_int)` for a query parameter (a bigger one is as good as
-absent), so no query is ever sent a number the database cannot bind."""
+absent), so no query is ever sent a number the database cannot bind.
+
+A JSON body nested deeper than Python's parser goes is invalid JSON like any other (an API's
+`get_json(silent=True)` gets None), not a RecursionError and a 500."""
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -52,7 +56,16 @@ def refuse_unsafe_address() -> None:
                         api_message="the path or query string contains control or invisible characters") from None
 
 
+class JSONProvider(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
     """Before any URL rule is added (the converter is looked up when a rule is)."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.json = JSONProvider(app)
     app.before_request(refuse_unsafe_address)

@@ -364,3 +364,51 @@ def test_an_upload_the_document_store_cannot_keep_answers_503_and_keeps_no_row(a
     assert answer.status_code == 503
     assert answer.get_json() == {"error": "the document store is unavailable; nothing was kept, try again"}
     assert db_session.scalars(select(Material)).all() == []
+
+
+# --- faults the API fuzz found (tests/public/test_api_fuzz.py) ----------------------------------
+
+def test_a_method_the_address_does_not_take_answers_405_naming_those_it_does(api, client):
+    answer = client.delete("/api/v1/catalogue", headers=api.headers)
+    assert answer.status_code == 405 and answer.get_json() == {"error": "method not allowed"}
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    page = client.put("/c/direct/apply")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"]
+
+
+def _signed(api, latest_sms) -> str:
+    """An order of the channel's, materials in and signed: it awaits payment."""
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    for kind in MATERIAL_KINDS:
+        api.put(f"/api/v1/applications/{number}/materials/{kind}", data=image_bytes(), content_type="image/png")
+    api.post(f"/api/v1/applications/{number}/signature-code")
+    code = sms_code_in(latest_sms(APPLICATION_EXAMPLE["agent_phone"]))
+    assert api.post(f"/api/v1/applications/{number}/signature",
+                    json={"sms_code": code, "consent": True}).status_code == 200
+    return number
+
+
+def test_a_signature_code_for_an_order_signed_already_is_refused_not_a_crash(api, latest_sms, db_session,
+                                                                            billing_services):
+    number = _signed(api, latest_sms)
+    answer = api.post(f"/api/v1/applications/{number}/signature-code")
+    assert answer.status_code == 409
+    assert answer.get_json() == {"error": "the order is not waiting for a signature"}
+    assert api.get(f"/api/v1/applications/{number}").get_json()["status"] == "awaiting_payment"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/applications", "/api/v1/applications/{number}/signature"])
+def test_json_nested_too_deeply_is_refused_as_not_an_object(api, url):
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    answer = api.post(url.format(number=number), data=b"[" * 100_000 + b"]" * 100_000,
+                      content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.get_json() == {"errors": [{"field": None, "message": "the body must be a JSON object"}]}
+
+
+@pytest.mark.parametrize("call", ["signature", "signature-code"])
+def test_a_body_too_large_for_the_signature_calls_answers_a_documented_413(api, app, call):
+    number = api.post("/api/v1/applications", json=APPLICATION_EXAMPLE).get_json()["number"]
+    answer = api.post(f"/api/v1/applications/{number}/{call}", headers={"Idempotency-Key": "too-large"},
+                      data=b"{" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"}", content_type="application/json")
+    assert answer.status_code == 413 and answer.get_json() == {"error": "the request body is too large"}

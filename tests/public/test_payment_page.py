@@ -24,6 +24,15 @@ def signed(client, order_number, upload_all, latest_sms, billing_services, db_se
     return order_number
 
 
+def test_materials_done_again_after_signing_goes_on_to_the_order_not_a_crash(client, signed, db_session):
+    """The back button to the materials page, "done" once more (found by the API fuzz)."""
+    response = client.post(f"/apply/{signed}/materials/done?lang=en")
+    assert response.headers["Location"].endswith(f"/apply/{signed}/signature")
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "This order can no longer be changed." in page
+    assert db_session.scalar(select(Order.status).where(Order.number == signed)) is OrderStatus.AWAITING_PAYMENT
+
+
 def test_pay_page_polls_until_paid_then_offers_the_invoice(client, signed, billing_services, db_session,
                                                            worker_round):
     page = client.get(f"/apply/{signed}/pay").get_data(as_text=True)
