@@ -190,7 +190,10 @@ def _ca(session: Session, serial: str, *roles: CaRole) -> CaCertificate:
 
 def _body(**limits: int) -> dict[str, str]:
     """The JSON body's text fields, each present and at most as long as given."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: no JSON object either
+        body = None
     if not isinstance(body, dict):
         raise PolicyRefused("request_invalid", "the body is no JSON object")
     for name, longest in limits.items():

@@ -68,6 +68,13 @@ def test_a_signed_call_with_missing_fields_is_refused_by_rule(signing, signing_u
         "message": "the reason is an RFC 5280 reason code (a whole number)"})
 
 
+def test_a_signed_call_nested_too_deep_is_refused_by_rule(signing_url, ca_app):
+    body = b"[" * 100_000 + b"]" * 100_000
+    headers = wire.signed_headers(ca_app.config["SIGNING_SERVICE_KEY"].encode(), "POST", "/api/v1/certificates", body)
+    status, answer = post(signing_url, "/api/v1/certificates", body, headers)
+    assert (status, answer["rule"]) == (422, "request_invalid")
+
+
 def test_the_client_tells_a_wrong_key_and_no_service_from_a_refusal(signing_url):
     with pytest.raises(SigningUnavailable, match="HTTP 401"):
         HttpSigningService(signing_url, "another key").publish_crl()
