@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
 from models import Order, Staff, StaffRole
@@ -372,3 +372,69 @@ def test_console_search_and_filters_take_any_text_without_a_server_error(console
             assert response.status_code == 400, (url, query, response.status_code)
 
     any_query()
+
+
+# --- every public form, field by field ------------------------------------------------------------
+
+
+def public_form_classes() -> list[type]:
+    import public.views  # noqa: F401  (the blueprint's modules define the forms)
+    from public.blueprint import public_bp  # noqa: F401
+    from web.forms import Form
+
+    found, todo = [], list(Form.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("public.") and cls not in found and any(
+                issubclass(kind, StringField) for kind in form_fields(cls).values()):
+            found.append(cls)
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__name__))
+
+
+PUBLIC_FORMS = public_form_classes()
+FIELD_EXAMPLES = {**UNIT, **PERSONAL, "credit_code": APPLICATION_EXAMPLE["credit_code"], "id_type": "credit_code",
+                  "cert_kind": "unit", "id_number": APPLICATION_EXAMPLE["credit_code"], "sms_code": "123456",
+                  "holder_id_number": "11010519491231002X", "holder_id_type": "resident_id", "reason": "丢失"}
+
+
+@st.composite
+def public_form_fields(draw):
+    form_class = draw(st.sampled_from(PUBLIC_FORMS))
+    field = draw(st.sampled_from(text_fields(form_class)))
+    value = draw(typed(FIELD_EXAMPLES.get(field, ""), max_length(form_class, field)), label=field)
+    return form_class, field, value
+
+
+def test_the_public_forms_are_found_and_every_text_field_has_a_length():
+    names = {cls.__name__ for cls in PUBLIC_FORMS}
+    assert {"ApplicationForm", "PersonalApplicationForm", "OrderQueryForm", "RevocationForm",
+            "InfoChangeForm", "UnlockIdentityForm", "RenewalForm", "ReplacementForm"} <= names, names
+    # A text field without a length would hand PostgreSQL a value longer than its column.
+    unbounded = [f"{cls.__name__}.{name}" for cls in PUBLIC_FORMS for name in text_fields(cls)
+                 if max_length(cls, name) is None]
+    assert not unbounded, unbounded
+
+
+@fuzz(150)
+@given(case=public_form_fields())
+def test_every_public_form_keeps_any_text_as_storable_text_of_its_length_or_refuses_it(app, case):
+    """The after-sale forms (revocation, information change, unlock, renewal, replacement, order
+    query) are built from the same fields: each keeps a value only as text a database holds, within
+    the field's length, or refuses it with a message beside the field."""
+    from werkzeug.datastructures import MultiDict
+
+    form_class, field, value = case
+    with app.test_request_context(method="POST"):
+        form = form_class(formdata=MultiDict({**FIELD_EXAMPLES, field: value}), meta={"csrf": False})
+        form.validate()
+        errors = form.errors.get(field)
+        if errors:
+            event("refused")
+            assert all(str(message).strip() for message in errors), errors
+            return
+        event("kept")
+        kept = form[field].data or ""
+        plain_text(kept, multiline=isinstance(form[field], TextAreaField))
+        limit = max_length(form_class, field)
+        assert limit is None or len(kept) <= limit, (form_class.__name__, field, kept)
