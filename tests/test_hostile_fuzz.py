@@ -194,7 +194,7 @@ def test_every_text_field_of_the_application_forms_says_where_it_is_kept():
         assert not missing, f"{form_class.__name__}: add to STORED where these fields are kept: {missing}"
 
 
-@fuzz(100)
+@fuzz(80)
 @given(submission=form_submissions())
 def test_the_application_forms_keep_or_refuse_any_text_in_any_field(client, db_session, submission):
     form_class, url, data, field, value = submission
@@ -362,7 +362,7 @@ def test_console_search_and_filters_take_any_text_without_a_server_error(console
                 if (code := signed_in.get(url, query_string=dict.fromkeys(params, value)).status_code) >= 500]
     assert not failures, "\n".join(failures)
 
-    @fuzz(100)
+    @fuzz(80)
     @given(data=st.data())
     def any_query(data):
         url, signed_in, query = data.draw(console_queries(console))
