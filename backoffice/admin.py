@@ -30,6 +30,7 @@ from sqlalchemy import inspect, select
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Regexp
 
+from backoffice.admin_search import FilterConverter, LiteralSearch
 from issuance import profiles
 from models import (
     AuditEntry,
@@ -213,8 +214,9 @@ COLUMN_LABELS = {
 MAX_LIST_PAGE = 100_000
 
 
-class AuditedView(AdminOnly, ModelView):
+class AuditedView(AdminOnly, LiteralSearch, ModelView):
     form_base_class = AdminForm
+    filter_converter = FilterConverter()
     can_delete = False
     page_size = 50
     column_type_formatters = TYPE_FORMATTERS
