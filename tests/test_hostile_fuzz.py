@@ -353,7 +353,7 @@ def console_queries(draw, pages):
 
 # Each page once with every parameter it reads set to one of these: what broke a page before (a
 # LIKE pattern ending in a backslash, numbers past an integer column, an impossible date).
-SWEEP = ["=\\", "%_\\", "9" * 30, "-2147483649", "2026-02-30", "1,2,99999999999"]
+SWEEP = ["=\\", "%_\\", "9" * 30, "-2147483649", "2026-02-30", "1,2,99999999999", "'; --", "a" * 3000]
 
 
 def test_console_search_and_filters_take_any_text_without_a_server_error(console):

@@ -102,29 +102,21 @@ def _console_get_urls(app, number: str, material_id: int):
             yield url
 
 
-@pytest.mark.parametrize("role", [StaffRole.SENIOR_REVIEWER, StaffRole.FINANCE, StaffRole.ADMIN])
-def test_console_search_and_filters_refuse_unsafe_text_and_survive_odd_values(app, client, db_session, login_as,
-                                                                              role):
+def test_every_console_page_refuses_unsafe_text_in_its_query(app, client, db_session, login_as):
+    """Odd values (numbers past a column, impossible dates, LIKE patterns) in every parameter each
+    page reads: tests/test_hostile_fuzz.py."""
     from models import Material
 
     order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
     material_id = db_session.scalar(select(Material.id).where(Material.order_id == order.id))
     number = order.number
     db_session.commit()
-    login_as(role)
-    names = ["q", "search", "status", "type", "region", "channel", "reviewer", "due", "after", "before", "p",
-             "since", "until", "on", "failed", "day", "action", "actor", "sort", "page", "page_size", "flt0_0",
-             "flt1_1", "export"]
-    odd = ["9" * 30, "-1", "'; --", "%", "a" * 3000, "２０２６-１２-０１", "2026-02-30", "[]", "0x10"]
+    login_as(StaffRole.ADMIN)
     failures = []
     for url in _console_get_urls(app, number, material_id):
         refused = client.get(url, query_string={"q": "a\x00b", "search": "\u202e"})
         if refused.status_code != 400:
             failures.append(f"{url} with a NUL -> {refused.status_code}")
-        for value in odd:
-            answer = client.get(url, query_string={name: value for name in names})
-            if answer.status_code >= 500:
-                failures.append(f"{url} with {value[:12]!r} -> {answer.status_code}")
     assert not failures, "\n".join(failures)
 
 
