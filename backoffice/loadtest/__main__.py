@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--most", type=int, default=400, help="people in the last step at most")
     parser.add_argument("--warm", type=float, default=10.0, help="seconds before each step's window")
     parser.add_argument("--measure", type=float, default=30.0, help="seconds each step is measured")
+    parser.add_argument("--floor-measure", type=float, help="seconds the bare page is measured (default: --measure)")
     parser.add_argument("--limit-ms", type=float, default=200.0, help="a p95 this high ends the steps")
     options = parser.parse_args()
     database = os.environ.get("TEST_DATABASE_URL") or sys.exit("loadtest: run inside scripts/pg-test-cluster.sh")
@@ -127,7 +128,8 @@ def main() -> None:
     with _process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers), "--bind",
                    f"127.0.0.1:{bare_port}", "backoffice.loadtest.bare:app"], env, log):
         _wait_for(f"http://127.0.0.1:{bare_port}/")
-        floor = stepping.bare(f"http://127.0.0.1:{bare_port}", people, warm=options.warm, measure=options.measure)
+        floor = stepping.bare(f"http://127.0.0.1:{bare_port}", people, warm=options.warm,
+                              measure=options.floor_measure or options.measure)
     _report(steps, counter, options.limit_ms)
     if floor:
         print(f"floor: a bare WSGI page under the same gunicorn, {people} people: p50 {floor.p50:.0f} ms, "

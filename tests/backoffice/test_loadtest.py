@@ -113,7 +113,7 @@ def test_make_loadtest_runs_a_step_and_finds_every_accepted_submission(tmp_path)
     with own_database(tmp_path) as url:
         done = subprocess.run(
             [sys.executable, "-m", "backoffice.loadtest", "--applications", "300", "--first", "12", "--increment", "12",
-             "--most", "12", "--warm", "3", "--measure", "40", "--limit-ms", "100000"],
+             "--most", "12", "--warm", "3", "--measure", "25", "--floor-measure", "5", "--limit-ms", "100000"],
             env={**os.environ, "TEST_DATABASE_URL": url}, cwd=ROOT, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = dict(re.findall(r"^([a-z0-9 ]+): (\S+)", done.stdout, re.M))
