@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 from flask_limiter.util import get_qualified_name
 
+from backoffice.loadtest import processes
 from tests.test_route_table import Caller, caller_of
 from web.extensions import limiter
 
-ROOT = Path(__file__).resolve().parents[1]
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # Their callers hold a credential staff issued (a station's, a paired helper's), or are no callers
 # in production (the sandbox cashier): nothing to limit there.
@@ -80,12 +79,6 @@ def test_a_limited_visitor_reads_why_and_when_to_come_back(rate_limited_app, db_
 
 # --- across processes ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _status(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
@@ -95,42 +88,27 @@ def _status(url: str) -> int:
 
 
 @contextmanager
-def _running(args: list[str], env: dict, log: Path, ready: str | None = None):
-    with log.open("ab") as out:
-        process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
+def _serving(args: list[str], env: dict, log: Path, answers: Callable[[], object]):
+    """`args` started, once `answers()` no longer raises OSError."""
+    with processes.running(args, env, log, stop_wait=30) as process:
         deadline = time.monotonic() + 60
-        while ready and time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()[-2000:]
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
             try:
-                _status(ready)
+                answers()
                 break
             except OSError:
                 time.sleep(0.2)
         yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     assert shutil.which("redis-server"), "redis-server is missing: `make test` installs it (APT_TEST)"
-    port = _free_port()
-    log = tmp_path_factory.mktemp("redis") / "redis.log"
-    with _running(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                  dict(os.environ), log):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    port = processes.free_port()
+    with _serving(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                  dict(os.environ), tmp_path_factory.mktemp("redis") / "redis.log",
+                  lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close()):
         yield f"redis://127.0.0.1:{port}/0"
 
 
@@ -142,11 +120,11 @@ def two_web_processes(tmp_path, database_url: str, storage: str):
     with ExitStack() as running:
         bases = []
         for name in ("one", "two"):
-            port = _free_port()
+            port = processes.free_port()
             base = f"http://127.0.0.1:{port}"
-            running.enter_context(_running(
+            running.enter_context(_serving(
                 [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                env, tmp_path / f"{name}.log", ready=f"{base}/healthz"))
+                env, tmp_path / f"{name}.log", lambda base=base: _status(f"{base}/healthz")))
             bases.append(base)
         yield bases
 

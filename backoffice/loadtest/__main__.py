@@ -6,46 +6,24 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from backoffice.loadtest import processes, users
 from backoffice.loadtest import steps as stepping
-from backoffice.loadtest import users
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 QUEUE_PAGE = "console: queue new"
 START_WAIT_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def _process(args: list[str], env: dict, log: Path):
-    with log.open("ab") as out:
-        process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _wait_for(url: str) -> None:
@@ -90,7 +68,7 @@ def main() -> None:
     database = os.environ.get("TEST_DATABASE_URL") or sys.exit("loadtest: run inside scripts/pg-test-cluster.sh")
     work = Path(tempfile.mkdtemp(prefix="loadtest-"))
     log = work / "processes.log"
-    port, redis_port, signer_port, bare_port = (_free_port() for _ in range(4))
+    port, redis_port, signer_port, bare_port = (processes.free_port() for _ in range(4))
     base = f"http://127.0.0.1:{port}"
     password = secrets.token_urlsafe(16)
     env = {**os.environ, "BACKOFFICE_INSTANCE": str(work / "instance"), "DATABASE_URL": database,
@@ -98,9 +76,9 @@ def main() -> None:
            "BACKOFFICE_RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
            "BACKOFFICE_SIGNING_SERVICE_URL": f"http://127.0.0.1:{signer_port}"}
     print(f"==> loadtest in {work} (logs: {log})", flush=True)
-    with ExitStack() as running:
-        running.enter_context(_process(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                        "--save", "", "--appendonly", "no"], env, log))
+    with ExitStack() as started:
+        started.enter_context(processes.running(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                                 "--save", "", "--appendonly", "no"], env, log))
         print(f"==> {options.applications:,} applications on PostgreSQL", flush=True)
         _flask(env, "db", "upgrade", log=log)
         _flask(env, "demo", "load", log=log)
@@ -112,11 +90,11 @@ def main() -> None:
         accepted = work / "accepted.jsonl"
         accepted.touch()
         users.configure(setup, accepted, password)
-        running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers),
-                                        "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log))
-        running.enter_context(_process([str(VENV_BIN / "gunicorn"), "--workers", "1", "--bind",
-                                        f"127.0.0.1:{signer_port}", "signing_wsgi:app"], env, log))
-        running.enter_context(_process([str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, log))
+        started.enter_context(processes.running([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers),
+                                                 "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log))
+        started.enter_context(processes.running([str(VENV_BIN / "gunicorn"), "--workers", "1", "--bind",
+                                                 f"127.0.0.1:{signer_port}", "signing_wsgi:app"], env, log))
+        started.enter_context(processes.running([str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, log))
         _wait_for(base + "/healthz")
         print(f"==> gunicorn ({options.workers} workers) and a worker on {base}; steps of "
               f"{options.increment} people, {options.warm:g} s warm-up and {options.measure:g} s measured each",
@@ -125,8 +103,8 @@ def main() -> None:
                                         warm=options.warm, measure=options.measure, limit_ms=options.limit_ms)
     clean = [step for step in steps if step.clean(options.limit_ms)]
     people = (clean[-1] if clean else steps[0]).people
-    with _process([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers), "--bind",
-                   f"127.0.0.1:{bare_port}", "backoffice.loadtest.bare:app"], env, log):
+    with processes.running([str(VENV_BIN / "gunicorn"), "--workers", str(options.workers), "--bind",
+                            f"127.0.0.1:{bare_port}", "backoffice.loadtest.bare:app"], env, log):
         _wait_for(f"http://127.0.0.1:{bare_port}/")
         floor = stepping.bare(f"http://127.0.0.1:{bare_port}", people, warm=options.warm,
                               measure=options.floor_measure or options.measure)
