@@ -17,7 +17,8 @@ from public.forms import ApplicationForm, form_fields
 from public.openapi import APPLICATION_EXAMPLE
 from tests import factories
 
-UNSAFE = ["\x00", "\x07", "\t", "\x1b", "\x7f", "\x85", "\u200b", "\u200d", "\u2060", "\u202e", "\u2066", "\ufeff"]
+UNSAFE = ["\x00", "\x07", "\t", "\x1b", "\x7f", "\x85", "\u061c", "\u200b", "\u200d", "\u200e", "\u200f", "\u2028",
+          "\u2029", "\u2060", "\u2063", "\u202e", "\u2066", "\u206f", "\ufeff"]
 TEXT_FIELDS = sorted(name for name, kind in form_fields(ApplicationForm).items() if issubclass(kind, StringField))
 SAMPLE = {name: "x" for name in TEXT_FIELDS}
 

@@ -6,10 +6,12 @@ import re
 from web.errors import N_, InvalidValue
 
 # What a database or a screen cannot hold: C0 and C1 control characters (PostgreSQL refuses
-# NUL outright), DEL, zero-width characters and joiners, bidirectional embeddings, overrides
-# and isolates (they reorder what a reviewer reads), the byte-order mark, and lone surrogates
-# (a JSON body can carry them; no database encodes them). Multi-line fields keep CR and LF.
-_INVISIBLE = "\x7f-\x9f\u200b-\u200d\u2060\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
+# NUL outright), DEL, zero-width characters and joiners, bidirectional marks, embeddings,
+# overrides and isolates (they reorder what a reviewer reads), the line and paragraph separators
+# (a line break no screen shows as one), invisible operators, the byte-order mark, and lone
+# surrogates (a JSON body can carry them; no database encodes them). Multi-line fields keep CR and LF.
+_INVISIBLE = ("\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+              "\ud800-\udfff")
 _UNSAFE_TEXT = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
 _UNSAFE_MULTILINE = re.compile(f"[\x00-\x09\x0b\x0c\x0e-\x1f{_INVISIBLE}]")
 
