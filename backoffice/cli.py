@@ -112,6 +112,7 @@ def init_app(app: Flask) -> None:
     from backoffice.demo_data import demo_data_command
     from backoffice.loadtest.cli import loadtest_cli
     from backoffice.notifications_cli import notifications_cli
+    from backoffice.renewal_cli import renewal_cli
     from backoffice.retention_cli import retention_cli
     from backoffice.review_cli import audit_cli, review_cli
     from backoffice.station_cli import station_cli
@@ -120,6 +121,6 @@ def init_app(app: Flask) -> None:
 
     for group in (channel_cli, sms_cli, demo_cli, staff_cli, audit_cli, review_cli, bench_cli, billing_cli,
                   notifications_cli, ca_cli, station_cli, calendar_cli, backup_command, restore_command,
-                  storage_cli, retention_cli, worker_command, loadtest_cli):
+                  storage_cli, retention_cli, worker_command, loadtest_cli, renewal_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data_command)

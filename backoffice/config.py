@@ -105,6 +105,10 @@ class Defaults:
         "key_unlocked": "SMS_000041",
         "unlock": "SMS_000042",
         "key_unlocked_online": "SMS_000043",
+        "more_materials_reminder": "SMS_000061",
+        "more_materials_lapsed": "SMS_000062",
+        "renewal_reminder": "SMS_000063",
+        "renewal_expired": "SMS_000064",
     }
     CAPTCHA_MAX_ATTEMPTS = 5
     # Where rate limits count. memory:// counts in each process alone (N web processes would allow

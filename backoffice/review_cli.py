@@ -1,5 +1,5 @@
 """Commands of the review console: `audit verify`, `audit seal`, `audit acknowledge-restore`,
-`review digest`."""
+`review digest`, `review material-deadlines`."""
 from __future__ import annotations
 
 import base64
@@ -10,10 +10,11 @@ import click
 from flask import current_app
 
 from backoffice.cli import CLI_ACTOR
-from models import audit_chain
+from models import MaterialRequest, audit_chain
 from models.base import utcnow
-from review import digest
+from review import digest, material_deadlines
 from web.commands import Commands
+from web.edge import unit_of_work
 from web.extensions import db
 
 audit_cli = Commands("audit", help="The hash-chained audit log.")
@@ -68,3 +69,16 @@ def send_digest() -> None:
     """E-mail the daily digest to the senior reviewers (schedule once a day)."""
     sent = digest.send_daily_digest(db.session, utcnow())
     click.echo(f"digest sent to {sent} senior reviewer(s)")
+
+
+@review_cli.command("material-deadlines")
+def material_deadlines_command() -> None:
+    """Remind applicants of materials asked for (day 7 and 14); cancel and refund the orders whose
+    request ran out (schedule daily)."""
+    now, base = utcnow(), current_app.config["PUBLIC_BASE_URL"]
+    done: list[str | None] = []
+    for request_id in material_deadlines.open_requests(db.session):
+        with unit_of_work():  # one order's follow-up does not wait for, or fail with, the others'
+            done.append(material_deadlines.follow_up(db.session, db.session.get(MaterialRequest, request_id),
+                                                     public_base_url=base, now=now))
+    click.echo(f"{done.count('reminded')} reminder(s) sent, {done.count('lapsed')} order(s) cancelled and refunded")

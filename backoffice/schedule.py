@@ -63,6 +63,8 @@ SCHEDULE: dict[str, Every | DailyAt] = {
     "audit seal": Every(6 * 60),  # verify fails when the last seal is older than 26 h
     "audit verify": DailyAt(4),
     "review digest": DailyAt(8, 30),
+    "review material-deadlines": DailyAt(10),  # reminders on day 7 and 14, then cancel and refund
+    "renewal remind": DailyAt(10, 30),  # 90, 30 and 7 days before expiry and the day after
     "retention purge": DailyAt(3),  # personal data past RETENTION_YEARS
 }
 

@@ -48,10 +48,22 @@ def propose_refund(session: Session, payment: Payment, reason: RefundReason, *, 
 
 def propose_refund_for_rejected(session: Session, order: Order, *, actor: str) -> Refund | None:
     """A rejected order that was paid gets its refund proposed; finance confirms it."""
+    payment = _paid_payment(session, order)
+    return propose_refund(session, payment, RefundReason.REJECTED, actor=actor) if payment else None
+
+
+def refund_for_lapsed_request(session: Session, order: Order, *, actor: str, now: dt.datetime) -> Refund | None:
+    """An order cancelled because the materials asked for never came: its payment goes back with no
+    one's confirmation (there is nothing to judge), sent by `billing sweep` (or by finance, for a
+    bank transfer)."""
+    payment = _paid_payment(session, order)
+    return propose_refund(session, payment, RefundReason.MATERIALS_LAPSED, actor=actor,
+                          confirmed_at=now) if payment else None
+
+
+def _paid_payment(session: Session, order: Order) -> Payment | None:
     payment = session.scalar(select(Payment).where(Payment.order_id == order.id))
-    if payment is None or payment.status is not PaymentStatus.PAID:
-        return None
-    return propose_refund(session, payment, RefundReason.REJECTED, actor=actor)
+    return payment if payment is not None and payment.status is PaymentStatus.PAID else None
 
 
 def confirm_refund(session: Session, services: BillingServices, refund: Refund, staff: Staff, *,
@@ -158,4 +170,5 @@ def reverse_invoice(session: Session, order: Order) -> None:
 
 def _reason_text(reason: RefundReason) -> str:
     return {RefundReason.REJECTED: "证书申请审核未通过，退还款项",
-            RefundReason.LATE_PAYMENT: "订单已超时取消，退还款项"}[reason]
+            RefundReason.LATE_PAYMENT: "订单已超时取消，退还款项",
+            RefundReason.MATERIALS_LAPSED: "补充材料逾期未提交，订单已取消，退还款项"}[reason]

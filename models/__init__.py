@@ -47,6 +47,7 @@ from models.payment import (
 )
 from models.person import IdType, Person, PersonRole
 from models.product import MediaModel, Price, Product
+from models.reminder import ReminderOptOut, ReminderStage, RenewalReminder
 from models.review import (
     CheckOutcome,
     Decision,
@@ -96,4 +97,5 @@ __all__ = [
     "KeyUnlock", "Token", "TokenState", "UnlockStatus",
     "ScheduledRun", "WorkItem", "WorkStatus",
     "HelperPurpose", "HelperSession", "HelperTaskStatus",
+    "ReminderOptOut", "ReminderStage", "RenewalReminder",
 ]

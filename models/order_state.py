@@ -47,7 +47,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # An order that needs no review (a renewal: the key login identified it) is approved once paid.
     S.PAID: frozenset({S.IN_REVIEW, S.APPROVED}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.MORE_MATERIALS_NEEDED, S.PAID}),
-    S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID}),
+    # Materials asked for and not sent within the request's days: cancelled (review.material_deadlines).
+    S.MORE_MATERIALS_NEEDED: frozenset({S.IN_REVIEW, S.PAID, S.CANCELLED}),
     # A key to program goes to the station; an approval with nothing to ship (a revocation) is
     # done once its effect is (models.business).
     S.APPROVED: frozenset({S.PROGRAMMING, S.COMPLETED}),

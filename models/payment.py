@@ -82,6 +82,7 @@ class PaymentNotification(Base):
 class RefundReason(enum.StrEnum):
     REJECTED = "rejected"  # the review rejected a paid order; finance confirms
     LATE_PAYMENT = "late_payment"  # paid after cancellation; refunded automatically
+    MATERIALS_LAPSED = "materials_lapsed"  # more materials never came: cancelled, refunded automatically
 
 
 class RefundStatus(enum.StrEnum):

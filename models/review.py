@@ -79,9 +79,13 @@ class MaterialRequest(Base):
     kinds: Mapped[list[str]] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(Text)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The link's token itself, sealed: the day-7 and day-14 reminders carry the link the request sent.
+    token: Mapped[str | None] = mapped_column(SealedText("material_request.token"))
     requested_at: Mapped[created]
     expires_at: Mapped[dt.datetime]
     fulfilled_at: Mapped[dt.datetime | None]
+    reminded_on_day: Mapped[int | None]  # the last reminder sent (7 or 14: review.material_deadlines)
+    lapsed_at: Mapped[dt.datetime | None]  # its days ran out and the order was cancelled
 
 
 class CheckOutcome(enum.StrEnum):

@@ -208,6 +208,9 @@ def _order_status(e, w, n):
                 else _("%(who)s rejected the order.", who=w))
     if after == "more_materials_needed":
         return _("%(who)s asked the applicant for more materials: %(kinds)s.", who=w, kinds=_kinds(note))
+    if after == "cancelled" and note.startswith("more materials not sent by "):
+        return _("%(who)s cancelled the order: the materials asked for were not sent by %(date)s.", who=w,
+                 date=note[len("more materials not sent by "):])
     if note.startswith("materials re-submitted: "):
         return _("%(who)s sent the requested materials again: %(kinds)s.", who=w,
                  kinds=_kinds(note[len("materials re-submitted: "):]))
@@ -647,6 +650,34 @@ def _restore_acknowledged(e, w, n):
              "gone.", who=w, dropped=_get(e.after, "dropped", ""), head=_get(e.after, "head_seq", ""))
 
 
+def _materials_reminded(e, w, n):
+    return _("%(who)s reminded the applicant of the materials asked for (day %(day)s of the request).", who=w,
+             day=_get(e.after, "day", ""))
+
+
+REMINDER_STAGES = {
+    "days_90": lambda: _("90 days before it expires"),
+    "days_30": lambda: _("30 days before it expires"),
+    "days_7": lambda: _("7 days before it expires"),
+    "expired": lambda: _("the day after it expired"),
+}
+
+
+def _renewal_reminded(e, w, n):
+    stage = _get(e.after, "stage", "")
+    return _("%(who)s reminded the applicant to renew certificate %(serial)s, %(when)s (%(expires)s).", who=w,
+             serial=_target(e, "certificate"), when=REMINDER_STAGES[stage]() if stage in REMINDER_STAGES else stage,
+             expires=_get(e.after, "expires", ""))
+
+
+def _renewal_opted_out(e, w, n):
+    return _("%(who)s turned the applicant's renewal reminders off.", who=w)
+
+
+def _renewal_opted_in(e, w, n):
+    return _("%(who)s turned the applicant's renewal reminders back on.", who=w)
+
+
 SENTENCES: dict[str, Writer] = {
     "order.created": _order_created,
     "order.edited": _order_edited,
@@ -721,6 +752,10 @@ SENTENCES: dict[str, Writer] = {
     "refund.confirmed": _refund_confirmed,
     "refund.failed": _refund_failed,
     "refund.succeeded": _refund_succeeded,
+    "material_request.reminded": _materials_reminded,
+    "renewal.reminded": _renewal_reminded,
+    "renewal.opted_out": _renewal_opted_out,
+    "renewal.opted_in": _renewal_opted_in,
     "staff.created": _staff_created,
     "staff.absent": _staff_absent,
     "staff.back": _staff_back,

@@ -1,7 +1,7 @@
 """What the applicant hears from review: approval (and the certificate password by the
-chosen method, where a key is shipped), rejection, requests for more materials, and a certificate
-revoked, by SMS and e-mail. The words are the templates' (templates/sms/, templates/emails/,
-templates/transfers/)."""
+chosen method, where a key is shipped), rejection, requests for more materials (their reminders and
+their lapse too), and a certificate revoked, by SMS and e-mail. The words are the templates'
+(templates/sms/, templates/emails/, templates/transfers/)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,6 +66,26 @@ def rejected(session: Session, order: Order, reasons: list[str], note: str | Non
 
 def more_materials(session: Session, order: Order, kinds: list[MaterialKind], reason: str,
                    link: str, expires_at: dt.datetime) -> None:
+    _to_agent(session, order, "more_materials", number=order.number, documents=_documents(order, kinds),
+              reason=reason, until=business_date(expires_at), link=link)
+
+
+def more_materials_reminder(session: Session, order: Order, kinds: list[MaterialKind], link: str,
+                            expires_at: dt.datetime) -> None:
+    """The materials asked for have not come yet (day 7 and day 14 of the request)."""
+    _to_agent(session, order, "more_materials_reminder", number=order.number, documents=_documents(order, kinds),
+              until=business_date(expires_at), link=link)
+
+
+def more_materials_lapsed(session: Session, order: Order, refunded: bool) -> None:
+    """The request's days ran out: the order is cancelled, and what was paid goes back."""
+    _to_agent(session, order, "more_materials_lapsed", number=order.number, refunded="1" if refunded else "")
+
+
+def _documents(order: Order, kinds: list[MaterialKind]) -> str:
     names = PERSONAL_KIND_NAMES if order.personal else KIND_NAMES
-    _to_agent(session, order, "more_materials", number=order.number, documents="、".join(names[k] for k in kinds),
-              reason=reason, until=expires_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d"), link=link)
+    return "、".join(names[k] for k in kinds)
+
+
+def business_date(moment: dt.datetime) -> str:
+    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d")

@@ -243,15 +243,20 @@ def request_materials(session: Session, order: Order, staff: Staff, *, kinds: li
     text = "; ".join([r.text_zh for r in reasons] + ([message.strip()] if message and message.strip() else []))
     token = secrets.token_urlsafe(24)
     session.add(MaterialRequest(order_id=order.id, staff_id=staff.id, kinds=[str(k) for k in kinds],
-                                message=text or None, token_hash=_hash(token),
+                                message=text or None, token_hash=_hash(token), token=token,
                                 requested_at=now, expires_at=now + dt.timedelta(days=ttl_days)))
     _decide(session, order, staff, Decision.MORE_MATERIALS, checklist=checklist, note=text or None,
             reason_ids=[r.id for r in reasons])
     sla.pause_clock(order, sla.load_calendar(session), now)
     order.move_to(OrderStatus.MORE_MATERIALS_NEEDED, staff.actor, note=", ".join(str(k) for k in kinds))
-    link = f"{public_base_url.rstrip('/')}/apply/{order.number}/more/{token}"
+    link = material_link(public_base_url, order, token)
     messages.more_materials(session, order, kinds, text, link, now + dt.timedelta(days=ttl_days))
     return token
+
+
+def material_link(public_base_url: str, order: Order, token: str) -> str:
+    """The applicant's page for uploading what a request names."""
+    return f"{public_base_url.rstrip('/')}/apply/{order.number}/more/{token}"
 
 
 def open_material_request(session: Session, order: Order, token: str,

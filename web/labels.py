@@ -148,6 +148,7 @@ BILLING_LABELS = {
     "succeeded": _l("Refund succeeded"),
     "rejected": _l("Application rejected"),
     "late_payment": _l("Paid after cancellation"),
+    "materials_lapsed": _l("More materials not sent in time"),
     # notifications
     "accepted": _l("Accepted"),
     "duplicate": _l("Duplicate"),

@@ -37,9 +37,9 @@ def test_illegal_transitions_are_refused_and_leave_the_order_alone(current, targ
     assert order.status == current and order.audit_entries == []
 
 
-def test_only_unpaid_orders_can_be_cancelled():
+def test_only_unpaid_orders_and_those_whose_materials_never_came_can_be_cancelled():
     cancellable = {s for s, targets in TRANSITIONS.items() if S.CANCELLED in targets}
-    assert cancellable == {S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT}
+    assert cancellable == {S.AWAITING_MATERIALS, S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.MORE_MATERIALS_NEEDED}
 
 
 def test_every_status_is_reachable_from_the_start():
