@@ -65,7 +65,7 @@ def test_reminders_at_90_30_and_7_days_and_the_day_after_once_each(app, runner, 
     emails = db_session.scalars(select(EmailMessage).where(EmailMessage.order_id == order_id,
                                                            EmailMessage.template.like("renewal_%"))).all()
     assert len(emails) == 4 and all(link in email.body and "退订" in email.body for email in emails)
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):  # the sentences as an English reader reads them
         told = [sentence(entry, {}) for entry in db_session.scalars(select(AuditEntry).where(
             AuditEntry.order_id == order_id, AuditEntry.action == "renewal.reminded").order_by(AuditEntry.id))]
     assert [text[text.index("reminded"):] for text in told] == [  # after "the system", in the reader's language
@@ -109,7 +109,7 @@ def test_an_applicant_who_opted_out_hears_nothing_until_opting_in(app, runner, d
     assert _run(runner, _days_before(89)).startswith("0 reminder(s)")
     assert "on again" in _run(runner, _days_before(88), "opt-in", certified)
     assert _run(runner, _days_before(87)).startswith("2 reminder(s)")
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):  # the sentences as an English reader reads them
         told = [sentence(entry, {}) for entry in db_session.scalars(select(AuditEntry).where(
             AuditEntry.action.in_(("renewal.opted_out", "renewal.opted_in"))).order_by(AuditEntry.id))]
     assert [text.split(" turned ")[1] for text in told] == ["the applicant's renewal reminders off.",

@@ -94,7 +94,7 @@ def test_reminded_on_day_7_and_14_with_the_link_then_cancelled_and_refunded(app,
     email = db_session.scalars(select(EmailMessage).where(EmailMessage.order_id == order.id)
                                .order_by(EmailMessage.id.desc())).first()
     assert email.template == "more_materials_lapsed"
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):  # the sentences as an English reader reads them
         told = [sentence(entry, {}) for entry in db_session.scalars(
             select(AuditEntry).where(AuditEntry.order_id == order.id).order_by(AuditEntry.id))]
     assert any("day 7 of the request" in text for text in told)
