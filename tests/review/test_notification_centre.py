@@ -89,6 +89,7 @@ def test_the_centre_searches_by_order_and_phone_and_filters_by_kind_and_status(c
     emails = client.get("/console/messages?channel=email").get_data(as_text=True)
     assert _rows(emails) == 1 and f'data-message="email-{messages["failed_mail"]}"' in emails
 
+    client.get("/console/messages?lang=zh_CN")  # the labels are the language of each page, not of the first
     failed = client.get("/console/messages?status=failed&lang=en").get_data(as_text=True)
     assert _rows(failed) == 1 and "Not delivered (1)" in failed and "Sent (3)" not in failed
 
