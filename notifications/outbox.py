@@ -63,6 +63,24 @@ def queue_transfer(session: Session, order: Order, memo: str) -> BankTransfer:
     return _queue(session, transfer)
 
 
+def queue_again(session: Session, row: Row) -> Row:
+    """A new send of a message, to the same place with the same words (sealed as they were), for
+    the outbox to deliver as it does any other; a transfer gets a request number of its own."""
+    if isinstance(row, SmsMessage):
+        copy = SmsMessage(phone=row.phone, template=row.template, template_code=row.template_code, body=row.body,
+                          sealed_body=row.sealed_body, sealed_params=row.sealed_params,
+                          carries_secret=row.carries_secret, order_id=row.order_id)
+    elif isinstance(row, EmailMessage):
+        copy = EmailMessage(to_address=row.to_address, subject=row.subject, body=row.body, template=row.template,
+                            order_id=row.order_id,
+                            attachments=[EmailAttachment(filename=a.filename, content_type=a.content_type,
+                                                         content=a.content) for a in row.attachments])
+    else:
+        copy = BankTransfer(order_id=row.order_id, account_name=row.account_name, account_number=row.account_number,
+                            bank_name=row.bank_name, amount_cents=row.amount_cents, memo=row.memo)
+    return _queue(session, copy)
+
+
 def _queue(session: Session, row: Row) -> Row:
     session.add(row)
     session.flush()

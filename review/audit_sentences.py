@@ -678,6 +678,14 @@ def _renewal_opted_in(e, w, n):
     return _("%(who)s turned the applicant's renewal reminders back on.", who=w)
 
 
+def _outbox_resent(e, w, n):
+    channels = {"sms": _("SMS"), "email": _("e-mail"), "transfer": _("0.01-yuan transfer")}
+    channel = _get(e.after, "channel", "")
+    return _("%(who)s sent the %(channel)s %(kind)s (%(message)s) again, as a new send (%(copy)s).", who=w,
+             channel=channels.get(channel, channel), kind=_get(e.after, "kind", ""), message=e.target or "",
+             copy=_get(e.after, "copy", ""))
+
+
 SENTENCES: dict[str, Writer] = {
     "order.created": _order_created,
     "order.edited": _order_edited,
@@ -767,5 +775,6 @@ SENTENCES: dict[str, Writer] = {
     "staff.unlocked": _staff_unlocked,
     "admin.change": _admin_change,
     "calendar.imported": _calendar_imported,
+    "outbox.resent": _outbox_resent,
     RESTORE_ACTION: _restore_acknowledged,
 }

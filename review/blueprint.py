@@ -1,7 +1,7 @@
 """URL table of the review console."""
 from flask import Blueprint
 
-from review import certificate_views, note_views, overdue_views, reviewer_views, views
+from review import certificate_views, note_views, outbox_views, overdue_views, reviewer_views, views
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 
@@ -11,6 +11,8 @@ _RULES = [
     ("/queues/<name>/next", views.next_claim, ["POST"]),
     ("/overdue", overdue_views.overdue, ["GET"]),
     ("/search", views.search, ["GET"]),
+    ("/messages", outbox_views.messages, ["GET"]),
+    ("/messages/<outbox>/<int:message_id>/resend", outbox_views.resend_message, ["POST"]),
     ("/reviewers", reviewer_views.reviewers, ["GET"]),
     ("/reviewers/<int:staff_id>/absent", reviewer_views.mark_absent, ["POST"]),
     ("/reviewers/<int:staff_id>/back", reviewer_views.mark_back, ["POST"]),

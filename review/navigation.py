@@ -71,6 +71,8 @@ def console_nav() -> dict:
         nav.links.append(NavItem("reviewers", str(_l("Reviewers")), url_for("review.reviewers"),
                                  active=request.endpoint == "review.reviewers"))
     if role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
+        nav.links.append(NavItem("messages", str(_l("Messages")), url_for("review.messages"),
+                                 active=request.endpoint == "review.messages"))
         nav.links.append(NavItem("ca", str(_l("The CA")), url_for("review.ca_status"),
                                  active=request.endpoint == "review.ca_status"))
     if role in (StaffRole.FULFILLMENT, StaffRole.ADMIN):

@@ -27,6 +27,8 @@ ALLOWED = {
     "review.reassign": {StaffRole.SENIOR_REVIEWER},
     "review.override_risk": {StaffRole.SENIOR_REVIEWER},
     "review.reviewers": {StaffRole.SENIOR_REVIEWER},
+    "review.messages": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
+    "review.resend_message": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},  # a password's: senior reviewers only
     "review.mark_absent": {StaffRole.SENIOR_REVIEWER},
     "review.mark_back": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
@@ -79,7 +81,8 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 def _cases(app, order, material_id):
     values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
               "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
-              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1, "staff_id": 1}
+              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1, "staff_id": 1,
+              "outbox": "sms", "message_id": 1}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue

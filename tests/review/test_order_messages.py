@@ -38,3 +38,15 @@ def test_the_order_page_shows_the_messages_and_flags_those_given_up(app, client,
     assert request_no in page and "never make the transfer again by hand" in page
     assert "550 mailbox unavailable" in page and "carrier down" in page and "next attempt" in page
     assert PASSWORD not in page, "a message's text never shows"
+
+
+def test_the_messages_speak_the_pages_language_whatever_was_rendered_before(app, client, db_session, login_as):
+    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    outbox.queue_email(db_session, "agent@example.com", EmailContent("review_approved", "订单审核通过", "正文"),
+                       order=order)
+    number = order.number
+    db_session.commit()
+    login_as(StaffRole.REVIEWER)
+    chinese = client.get(f"/console/orders/{number}").get_data(as_text=True)
+    english = client.get(f"/console/orders/{number}?lang=en").get_data(as_text=True)
+    assert "E-mail · Approved" not in chinese and "E-mail · Approved" in english
