@@ -12,7 +12,7 @@ from flask import current_app
 from backoffice.cli import CLI_ACTOR
 from models import audit_chain
 from models.base import utcnow
-from review import digest
+from review import digest, operations
 from web.commands import Commands
 from web.extensions import db
 
@@ -68,3 +68,11 @@ def send_digest() -> None:
     """E-mail the daily digest to the senior reviewers (schedule once a day)."""
     sent = digest.send_daily_digest(db.session, utcnow())
     click.echo(f"digest sent to {sent} senior reviewer(s)")
+
+
+@review_cli.command("fill-working-time")
+def fill_working_time() -> None:
+    """Store the working time in review of every decision made before decisions stored it (run once
+    after upgrading; a second run finds nothing to fill)."""
+    filled = operations.fill_working_seconds(db.session)
+    click.echo(f"working time stored for {filled} decision(s)")
