@@ -14,6 +14,7 @@ FINANCE_VIEWERS = {StaffRole.FINANCE, StaffRole.ADMIN}  # admins look; finance a
 ALLOWED = {
     "review.home": EVERYONE,
     "review.search": EVERYONE,
+    "review.dashboard": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
     "review.queue": REVIEWERS,
     "review.next_claim": REVIEWERS,
     "review.overdue": {StaffRole.SENIOR_REVIEWER},
