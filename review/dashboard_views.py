@@ -13,6 +13,7 @@ from models import BusinessType, Channel, StaffRole
 from models.base import utcnow
 from models.business_time import BUSINESS_TZ
 from reports import dashboard as figures
+from reports.tables import REPORTS
 from review.navigation import QUEUE_LABELS, request_calendar
 from web.extensions import db
 from web.guards import roles_required
@@ -57,6 +58,12 @@ def dashboard():
     board = figures.dashboard(db.session, filters, request_calendar(), now)
     chinese = str(get_locale() or "").startswith("zh")
     reasons = [(zh if chinese else en, n) for zh, en, n in board.rejection_reasons]
-    channels = db.session.execute(select(Channel.id, Channel.name).order_by(Channel.name)).all()
     return render_template("console/dashboard.html", board=board, filters=filters, errors=errors, reasons=reasons,
-                           channels=channels, business_types=list(BusinessType), queue_labels=QUEUE_LABELS)
+                           queue_labels=QUEUE_LABELS, reports=REPORTS,
+                           args={key: value for key, value in request.args.items() if value}, **filter_choices())
+
+
+def filter_choices() -> dict:
+    """What the filter form offers (console/_report_filters.html)."""
+    channels = db.session.execute(select(Channel.id, Channel.name).order_by(Channel.name)).all()
+    return {"channels": channels, "business_types": list(BusinessType)}
