@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, and_, case, func, or_, select
+from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -201,7 +201,10 @@ def throughput(session: Session, filters: ReportFilter) -> list[tuple[dt.date, s
 def _reason_ids(session: Session):
     """The elements of review_decision.reason_ids (a JSON list) as a table of "value"s."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.json_array_elements_text(ReviewDecision.reason_ids).table_valued("value")
+        # A rejection with a note only stores JSON null, whose elements PostgreSQL refuses to list.
+        listed = case((func.json_typeof(ReviewDecision.reason_ids) == "array", ReviewDecision.reason_ids),
+                      else_=cast(literal("[]", String), ReviewDecision.reason_ids.type))
+        return func.json_array_elements_text(listed).table_valued("value")
     return func.json_each(ReviewDecision.reason_ids).table_valued("value")
 
 

@@ -77,6 +77,9 @@ def figures(app, db_session):
                        reason_ids=[first.id, second.id], decided_at=at(24)),
         ReviewDecision(order_id=decided.id, staff_id=li.id, decision=Decision.REJECT, working_seconds=None,
                        reason_ids=[second.id], decided_at=at(24)),
+        # A rejection with a note only gives no reason (JSON null).
+        ReviewDecision(order_id=replacement.id, staff_id=wang.id, decision=Decision.REJECT, working_seconds=None,
+                       reason_ids=None, note="印章模糊", decided_at=at(24)),
         # Asking for materials is work done, not a result: counted in throughput only.
         ReviewDecision(order_id=decided.id, staff_id=li.id, decision=Decision.MORE_MATERIALS,
                        working_seconds=100 * H, decided_at=at(24)),
@@ -122,7 +125,7 @@ def test_review_time_percentiles_come_from_the_stored_working_time(db_session, f
 
 def test_throughput_reasons_and_issuance(db_session, figures):
     throughput = dashboard.throughput(db_session, NOVEMBER)
-    assert (dt.date(2026, 11, 23), "Wang", 3) in throughput and (dt.date(2026, 11, 24), "Wang", 6) in throughput
+    assert (dt.date(2026, 11, 23), "Wang", 3) in throughput and (dt.date(2026, 11, 24), "Wang", 7) in throughput
     assert (dt.date(2026, 11, 24), "Li", 4) in throughput and throughput[0][0] == dt.date(2026, 11, 24)
     first, second = figures["first"], figures["second"]
     # A tie goes to the reason listed first.
