@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import click
-import pyotp
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from backoffice import bench_station, create_app, demo
+from backoffice import bench_common, bench_reports, bench_station, create_app, demo
 from backoffice.demo_data import load_applications
 from billing import bench as invoice_bench
 from documents.storage import DocumentStore
@@ -96,21 +94,7 @@ def _prepare(app, applications: int) -> Staff:
 
 
 def _login(client, username: str, secret: str) -> None:
-    client.post("/console/login", data={"username": username, "password": "bench-password"})
-    response = client.post("/console/login/totp", data={"code": pyotp.TOTP(secret).now()})
-    if response.status_code != 302:
-        raise click.ClickException("the bench reviewer could not sign in")
-
-
-def _median_ms(call, repeat: int) -> float:
-    for _ in range(3):
-        call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+    bench_common.login(client, username, secret, "bench-password")
 
 
 def _get(client, url: str) -> str:
@@ -143,7 +127,7 @@ def _bare_query_ms(app, cursor: queues.Cursor | None, repeat: int) -> float:
             queues.queue_page(db.session, ReviewQueue.NEW, queues.QueueFilter(), me, calendar=None,
                               now=utcnow(), after=cursor, size=PAGE)
 
-        result = _median_ms(run, repeat)
+        result = bench_common.median_ms(run, repeat)
         db.session.rollback()
         return result
 
@@ -183,10 +167,10 @@ def _measure(app, applications: int, repeat: int, deep_page: int) -> None:
         raise click.ClickException("Flask-Admin's list shows fewer rows than expected; check its filter")
     cursor = queues.Cursor.decode(re.search(r"after=([0-9.]+)", ours_deep).group(1))
     figures = {
-        "first": (_median_ms(lambda: client.get(ours_first), repeat),
-                  _median_ms(lambda: client.get(theirs), repeat)),
-        "deep": (_median_ms(lambda: client.get(ours_deep), repeat),
-                 _median_ms(lambda: client.get(f"{theirs}&page={deep_page - 1}"), repeat)),
+        "first": (bench_common.median_ms(lambda: client.get(ours_first), repeat),
+                  bench_common.median_ms(lambda: client.get(theirs), repeat)),
+        "deep": (bench_common.median_ms(lambda: client.get(ours_deep), repeat),
+                 bench_common.median_ms(lambda: client.get(f"{theirs}&page={deep_page - 1}"), repeat)),
     }
     bare = {"first": _bare_query_ms(app, None, repeat), "deep": _bare_query_ms(app, cursor, repeat)}
     click.echo(f"{'page':<12}{'ours ms':>10}{'Flask-Admin ms':>16}{'ratio':>8}{'bare SQL ms':>13}{'ours - SQL':>12}")
@@ -198,3 +182,4 @@ def _measure(app, applications: int, repeat: int, deep_page: int) -> None:
 
 
 bench_cli.command("station")(bench_station.bench_station)
+bench_cli.command("reports")(bench_reports.bench_reports)

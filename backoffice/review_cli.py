@@ -12,7 +12,7 @@ from flask import current_app
 from backoffice.cli import CLI_ACTOR
 from models import MaterialRequest, audit_chain
 from models.base import utcnow
-from review import digest, material_deadlines
+from review import digest, material_deadlines, operations
 from web.commands import Commands
 from web.edge import unit_of_work
 from web.extensions import db
@@ -82,3 +82,11 @@ def material_deadlines_command() -> None:
             done.append(material_deadlines.follow_up(db.session, db.session.get(MaterialRequest, request_id),
                                                      public_base_url=base, now=now))
     click.echo(f"{done.count('reminded')} reminder(s) sent, {done.count('lapsed')} order(s) cancelled and refunded")
+
+
+@review_cli.command("fill-working-time")
+def fill_working_time() -> None:
+    """Store the working time in review of every decision made before decisions stored it (run once
+    after upgrading; a second run finds nothing to fill)."""
+    filled = operations.fill_working_seconds(db.session)
+    click.echo(f"working time stored for {filled} decision(s)")

@@ -46,6 +46,10 @@ class ReviewDecision(Base):
     reason_ids: Mapped[list[int] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[created]
+    # Working seconds the order's SLA clock had run when decided (from entering review, the waits for
+    # the applicant's materials left out), so reports take percentiles without a calendar in SQL;
+    # None for an order whose clock never started.
+    working_seconds: Mapped[int | None]
 
     staff: Mapped[Staff] = relationship()
 

@@ -1,12 +1,24 @@
 """URL table of the review console."""
 from flask import Blueprint
 
-from review import certificate_views, note_views, outbox_views, overdue_views, reviewer_views, views
+from review import (
+    certificate_views,
+    dashboard_views,
+    note_views,
+    outbox_views,
+    overdue_views,
+    report_views,
+    reviewer_views,
+    views,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 
 _RULES = [
     ("/", views.home, ["GET"]),
+    ("/dashboard", dashboard_views.dashboard, ["GET"]),
+    ("/reports/<name>", report_views.report_page, ["GET"]),
+    ("/reports/<name>/chart.svg", report_views.report_chart, ["GET"]),
     ("/queues/<name>", views.queue, ["GET"]),
     ("/queues/<name>/next", views.next_claim, ["POST"]),
     ("/overdue", overdue_views.overdue, ["GET"]),

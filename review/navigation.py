@@ -65,6 +65,9 @@ def console_nav() -> dict:
         badges = queues.sla_badges(db.session, request_calendar(), utcnow(), ttl)
         nav.badges = {**badges, "overdue_url": url_for("review.overdue"),
                       "due_soon_url": url_for("review.queue", name="new", due="due_in_1_day")}
+    if role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
+        nav.links.append(NavItem("dashboard", str(_l("Dashboard")), url_for("review.dashboard"),
+                                 active=request.endpoint == "review.dashboard"))
     nav.links.append(NavItem("certificates", str(_l("Certificates")), url_for("review.certificate_register"),
                              active=(request.endpoint or "").startswith("review.certificate")))
     if role == StaffRole.SENIOR_REVIEWER:

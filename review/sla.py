@@ -6,6 +6,7 @@ All datetimes in and out are timezone-aware; results are UTC.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -161,6 +162,18 @@ def waiting(order: Order, calendar: WorkingCalendar, now: dt.datetime) -> Span |
     if order.sla_started_at is None:
         return None
     return Span.of(max(calendar.working_seconds_between(order.sla_started_at, now), 0))
+
+
+def working_time_used(calendar: WorkingCalendar, started: dt.datetime, now: dt.datetime,
+                      pauses: Iterable[tuple[dt.datetime, dt.datetime | None]]) -> int:
+    """Working seconds the clock ran from `started` to `now`: the waits for the applicant (`pauses`,
+    each from the request for more materials to their arrival, None while still waiting) do not count."""
+    used = max(calendar.working_seconds_between(started, now), 0)
+    for asked, came in pauses:
+        lo, hi = max(asked, started), min(came or now, now)
+        if hi > lo:
+            used -= calendar.working_seconds_between(lo, hi)
+    return max(used, 0)
 
 
 def due_window(calendar: WorkingCalendar, now: dt.datetime, name: str) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -86,10 +86,10 @@ def _queue(name: str) -> ReviewQueue:
 
 @staff_required
 def home():
+    if current_user.role in (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN):
+        return redirect(url_for("review.dashboard"))
     if current_user.role in REVIEW_ROLES:
         return redirect(url_for("review.queue", name=ReviewQueue.NEW.value))
-    if current_user.role == StaffRole.ADMIN:
-        return redirect(url_for("admin.index"))
     if current_user.role == StaffRole.FINANCE:
         return redirect(url_for("finance.home"))
     if current_user.role == StaffRole.FULFILLMENT:

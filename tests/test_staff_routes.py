@@ -14,6 +14,9 @@ FINANCE_VIEWERS = {StaffRole.FINANCE, StaffRole.ADMIN}  # admins look; finance a
 ALLOWED = {
     "review.home": EVERYONE,
     "review.search": EVERYONE,
+    "review.dashboard": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
+    "review.report_page": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
+    "review.report_chart": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
     "review.queue": REVIEWERS,
     "review.next_claim": REVIEWERS,
     "review.overdue": {StaffRole.SENIOR_REVIEWER},

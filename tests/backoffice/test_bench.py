@@ -1,4 +1,4 @@
-"""`flask --app wsgi bench queue` runs end to end (on a small scale) and prints its table."""
+"""`flask --app wsgi bench queue` and `bench reports` run end to end (on a small scale) and print their figures."""
 from __future__ import annotations
 
 import re
@@ -13,3 +13,11 @@ def test_bench_queue_prints_ours_against_flask_admin(runner):
     assert [row[0] for row in rows] == ["1", "3"]
     for _page, ours, theirs, ratio, _bare, _own in rows:
         assert abs(float(ours) / float(theirs) - float(ratio)) < 0.01
+
+
+def test_bench_reports_prints_the_dashboard_against_its_bare_sql(runner):
+    result = runner.invoke(args=["bench", "reports", "--applications", "400", "--repeat", "2"])
+    assert result.exit_code == 0, result.output
+    assert "decisions" in result.output and "its SQL, bare" in result.output
+    ratio = float(result.output.split("ratio dashboard/bare:")[1].split()[0])
+    assert ratio > 1  # the page does more than its SQL
