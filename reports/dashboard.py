@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from models import (
     BusinessType,
@@ -31,28 +29,11 @@ from models import (
 )
 from models.business_time import BUSINESS_TZ
 from models.working_days import WorkingCalendar
+from reports.beijing_sql import business_day
 
 IN_REVIEW = (OrderStatus.PAID, OrderStatus.IN_REVIEW)  # waiting for a reviewer, not for the applicant
 RESULTS = (Decision.APPROVE, Decision.REJECT)  # the decisions that end a review
 HOUR = 3600
-
-
-class business_day(FunctionElement):  # noqa: N801 — used like a SQL function
-    """The Beijing calendar day of a UTC timestamp column."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(business_day, "sqlite")
-def _business_day_sqlite(element, compiler, **kw):
-    # Stored as naive UTC text; China keeps UTC+8 all year.
-    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
-
-
-@compiles(business_day, "postgresql")
-def _business_day_postgresql(element, compiler, **kw):
-    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai' AS DATE)"
 
 
 def as_date(value) -> dt.date:

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, func, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from models import (
     Certificate,
@@ -30,28 +28,12 @@ from models import (
     PaymentStatus,
 )
 from models.working_days import DAY, WorkingCalendar
-from reports.dashboard import IN_REVIEW, ReportFilter, as_date, business_day, day_start
+from reports.beijing_sql import business_day, business_month
+from reports.dashboard import IN_REVIEW, ReportFilter, as_date, day_start
 from web.labels import label
 
 WEEKS = 26
 AGES = 6  # 0, 1, ... 5 and more working days
-
-
-class business_month(FunctionElement):  # noqa: N801 — used like a SQL function
-    """The Beijing month of a UTC timestamp column, as "YYYY-MM"."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(business_month, "sqlite")
-def _business_month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)}, '+8 hours')"
-
-
-@compiles(business_month, "postgresql")
-def _business_month_postgresql(element, compiler, **kw):
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
 
 
 @dataclass(frozen=True)
