@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, Order, StaffRole
-from tests.test_route_table import Caller, caller_of
+from tests.test_route_table import Caller, caller_of, filled
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 HEADER_PROOF = {Caller.CHANNEL_KEY, Caller.STATION, Caller.PAIRING_CODE, Caller.HELPER, Caller.PROVIDER}
@@ -20,7 +20,7 @@ EXPIRED = "This form was open too long, or was sent from another site, so nothin
 
 def _state_changing(app):
     for rule in app.url_map.iter_rules():
-        url = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+        url = filled(rule, {}, default="1")
         for method in sorted(rule.methods & STATE_CHANGING):
             yield rule, method, url
 

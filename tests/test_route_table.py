@@ -89,11 +89,18 @@ def _routes(app, values: dict, *callers: Caller):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/console") or caller_of(rule) not in callers:
             continue
-        url = rule.rule
-        for argument in rule.arguments:
-            url = re.sub(rf"<(?:\w+:)?{argument}>", str(values[argument]), url)
+        url = filled(rule, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url
+
+
+def filled(rule, values: dict, default: str | None = None) -> str:
+    """The rule's URL with each argument replaced by its value in `values` (else `default`)."""
+    def value(argument: re.Match) -> str:
+        name = argument.group(1)
+        return str(values[name] if default is None else values.get(name, default))
+
+    return re.sub(r"<(?:\w+:)?(\w+)>", value, rule.rule)
 
 
 def _values(**known) -> dict:
@@ -258,7 +265,7 @@ def test_the_signing_service_takes_only_signed_calls_but_for_what_relying_partie
         client = signing.test_client()
         wrong = []
         for rule in signing.url_map.iter_rules():
-            url = re.sub(r"<(?:\w+:)?\w+>", "00", rule.rule)
+            url = filled(rule, {}, default="00")
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 response = client.open(url, method=method, json={})
                 signed_only = SIGNING_SERVICE[rule.endpoint] is A.SIGNED_CALL

@@ -11,16 +11,13 @@ import pytest
 from models import Material, StaffRole
 from tests import factories
 from tests.conftest import PRODUCTION
-from tests.test_route_table import _values
+from tests.test_route_table import _values, filled
 
 
 def _get_urls(app, values: dict, staff: bool):
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.rule.startswith("/console") == staff:
-            url = rule.rule
-            for argument in rule.arguments:
-                url = re.sub(rf"<(?:\w+:)?{argument}>", str(values.get(argument, "1")), url)
-            yield url
+            yield filled(rule, values, default="1")
 
 
 def _missing(response) -> list[str]:
