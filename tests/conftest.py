@@ -18,6 +18,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from backoffice import create_app, demo
 from models import Staff, StaffRole
 from models.base import utcnow
+from tests.databases import POSTGRESQL_URL
 from web import services, staff_accounts
 from web.extensions import db
 
@@ -74,11 +75,23 @@ def pytest_addoption(parser):
                           "instead of a temporary folder")
 
 
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL (`make test`'s second pass) only the tests that reach a database run: those that
+    ask for `database_url`, themselves or through a fixture (`app`, `db_session`, `client`, `ca_app`,
+    `own_app`'s callers...). The others (validators, the agent, PDFs, the signers) ran in the SQLite
+    pass and would only repeat themselves."""
+    if not POSTGRESQL_URL:
+        return
+    database_free = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+    if database_free:
+        config.hook.pytest_deselected(items=database_free)
+        left_out = set(database_free)
+        items[:] = [item for item in items if item not in left_out]
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    )
+    return POSTGRESQL_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
 def migrated_app(tmp_path_factory, database_url: str):

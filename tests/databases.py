@@ -17,12 +17,16 @@ from sqlalchemy.engine import make_url
 from web.extensions import db
 
 T = TypeVar("T")
+# The PostgreSQL server under test (`make test`'s second pass), read here alone: a test reaches a
+# database through the `database_url` fixture, so the PostgreSQL pass can leave out the tests that
+# never do (tests/conftest.py, pytest_collection_modifyitems).
+POSTGRESQL_URL = os.environ.get("TEST_DATABASE_URL")
 
 
 @contextmanager
-def own_database(folder: Path) -> Iterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
+def own_database(folder: Path, base: str) -> Iterator[str]:
+    """`base`: the run's database (the `database_url` fixture), whose server the new one is made on."""
+    if make_url(base).get_backend_name() != "postgresql":
         yield f"sqlite:///{folder / f'own-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"test_{uuid.uuid4().hex[:8]}"
@@ -38,11 +42,11 @@ def own_database(folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def own_app(tmp_path: Path, tmp_path_factory) -> Iterator[Flask]:
+def own_app(tmp_path: Path, tmp_path_factory, base: str) -> Iterator[Flask]:
     """An app on a database of its own, with a sandbox payment ledger of its own; closed after."""
     from tests.conftest import migrated_app
 
-    with own_database(tmp_path) as url:
+    with own_database(tmp_path, base) as url:
         app = migrated_app(tmp_path_factory, url)
         app.config["SANDBOX_PAY_LEDGER"] = str(tmp_path / "own-ledger" / "ledger.sqlite3")
         try:

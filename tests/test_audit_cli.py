@@ -12,9 +12,9 @@ from web.extensions import db
 
 
 @pytest.fixture
-def audit_app(tmp_path, tmp_path_factory):
+def audit_app(tmp_path, tmp_path_factory, database_url):
     """An app on a database of its own whose commits are real, so its heads reach its own anchor."""
-    with own_app(tmp_path, tmp_path_factory) as app:
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         yield app
 
 

@@ -16,7 +16,7 @@ from documents.storage import DocumentStore, Purpose
 from documents.storage_backends import filesystem_store
 from models import AuditEntry, Material, Order
 from models.audit_chain import Anchor
-from tests.databases import own_app
+from tests.databases import POSTGRESQL_URL, own_app
 from tests.factories import folder_store, paid_order
 from tests.s3 import REGION, bucket_objects, new_bucket
 from web.extensions import db
@@ -24,10 +24,10 @@ from web.services import find_service, service_replaced
 
 
 @pytest.fixture
-def source(tmp_path, tmp_path_factory):
+def source(tmp_path, tmp_path_factory, database_url):
     """An instance with three paid orders, their uploaded materials and a sealed audit chain."""
     (tmp_path / "source").mkdir()
-    with own_app(tmp_path / "source", tmp_path_factory) as app:
+    with own_app(tmp_path / "source", tmp_path_factory, database_url) as app:
         with app.app_context():
             for _ in range(3):
                 paid_order(db.session, app.config["UPLOAD_FOLDER"])
@@ -38,10 +38,10 @@ def source(tmp_path, tmp_path_factory):
 
 
 @pytest.fixture
-def target(tmp_path, tmp_path_factory):
+def target(tmp_path, tmp_path_factory, database_url):
     """A fresh, empty instance: migrated (with the demo catalogue) but without orders or files."""
     (tmp_path / "target").mkdir()
-    with own_app(tmp_path / "target", tmp_path_factory) as app:
+    with own_app(tmp_path / "target", tmp_path_factory, database_url) as app:
         yield app
 
 
@@ -71,7 +71,7 @@ def test_a_backup_restored_into_an_empty_instance_verifies_with_every_order_and_
     manifest = _backup(source, dest)
     with source.app_context():
         head = db.session.scalar(select(func.max(AuditEntry.seq)))
-    kind = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    kind = "postgresql" if POSTGRESQL_URL else "sqlite"
     assert manifest["database"]["kind"] == kind and manifest["audit_head"]["seq"] == head
     assert manifest["counts"]["stored"] == 15  # five materials each
     assert len([name for name in manifest["sha256"] if name.startswith("files/store/materials/")]) == 15
@@ -161,7 +161,7 @@ def test_backup_refuses_a_folder_that_is_not_empty(source, tmp_path):
     assert refused.exit_code == 1 and "exists and is not empty" in refused.output
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only (TEST_DATABASE_URL)")
+@pytest.mark.skipif(not POSTGRESQL_URL, reason="PostgreSQL only (TEST_DATABASE_URL)")
 def test_on_postgresql_the_database_is_a_pg_dump_in_custom_format(source, tmp_path):
     manifest = _backup(source, tmp_path / "backup")
     assert manifest["database"] == {"kind": "postgresql", "file": "database.dump"}
@@ -179,14 +179,15 @@ def test_restore_with_another_storage_key_is_refused_before_anything_is_restored
     assert _materials(target) == {} and _files(target.config["UPLOAD_FOLDER"]) == {}
 
 
-def test_documents_in_a_bucket_are_backed_up_and_restored_through_the_store(tmp_path, tmp_path_factory, s3_endpoint):
+def test_documents_in_a_bucket_are_backed_up_and_restored_through_the_store(tmp_path, tmp_path_factory, s3_endpoint,
+                                                                            database_url):
     """Two instances keep their documents in buckets of an S3-compatible server: the backup copies
     the sealed blobs out of one bucket, the restore into the other."""
     for side in ("source", "target"):
         (tmp_path / side).mkdir()
     source_bucket, target_bucket = new_bucket(s3_endpoint), new_bucket(s3_endpoint)
-    with (own_app(tmp_path / "source", tmp_path_factory) as source,
-          own_app(tmp_path / "target", tmp_path_factory) as target,
+    with (own_app(tmp_path / "source", tmp_path_factory, database_url) as source,
+          own_app(tmp_path / "target", tmp_path_factory, database_url) as target,
           service_replaced(source, DocumentStore, _bucket_store(source, s3_endpoint, source_bucket)) as in_bucket,
           service_replaced(target, DocumentStore, _bucket_store(target, s3_endpoint, target_bucket))):
         with source.app_context():

@@ -18,8 +18,8 @@ VIEWERS = 8
 ROUNDS = 4
 
 
-def test_eight_reviewers_open_documents_at_once(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def test_eight_reviewers_open_documents_at_once(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         app.config["PROPAGATE_EXCEPTIONS"] = False  # a failure is an answer to count, not a crash
         with app.app_context():
             order = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"])

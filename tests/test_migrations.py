@@ -11,8 +11,8 @@ from tests.databases import own_database
 
 
 @pytest.fixture
-def empty_database_url(tmp_path):
-    with own_database(tmp_path) as url:
+def empty_database_url(tmp_path, database_url):
+    with own_database(tmp_path, database_url) as url:
         yield url
 
 

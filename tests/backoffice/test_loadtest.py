@@ -21,7 +21,7 @@ from models import Staff
 from notifications.interfaces import SmsContent
 from notifications.outbox import queue_sms
 from tests.conftest import PRODUCTION
-from tests.databases import own_database
+from tests.databases import POSTGRESQL_URL, own_database
 from tests.factories import credit_code, paid_order
 
 PHONE = "13700002222"
@@ -106,11 +106,11 @@ def test_verify_counts_each_accepted_submission_found_once_with_its_files(load_a
     assert counts == {"accepted": 4, "lost": 2, "duplicated": 1}
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the load test runs on PostgreSQL")
+@pytest.mark.skipif(not POSTGRESQL_URL, reason="the load test runs on PostgreSQL")
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="the load test shares its rate limits in Redis")
 @pytest.mark.timeout(300)
-def test_make_loadtest_runs_a_step_and_finds_every_accepted_submission(tmp_path):
-    with own_database(tmp_path) as url:
+def test_make_loadtest_runs_a_step_and_finds_every_accepted_submission(tmp_path, database_url):
+    with own_database(tmp_path, database_url) as url:
         done = subprocess.run(
             [sys.executable, "-m", "backoffice.loadtest", "--applications", "300", "--first", "12", "--increment", "12",
              "--most", "12", "--warm", "3", "--measure", "25", "--floor-measure", "5", "--limit-ms", "100000"],

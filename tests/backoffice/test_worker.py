@@ -25,7 +25,7 @@ from models.base import utcnow
 from models.business_time import BUSINESS_TZ
 from notifications import outbox
 from notifications.interfaces import SmsContent
-from tests.databases import at_once, own_app
+from tests.databases import POSTGRESQL_URL, at_once, own_app
 from web import jobs
 from web.commands import Commands
 from web.edge import unit_of_work
@@ -135,8 +135,8 @@ def test_failed_work_is_tried_again_later_then_left_failed(app, db_session):
     app.extensions["jobs"].pop("test.broken")
 
 
-def test_many_workers_at_once_send_each_message_once(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def test_many_workers_at_once_send_each_message_once(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context(), unit_of_work():
             for i in range(30):
                 outbox.queue_sms(db.session, f"1370001{i:03d}1", TEXT)
@@ -150,9 +150,10 @@ def test_many_workers_at_once_send_each_message_once(tmp_path, tmp_path_factory)
             assert [(m.status, m.attempts) for m in db.session.scalars(select(SmsMessage))] == [("sent", 1)] * 30
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only (TEST_DATABASE_URL)")
-def test_on_postgresql_a_worker_skips_rows_another_is_claiming_instead_of_waiting(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+@pytest.mark.skipif(not POSTGRESQL_URL, reason="PostgreSQL only (TEST_DATABASE_URL)")
+def test_on_postgresql_a_worker_skips_rows_another_is_claiming_instead_of_waiting(tmp_path, tmp_path_factory,
+                                                                               database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context(), unit_of_work():
             held = outbox.queue_sms(db.session, "13700020001", TEXT).id
             free = outbox.queue_sms(db.session, "13700020002", TEXT).id
@@ -179,8 +180,8 @@ def test_on_postgresql_a_worker_skips_rows_another_is_claiming_instead_of_waitin
         assert statuses == {held: "queued", free: "sent"}
 
 
-def test_a_worker_process_delivers_what_was_queued_and_stops_on_sigterm(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def test_a_worker_process_delivers_what_was_queued_and_stops_on_sigterm(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context(), unit_of_work():
             message_id = outbox.queue_sms(db.session, "13700030001", TEXT).id
         keys = {f"BACKOFFICE_{name}": app.config[name] for name in SECRET_NAMES}  # the app's sealed rows

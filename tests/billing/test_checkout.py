@@ -187,8 +187,8 @@ def test_a_payment_arriving_after_cancellation_is_refunded(app, client, runner, 
     assert db_session.scalar(select(func.count()).select_from(Refund)) == 1
 
 
-def test_concurrent_notifications_pay_exactly_once(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def test_concurrent_notifications_pay_exactly_once(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context():
             services = current_services()
             made = factories.unpaid_order(db.session, app.config["UPLOAD_FOLDER"])

@@ -165,7 +165,7 @@ def test_a_tax_platform_refusal_stores_nothing_and_the_payment_stands(app, db_se
         "tax platform refused: taxpayer id unknown"]
 
 
-def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory):
+def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path_factory, database_url):
     """Two orders paid at the same moment, their invoices made by two workers at once: two
     invoices, numbers one apart, none lost."""
     from billing import checkout
@@ -174,7 +174,7 @@ def test_concurrent_payments_take_consecutive_invoice_numbers(tmp_path, tmp_path
     from tests.databases import at_once, own_app
     from web.extensions import db
 
-    with own_app(tmp_path, tmp_path_factory) as app:
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context():
             services = current_services()
             numbers = []

@@ -35,13 +35,14 @@ from sqlalchemy import func, select
 
 from models import IdempotencyRecord, Order
 from public.openapi import APPLICATION_EXAMPLE
+from tests.databases import POSTGRESQL_URL
 from tests.serving import served
 from web.extensions import db
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
 BOUND = 5.0  # seconds: no request may take longer, outage or not
 pytestmark = [
-    pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+    pytest.mark.skipif(bool(POSTGRESQL_URL),
                        reason="makes a PostgreSQL cluster of its own: run once, in the SQLite pass"),
     pytest.mark.skipif(not BINARIES, reason="no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)"),
 ]

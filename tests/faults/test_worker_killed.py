@@ -79,9 +79,9 @@ def item_of(app, item_id: int) -> tuple[WorkStatus, int, str | None]:
     return state
 
 
-def test_a_worker_killed_mid_job_leaves_nothing_and_another_does_the_job_once(tmp_path, tmp_path_factory):
+def test_a_worker_killed_mid_job_leaves_nothing_and_another_does_the_job_once(tmp_path, tmp_path_factory, database_url):
     platform = TaxPlatform()
-    with own_app(tmp_path, tmp_path_factory) as app, \
+    with own_app(tmp_path, tmp_path_factory, database_url) as app, \
             signed_json_service(PLATFORM_KEY, platform.answer) as (platform_url, received):
         with app.app_context(), unit_of_work():
             order = factories.payment(db.session, app.config["UPLOAD_FOLDER"]).order

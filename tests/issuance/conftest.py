@@ -51,11 +51,11 @@ def ca_config(request, signer_kind, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def ca_app(ca_config, tmp_path_factory):
+def ca_app(ca_config, tmp_path_factory, database_url):
     """A web app on a database of its own, its CA made by the ceremony (committed)."""
     from tests.conftest import migrated_app
 
-    with own_database(tmp_path_factory.mktemp("ca-db")) as url:
+    with own_database(tmp_path_factory.mktemp("ca-db"), database_url) as url:
         app = migrated_app(tmp_path_factory, url)
         app.config.update(ca_config)
         with app.app_context():

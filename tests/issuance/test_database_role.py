@@ -4,7 +4,6 @@ order, record a payment, read a password hash or rewrite the CA's certificates o
 from __future__ import annotations
 
 import base64
-import os
 import uuid
 
 import pytest
@@ -18,6 +17,7 @@ from issuance.interfaces import PolicyRefused
 from issuance.settings import CaSettings
 from models import BusinessType, Certificate, Order, RevocationReason, StaffRole, audit_chain
 from tests import factories
+from tests.databases import POSTGRESQL_URL
 from tests.issuance.conftest import approve as approve_order
 from tests.issuance.conftest import approved_order, csr_pem, subject_of
 from tests.issuance.test_personal import personal_subject
@@ -26,7 +26,7 @@ from tests.review.approvals import after_sale, approve, paid
 from web.extensions import db
 
 pytestmark = [
-    pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only"),
+    pytest.mark.skipif(not POSTGRESQL_URL, reason="PostgreSQL only"),
     pytest.mark.parametrize("signer_kind", ["keyfile"], indirect=True),
 ]
 

@@ -14,8 +14,8 @@ from web.extensions import db
 BEFORE = "f57f8f3615d2"
 
 
-def test_down_and_up_with_orders(tmp_path, tmp_path_factory):
-    with own_database(tmp_path) as url:
+def test_down_and_up_with_orders(tmp_path, tmp_path_factory, database_url):
+    with own_database(tmp_path, database_url) as url:
         app = migrated_app(tmp_path_factory, url)
         with app.app_context():
             number = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"]).number

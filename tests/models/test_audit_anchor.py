@@ -13,8 +13,8 @@ from web.extensions import db
 
 
 @pytest.fixture
-def audit_app(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def audit_app(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         yield app
 
 

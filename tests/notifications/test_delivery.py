@@ -141,10 +141,11 @@ def test_the_last_attempt_given_up_is_reported(runner, db_session, app):
     assert (message.status, message.attempts) == ("failed", 5) and message.needs_a_person
 
 
-def test_a_committed_message_waits_for_a_worker_and_goes_out_once(tmp_path, tmp_path_factory):
+def test_a_committed_message_waits_for_a_worker_and_goes_out_once(tmp_path, tmp_path_factory, database_url):
     """The unit of work that queues a message only commits it; a run of `deliver-pending` (what
     every worker does all the time) sends it, and a second run sends nothing."""
-    with own_app(tmp_path, tmp_path_factory) as app, services.service_replaced(app, SmsGateway, Carrier()) as carrier:
+    with (own_app(tmp_path, tmp_path_factory, database_url) as app,
+          services.service_replaced(app, SmsGateway, Carrier()) as carrier):
         with app.app_context():
             with unit_of_work():
                 message_id = outbox.queue_sms(db.session, PHONE, TEXT).id
@@ -187,9 +188,9 @@ def test_a_sender_killed_during_the_last_attempt_leaves_it_failed(db_session):
     assert (message.status, message.error, message.next_attempt_at) == ("failed", NO_OUTCOME, None)
 
 
-def test_two_runs_at_once_send_each_message_once(tmp_path, tmp_path_factory):
+def test_two_runs_at_once_send_each_message_once(tmp_path, tmp_path_factory, database_url):
     carrier = Carrier(pause=0.01)
-    with own_app(tmp_path, tmp_path_factory) as app:
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context():
             with unit_of_work():
                 for i in range(20):

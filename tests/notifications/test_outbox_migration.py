@@ -17,9 +17,9 @@ AT = "2026-12-01 10:00:00"
 
 
 @pytest.fixture
-def legacy(tmp_path, tmp_path_factory):
+def legacy(tmp_path, tmp_path_factory, database_url):
     """A database holding an order, migrated back to before the retries, with the old outbox's rows."""
-    with own_database(tmp_path) as url:
+    with own_database(tmp_path, database_url) as url:
         app = migrated_app(tmp_path_factory, url)
         with app.app_context():
             order_id = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"]).id

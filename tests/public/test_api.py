@@ -257,14 +257,14 @@ def test_a_malformed_idempotency_key_is_refused(api, key):
     assert response.status_code == 422
 
 
-def test_two_calls_with_one_key_at_once_file_one_order(tmp_path, tmp_path_factory):
+def test_two_calls_with_one_key_at_once_file_one_order(tmp_path, tmp_path_factory, database_url):
     from sqlalchemy import func, select
 
     from models import Order
     from tests.databases import at_once, own_app
     from web.extensions import db
 
-    with own_app(tmp_path, tmp_path_factory) as app:
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         key = app.test_cli_runner().invoke(args=["channel", "create", "并发渠道", "--code", "race"]).output
         headers = {"Authorization": "Bearer " + key.split("api key:")[1].strip(), "Idempotency-Key": "once"}
         answers = at_once([lambda: app.test_client().post("/api/v1/applications", json=APPLICATION_EXAMPLE,

@@ -264,8 +264,8 @@ def test_senior_reviewers_see_sla_badges(client, app, login_as, db_session):
     assert "sla-breached" in page
 
 
-def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_factory):
-    with own_app(tmp_path, tmp_path_factory) as app:
+def test_two_reviewers_claiming_at_once_exactly_one_wins(tmp_path, tmp_path_factory, database_url):
+    with own_app(tmp_path, tmp_path_factory, database_url) as app:
         with app.app_context():
             order = factories.paid_order(db.session, app.config["UPLOAD_FOLDER"])
             reviewers = [add_staff(db.session, StaffRole.REVIEWER, f"racer{i}") for i in range(2)]

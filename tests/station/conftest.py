@@ -21,10 +21,10 @@ from web.extensions import db
 
 
 @pytest.fixture(scope="session")
-def station_app(tmp_path_factory):
+def station_app(tmp_path_factory, database_url):
     from tests.conftest import migrated_app
 
-    with own_database(tmp_path_factory.mktemp("station-db")) as url:
+    with own_database(tmp_path_factory.mktemp("station-db"), database_url) as url:
         app = migrated_app(tmp_path_factory, url)
         app.config.update(CA_SIGNER="keyfile", CA_KEY_FOLDER=str(tmp_path_factory.mktemp("station-ca")),
                           CA_PUBLIC_URL="http://ca.example.test")
