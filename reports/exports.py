@@ -1,4 +1,4 @@
-"""Tables for finance to open in Excel: CSV and XLSX from headers and rows, nothing domain-specific.
+"""Tables for finance and managers to open in Excel: CSV and XLSX from headers and rows, nothing domain-specific.
 
 ``csv_bytes`` writes UTF-8 with a byte-order mark (without it Excel reads the file in the
 system's code page and garbles Chinese) and guards against formula injection: a text cell that
@@ -7,11 +7,11 @@ carriage return, as OWASP advises) gets a leading apostrophe, so a payer's name 
 ``=HYPERLINK(…)`` is shown, never run. Numbers (int, float, Decimal) are written as numbers and
 are not touched, negative ones included: pass amounts as numbers, not as preformatted text.
 
-``xlsx_bytes`` keeps types: ints, floats and Decimals stay numbers, dates and datetimes become
-Excel dates (an aware datetime is shown in ``tz``, the business time zone unless told otherwise, as
-Excel has no time zones). Text is always stored as text, never as a formula, and keeps its exact
-value; text that looks like a formula is marked with Excel's quote prefix (the invisible "'"),
-so editing the cell does not turn it into one either.
+``xlsx_bytes`` (one sheet) and ``workbook_bytes`` (a sheet per table) keep types: ints, floats and
+Decimals stay numbers, dates and datetimes become Excel dates (an aware datetime is shown in ``tz``,
+the business time zone unless told otherwise, as Excel has no time zones). Text is always stored as
+text, never as a formula, and keeps its exact value; text that looks like a formula is marked with
+Excel's quote prefix (the invisible "'"), so editing the cell does not turn it into one either.
 """
 from __future__ import annotations
 
@@ -73,8 +73,22 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_titl
                tz: dt.tzinfo = BUSINESS_TZ) -> bytes:
     """The table as a one-sheet workbook: bold, frozen header row, columns wide enough for
     their content (within reason), numbers as numbers, datetimes as Excel datetimes."""
+    return workbook_bytes([(sheet_title, headers, rows)], tz=tz)
+
+
+def workbook_bytes(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]], *,
+                   tz: dt.tzinfo = BUSINESS_TZ) -> bytes:
+    """Several tables, (sheet title, headers, rows) each, as the sheets of one workbook, each sheet
+    as ``xlsx_bytes`` makes it. Titles must stay distinct once cut to Excel's 31 characters."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_sheet_title(sheet_title))
+    for title, headers, rows in sheets:
+        _fill_sheet(workbook.create_sheet(_sheet_title(title)), headers, rows, tz)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _fill_sheet(sheet, headers: Sequence[str], rows: Iterable[Sequence[Any]], tz: dt.tzinfo) -> None:
     sheet.freeze_panes = "A2"
     widths = [_width(str(header)) for header in headers]
     bold = Font(bold=True)
@@ -97,9 +111,6 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_titl
     sheet.append(header_cells)
     for row in body:
         sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _xlsx_cell(sheet, value: Any, tz: dt.tzinfo) -> Cell:

@@ -1,5 +1,6 @@
 """Controller of the dashboard, the first console page of senior reviewers and admins: the figures of
-reports.dashboard for the filters in the query string (a date range, a channel, a business type)."""
+reports.dashboard for the filters in the query string (a date range, a channel, a business type), on
+the page or, with ?export=, as its downloads (review.dashboard_exports)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +15,8 @@ from models.base import utcnow
 from models.business_time import BUSINESS_TZ
 from reports import dashboard as figures
 from reports.tables import REPORTS
+from review import dashboard_exports
+from review.downloads import EXPORTS
 from review.navigation import QUEUE_LABELS, request_calendar
 from web.extensions import db
 from web.guards import roles_required
@@ -57,10 +60,15 @@ def dashboard():
     filters, errors = report_filter(now.astimezone(BUSINESS_TZ).date())
     board = figures.dashboard(db.session, filters, request_calendar(), now)
     chinese = str(get_locale() or "").startswith("zh")
+    choices = filter_choices()
+    fmt = request.args.get("export")
+    if fmt in EXPORTS:
+        channel = dict(choices["channels"]).get(filters.channel_id)
+        return dashboard_exports.download(fmt, request.args.get("table"), board, chinese, channel, now)
     reasons = [(zh if chinese else en, n) for zh, en, n in board.rejection_reasons]
+    args = {key: value for key, value in request.args.items() if key not in ("export", "table") and value}
     return render_template("console/dashboard.html", board=board, filters=filters, errors=errors, reasons=reasons,
-                           queue_labels=QUEUE_LABELS, reports=REPORTS,
-                           args={key: value for key, value in request.args.items() if value}, **filter_choices())
+                           queue_labels=QUEUE_LABELS, reports=REPORTS, args=args, **choices)
 
 
 def filter_choices() -> dict:

@@ -14,13 +14,11 @@ from reports.charts import chart_svg
 from reports.pdf import get_renderer
 from reports.tables import REPORTS, Report, Table
 from review.dashboard_views import READERS, filter_choices, report_filter
+from review.downloads import EXPORTS, attachment
 from review.navigation import request_calendar
 from web.extensions import db
 from web.guards import roles_required
 
-EXPORTS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "pdf": "application/pdf"}
 # The chart is a document of its own: its one <style> is pygal's, and nothing in it may run.
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 REPORT_CSS = """
@@ -90,8 +88,4 @@ def _export(fmt: str, name: str, report: Report, filters, table: Table) -> Respo
         html = render_template("pdf/report.html", report=report, filters=filters, table=table, headers=headers,
                                chart=f"data:image/svg+xml;base64,{chart}", printed=utcnow().astimezone(BUSINESS_TZ))
         body = get_renderer().render(html, REPORT_CSS)
-    response = Response(body, content_type=EXPORTS[fmt])
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{name}-{filters.first:%Y%m%d}-{filters.last:%Y%m%d}.{fmt}"')
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(body, fmt, name, filters)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from reports.exports import csv_bytes, xlsx_bytes
+from reports.exports import csv_bytes, workbook_bytes, xlsx_bytes
 
 HEADERS = ["订单号", "付款人", "金额（元）", "付款时间", "账单日", "备注"]
 PAID_AT = dt.datetime(2024, 6, 10, 15, 30, tzinfo=dt.UTC)  # 23:30 in Beijing
@@ -123,6 +123,18 @@ def test_xlsx_drops_characters_xml_cannot_hold():
     sheet = load(xlsx_bytes(["备注"], [["bell\x07 and 中文"]], "x"))
 
     assert sheet["A2"].value == "bell and 中文"
+
+
+def test_a_workbook_holds_a_sheet_per_table_each_made_as_a_one_sheet_export():
+    data = workbook_bytes([("积压", ["队列", "等待中"], [["新办申请", 3]]),
+                           ("驳回原因", ["原因", "次数"], [["=1+1", 2]])])
+
+    workbook = load_workbook(io.BytesIO(data))
+    assert [sheet.title for sheet in workbook.worksheets] == ["积压", "驳回原因"]
+    backlog, reasons = workbook.worksheets
+    assert [[cell.value for cell in row] for row in backlog.iter_rows()] == [["队列", "等待中"], ["新办申请", 3]]
+    assert all(cell.font.b for cell in reasons[1]) and reasons.freeze_panes == "A2"
+    assert reasons["A2"].value == "=1+1" and reasons["A2"].data_type == "s" and reasons["A2"].quotePrefix
 
 
 def test_exports_stay_generic():
