@@ -8,7 +8,7 @@ A stage is due from its day until the next stage's (90: 90–31 days left, 30: 3
 after: 1–30 days past the expiry date), so a run that missed days still sends the stage due, once, and
 never a stale one (a certificate first seen with 20 days left gets the 30-day reminder only, one expired
 a year ago none). Nothing goes to a certificate revoked or superseded, being renewed already, of an
-order whose personal data was removed, or of an applicant who opted out (models.ReminderOptOut).
+order whose personal data was removed, or of an applicant who opted out (notifications.opt_outs).
 """
 from __future__ import annotations
 
@@ -24,15 +24,14 @@ from models import (
     CertificateStatus,
     Order,
     OrderStatus,
-    ReminderOptOut,
     ReminderStage,
     RenewalReminder,
     record,
 )
-from models.base import utcnow
 from models.business_time import BUSINESS_TZ
 from models.renewal import days_left
 from notifications.messages import render_email, render_sms
+from notifications.opt_outs import applicant_of, opted_out
 from notifications.outbox import queue_email, queue_sms
 
 ACTOR = "system:renewal-reminders"
@@ -44,14 +43,6 @@ WINDOWS = {ReminderStage.DAYS_90: (90, 31), ReminderStage.DAYS_30: (30, 8), Remi
 def stage_due(left: int) -> ReminderStage | None:
     """The stage whose window holds `left` days to the expiry date."""
     return next((stage for stage, (start, end) in WINDOWS.items() if end <= left <= start), None)
-
-
-def applicant_of(order: Order) -> str | None:
-    """How an opt-out names the order's applicant: a unit by credit code, a person by subject serial."""
-    if order.personal:
-        serial = order.holder.subject_serial
-        return f"personal:{serial}" if serial else None
-    return f"unit:{order.organisation.credit_code}" if order.organisation else None
 
 
 def certificates_due(session: Session, now: dt.datetime) -> list[int]:
@@ -76,7 +67,8 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
     opted out)."""
     stage = stage_due(days_left(certificate.not_after, now))
     order = session.get(Order, certificate.order_id)
-    if stage is None or opted_out(session, applicant_of(order)) or not _claim(session, certificate, stage, now):
+    applicant = applicant_of(order)
+    if stage is None or opted_out(session, applicant) or not _claim(session, certificate, stage, now):
         return None
     kind = "renewal_expired" if stage is ReminderStage.EXPIRED else "renewal_reminder"
     facts = {"number": order.number, "until": certificate.not_after.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d"),
@@ -98,23 +90,3 @@ def _claim(session: Session, certificate: Certificate, stage: ReminderStage, now
                              .on_conflict_do_nothing(index_elements=["certificate_id", "stage"])
                              .returning(RenewalReminder.id))
     return written is not None
-
-
-def opted_out(session: Session, applicant: str | None) -> bool:
-    return applicant is not None and session.scalar(
-        select(exists().where(ReminderOptOut.applicant == applicant)))
-
-
-def set_opt_out(session: Session, order: Order, out: bool, *, actor: str) -> bool:
-    """The order's applicant wants no renewal reminders (out) or wants them again; False when that was
-    so already. Audited."""
-    applicant = applicant_of(order)
-    if applicant is None or opted_out(session, applicant) == out:
-        return False
-    if out:
-        session.add(ReminderOptOut(applicant=applicant, opted_out_by=actor, opted_out_at=utcnow()))
-    else:
-        session.execute(ReminderOptOut.__table__.delete().where(ReminderOptOut.applicant == applicant))
-    session.flush()
-    record(session, actor, "renewal.opted_out" if out else "renewal.opted_in", order=order)
-    return True
