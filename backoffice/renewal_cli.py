@@ -1,6 +1,6 @@
 """`renewal remind` (scheduled daily): the renewal reminders due today (public.renewal_reminders);
 `renewal opt-out ORDER` / `renewal opt-in ORDER`: the applicant of an order wants no reminders, or
-wants them again (asked by phone; the order's console page does the same)."""
+wants them again (asked by phone; the order's console page and the link in a reminder e-mail do the same)."""
 from __future__ import annotations
 
 import click

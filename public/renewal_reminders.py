@@ -1,7 +1,8 @@
 """Renewal reminders (证书到期提醒): renewals are the CA's recurring revenue, so the agent on a
 certificate's order hears by SMS and e-mail 90, 30 and 7 days before it expires and the day after,
-with the link to the renewal page (/c/<channel>/renewal, where the key logs in); the scheduled
-`renewal remind` sends them once a day.
+with the link to the renewal page (/c/<channel>/renewal, where the key logs in), the e-mail also with
+the link that stops them (public.reminder_links; the SMS stays within one carrier template and names the
+renewal link only); the scheduled `renewal remind` sends them once a day.
 
 Each stage is sent once per certificate (models.RenewalReminder, unique per certificate and stage).
 A stage is due from its day until the next stage's (90: 90–31 days left, 30: 30–8, 7: 7–0, the day
@@ -33,6 +34,7 @@ from models.renewal import days_left
 from notifications.messages import render_email, render_sms
 from notifications.opt_outs import applicant_of, opted_out
 from notifications.outbox import queue_email, queue_sms
+from public.reminder_links import stop_link
 
 ACTOR = "system:renewal-reminders"
 # Each stage: from how many days left until how many (both included).
@@ -76,7 +78,9 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
              "link": f"{public_base_url.rstrip('/')}/c/{order.channel.code}/renewal"}
     queue_sms(session, order.agent.phone, render_sms(kind, **facts), order=order)
     if order.agent.email:
-        queue_email(session, order.agent.email, render_email(kind, agent_name=order.agent.name, **facts), order=order)
+        email = render_email(kind, agent_name=order.agent.name, **facts,
+                             stop_link=applicant and stop_link(public_base_url, applicant, order.number))
+        queue_email(session, order.agent.email, email, order=order)
     record(session, ACTOR, "renewal.reminded", order=order, target=f"certificate:{certificate.serial_number}",
            after={"stage": str(stage), "expires": facts["until"]})
     return str(stage)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import REVIEW_ROLES, Order, StaffRole
+from models import REVIEW_ROLES, Order, Staff, StaffRole
 from notifications import opt_outs
 from review.audit_sentences import who
 from review.forms import RemindersForm
@@ -27,8 +27,15 @@ def reminders_of(order: Order) -> SimpleNamespace | None:
         return None
     opt_out = opt_outs.opt_out_of(db.session, order)
     return SimpleNamespace(stopped=opt_out is not None, since=opt_out and opt_out.opted_out_at,
-                           by=opt_out and who(opt_out.opted_out_by, {}),
+                           by=opt_out and who(opt_out.opted_out_by, _staff_name(opt_out.opted_out_by)),
                            form=RemindersForm() if current_user.role in REMINDER_KEEPERS else None)
+
+
+def _staff_name(actor: str) -> dict[str, str]:
+    """{username: display name} of the staff member the actor names, if it names one."""
+    kind, _sep, username = actor.partition(":")
+    return {} if kind != "staff" else dict(db.session.execute(
+        select(Staff.username, Staff.display_name).where(Staff.username == username)).all())
 
 
 @roles_required(*REMINDER_KEEPERS)

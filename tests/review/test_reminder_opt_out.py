@@ -40,7 +40,7 @@ def test_the_button_stops_the_reminders_and_a_second_click_resumes_them(client, 
                           follow_redirects=True).get_data(as_text=True)
     assert "Renewal reminders stopped for this applicant." in stopped
     state = _state(client, certified)
-    assert f"by {staff.username}" in state and "Resume reminders" in state
+    assert f"by {staff.display_name}." in state and "Resume reminders" in state
     assert _remind(runner).startswith("0 reminder(s)")
     resumed = client.post(f"/console/orders/{certified}/reminders?lang=en", data={"reminders": "on"},
                           follow_redirects=True).get_data(as_text=True)
