@@ -1,6 +1,6 @@
 """`renewal remind` (scheduled daily): the renewal reminders due today (public.renewal_reminders);
 `renewal opt-out ORDER` / `renewal opt-in ORDER`: the applicant of an order wants no reminders, or
-wants them again (asked by phone: the reminder e-mail names the service phone)."""
+wants them again (asked by phone; the order's console page and the link in a reminder e-mail do the same)."""
 from __future__ import annotations
 
 import click
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from backoffice.cli import CLI_ACTOR
 from models import Certificate, Order
 from models.base import utcnow
+from notifications import opt_outs
 from public import renewal_reminders
 from web.commands import Commands
 from web.edge import unit_of_work
@@ -45,7 +46,7 @@ def _order(number: str) -> Order:
 def opt_out(number: str) -> None:
     """The applicant of order NUMBER (its organisation, or a personal certificate's holder) wants no
     renewal reminders."""
-    changed = renewal_reminders.set_opt_out(db.session, _order(number), True, actor=CLI_ACTOR)
+    changed = opt_outs.set_opt_out(db.session, _order(number), True, actor=CLI_ACTOR)
     click.echo("opted out" if changed else "already opted out (or the order names no applicant)")
 
 
@@ -53,5 +54,5 @@ def opt_out(number: str) -> None:
 @click.argument("number")
 def opt_in(number: str) -> None:
     """The applicant of order NUMBER wants renewal reminders again."""
-    changed = renewal_reminders.set_opt_out(db.session, _order(number), False, actor=CLI_ACTOR)
+    changed = opt_outs.set_opt_out(db.session, _order(number), False, actor=CLI_ACTOR)
     click.echo("reminders on again" if changed else "reminders were on")

@@ -13,6 +13,7 @@ from public import (
     personal_views,
     printables,
     query_views,
+    reminder_views,
     renewal_post_views,
     renewal_views,
     replacement_views,
@@ -53,6 +54,8 @@ _PUBLIC = [
     ("/captcha.png", views.captcha_image, ["GET"]),
     ("/regions.json", views.regions_json, ["GET"]),
     ("/legal/<document>", views.legal_document, ["GET"]),
+    ("/reminders/stop/<token>", reminder_views.stop_reminders, ["GET", "POST"]),
+    ("/reminders/stop/<token>/resume", reminder_views.resume_reminders, ["POST"]),
 ]
 _API = [
     ("/openapi.json", api.openapi_document, ["GET"]),

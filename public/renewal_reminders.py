@@ -1,14 +1,15 @@
 """Renewal reminders (证书到期提醒): renewals are the CA's recurring revenue, so the agent on a
 certificate's order hears by SMS and e-mail 90, 30 and 7 days before it expires and the day after,
-with the link to the renewal page (/c/<channel>/renewal, where the key logs in); the scheduled
-`renewal remind` sends them once a day.
+with the link to the renewal page (/c/<channel>/renewal, where the key logs in), the e-mail also with
+the link that stops them (public.reminder_links; the SMS stays within one carrier template and names the
+renewal link only); the scheduled `renewal remind` sends them once a day.
 
 Each stage is sent once per certificate (models.RenewalReminder, unique per certificate and stage).
 A stage is due from its day until the next stage's (90: 90–31 days left, 30: 30–8, 7: 7–0, the day
 after: 1–30 days past the expiry date), so a run that missed days still sends the stage due, once, and
 never a stale one (a certificate first seen with 20 days left gets the 30-day reminder only, one expired
 a year ago none). Nothing goes to a certificate revoked or superseded, being renewed already, of an
-order whose personal data was removed, or of an applicant who opted out (models.ReminderOptOut).
+order whose personal data was removed, or of an applicant who opted out (notifications.opt_outs).
 """
 from __future__ import annotations
 
@@ -24,16 +25,16 @@ from models import (
     CertificateStatus,
     Order,
     OrderStatus,
-    ReminderOptOut,
     ReminderStage,
     RenewalReminder,
     record,
 )
-from models.base import utcnow
 from models.business_time import BUSINESS_TZ
 from models.renewal import days_left
 from notifications.messages import render_email, render_sms
+from notifications.opt_outs import applicant_of, opted_out
 from notifications.outbox import queue_email, queue_sms
+from public.reminder_links import stop_link
 
 ACTOR = "system:renewal-reminders"
 # Each stage: from how many days left until how many (both included).
@@ -44,14 +45,6 @@ WINDOWS = {ReminderStage.DAYS_90: (90, 31), ReminderStage.DAYS_30: (30, 8), Remi
 def stage_due(left: int) -> ReminderStage | None:
     """The stage whose window holds `left` days to the expiry date."""
     return next((stage for stage, (start, end) in WINDOWS.items() if end <= left <= start), None)
-
-
-def applicant_of(order: Order) -> str | None:
-    """How an opt-out names the order's applicant: a unit by credit code, a person by subject serial."""
-    if order.personal:
-        serial = order.holder.subject_serial
-        return f"personal:{serial}" if serial else None
-    return f"unit:{order.organisation.credit_code}" if order.organisation else None
 
 
 def certificates_due(session: Session, now: dt.datetime) -> list[int]:
@@ -76,7 +69,8 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
     opted out)."""
     stage = stage_due(days_left(certificate.not_after, now))
     order = session.get(Order, certificate.order_id)
-    if stage is None or opted_out(session, applicant_of(order)) or not _claim(session, certificate, stage, now):
+    applicant = applicant_of(order)
+    if stage is None or opted_out(session, applicant) or not _claim(session, certificate, stage, now):
         return None
     kind = "renewal_expired" if stage is ReminderStage.EXPIRED else "renewal_reminder"
     facts = {"number": order.number, "until": certificate.not_after.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d"),
@@ -84,7 +78,9 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
              "link": f"{public_base_url.rstrip('/')}/c/{order.channel.code}/renewal"}
     queue_sms(session, order.agent.phone, render_sms(kind, **facts), order=order)
     if order.agent.email:
-        queue_email(session, order.agent.email, render_email(kind, agent_name=order.agent.name, **facts), order=order)
+        email = render_email(kind, agent_name=order.agent.name, **facts,
+                             stop_link=applicant and stop_link(public_base_url, applicant, order.number))
+        queue_email(session, order.agent.email, email, order=order)
     record(session, ACTOR, "renewal.reminded", order=order, target=f"certificate:{certificate.serial_number}",
            after={"stage": str(stage), "expires": facts["until"]})
     return str(stage)
@@ -98,23 +94,3 @@ def _claim(session: Session, certificate: Certificate, stage: ReminderStage, now
                              .on_conflict_do_nothing(index_elements=["certificate_id", "stage"])
                              .returning(RenewalReminder.id))
     return written is not None
-
-
-def opted_out(session: Session, applicant: str | None) -> bool:
-    return applicant is not None and session.scalar(
-        select(exists().where(ReminderOptOut.applicant == applicant)))
-
-
-def set_opt_out(session: Session, order: Order, out: bool, *, actor: str) -> bool:
-    """The order's applicant wants no renewal reminders (out) or wants them again; False when that was
-    so already. Audited."""
-    applicant = applicant_of(order)
-    if applicant is None or opted_out(session, applicant) == out:
-        return False
-    if out:
-        session.add(ReminderOptOut(applicant=applicant, opted_out_by=actor, opted_out_at=utcnow()))
-    else:
-        session.execute(ReminderOptOut.__table__.delete().where(ReminderOptOut.applicant == applicant))
-    session.flush()
-    record(session, actor, "renewal.opted_out" if out else "renewal.opted_in", order=order)
-    return True

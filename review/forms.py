@@ -108,6 +108,12 @@ class ActionForm(Form):
     """A button with nothing but the CSRF token (claim, release, verify)."""
 
 
+class RemindersForm(Form):
+    """The button that turns the applicant's renewal reminders off, or back on."""
+
+    reminders = StringField(validators=[InputRequired(), AnyOf(("on", "off"))])
+
+
 REVOCATION_REASONS = [
     (RevocationReason.KEY_COMPROMISE, _l("Key compromise (keyCompromise)")),
     (RevocationReason.AFFILIATION_CHANGED, _l("Affiliation changed (affiliationChanged)")),

@@ -56,6 +56,7 @@ from review.forms import (
 from review.identity import IdentityVerifier
 from review.navigation import QUEUE_LABELS, request_calendar
 from review.note_forms import note_form
+from review.reminder_views import reminders_of
 from review.warnings import warnings_for
 from web.database import writes
 from web.extensions import db
@@ -204,7 +205,7 @@ def order_page(number: str):
         mine=order.reviewer_id == current_user.id and order.status == OrderStatus.IN_REVIEW,
         payment=payment, invoices=invoices.invoices_of(db.session, order),
         messages=outbox.messages_about(db.session, order),
-        certificates=certificates.certificates_of(db.session, order), now=now,
+        certificates=certificates.certificates_of(db.session, order), now=now, reminders=reminders_of(order),
         earlier=context.earlier_orders(db.session, order), notes=context.notes(db.session, order),
         note_form=note_form(order.number),
     )

@@ -33,6 +33,7 @@ class Caller(Enum):
     SANDBOX = "nobody in production: the sandbox payment provider's cashier"
     TESTING = "nobody in production: the development and load-test hooks"
     SIGNED_CALL = "the web app, each call signed with the signing service's key"
+    SIGNED_LINK = "the signed link in a renewal reminder e-mail"
 
 
 A = Caller
@@ -68,6 +69,7 @@ CALLERS = {
     **{f"helper_api.{name}": A.HELPER for name in (
         "poll", "steps", "login", "certificate", "finish", "failure", "unlocked")},
     "public.payment_notification": A.PROVIDER,
+    "public.stop_reminders": A.SIGNED_LINK, "public.resume_reminders": A.SIGNED_LINK,
     "sandbox_wallet.cashier": A.SANDBOX, "sandbox_wallet.pay": A.SANDBOX,
     "testing_hooks.captcha_answer": A.TESTING,
 }
@@ -237,6 +239,31 @@ def test_a_payment_notification_needs_the_providers_signature(app, client, db_se
     response = client.open(url, method=method, data=forged)
     assert response.status_code == 400 and response.get_data(as_text=True) != "success"
     assert db_session.scalar(select(func.count()).select_from(Payment)) == paid
+
+
+def test_a_reminder_link_needs_a_token_the_app_signed_for_that_order(app, client, db_session, filed):
+    from models import AuditEntry
+    from notifications.opt_outs import applicant_of
+    from public.reminder_links import stop_link
+
+    number, organisation = filed[0], filed[3]
+    applicant = applicant_of(db_session.scalar(select(Order).where(Order.number == number)))
+    with app.app_context():  # the real link, and the same words signed for another order or applicant
+        real, other_order, other_applicant = (stop_link("", *named).rsplit("/", 1)[1] for named in (
+            (applicant, number), (applicant, "20260101U999999"), ("unit:91110000000000000X", number)))
+    payload, stamp, signature = real.split(".")
+    forged = ("B" if signature[0] == "A" else "A") + signature[1:]
+    entries = db_session.scalar(select(func.count()).select_from(AuditEntry))
+    wrong = []
+    for token in ("t" * 32, f"{payload}.{stamp}.{forged}", f"{payload}x.{stamp}.{signature}", other_order,
+                  other_applicant):
+        for _, method, url in _routes(app, _values(token=token), A.SIGNED_LINK):
+            response = client.open(url, method=method)
+            if response.status_code != 404 or organisation in response.get_data(as_text=True):
+                wrong.append(f"{method} {url} -> {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry)) == entries
+    assert client.get(f"/reminders/stop/{real}").status_code == 200  # the real one opens
 
 
 def test_production_has_no_sandbox_and_no_testing_hooks(app, make_app):

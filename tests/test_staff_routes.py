@@ -36,6 +36,7 @@ ALLOWED = {
     "review.mark_back": {StaffRole.SENIOR_REVIEWER},
     "review.audit_log": REVIEWERS | {StaffRole.ADMIN},
     "review.add_note": EVERYONE,  # every role works on orders (review.context.NOTE_WRITERS)
+    "review.set_reminders": REVIEWERS | {StaffRole.ADMIN},  # who answers an applicant's call about an order
     "review.certificate_register": EVERYONE,
     "review.certificate_page": EVERYONE,
     "review.ca_status": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
