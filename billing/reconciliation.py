@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.interfaces import PaymentProvider
-from models.business_time import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ, business_day_bounds
 from models.order import Order
 from models.payment import BANK_TRANSFER, Payment, PaymentStatus, Refund, RefundStatus
 
@@ -227,12 +227,6 @@ def _cents(text: str, line: int, column: str) -> int:
 
 
 # --- the reconciliation ------------------------------------------------------------------------
-
-
-def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The business day as [start, end), aware, Beijing time."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
-    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BUSINESS_TZ)
 
 
 def reconcile(session: Session, rows: Iterable[BillRow], day: dt.date) -> Reconciliation:

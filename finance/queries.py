@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from billing.invoices import blue_in_force, in_voidable_month, is_invoiceable
-from billing.reconciliation import PAID_STATES, business_day_bounds
+from billing.reconciliation import PAID_STATES
 from models import (
     BANK_TRANSFER,
     BusinessType,
@@ -34,7 +34,7 @@ from models import (
     RefundStatus,
     Staff,
 )
-from models.business_time import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ, business_day_bounds
 from models.holders import HOLDER_NAME, with_holder
 from models.payment import REJECTED_OUTCOMES
 

@@ -6,6 +6,13 @@ it needs nothing but the standard library. China has kept UTC+8 without summer t
 """
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The business day as [start, end), aware, Beijing time."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BUSINESS_TZ)

@@ -3,15 +3,16 @@
 The outboxes promise that what was committed is delivered, or that somebody is told it was not:
 a row is tried when it is due (`next_attempt_at`), again on a schedule after a failure, and
 ends sent or, after the last attempt, failed, which the order page flags. Terminal rows have
-no `next_attempt_at`, so "due" is one indexed comparison.
+no `next_attempt_at`, so "due" is one indexed comparison. A message sent again by hand is a new
+row of its outbox that names the one it copies (`resent_from_id`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from models.base import enum_type, utcnow
 
@@ -34,6 +35,12 @@ class Outgoing:
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, index=True)
     error: Mapped[str | None] = mapped_column(Text)  # of the last attempt
     sent_at: Mapped[dt.datetime | None]
+
+    @declared_attr
+    def resent_from_id(cls) -> Mapped[int | None]:
+        """The message of the same outbox this one is a copy of, sent again by hand (indexed: the
+        notification centre shows an original's copies beside it)."""
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), index=True)
 
     @property
     def needs_a_person(self) -> bool:

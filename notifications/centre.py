@@ -1,15 +1,17 @@
 """The notification centre: every SMS, e-mail and 0.01-yuan transfer of the outboxes in one list,
 and a message sent again by hand.
 
-The list is one UNION ALL of the three outboxes, filtered, ordered and paged in the database; it
-reads no text, parameter or memo, so a sealed message is never even opened. A transfer's account
-number is unsealed for the rows of the page only, and shown masked, as phones are.
+The list is one UNION ALL of the three outboxes, filtered (the days are business days, Beijing
+time, of the message's queueing), ordered and paged in the database; it reads no text, parameter or
+memo, so a sealed message is never even opened. A transfer's account number is unsealed for the
+rows of the page only, and shown masked, as phones are.
 
 Sending again queues a new copy (notifications.outbox.queue_again) for the outbox to deliver with
-its own retries; the row it copies stays as it was. It is refused while the outbox still has the
-message in hand, for a transfer the bank has not told the outcome of, for a verification code's
-message, for a password's message unless the caller may send secrets, and while an earlier copy
-is still waiting.
+its own retries; the row it copies stays as it was, and the copy names it (`resent_from_id`): a
+row of the list says which message it copies and which copies were made of it. It is refused
+while the outbox still has the message in hand, for a transfer the bank has not told the outcome
+of, for a verification code's message, for a password's message unless the caller may send
+secrets, and while an earlier copy is still waiting.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session, load_only
 from sqlalchemy.sql import Select
 
 from models import BankTransfer, Delivery, EmailMessage, Order, SmsMessage, record
+from models.business_time import business_day_bounds
 from models.sealed import mask
 from notifications.outbox import queue_again
 from web.errors import N_, UserError
@@ -30,6 +33,7 @@ OUTBOXES: dict[str, type[SmsMessage | EmailMessage | BankTransfer]] = {
 TRANSFER_KIND = "certificate_password"  # the one thing a transfer carries
 IN_HAND = (Delivery.QUEUED, Delivery.SENDING)
 RESENT = "outbox.resent"
+LOOKUP_BATCH = 1000  # ids in one IN (...): far below what SQLite and PostgreSQL bind in one statement
 
 
 class ResendRefused(UserError):
@@ -42,6 +46,8 @@ class OutboxFilter:
     phone: str | None = None  # part of the phone number (digits): SMS only
     channel: str | None = None  # one of OUTBOXES
     status: Delivery | None = None
+    first: dt.date | None = None  # the first business day queued, included
+    last: dt.date | None = None  # the last business day queued, included
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class OutboxRow:
     secret: bool  # it carries a password
     for_a_code: bool  # a verification code's SMS
     request_no: str | None  # a transfer's
+    resent_from_id: int | None  # the message of the same outbox this one copies
+    copies: tuple[int, ...] = ()  # the messages sent again as copies of this one, oldest first
 
     @property
     def needs_a_person(self) -> bool:
@@ -97,7 +105,7 @@ def _part(channel: str, flt: OutboxFilter) -> Select | None:
     query = (select(literal(channel).label("channel"), model.id, Order.number.label("order_number"),
                     kind.label("kind"), to.label("to"), model.status, model.attempts, model.error, model.created_at,
                     model.sent_at, model.next_attempt_at, secret.label("secret"), for_a_code.label("for_a_code"),
-                    request_no.label("request_no"))
+                    request_no.label("request_no"), model.resent_from_id)
              .outerjoin(Order, Order.id == model.order_id))
     if flt.number:
         query = query.where(Order.number.contains(flt.number, autoescape=True))
@@ -105,6 +113,10 @@ def _part(channel: str, flt: OutboxFilter) -> Select | None:
         query = query.where(SmsMessage.phone.contains(flt.phone, autoescape=True))
     if flt.status is not None:
         query = query.where(model.status == flt.status)
+    if flt.first is not None:
+        query = query.where(model.created_at >= business_day_bounds(flt.first)[0])
+    if flt.last is not None:
+        query = query.where(model.created_at < business_day_bounds(flt.last)[1])
     return query
 
 
@@ -122,20 +134,39 @@ def outbox_page(session: Session, flt: OutboxFilter, number: int, size: int) -> 
                             .offset((number - 1) * size).limit(size + 1)).all()
     by_status = dict(session.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
     accounts = _masked_accounts(session, [r.id for r in found[:size] if r.channel == "transfer"])
-    rows = [_row(r, accounts) for r in found[:size]]
+    copies = _copies(session, found[:size])
+    rows = [_row(r, accounts, copies) for r in found[:size]]
     return OutboxPage(rows, number, size, len(found) > size, {Delivery(s): n for s, n in by_status.items()})
 
 
+def _batches(ids: list[int]):
+    for start in range(0, len(ids), LOOKUP_BATCH):
+        yield ids[start:start + LOOKUP_BATCH]
+
+
 def _masked_accounts(session: Session, transfer_ids: list[int]) -> dict[int, str]:
-    if not transfer_ids:
-        return {}
-    transfers = session.scalars(select(BankTransfer).where(BankTransfer.id.in_(transfer_ids))
-                                .options(load_only(BankTransfer.account_number)))
-    return {transfer.id: mask(transfer.account_number, 4, 4) for transfer in transfers}
+    masked = {}
+    for batch in _batches(transfer_ids):
+        transfers = session.scalars(select(BankTransfer).where(BankTransfer.id.in_(batch))
+                                    .options(load_only(BankTransfer.account_number)))
+        masked.update({transfer.id: mask(transfer.account_number, 4, 4) for transfer in transfers})
+    return masked
 
 
-def _row(found, accounts: dict[int, str]) -> OutboxRow:
+def _copies(session: Session, found) -> dict[tuple[str, int], tuple[int, ...]]:
+    """The copies sent again of the rows found, by (channel, id) of the row they copy."""
+    copies: dict[tuple[str, int], tuple[int, ...]] = {}
+    for channel, model in OUTBOXES.items():
+        for batch in _batches([r.id for r in found if r.channel == channel]):
+            for original, copy in session.execute(select(model.resent_from_id, model.id)
+                                                  .where(model.resent_from_id.in_(batch)).order_by(model.id)):
+                copies[channel, original] = (*copies.get((channel, original), ()), copy)
+    return copies
+
+
+def _row(found, accounts: dict[int, str], copies: dict[tuple[str, int], tuple[int, ...]]) -> OutboxRow:
     values = dict(found._mapping)
+    values["copies"] = copies.get((values["channel"], values["id"]), ())
     if values["channel"] == "sms":
         values["to"] = mask(values["to"], 3, 4)
     elif values["channel"] == "transfer":

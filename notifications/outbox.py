@@ -65,19 +65,21 @@ def queue_transfer(session: Session, order: Order, memo: str) -> BankTransfer:
 
 def queue_again(session: Session, row: Row) -> Row:
     """A new send of a message, to the same place with the same words (sealed as they were), for
-    the outbox to deliver as it does any other; a transfer gets a request number of its own."""
+    the outbox to deliver as it does any other, naming the row it copies; a transfer gets a request
+    number of its own."""
     if isinstance(row, SmsMessage):
         copy = SmsMessage(phone=row.phone, template=row.template, template_code=row.template_code, body=row.body,
                           sealed_body=row.sealed_body, sealed_params=row.sealed_params,
-                          carries_secret=row.carries_secret, order_id=row.order_id)
+                          carries_secret=row.carries_secret, order_id=row.order_id, resent_from_id=row.id)
     elif isinstance(row, EmailMessage):
         copy = EmailMessage(to_address=row.to_address, subject=row.subject, body=row.body, template=row.template,
-                            order_id=row.order_id,
+                            order_id=row.order_id, resent_from_id=row.id,
                             attachments=[EmailAttachment(filename=a.filename, content_type=a.content_type,
                                                          content=a.content) for a in row.attachments])
     else:
         copy = BankTransfer(order_id=row.order_id, account_name=row.account_name, account_number=row.account_number,
-                            bank_name=row.bank_name, amount_cents=row.amount_cents, memo=row.memo)
+                            bank_name=row.bank_name, amount_cents=row.amount_cents, memo=row.memo,
+                            resent_from_id=row.id)
     return _queue(session, copy)
 
 

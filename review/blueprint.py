@@ -25,6 +25,7 @@ _RULES = [
     ("/overdue", overdue_views.overdue, ["GET"]),
     ("/search", views.search, ["GET"]),
     ("/messages", outbox_views.messages, ["GET"]),
+    ("/messages.csv", outbox_views.messages_csv, ["GET"]),
     ("/messages/<outbox>/<int:message_id>/resend", outbox_views.resend_message, ["POST"]),
     ("/reviewers", reviewer_views.reviewers, ["GET"]),
     ("/reviewers/<int:staff_id>/absent", reviewer_views.mark_absent, ["POST"]),

@@ -25,21 +25,32 @@ from web.request_guard import bounded_int
 READERS = (StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN)
 DEFAULT_DAYS = 30
 LONGEST_RANGE = dt.timedelta(days=731)
+# Any day asked for lies within these: the days around them are past what a datetime holds in UTC.
+EARLIEST_DAY, LATEST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+def asked_days(first: dt.date | None, last: dt.date | None) -> tuple[dt.date | None, dt.date | None, list[str]]:
+    """The Beijing days ?from= and ?to= ask for, both included, and what was wrong with them: the
+    day given here stands in for one not asked for or not a date."""
+    errors, days = [], []
+    for name, fallback in (("from", first), ("to", last)):
+        text = request.args.get(name) or ""
+        try:
+            day = dt.date.fromisoformat(text) if text else fallback
+        except ValueError:
+            errors.append(_("“%(value)s” is not a date: give it as YYYY-MM-DD.", value=text[:20]))
+            day = fallback
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            errors.append(_("Choose a day between %(first)s and %(last)s.", first=EARLIEST_DAY, last=LATEST_DAY))
+            day = fallback
+        days.append(day)
+    return days[0], days[1], errors
 
 
 def report_filter(today: dt.date) -> tuple[figures.ReportFilter, list[str]]:
     """The filters the query string asks for, and what was wrong with it (the defaults stand in)."""
-    errors = []
     default = figures.ReportFilter.last_days(today, DEFAULT_DAYS)
-    days = []
-    for name, fallback in (("from", default.first), ("to", default.last)):
-        text = request.args.get(name) or ""
-        try:
-            days.append(dt.date.fromisoformat(text) if text else fallback)
-        except ValueError:
-            errors.append(_("“%(value)s” is not a date: give it as YYYY-MM-DD.", value=text[:20]))
-            days.append(fallback)
-    first, last = days
+    first, last, errors = asked_days(default.first, default.last)
     if last < first:
         errors.append(_("The range ends before it begins: showing the last %(n)d days.", n=DEFAULT_DAYS))
         first, last = default.first, default.last

@@ -31,6 +31,7 @@ ALLOWED = {
     "review.override_risk": {StaffRole.SENIOR_REVIEWER},
     "review.reviewers": {StaffRole.SENIOR_REVIEWER},
     "review.messages": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
+    "review.messages_csv": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},
     "review.resend_message": {StaffRole.SENIOR_REVIEWER, StaffRole.ADMIN},  # a password's: senior reviewers only
     "review.mark_absent": {StaffRole.SENIOR_REVIEWER},
     "review.mark_back": {StaffRole.SENIOR_REVIEWER},

@@ -2,7 +2,7 @@
 from flask import Flask, current_app, has_request_context, request, session
 
 from web.extensions import babel
-from web.labels import billing_label, catalogue_name, request_labels
+from web.labels import billing_label, catalogue_name, delivery_label, message_label, request_labels
 
 
 def remember_language() -> None:
@@ -22,7 +22,9 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     app.before_request(remember_language)
-    app.add_template_global(billing_label)  # a global: the finance macros use it without the page's context
+    # Globals: the finance and message macros use them without the page's context.
+    for name in (billing_label, message_label, delivery_label):
+        app.add_template_global(name)
     babel.init_app(
         app,
         locale_selector=select_locale,

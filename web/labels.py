@@ -1,6 +1,7 @@
-"""Human names of the codes stored on orders (`label`) and of the billing codes (`billing_label`:
-payments, refunds, notifications, invoices, reconciliation), for pages and exports in either
-language. Two tables: some codes mean other things in billing ("paid", "pending", "rejected")."""
+"""Human names of the codes stored on orders (`label`), of the billing codes (`billing_label`:
+payments, refunds, notifications, invoices, reconciliation) and of the outboxes' messages
+(`message_label`, `delivery_label`), for pages and exports in either language. Tables apart: some
+codes mean other things in billing ("paid", "pending", "rejected") or in the outboxes ("failed")."""
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -176,6 +177,27 @@ BILLING_LABELS = {
 }
 
 
+# The outboxes' messages: the channel each went by, what it was about, where it stands. Tables of their
+# own: "failed" and "expired" mean other things in LABELS.
+MESSAGE_CHANNELS = {"sms": _l("SMS"), "email": _l("E-mail"), "transfer": _l("0.01-yuan transfer")}
+MESSAGE_KINDS = {
+    "order_signature": _l("Signature code"),
+    "order_query": _l("Order query"),
+    "review_approved": _l("Approved"),
+    "review_approved_transfer": _l("Approved"),
+    "review_approved_info_change": _l("Approved"),
+    "review_rejected": _l("Rejected"),
+    "more_materials": _l("More materials requested"),
+    "certificate_password": _l("Certificate password"),
+    "refund_succeeded": _l("Refund succeeded"),
+    "invoice_blue": _l("Blue invoice"),
+    "invoice_red": _l("Red invoice"),
+    "certificate_revoked": _l("Certificate revoked"),
+}
+DELIVERY_STATES = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Not delivered"),
+                   "unknown": _l("Outcome unknown"), "expired": _l("Expired unsent")}
+
+
 # On a personal certificate's order the holder is in the agent's place: the codes that name "the
 # agent" name the holder, who applies for themselves.
 HOLDER_LABELS = {
@@ -219,3 +241,15 @@ def billing_label(code) -> str:
     """The name of a payment, refund, notification, invoice or reconciliation code."""
     value = getattr(code, "value", code)
     return str(BILLING_LABELS.get(value, value)) if value is not None else ""
+
+
+def message_label(channel: str, kind: str | None = None) -> str:
+    """The channel a message went by ("SMS"), and with its kind what it was about ("SMS · Approved")."""
+    name = str(MESSAGE_CHANNELS.get(channel, channel))
+    return name if kind is None else f"{name} · {MESSAGE_KINDS.get(kind, kind)}"
+
+
+def delivery_label(status) -> str:
+    """Where a message of an outbox stands (a Delivery)."""
+    value = getattr(status, "value", status)
+    return str(DELIVERY_STATES.get(value, value))

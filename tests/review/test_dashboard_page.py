@@ -33,3 +33,6 @@ def test_a_wrong_range_says_so_and_shows_the_default(client, login_as):
     login_as(StaffRole.ADMIN)
     page = client.get("/console/dashboard?from=2026-13-01&to=2026-11-01&type=bogus&lang=en").get_data(as_text=True)
     assert "is not a date" in page and "Unknown business type" in page
+    far = client.get("/console/dashboard?from=0001-01-01&to=9999-12-31&lang=en")
+    assert far.status_code == 200, "a day past what a UTC datetime holds is refused, not a server error"
+    assert "Choose a day between 2000-01-01 and 2999-12-31." in far.get_data(as_text=True)

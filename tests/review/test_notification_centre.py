@@ -1,15 +1,20 @@
-"""The notification centre: every message of the outboxes, searchable and filtered, masked and never
-its text; a message sent again by hand is a new send the outbox delivers, audited, and refused
-with a reason where it may not be sent again."""
+"""The notification centre: every message of the outboxes, searchable and filtered (by Beijing days
+too), masked and never its text, on screen and as CSV; a message sent again by hand is a new send
+the outbox delivers, audited, shown beside its original, and refused with a reason where it may
+not be sent again."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from models import AuditEntry, BankTransfer, Delivery, EmailMessage, SmsMessage, StaffRole
 from models.base import utcnow
+from models.business_time import BUSINESS_TZ
 from notifications import centre, outbox
 from notifications.interfaces import Attachment, SmsContent
 from notifications.messages import EmailContent
@@ -58,6 +63,25 @@ def messages(app, db_session):
 
 def _rows(page: str) -> int:
     return page.count('class="message')
+
+
+def _listed(page: str) -> list[tuple[str, str]]:
+    """(channel, id) of each row, top to bottom."""
+    return re.findall(r'data-message="(\w+)-(\d+)"', page)
+
+
+def _row(page: str, message: str) -> str:
+    """The HTML of one row of the list, by its channel-id."""
+    return page.split(f'data-message="{message}"', 1)[1].split("</tr>", 1)[0]
+
+
+def _csv(response) -> list[dict[str, str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="messages-')
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+CHANNEL_NAMES = {"SMS": "sms", "E-mail": "email", "0.01-yuan transfer": "transfer"}
 
 
 def test_the_centre_lists_every_message_masked_and_never_its_text(client, login_as, messages):
@@ -188,3 +212,105 @@ def test_an_unknown_outbox_or_message_is_not_found(client, login_as, messages):
     login_as(StaffRole.SENIOR_REVIEWER)
     assert client.post("/console/messages/fax/1/resend").status_code == 404
     assert client.post(f"/console/messages/email/{messages['failed_mail'] + 1000}/resend").status_code == 404
+
+
+@pytest.fixture
+def dated(app, db_session):
+    """Four SMS about one order, queued either side of the days 2020-03-01 to 2020-03-10, Beijing time."""
+    order = factories.paid_order(db_session, app.config["UPLOAD_FOLDER"])
+    found = {}
+    for name, moment in (("day_before", "2020-02-29 23:59:59"), ("first_moment", "2020-03-01 00:00:00"),
+                         ("last_minute", "2020-03-10 23:59:00"), ("day_after", "2020-03-11 00:00:00")):
+        sms = outbox.queue_sms(db_session, order.agent.phone, SmsContent("review_approved", "SMS_000003", {}, "通过"),
+                               order=order)
+        sms.created_at = dt.datetime.fromisoformat(moment).replace(tzinfo=BUSINESS_TZ)
+        found[name] = str(sms.id)
+    db_session.commit()
+    return found
+
+
+def test_the_days_are_beijing_days_of_queueing_both_ends_included(client, login_as, dated):
+    login_as(StaffRole.SENIOR_REVIEWER)
+
+    page = client.get("/console/messages?from=2020-03-01&to=2020-03-10").get_data(as_text=True)
+    assert _listed(page) == [("sms", dated["last_minute"]), ("sms", dated["first_moment"])]
+    assert 'value="2020-03-01"' in page and 'value="2020-03-10"' in page
+
+    last_day = client.get("/console/messages?to=2020-03-10&from=2020-03-10").get_data(as_text=True)
+    assert _listed(last_day) == [("sms", dated["last_minute"])], "23:59 is the day's, 00:00 the next day's"
+    from_the_11th = client.get("/console/messages?from=2020-03-11").get_data(as_text=True)
+    assert _listed(from_the_11th) == [("sms", dated["day_after"])]
+    until_the_29th = client.get("/console/messages?to=2020-02-29").get_data(as_text=True)
+    assert _listed(until_the_29th) == [("sms", dated["day_before"])]
+
+
+def test_a_day_that_is_not_a_date_is_said_and_filters_nothing(client, login_as, dated):
+    login_as(StaffRole.ADMIN)
+    page = client.get("/console/messages?from=2020-02-30&to=2020-03-10&lang=en").get_data(as_text=True)
+    assert "“2020-02-30” is not a date: give it as YYYY-MM-DD." in page
+    assert _listed(page) == [("sms", dated[name]) for name in ("last_minute", "first_moment", "day_before")]
+
+    far = client.get("/console/messages?to=9999-12-31&lang=en").get_data(as_text=True)
+    assert "Choose a day between 2000-01-01 and 2999-12-31." in far and len(_listed(far)) == 4
+
+    download = client.get("/console/messages.csv?from=2020-02-30&to=2020-03-10")
+    assert download.status_code == 302, "no download that quietly ignores a day"
+    assert download.headers["Location"].endswith("/console/messages?from=2020-02-30&to=2020-03-10")
+
+
+def test_the_download_holds_the_rows_of_the_screen_masked_and_never_a_text(client, login_as, messages, dated):
+    login_as(StaffRole.SENIOR_REVIEWER)
+    for query in (f"number={messages['order']}", "from=2020-03-01&to=2020-03-10", "status=sent"):
+        page = client.get(f"/console/messages?{query}&lang=en").get_data(as_text=True)
+        rows = _csv(client.get(f"/console/messages.csv?{query}&lang=en"))
+        assert [(CHANNEL_NAMES[row["Message"].split(" · ")[0]], row["No."]) for row in rows] == _listed(page)
+        assert rows, query
+
+    rows = _csv(client.get(f"/console/messages.csv?number={messages['order']}&lang=en"))
+    text = repr(rows)
+    assert PASSWORD not in text and "123456" not in text and "正文" not in text, "never a message's text"
+    phone = messages["legal_rep_phone"]
+    assert phone not in text and ACCOUNT not in text
+    by_no = {(CHANNEL_NAMES[row["Message"].split(" · ")[0]], row["No."]): row for row in rows}
+    password_sms = by_no["sms", str(messages["password"])]
+    assert (password_sms["To"], password_sms["Message"], password_sms["Status"]) == (
+        f"{phone[:3]}****{phone[-4:]}", "SMS · Certificate password", "Sent")
+    transfer = by_no["transfer", str(messages["unknown_transfer"])]
+    assert transfer["To"].endswith(f"6222{'*' * 11}3445") and transfer["Request no."]
+    mail = by_no["email", str(messages["failed_mail"])]
+    assert (mail["Status"], mail["Attempts"], mail["Last error"]) == ("Not delivered", "5", "550 mailbox unavailable")
+
+
+def test_a_download_too_big_to_build_is_refused_with_the_reason(client, login_as, messages, monkeypatch):
+    from review import outbox_views
+    monkeypatch.setattr(outbox_views, "EXPORT_LIMIT", 4)
+    login_as(StaffRole.ADMIN)
+
+    assert len(_csv(client.get("/console/messages.csv?channel=sms"))) == 4
+    refused = client.get(f"/console/messages.csv?number={messages['order']}&lang=en")  # 5 messages
+    assert refused.status_code == 302
+    assert refused.headers["Location"].endswith(f"/console/messages?number={messages['order']}")
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "More than 4 messages match: choose fewer days to download them." in page
+
+
+def test_a_copy_and_its_original_name_each_other_on_the_list_and_in_the_download(client, db_session, login_as,
+                                                                                 messages):
+    login_as(StaffRole.SENIOR_REVIEWER)
+    original = messages["failed_mail"]
+    client.post(f"/console/messages/email/{original}/resend")
+    db_session.expire_all()
+    copy = db_session.scalars(select(EmailMessage.id).where(EmailMessage.resent_from_id == original)).one()
+    assert db_session.get(EmailMessage, original).resent_from_id is None
+
+    page = client.get("/console/messages?channel=email&lang=en").get_data(as_text=True)
+    link = f'/console/messages?number={messages["order"]}&amp;channel=email#email-'
+    copy_row, original_row = _row(page, f"email-{copy}"), _row(page, f"email-{original}")
+    assert f'copy of <a href="{link}{original}">#{original}</a>' in copy_row and "sent again as" not in copy_row
+    assert f'sent again as <a href="{link}{copy}">#{copy}</a>' in original_row and "copy of" not in original_row
+    assert f'id="email-{original}"' in client.get(f"/console/messages?number={messages['order']}&channel=email")\
+        .get_data(as_text=True), "the link leads to the row"
+
+    rows = {row["No."]: row for row in _csv(client.get("/console/messages.csv?channel=email&lang=en"))}
+    assert (rows[str(copy)]["Copy of"], rows[str(copy)]["Sent again as"]) == (str(original), "")
+    assert (rows[str(original)]["Copy of"], rows[str(original)]["Sent again as"]) == ("", str(copy))
