@@ -16,6 +16,7 @@ from models import Order, StaffRole
 from public.forms import ApplicationForm, form_fields
 from public.openapi import APPLICATION_EXAMPLE
 from tests import factories
+from tests.test_route_table import console_values, filled
 
 UNSAFE = ["\x00", "\x07", "\t", "\x1b", "\x7f", "\x85", "\u061c", "\u200b", "\u200d", "\u200e", "\u200f", "\u2028",
           "\u2029", "\u2060", "\u2063", "\u202e", "\u2066", "\u206f", "\ufeff"]
@@ -92,15 +93,10 @@ def test_the_api_refuses_lone_surrogates(client, db_session, api_headers):
 
 
 def _console_get_urls(app, number: str, material_id: int):
-    values = {"number": number, "material_id": material_id, "name": "new", "export_type": "csv",
-              "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
-              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1, "staff_id": 1}
+    values = console_values(number, material_id)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/console") and "GET" in rule.methods and not rule.endpoint.endswith("static"):
-            url = rule.rule
-            for argument in rule.arguments:
-                url = re.sub(rf"<(?:\w+:)?{argument}>", str(values[argument]), url)
-            yield url
+            yield filled(rule, values)
 
 
 def test_every_console_page_refuses_unsafe_text_in_its_query(app, client, db_session, login_as):

@@ -105,6 +105,14 @@ def filled(rule, values: dict, default: str | None = None) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", value, rule.rule)
 
 
+def console_values(number: str, material_id: int) -> dict:
+    """A value for every argument of the console's routes (tests/test_staff_routes.py,
+    tests/test_hostile_text.py): the order and material given, ids of nothing elsewhere."""
+    return {"number": number, "material_id": material_id, "name": "new", "export_type": "csv", "refund_id": 1,
+            "invoice_id": 1, "serial": "00" * 16, "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1,
+            "staff_id": 1, "outbox": "sms", "message_id": 1}
+
+
 def _values(**known) -> dict:
     return {"channel_code": "direct", "material_id": 1, "invoice_id": 1, "kind": "business_licence",
             "document": "privacy", "slug": "new", "out_trade_no": "NOSUCH", "filename": "app.css",

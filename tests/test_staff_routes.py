@@ -7,6 +7,7 @@ import pytest
 
 from models import Material, StaffRole
 from tests import factories
+from tests.test_route_table import console_values, filled
 
 REVIEWERS = {StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER}
 EVERYONE = set(StaffRole)
@@ -84,17 +85,11 @@ def _allowed(endpoint: str) -> set[StaffRole]:
 
 
 def _cases(app, order, material_id):
-    values = {"number": order, "material_id": material_id, "name": "new", "export_type": "csv",
-              "refund_id": 1, "invoice_id": 1, "serial": "00" * 16,
-              "public_id": "JNOSUCHJOB", "station_id": 1, "shipment_id": 1, "staff_id": 1,
-              "outbox": "sms", "message_id": 1}
+    values = console_values(order, material_id)
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint.endswith("static") or rule.endpoint in OPEN:
             continue
-        url = rule.rule
-        for argument in rule.arguments:
-            url = url.replace(f"<{argument}>", str(values[argument]))
-            url = url.replace(f"<int:{argument}>", str(values[argument]))
+        url = filled(rule, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url
 
