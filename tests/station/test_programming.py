@@ -346,7 +346,9 @@ def test_a_key_of_another_order_is_never_touched(live_station, client, committed
     # Its own first listing (the station's last_seen_at may still be the stopped agent's); stopping it
     # before it set up its signal handlers would not end it cleanly.
     wait_for(lambda: agent.said("keys:"), what="the agent to list its keys")
-    assert serial_seen(committed, live_station.name, job_state(committed, first)["order"]) == serial
+    number = job_state(committed, first)["order"]  # it lists the keys, then reports them in its next poll
+    wait_for(lambda: serial_seen(committed, live_station.name, number) == serial,
+             what="the agent to report the key under the order's number")
     second = start(client, committed, live_station.name, approved(), serial)  # refused: the form does not offer it
     time.sleep(1)  # a few polls of the agent (--wait 0.2)
     assert job_state(committed, second)["status"] is JobStatus.CLAIMED
