@@ -561,10 +561,16 @@ def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
     """Three applications waiting for review carry what the review screen warns of: a legal
     representative on the deny list, an agent's phone shared with two unrelated organisations, and a
     second open order for one organisation's credit code. The order numbers, by warning."""
-    waiting = session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status == OrderStatus.PAID,
-                                                  Order.business_type == BusinessType.NEW,
-                                                  Order.cert_kind == CertKind.UNIT)
-                              .order_by(Order.id).limit(6)).all()
+    waiting: list[Order] = []
+    # A chunk of ids at a time: PostgreSQL takes at most 65,535 parameters in one statement.
+    for start in range(0, len(order_ids), CHUNK):
+        waiting += session.scalars(select(Order).where(Order.id.in_(order_ids[start:start + CHUNK]),
+                                                       Order.status == OrderStatus.PAID,
+                                                       Order.business_type == BusinessType.NEW,
+                                                       Order.cert_kind == CertKind.UNIT)
+                                   .order_by(Order.id).limit(6 - len(waiting))).all()
+        if len(waiting) == 6:
+            break
     if len(waiting) < 6:
         return {}
     denied, shared, *others, again, first = waiting
