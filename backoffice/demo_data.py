@@ -433,9 +433,17 @@ class _Loader:
                 self.rows[ReviewDecision.__table__].append({
                     "order_id": order_id, "staff_id": reviewer_id, "decision": _DECISIONS[status],
                     "checklist": None, "reason_ids": [reason_id] if rejected else None,
-                    "note": note if status == S.MORE_MATERIALS_NEEDED else None, "decided_at": at})
+                    "note": note if status == S.MORE_MATERIALS_NEEDED else None, "decided_at": at,
+                    "working_seconds": self._working_seconds(plan, at)})
             before = status
         return station_id
+
+    def _working_seconds(self, plan: Plan, decided: dt.datetime) -> int:
+        """What the decision stores, as review.operations does: the working time from payment, the wait
+        for materials left out (the clock's pause in _clock)."""
+        asked = plan.first.get(S.MORE_MATERIALS_NEEDED)
+        pauses = [(asked, plan.updated_at if plan.resubmitted else None)] if asked is not None else []
+        return sla.working_time_used(self.catalogue.calendar, plan.first[S.PAID], decided, pauses)
 
     def flush(self) -> None:
         """Insert the rows built so far; the audit entries join the chain here, each order's history
