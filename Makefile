@@ -92,7 +92,9 @@ demo: translations migrate ## load demo data and print the demo staff accounts (
 	$(FLASK) ca ceremony --demo --if-missing
 	@if [ ! -f instance/.demo-applications ]; then \
 		echo "==> flask demo-data --applications 300 (first run only; with their payments and invoices)"; \
-		$(FLASK) demo-data --applications 300 && touch instance/.demo-applications; \
+		$(FLASK) demo-data --applications 300; \
+		echo "==> flask renewal remind (first run only: the reminders due for the demo's year-old keys, which the worker sends daily at 10:30)"; \
+		$(FLASK) renewal remind && touch instance/.demo-applications; \
 	fi
 	@if [ ! -f instance/.demo-keys ]; then \
 		echo "==> flask station blank-keys (first run only: SoftHSM2 tokens as a key vendor ships them)"; \

@@ -433,9 +433,17 @@ class _Loader:
                 self.rows[ReviewDecision.__table__].append({
                     "order_id": order_id, "staff_id": reviewer_id, "decision": _DECISIONS[status],
                     "checklist": None, "reason_ids": [reason_id] if rejected else None,
-                    "note": note if status == S.MORE_MATERIALS_NEEDED else None, "decided_at": at})
+                    "note": note if status == S.MORE_MATERIALS_NEEDED else None, "decided_at": at,
+                    "working_seconds": self._working_seconds(plan, at)})
             before = status
         return station_id
+
+    def _working_seconds(self, plan: Plan, decided: dt.datetime) -> int:
+        """What the decision stores, as review.operations does: the working time from payment, the wait
+        for materials left out (the clock's pause in _clock)."""
+        asked = plan.first.get(S.MORE_MATERIALS_NEEDED)
+        pauses = [(asked, plan.updated_at if plan.resubmitted else None)] if asked is not None else []
+        return sla.working_time_used(self.catalogue.calendar, plan.first[S.PAID], decided, pauses)
 
     def flush(self) -> None:
         """Insert the rows built so far; the audit entries join the chain here, each order's history
@@ -561,10 +569,16 @@ def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
     """Three applications waiting for review carry what the review screen warns of: a legal
     representative on the deny list, an agent's phone shared with two unrelated organisations, and a
     second open order for one organisation's credit code. The order numbers, by warning."""
-    waiting = session.scalars(select(Order).where(Order.id.in_(order_ids), Order.status == OrderStatus.PAID,
-                                                  Order.business_type == BusinessType.NEW,
-                                                  Order.cert_kind == CertKind.UNIT)
-                              .order_by(Order.id).limit(6)).all()
+    waiting: list[Order] = []
+    # A chunk of ids at a time: PostgreSQL takes at most 65,535 parameters in one statement.
+    for start in range(0, len(order_ids), CHUNK):
+        waiting += session.scalars(select(Order).where(Order.id.in_(order_ids[start:start + CHUNK]),
+                                                       Order.status == OrderStatus.PAID,
+                                                       Order.business_type == BusinessType.NEW,
+                                                       Order.cert_kind == CertKind.UNIT)
+                                   .order_by(Order.id).limit(6 - len(waiting))).all()
+        if len(waiting) == 6:
+            break
     if len(waiting) < 6:
         return {}
     denied, shared, *others, again, first = waiting

@@ -30,6 +30,7 @@ class Scenario:
 
 _PAY = (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.PAID)
 _REVIEW = (*_PAY, S.IN_REVIEW)
+_DONE = (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.PROGRAMMED, S.SHIPPED, S.COMPLETED)
 _TODAY = (0, 0.9)  # unpaid orders are cancelled after 24 hours, so the open ones are recent
 # The first one takes the rounding remainder: the new queue holds at least 40 % of the orders, PERSONAL_SHARE
 # of its share waiting in the personal queue instead.
@@ -46,8 +47,9 @@ SCENARIOS = (
     Scenario(0.02, (S.AWAITING_SIGNATURE, S.AWAITING_PAYMENT, S.CANCELLED), age_days=(2, 60), window_days=1),
     Scenario(0.05, (*_REVIEW, S.APPROVED), age_days=(1, 8)),
     Scenario(0.04, (*_REVIEW, S.REJECTED), age_days=(1, 60)),
-    Scenario(0.15, (*_REVIEW, S.APPROVED, S.PROGRAMMING, S.PROGRAMMED, S.SHIPPED, S.COMPLETED), age_days=(10, 300),
-             window_days=14),
+    Scenario(0.13, _DONE, age_days=(10, 300), window_days=14),
+    # Keys of about a year ago: their one-year certificates expire within the month (renewal reminders due).
+    Scenario(0.02, _DONE, age_days=(335, 355)),
 )
 # The share of applications for a personal certificate (个人数字证书), in every scenario; an after-sale
 # order is of the kind of the order it continues.

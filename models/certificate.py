@@ -84,9 +84,11 @@ class Certificate(Base):
     """A certificate the issuing CA signed for an order (and the key it was written to)."""
 
     __tablename__ = "certificate"
-    # An order never has more than one unrevoked certificate, even when two jobs ask at once.
+    # An order never has more than one unrevoked certificate, even when two jobs ask at once. Valid
+    # certificates by expiry: the renewals report and the reminders.
     __table_args__ = (Index("uq_certificate_order_unrevoked", "order_id", unique=True,
-                            sqlite_where=text("status != 'revoked'"), postgresql_where=text("status != 'revoked'")),)
+                            sqlite_where=text("status != 'revoked'"), postgresql_where=text("status != 'revoked'")),
+                      Index("ix_certificate_status_not_after", "status", "not_after"))
 
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
@@ -102,7 +104,7 @@ class Certificate(Base):
     not_after: Mapped[dt.datetime]
     der: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[CertificateStatus] = mapped_column(enum_type(CertificateStatus, 12),
-                                                      default=CertificateStatus.VALID, index=True)
+                                                      default=CertificateStatus.VALID)
     media_serial: Mapped[str40 | None] = mapped_column(index=True)  # 介质号: the token's serial
     password_card_number: Mapped[str40 | None]  # 密码卡号
     created_at: Mapped[created]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 
 from models.audit import AuditEntry
@@ -65,15 +65,21 @@ class Order(Base):
     __tablename__ = "order"
     # The queue page walks this index: one queue, by SLA due time, keyset on (due, id). A certificate
     # has at most one open revocation order, even when the applicant submits twice at once.
+    # The reports (reports.dashboard, reports.tables) read the others alone, never the wide rows: the
+    # backlog by status, queue and due or start time (also any lookup by status); the orders decided in
+    # a range (approved or rejected); the orders created in a range by channel and business type.
     __table_args__ = (Index("ix_order_queue_due", "queue", "sla_due_at", "id"),
                       Index("uq_order_open_revocation", "certificate_id", unique=True,
-                            sqlite_where=text(OPEN_REVOCATION), postgresql_where=text(OPEN_REVOCATION)))
+                            sqlite_where=text(OPEN_REVOCATION), postgresql_where=text(OPEN_REVOCATION)),
+                      Index("ix_order_status_queue", "status", "queue", "sla_due_at", "sla_started_at"),
+                      Index("ix_order_decided_at", func.coalesce(text("approved_at"), text("rejected_at"))),
+                      Index("ix_order_created_at", "created_at", "channel_id", "business_type"))
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(20), unique=True)
     business_type: Mapped[BusinessType] = mapped_column(enum_type(BusinessType))
     cert_kind: Mapped[CertKind] = mapped_column(enum_type(CertKind))
-    status: Mapped[OrderStatus] = mapped_column(enum_type(OrderStatus), index=True)
+    status: Mapped[OrderStatus] = mapped_column(enum_type(OrderStatus))  # indexed by ix_order_status_queue
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     media_type: Mapped[str20]

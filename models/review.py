@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, created, digest, enum_type, intpk, str40, str120, str255
@@ -36,6 +36,9 @@ class ReviewDecision(Base):
     """One reviewer's decision on an order, with the checklist they filled in."""
 
     __tablename__ = "review_decision"
+    # The reports' decisions in a range (percentiles, per reviewer, rejections) read this index alone.
+    __table_args__ = (Index("ix_review_decision_decided_at", "decided_at", "decision", "working_seconds",
+                            "staff_id"),)
 
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)

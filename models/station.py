@@ -88,11 +88,13 @@ class ProgrammingJob(Base):
     signing service knows each attempt by `signing_job_id`, so a replay gets the same certificate)."""
 
     __tablename__ = "programming_job"
+    # Jobs done in a range: the dashboard's keys programmed, the station's list of the day's work.
+    __table_args__ = (Index("ix_programming_job_status_finished_at", "status", "finished_at"),)
 
     id: Mapped[intpk]
     public_id: Mapped[str20] = mapped_column(unique=True)  # what the agent and the pages name
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), unique=True)
-    status: Mapped[JobStatus] = mapped_column(enum_type(JobStatus, 12), index=True)
+    status: Mapped[JobStatus] = mapped_column(enum_type(JobStatus, 12))
     claimed_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     claimed_at: Mapped[created]
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)

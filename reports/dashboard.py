@@ -68,6 +68,13 @@ class ReportFilter:
             found.append(Order.business_type == self.business_type)
         return found
 
+    def of_orders(self, query, order_id):
+        """The query narrowed by orders() through its rows' order (order_id, never null). Joined only
+        when there is a condition: the join alone drops no row, and skips reading the order table."""
+        if not self.orders():
+            return query
+        return query.join(Order, Order.id == order_id).where(*self.orders())
+
     def within(self, column) -> list:
         return [column >= day_start(self.first), column < day_start(self.last + dt.timedelta(days=1))]
 
@@ -150,13 +157,13 @@ def compliance(session: Session, filters: ReportFilter, now: dt.datetime) -> lis
 
 def review_time(session: Session, filters: ReportFilter) -> ReviewTime:
     """Median and 90th percentile (nearest rank) of the working time to a result, in hours."""
-    ranked = (select(ReviewDecision.working_seconds.label("seconds"),
-                     func.row_number().over(order_by=ReviewDecision.working_seconds).label("rank"),
-                     func.count().over().label("n"))
-              .join(Order, Order.id == ReviewDecision.order_id)
-              .where(ReviewDecision.decision.in_(RESULTS), ReviewDecision.working_seconds.is_not(None),
-                     *filters.within(ReviewDecision.decided_at), *filters.orders())
-              .subquery())
+    ranked = filters.of_orders(
+        select(ReviewDecision.working_seconds.label("seconds"),
+               func.row_number().over(order_by=ReviewDecision.working_seconds).label("rank"),
+               func.count().over().label("n"))
+        .where(ReviewDecision.decision.in_(RESULTS), ReviewDecision.working_seconds.is_not(None),
+               *filters.within(ReviewDecision.decided_at)),
+        ReviewDecision.order_id).subquery()
     median_rank, p90_rank = (ranked.c.n * 50 + 99) // 100, (ranked.c.n * 90 + 99) // 100
     rows = session.execute(select(ranked.c.n, ranked.c.seconds, ranked.c.rank == median_rank,
                                   ranked.c.rank == p90_rank)
@@ -171,11 +178,10 @@ def review_time(session: Session, filters: ReportFilter) -> ReviewTime:
 def throughput(session: Session, filters: ReportFilter) -> list[tuple[dt.date, str, int]]:
     """Decisions per reviewer per day, latest day first."""
     day = business_day(ReviewDecision.decided_at)
-    rows = session.execute(
+    rows = session.execute(filters.of_orders(
         select(day, Staff.display_name, func.count())
-        .join(Staff, Staff.id == ReviewDecision.staff_id).join(Order, Order.id == ReviewDecision.order_id)
-        .where(*filters.within(ReviewDecision.decided_at), *filters.orders())
-        .group_by(day, Staff.id, Staff.display_name).order_by(day.desc(), Staff.display_name))
+        .join(Staff, Staff.id == ReviewDecision.staff_id).where(*filters.within(ReviewDecision.decided_at)),
+        ReviewDecision.order_id).group_by(day, Staff.id, Staff.display_name).order_by(day.desc(), Staff.display_name))
     return [(as_date(d), name, n) for d, name, n in rows]
 
 
@@ -193,13 +199,12 @@ def rejection_reasons(session: Session, filters: ReportFilter) -> list[tuple[str
     """The reasons rejections gave, most given first."""
     reason = _reason_ids(session)
     n = func.count().label("n")
-    rows = session.execute(
+    rows = session.execute(filters.of_orders(
         select(RejectionReason.text_zh, RejectionReason.text_en, n)
-        .select_from(ReviewDecision).join(Order, Order.id == ReviewDecision.order_id)
-        .join(reason, ReviewDecision.reason_ids.is_not(None))
+        .select_from(ReviewDecision).join(reason, ReviewDecision.reason_ids.is_not(None))
         .join(RejectionReason, func.cast(reason.c.value, RejectionReason.id.type) == RejectionReason.id)
-        .where(ReviewDecision.decision == Decision.REJECT, *filters.within(ReviewDecision.decided_at),
-               *filters.orders())
+        .where(ReviewDecision.decision == Decision.REJECT, *filters.within(ReviewDecision.decided_at)),
+        ReviewDecision.order_id)
         .group_by(RejectionReason.id, RejectionReason.text_zh, RejectionReason.text_en)
         .order_by(n.desc(), RejectionReason.position))
     return [tuple(row) for row in rows]
@@ -208,12 +213,11 @@ def rejection_reasons(session: Session, filters: ReportFilter) -> list[tuple[str
 def issuance(session: Session, filters: ReportFilter) -> list[tuple[dt.date, str, int]]:
     """Keys programmed (jobs done) per station and day, latest day first."""
     day = business_day(ProgrammingJob.finished_at)
-    rows = session.execute(
+    rows = session.execute(filters.of_orders(
         select(day, Station.name, func.count())
-        .join(Station, Station.id == ProgrammingJob.station_id).join(Order, Order.id == ProgrammingJob.order_id)
-        .where(ProgrammingJob.status == JobStatus.DONE, *filters.within(ProgrammingJob.finished_at),
-               *filters.orders())
-        .group_by(day, Station.id, Station.name).order_by(day.desc(), Station.name))
+        .join(Station, Station.id == ProgrammingJob.station_id)
+        .where(ProgrammingJob.status == JobStatus.DONE, *filters.within(ProgrammingJob.finished_at)),
+        ProgrammingJob.order_id).group_by(day, Station.id, Station.name).order_by(day.desc(), Station.name))
     return [(as_date(d), name, n) for d, name, n in rows]
 
 

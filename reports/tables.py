@@ -113,14 +113,14 @@ def volume_by_business_type(session, filters, calendar, now) -> Table:
 def revenue(session, filters, calendar, now) -> Table:
     """Per month: the payments received (less those refunded) and the invoices issued."""
     month = business_month(Payment.paid_at)
-    paid = dict((m, (n, cents)) for m, n, cents in session.execute(
-        select(month, func.count(), func.sum(Payment.amount_cents)).join(Order, Order.id == Payment.order_id)
-        .where(Payment.status == PaymentStatus.PAID, *filters.within(Payment.paid_at), *filters.orders())
+    paid = dict((m, (n, cents)) for m, n, cents in session.execute(filters.of_orders(
+        select(month, func.count(), func.sum(Payment.amount_cents))
+        .where(Payment.status == PaymentStatus.PAID, *filters.within(Payment.paid_at)), Payment.order_id)
         .group_by(month)))
     month = business_month(Invoice.issued_at)
-    invoiced = dict((m, (n, cents)) for m, n, cents in session.execute(
-        select(month, func.count(), func.sum(Invoice.total_cents)).join(Order, Order.id == Invoice.order_id)
-        .where(Invoice.kind == InvoiceKind.BLUE, *filters.within(Invoice.issued_at), *filters.orders())
+    invoiced = dict((m, (n, cents)) for m, n, cents in session.execute(filters.of_orders(
+        select(month, func.count(), func.sum(Invoice.total_cents))
+        .where(Invoice.kind == InvoiceKind.BLUE, *filters.within(Invoice.issued_at)), Invoice.order_id)
         .group_by(month)))
     rows = []
     for m in sorted(paid.keys() | invoiced.keys()):
@@ -138,12 +138,11 @@ def renewals_due(session, filters, calendar, now) -> Table:
     """Valid certificates by the month they expire: in the next 90 days, or expired at most 365 days ago."""
     month = business_month(Certificate.not_after)
     soon = now + dt.timedelta(days=90)
-    rows = session.execute(
+    rows = session.execute(filters.of_orders(
         select(month, func.sum(case((Certificate.not_after < now, 1), else_=0)),
                func.sum(case((and_(Certificate.not_after >= now, Certificate.not_after < soon), 1), else_=0)))
-        .join(Order, Order.id == Certificate.order_id)
         .where(Certificate.status == CertificateStatus.VALID, Certificate.not_after >= now - dt.timedelta(days=365),
-               Certificate.not_after < soon, *filters.orders())
+               Certificate.not_after < soon), Certificate.order_id)
         .group_by(month).order_by(month))
     return Table([_l("Month of expiry"), _l("Expired"), _l("Expiring")], [tuple(row) for row in rows])
 

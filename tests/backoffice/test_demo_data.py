@@ -50,6 +50,8 @@ from models import (
     PersonRole,
     RefundReason,
     RefundStatus,
+    ReminderStage,
+    ReviewDecision,
     ReviewQueue,
     RevocationReason,
     Shipment,
@@ -63,10 +65,13 @@ from models.audit_chain import seal_head, verify
 from models.business import MATERIALS, PERSONAL_MATERIALS
 from models.business_time import BUSINESS_TZ
 from models.order_state import check_transition
+from models.renewal import days_left
 from models.sealed import lookup_digest, subject_serial
 from public import validators
+from public.renewal_reminders import certificates_due, stage_due
+from reports import dashboard
 from review.dual_control import changed_identity
-from review.sla import load_calendar, policy_for
+from review.sla import load_calendar, policy_for, working_time_used
 from tests.conftest import PRODUCTION, add_staff
 from tests.factories import folder_store
 
@@ -203,7 +208,7 @@ def test_organisations_and_people_pass_the_desk_checks(db_session, loaded):
 
 
 def test_numbers_are_sealed_at_rest(db_session, loaded):
-    person = loaded.orders[0].legal_rep
+    person = next(o.legal_rep for o in loaded.orders if o.legal_rep is not None)  # a unit's
     stored = db_session.execute(text("SELECT id_number FROM person WHERE id = :id"), {"id": person.id}).scalar_one()
     assert bytes(stored)[:1] == b"\x01" and person.id_number.encode() not in bytes(stored)
 
@@ -278,6 +283,25 @@ def test_sla_clock_counts_working_days(db_session, loaded):
     assert paused
     waiting = [o.paid_at for o in loaded.orders if o.queue == ReviewQueue.NEW and o.status == S.PAID]
     assert NOW - min(waiting) > dt.timedelta(days=4)  # spread over the last few days
+
+
+def test_decisions_store_their_working_time_so_the_dashboard_shows_review_times(db_session, loaded):
+    calendar = load_calendar(db_session)
+    orders = {o.id: o for o in loaded.orders}
+    decisions = db_session.scalars(select(ReviewDecision).where(ReviewDecision.order_id.in_(orders))).all()
+    assert decisions and all(d.working_seconds is not None for d in decisions)
+    for decision in decisions:  # from payment; a request for more materials is the last decision before a wait
+        order = orders[decision.order_id]
+        assert decision.working_seconds == working_time_used(calendar, order.paid_at, decision.decided_at, [])
+    times = dashboard.review_time(db_session, dashboard.ReportFilter.last_days(NOW.astimezone(BUSINESS_TZ).date()))
+    assert times.decided > 0 and 0 < times.median_hours <= times.p90_hours
+
+
+def test_the_oldest_keys_are_due_for_renewal_reminders(db_session, loaded):
+    due = [db_session.get(Certificate, c) for c in certificates_due(db_session, NOW)]
+    stages = {stage_due(days_left(c.not_after, NOW)) for c in due}
+    assert {ReminderStage.DAYS_90, ReminderStage.DAYS_30} <= stages
+    assert all(c.not_after > NOW for c in db_session.scalars(select(Certificate)))  # none expired: all renewable
 
 
 def test_audit_history_is_chained_and_verifies_once_sealed(app, db_session, loaded):
