@@ -437,8 +437,10 @@ def test_a_revoked_key_sent_back_is_wiped_by_the_agent_and_back_on_the_shelf(
     assert committed(lambda s: s.scalars(select(Token.state).where(Token.serial == serial)).one()) \
         is TokenState.BLANK
     assert shelf() == on_shelf + 1
+    # The agent says so once the station's answer to its report is back, a moment after the server wrote it.
+    wait_for(lambda: any(line.startswith("wipe ") and line.endswith(": verified") for line in agent.lines),
+             what="the agent to say the wipe was verified")
     assert agent.stop() == 0, agent.output
-    assert any(line.startswith("wipe ") and line.endswith(": verified") for line in agent.lines), agent.output
 
     # On the key: nothing left, the transport SO PIN back, the job's SO PIN and the user PIN gone.
     with open_token(serial).open(rw=True, so_pin=TRANSPORT_SO_PIN) as session:
