@@ -4,7 +4,6 @@ goes by the schema alone here (the app never runs ANALYZE), so the plans are tho
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 
 import pytest
@@ -15,9 +14,10 @@ from models.base import utcnow
 from models.working_days import load_calendar
 from reports import dashboard, tables
 from reports.dashboard import ReportFilter
+from tests.databases import POSTGRESQL_URL
 
 pytestmark = [pytest.mark.usefixtures("in_app"),
-              pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+              pytest.mark.skipif(bool(POSTGRESQL_URL),
                                  reason="PostgreSQL's planner goes by the rows it has: a test database has few")]
 
 WHOLE_TABLE = re.compile(r'^SCAN ("?order"?|review_decision|programming_job|payment|invoice|certificate)( |$)')
