@@ -12,7 +12,11 @@ from zoneinfo import ZoneInfo
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """00:00 of the business day, aware, Beijing time."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
+
+
 def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The business day as [start, end), aware, Beijing time."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
-    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BUSINESS_TZ)
+    return day_start(day), day_start(day + dt.timedelta(days=1))

@@ -27,7 +27,7 @@ from models import (
     Staff,
     Station,
 )
-from models.business_time import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ, day_start
 from models.working_days import WorkingCalendar
 from reports.beijing_sql import business_day
 
@@ -39,11 +39,6 @@ HOUR = 3600
 def as_date(value) -> dt.date:
     """SQLite answers a date as text."""
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    """00:00 of a Beijing day, in UTC."""
-    return dt.datetime.combine(day, dt.time(), BUSINESS_TZ).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

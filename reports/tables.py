@@ -27,9 +27,10 @@ from models import (
     Payment,
     PaymentStatus,
 )
+from models.business_time import day_start
 from models.working_days import DAY, WorkingCalendar
 from reports.beijing_sql import business_day, business_month
-from reports.dashboard import IN_REVIEW, ReportFilter, as_date, day_start
+from reports.dashboard import IN_REVIEW, ReportFilter, as_date
 from web.labels import label
 
 WEEKS = 26
