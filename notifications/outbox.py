@@ -116,25 +116,26 @@ class Sent:
     next_attempt_at: dt.datetime | None
     needs_a_person: bool
     request_no: str | None = None  # a transfer's: what to ask the bank about
+    copy_of: dt.datetime | None = None  # sent again by hand: when the message it copies was queued
 
 
 def messages_about(session: Session, order: Order) -> list[Sent]:
-    """Every SMS, e-mail and transfer sent (or to be sent) about the order, oldest first."""
-    rows: list[Sent] = []
+    """Every SMS, e-mail and transfer sent (or to be sent) about the order, oldest first; a copy sent
+    again by hand says when the message it copies (the order's too) was queued."""
+    found: list[tuple[str, str, str, SmsMessage | EmailMessage | BankTransfer, dict]] = []
     # The texts are not read, so the sealed ones are not even opened.
     for sms in session.scalars(select(SmsMessage).where(SmsMessage.order_id == order.id).options(
             defer(SmsMessage.body), defer(SmsMessage.sealed_body), defer(SmsMessage.sealed_params))):
-        rows.append(_sent("sms", sms.template, sms.phone, sms))
+        found.append(("sms", sms.template, sms.phone, sms, {}))
     for email in session.scalars(select(EmailMessage).where(EmailMessage.order_id == order.id)
                                  .options(defer(EmailMessage.body))):
-        rows.append(_sent("email", email.template, email.to_address, email))
+        found.append(("email", email.template, email.to_address, email, {}))
     for transfer in session.scalars(select(BankTransfer).where(BankTransfer.order_id == order.id)
                                     .options(defer(BankTransfer.memo))):
-        rows.append(_sent("transfer", "certificate_password", mask(transfer.account_number, 4, 4), transfer,
-                          request_no=transfer.request_no))
+        found.append(("transfer", "certificate_password", mask(transfer.account_number, 4, 4), transfer,
+                      {"request_no": transfer.request_no}))
+    queued = {(channel, row.id): row.created_at for channel, _kind, _to, row, _extra in found}
+    rows = [Sent(channel, kind, to, Delivery(row.status).value, row.attempts, row.error, row.created_at, row.sent_at,
+                 row.next_attempt_at, row.needs_a_person, copy_of=queued.get((channel, row.resent_from_id)), **extra)
+            for channel, kind, to, row, extra in found]
     return sorted(rows, key=lambda sent: sent.created_at)
-
-
-def _sent(channel: str, kind: str, to: str, row: SmsMessage | EmailMessage | BankTransfer, **extra) -> Sent:
-    return Sent(channel, kind, to, Delivery(row.status).value, row.attempts, row.error, row.created_at, row.sent_at,
-                row.next_attempt_at, row.needs_a_person, **extra)

@@ -19,6 +19,7 @@ from notifications import centre, outbox
 from notifications.interfaces import Attachment, SmsContent
 from notifications.messages import EmailContent
 from review.audit_sentences import sentence
+from review.navigation import shanghai
 from tests import factories
 
 PASSWORD = "Kx93-2a77"
@@ -314,3 +315,8 @@ def test_a_copy_and_its_original_name_each_other_on_the_list_and_in_the_download
     rows = {row["No."]: row for row in _csv(client.get("/console/messages.csv?channel=email&lang=en"))}
     assert (rows[str(copy)]["Copy of"], rows[str(copy)]["Sent again as"]) == (str(original), "")
     assert (rows[str(original)]["Copy of"], rows[str(original)]["Sent again as"]) == ("", str(copy))
+
+    # The order page's messages: the copy says it was sent again by hand, and when its original was queued.
+    order_page = client.get(f"/console/orders/{messages['order']}?lang=en").get_data(as_text=True)
+    queued = shanghai(db_session.get(EmailMessage, original).created_at)
+    assert order_page.count(f"sent again by hand, a copy of the one queued {queued}") == 1
