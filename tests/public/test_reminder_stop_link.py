@@ -14,6 +14,7 @@ from sqlalchemy import select
 from models import AuditEntry, EmailMessage, Order, SmsMessage
 from review.audit_sentences import sentence
 from tests import factories
+from tests.public.test_renewal_reminders import _run as _remind
 
 EXPIRES = dt.datetime(2027, 3, 31, 8, 37, tzinfo=dt.UTC)
 SENT_AT = EXPIRES - dt.timedelta(days=90)  # the 90-day reminder
@@ -30,13 +31,6 @@ def _certified(app, db_session, personal: bool = False) -> str:
         number = order.number
         db_session.commit()
     return number
-
-
-def _remind(runner, at: dt.datetime) -> str:
-    with time_machine.travel(at, tick=False):
-        result = runner.invoke(args=["renewal", "remind"])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def _emails(db_session, number: str) -> list[str]:
