@@ -7,8 +7,9 @@ matching timestamps, queue and working-day SLA clock, and its status history in 
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
 100,000 applications. Where each application stands comes from demo_plans, its documents from
 demo_documents, names and numbers from demo_people, the password cards and parcels of the keys
-programmed and shipped from demo_shipping; this module turns them into rows. The command then has
-demo_billing give the paid orders their payments, invoices and refunds.
+programmed and shipped from demo_shipping, the stations' jobs and keys from demo_station; this module
+turns them into rows. The command then has demo_billing give the paid orders their payments, invoices
+and refunds.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from backoffice.demo_plans import (
     timeline,
 )
 from backoffice.demo_shipping import Parcels, take_card_numbers
+from backoffice.demo_station import Job, Jobs
 from billing.services import current_services
 from documents.storage import DocumentStore
 from issuance.authority import Keyring
@@ -68,12 +70,15 @@ from models import (
     PersonRole,
     Price,
     Product,
+    ProgrammingJob,
+    ProgrammingStep,
     RejectionReason,
     ReviewDecision,
     ReviewQueue,
     Shipment,
     Staff,
     StaffRole,
+    Token,
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
@@ -178,7 +183,8 @@ class _Entry(dict):
 
 
 _TABLES = (Organisation.__table__, Person.__table__, Order.__table__, Certificate.__table__, Material.__table__,
-           ReviewDecision.__table__, Shipment.__table__)
+           ReviewDecision.__table__, Shipment.__table__, Token.__table__, ProgrammingJob.__table__,
+           ProgrammingStep.__table__)
 _IDENTITY_METHODS = tuple(IdentityMethod)
 _KINDS = APPLICATION_MATERIALS  # the documents a reviewer may ask for again (of a person: PERSONAL_ID)
 # What an after-sale order copies from the earlier order it continues (the public side does the same).
@@ -201,9 +207,9 @@ class _Loader:
     """Turns plans into rows and inserts them a chunk at a time."""
 
     def __init__(self, session: Session, catalogue: Catalogue, images: dict, rng: random.Random, now: dt.datetime,
-                 parcels: Parcels, certificates: Certificates, continued: set[str]):
+                 parcels: Parcels, certificates: Certificates, jobs: Jobs, continued: set[str]):
         self.session, self.catalogue, self.images, self.now, self.parcels = session, catalogue, images, now, parcels
-        self.certificates = certificates
+        self.certificates, self.jobs = certificates, jobs
         # The rows of the orders an after-sale order continues, by number, until it is added.
         self.continued, self.kept = continued, {}
         self.links: list[dict] = []  # after-sale orders and the certificate they name, set once all are in
@@ -227,7 +233,7 @@ class _Loader:
             card: str | None = None, certificate_id: int | None = None) -> None:
         """The rows of one application (a personal one has no organisation or legal representative: its
         holder is in the agent's place, agent_id); `card` is its password card number once its key was
-        programmed, `certificate_id` the id its certificate takes then."""
+        programmed, `certificate_id` the id its certificate takes then (with the station's job)."""
         f, chance, first, status = self.faker, self.random, plan.first, plan.status
         personal = plan.cert_kind is CertKind.PERSONAL
         province, city_code, city_name = city = f.city()
@@ -277,12 +283,18 @@ class _Loader:
         order["price_cents"] = self.catalogue.price(plan.product_id, plan.channel_id, plan.scenario.business_type,
                                                     media_cents)
         self.rows[Order.__table__].append(order)
+        job = None
         if certificate_id is not None:
-            certificate = self.certificates.row(plan, order, organisation or agent, certificate_id)
+            job = self.jobs.plan(plan)
+            certificate = self.certificates.row(plan, order, organisation or agent, certificate_id,
+                                                job_id=job.signing_job_id, media_serial=job.serial,
+                                                issued_at=job.issued_at)
             if certificate is not None:
                 self.rows[Certificate.__table__].append(certificate)
             else:
                 certificate_id = None
+            if not self.jobs.done(job, certificate, card):
+                job = None
         if plan.number in self.continued:
             self.kept[plan.number] = {"order": order, "organisation": organisation, "legal_rep": legal_rep,
                                       "agent": agent, "city": city, "media_cents": media_cents,
@@ -290,7 +302,12 @@ class _Loader:
         applicant = "applicant:" + session_hash[:12]
         requested = f.pick(PERSONAL_ID if personal else _KINDS)
         self._materials(plan, order_id, applicant, requested)
-        station_id = self._history(plan, order_id, applicant, reviewer_id, reviewer, requested)
+        station_id = self._history(plan, order_id, applicant, reviewer_id, reviewer, requested, job)
+        if job is not None:
+            token, programmed, steps = self.jobs.rows(job, plan, order, station_id)
+            self.rows[Token.__table__].append(token)
+            self.rows[ProgrammingJob.__table__].append(programmed)
+            self.rows[ProgrammingStep.__table__].extend(steps)
         if shipped_at is not None:
             parcel = self.parcels.row(plan, order, station_id, agent["name"], agent["phone"])
             if parcel is not None:
@@ -407,9 +424,9 @@ class _Loader:
                          "uploaded_by": applicant, "uploaded_at": at, "superseded_at": superseded})
 
     def _history(self, plan: Plan, order_id: int, applicant: str, reviewer_id: int | None, reviewer: str,
-                 requested: MaterialKind) -> int | None:
-        """The audit entries of every status change, and the reviewer's decisions; returns the id of the
-        station staff member who programs and ships the key."""
+                 requested: MaterialKind, job: Job | None) -> int | None:
+        """The audit entries of every status change, with those of the station's `job` and its key, and
+        the reviewer's decisions; returns the id of the station staff member who programs and ships the key."""
         reason_id, reason = self.faker.pick(self.reasons)
         station_id, station = self.faker.pick(self.station)
         actors = {"applicant": applicant, "system": "system", "reviewer": reviewer, "station": station}
@@ -425,9 +442,9 @@ class _Loader:
                 note = reason
             elif status == S.PAID and before == S.MORE_MATERIALS_NEEDED:
                 role, note = "applicant", f"materials re-submitted: {requested}"
-            self.audit.append(_Entry(at=at, actor=actors[role], action="order.status", order_id=order_id,
-                                     target=None, before=_STATUS_JSON[before], after=_STATUS_JSON[status],
-                                     note=note))
+            entry = dict(at=at, actor=actors[role], action="order.status", order_id=order_id, target=None,
+                         before=_STATUS_JSON[before], after=_STATUS_JSON[status], note=note)
+            self.audit.extend(map(_Entry, self.jobs.around(job, status, entry) if job else [entry]))
             if status in _DECISIONS and reviewer_id is not None:
                 rejected = status == S.REJECTED and reason_id is not None
                 self.rows[ReviewDecision.__table__].append({
@@ -522,7 +539,8 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
                       keyring: Keyring | None = None, seed: int = 2026) -> dict[str, dict[str, int]]:
     """Add n applications as of `now`; returns the rows added per table, and orders per status and queue.
     The keys programmed get their certificates from the issuing CA in use, signed with its key from
-    `keyring` (none without one: the load says so).
+    `keyring` (none without one: the load says so), and their done programming jobs at the demo
+    stations (registered by an admin if missing), held by the station staff.
 
     Writes in the caller's transaction and does not commit. The same seed gives the same applications
     on the same database.
@@ -542,11 +560,16 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
         programmed = [i for i, plan in enumerate(plans) if S.PROGRAMMED in plan.first]
         certificate_ids = dict(zip(programmed, reserve_ids(session, Certificate.__table__, len(programmed)),
                                    strict=True))
-        # Parcels and certificates draw from their own generators: the other rows stay as they were without them.
+        # Parcels and the station's jobs draw from their own generators: the other rows stay as they were
+        # without them.
         parcels = Parcels(session, random.Random(f"{seed}/parcels"), catalogue.any_staff is not None)
-        certificates = Certificates(session, keyring, random.Random(f"{seed}/certificates"))
+        certificates = Certificates(session, keyring)
+        job_ids, token_ids = (reserve_ids(session, table, len(programmed))
+                              for table in (ProgrammingJob.__table__, Token.__table__))
+        jobs = Jobs(session, random.Random(f"{seed}/station"), job_ids, token_ids, bool(catalogue.station))
         continued = {plan.previous.number for plan in plans if plan.previous}
-        loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels, certificates, continued)
+        loader = _Loader(session, catalogue, store_images(session, store), rng, now, parcels, certificates, jobs,
+                         continued)
         for i, plan in enumerate(plans):
             unit = plan.cert_kind is CertKind.UNIT
             org_id, legal_rep_id = (next(org_ids), next(person_ids)) if unit else (None, None)
@@ -556,10 +579,12 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
         loader.flush()
         loader.close_chain()
         loader.link_certificates()
+        jobs.close()
     counts = {"tables": dict(loader.counts), "statuses": dict(loader.statuses), "queues": dict(loader.queues)}
     counts["risks"] = risk_examples(session, order_ids)
     skipped = {f"parcels ({parcels.missing})": parcels.skipped,
-               f"certificates ({certificates.missing or 'no subject or profile'})": certificates.skipped}
+               f"certificates ({certificates.missing or 'no subject or profile'})": certificates.skipped,
+               f"programming jobs ({jobs.missing or 'no certificate'})": jobs.skipped}
     if any(skipped.values()):
         counts["skipped"] = {what: count for what, count in skipped.items() if count}
     return counts

@@ -38,15 +38,8 @@ def _admin() -> Staff:
     return admin
 
 
-def _station(name: str, create: bool = False) -> Station:
-    station = db.session.scalars(select(Station).where(Station.name == name)).first()
-    if station is None and create:
-        station = Station(name=name)
-        db.session.add(station)
-        db.session.flush()
-    if station is None:
-        raise click.ClickException(f"no station {name!r}")
-    return station
+def _station(name: str) -> Station | None:
+    return db.session.scalars(select(Station).where(Station.name == name)).first()
 
 
 @station_cli.command("credential")
@@ -61,7 +54,11 @@ def credential(name: str, path: Path | None, if_missing: bool) -> None:
         if live is not None and live.name == name:
             click.echo(f"station {name}: its agent's credential is in {path} already")
             return
-    made = credentials.issue(db.session, _station(name, create=True), _admin())
+    station = _station(name)
+    if station is None:
+        made = credentials.register(db.session, name, _admin())[1]
+    else:
+        made = credentials.issue(db.session, station, _admin())
     if path is None:
         click.echo(made)
         return
@@ -76,7 +73,10 @@ def credential(name: str, path: Path | None, if_missing: bool) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke station NAME's credential: its agent is refused from now on."""
-    credentials.revoke(db.session, _station(name), _admin())
+    station = _station(name)
+    if station is None:
+        raise click.ClickException(f"no station {name!r}")
+    credentials.revoke(db.session, station, _admin())
     click.echo(f"station {name}: credential revoked")
 
 

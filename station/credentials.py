@@ -30,6 +30,15 @@ def issue(session: Session, station: Station, staff: Staff) -> str:
     return f"{CREDENTIAL_PREFIX}.{station.id}.{secret}"
 
 
+def register(session: Session, name: str, staff: Staff) -> tuple[Station, str]:
+    """A new station of that name (the caller checks it is free) and its agent's first credential,
+    returned once."""
+    station = Station(name=name)
+    session.add(station)
+    session.flush()
+    return station, issue(session, station, staff)
+
+
 def revoke(session: Session, station: Station, staff: Staff) -> None:
     station.credential_sha256 = None
     station.credential_revoked_at = utcnow()

@@ -209,10 +209,7 @@ def add_station():
     if db.session.scalars(select(Station).where(Station.name == form.name.data)).first():
         form.name.errors = [_("A station of that name exists.")]
         return stations(form=form), 422
-    station = Station(name=form.name.data)
-    db.session.add(station)
-    db.session.flush()
-    return _shown_once(station)
+    return _shown_once(*credentials.register(db.session, form.name.data, current_user))
 
 
 @roles_required(StaffRole.ADMIN)
@@ -220,11 +217,10 @@ def issue_credential(station_id: int):
     station = db.session.get(Station, station_id) or abort(404)
     if not ActionForm().validate_on_submit():
         return redirect(url_for("station.stations"))
-    return _shown_once(station)
+    return _shown_once(station, credentials.issue(db.session, station, current_user))
 
 
-def _shown_once(station: Station):
-    credential = credentials.issue(db.session, station, current_user)
+def _shown_once(station: Station, credential: str):
     response = current_app.make_response(stations(credential=credential, station_name=station.name))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -22,6 +23,7 @@ from backoffice.demo_billing import PAST_PAYMENT, REFUND_CONFIRMED_AFTER, bill_d
 from backoffice.demo_data import demo_data_command, load_applications
 from backoffice.demo_plans import Scenario
 from backoffice.demo_shipping import take_card_numbers
+from backoffice.demo_station import STATIONS
 from billing.payments.interfaces import TradeState
 from billing.reconciliation import reconcile_with_provider
 from documents import regions
@@ -41,6 +43,7 @@ from models import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    JobStatus,
     Material,
     MaterialKind,
     Order,
@@ -48,6 +51,7 @@ from models import (
     Payment,
     PaymentStatus,
     PersonRole,
+    ProgrammingJob,
     RefundReason,
     RefundStatus,
     ReminderStage,
@@ -58,6 +62,8 @@ from models import (
     ShipmentStatus,
     Staff,
     StaffRole,
+    Station,
+    TokenState,
     next_order_number,
     next_password_card_number,
 )
@@ -67,6 +73,8 @@ from models.business_time import BUSINESS_TZ
 from models.order_state import check_transition
 from models.renewal import days_left
 from models.sealed import lookup_digest, subject_serial
+from models.token_state import check_token_transition
+from protocol.station import STEPS, Step
 from public import validators
 from public.renewal_reminders import certificates_due, stage_due
 from reports import dashboard
@@ -321,7 +329,7 @@ def test_audit_history_is_chained_and_verifies_once_sealed(app, db_session, load
         status = S(entry.after["status"])
     assert status == order.status
     actors = {e.actor.split(":")[0] for o in loaded.orders for e in o.audit_entries}
-    assert actors == {"applicant", "system", "staff"}
+    assert actors == {"applicant", "system", "staff", "station"}  # a station's agent programmed the keys
 
 
 def test_same_seed_same_applications_and_loading_again_adds_more(app, db_session, staff, tmp_path):
@@ -463,6 +471,143 @@ def test_without_an_active_courier_the_shipped_keys_have_no_parcel_and_the_load_
     assert loaded.counts["tables"]["shipment"] == 0
     assert all(o.password_card_number for o in loaded.orders if o.status is S.COMPLETED)
     assert not any(parcels_of(db_session, loaded.orders).values())
+
+
+# --- the station's work: the stations, their done jobs and the keys, as the console and dashboard read them ---
+
+
+DEMO_STATIONS = {name for name, _ in STATIONS}
+KEY_STATES = {S.PROGRAMMED: TokenState.PROGRAMMED, S.SHIPPED: TokenState.SHIPPED, S.COMPLETED: TokenState.ACTIVE}
+
+
+def jobs_of(db_session, orders) -> dict[int, ProgrammingJob]:
+    return {job.order_id: job for job in db_session.scalars(select(ProgrammingJob).where(
+        ProgrammingJob.order_id.in_([o.id for o in orders])).options(
+        selectinload(ProgrammingJob.steps), selectinload(ProgrammingJob.token), selectinload(ProgrammingJob.station),
+        selectinload(ProgrammingJob.claimed_by)))}
+
+
+def test_each_programmed_key_has_its_done_job_at_a_demo_station(db_session, loaded, staff):
+    times, jobs = status_times(db_session, loaded.orders), jobs_of(db_session, loaded.orders)
+    certificates = {c.order_id: c for c in db_session.scalars(select(Certificate).where(
+        Certificate.order_id.in_([o.id for o in loaded.orders])))}
+    programmed = [o for o in loaded.orders if S.PROGRAMMED in times[o.id]]
+    assert programmed and set(jobs) == {o.id for o in programmed} == set(certificates)
+    tables = loaded.counts["tables"]
+    assert tables["programming_job"] == tables["token"] == len(programmed)
+    assert tables["programming_step"] == len(STEPS) * len(programmed)
+    for order in programmed:
+        job, certificate, key = jobs[order.id], certificates[order.id], jobs[order.id].token
+        started, finished = times[order.id][S.PROGRAMMING], times[order.id][S.PROGRAMMED]
+        assert job.status is JobStatus.DONE and job.station.name in DEMO_STATIONS and job.claimed_by == staff.station
+        assert order.approved_at <= job.claimed_at < job.started_at == started < job.taken_at < job.finished_at
+        assert job.finished_at == finished
+        assert (job.attempt, job.step, job.interruption, job.resume, job.wipe) == (1, Step.VERIFIED, None, False, False)
+        # Every step of the first attempt reported in turn, as the job page lists them.
+        assert [step.step for step in job.steps] == list(STEPS) and {step.attempt for step in job.steps} == {1}
+        moments = [step.at for step in job.steps]
+        assert moments == sorted(moments) and job.taken_at < moments[0] and moments[-1] == finished
+        issued = next(step for step in job.steps if step.step == Step.CERTIFICATE_ISSUED)
+        assert int(issued.detail["serial"], 16) == int(certificate.serial_number, 16)
+        assert certificate.not_before <= certificate.created_at < issued.at  # signed, then reported by the agent
+        # The certificate of the job's attempt, on the job's key, bound to the order as its later steps left it.
+        assert certificate.job_id == job.signing_job_id
+        assert key.serial == job.media_serial == certificate.media_serial and key.order_id == order.id
+        assert key.state is KEY_STATES[order.status] and key.so_pin == job.so_pin
+        assert (key.resets, key.enrolments, key.wrong_user_pins, key.wrong_so_pins) == (1, 1, 0, 0)
+        assert key.media_model_id == order.media_model_id
+    assert len({job.media_serial for job in jobs.values()}) == len(jobs)
+
+
+def test_the_orders_history_tells_what_the_station_did_with_its_job_and_key(app, db_session, loaded):
+    jobs = jobs_of(db_session, loaded.orders)
+    work = ("job.claimed", "job.started", "job.done", "token.state")
+    station_steps = {S.PROGRAMMING, *KEY_STATES}
+    for order in (o for o in loaded.orders if o.status is S.COMPLETED):
+        job, parcel = jobs[order.id], parcels_of(db_session, [order])[order.id][0]
+        entries = [e for e in db_session.scalars(select(AuditEntry).where(AuditEntry.order_id == order.id)
+                                                 .order_by(AuditEntry.seq))
+                   if e.action in work or (e.action == "order.status" and e.after["status"] in station_steps)]
+        staff_actor, agent = job.claimed_by.actor, f"station:{job.station.name}"
+        said = [(e.action, e.actor, (e.after or {}).get("status") or (e.after or {}).get("state")) for e in entries]
+        assert said == [
+            ("job.claimed", staff_actor, None), ("token.state", staff_actor, "bound"),
+            ("job.started", staff_actor, None), ("order.status", staff_actor, "programming"),
+            ("token.state", agent, "programmed"), ("order.status", agent, "programmed"), ("job.done", agent, None),
+            ("order.status", parcel.shipped_by.actor, "shipped"), ("token.state", parcel.shipped_by.actor, "shipped"),
+            ("order.status", "system", "completed"), ("token.state", "system", "active")]
+        assert [e.at for e in entries] == sorted(e.at for e in entries) and entries[0].at == job.claimed_at
+        assert entries[2].after == {"station": job.station.name, "serial": job.media_serial, "attempt": 1}
+        assert entries[3].note == f"job {job.public_id} at {job.station.name}"
+        assert entries[6].after == {"serial": job.media_serial, "certificate": entries[4].note.split()[-1],
+                                    "attempt": 1, "password_card": order.password_card_number}
+        keys = [e for e in entries if e.action == "token.state"]
+        assert {e.target for e in keys} == {f"token:{job.media_serial}"}
+        for entry in keys:
+            check_token_transition(TokenState(entry.before["state"]), TokenState(entry.after["state"]))
+        assert [e.before["state"] for e in keys[1:]] == [e.after["state"] for e in keys[:-1]]
+    key = base64.b64decode(app.config["AUDIT_SEAL_KEY"])
+    seal_head(db_session, key, now=NOW)
+    assert chain_problems(db_session, key) == []
+
+
+def test_the_demo_stations_are_registered_once_and_were_seen_at_their_last_job(db_session, loaded, staff, tmp_path,
+                                                                               keyring):
+    again = load(db_session, tmp_path, 40, seed=7, keyring=keyring)  # the same draws of keys: drawn again
+    jobs = list(jobs_of(db_session, loaded.orders + again.orders).values())
+    stations = db_session.scalars(select(Station).where(Station.name.in_(DEMO_STATIONS))).all()
+    assert {s.name for s in stations} == DEMO_STATIONS == {job.station.name for job in jobs}
+    assert len({job.media_serial for job in jobs}) == len(jobs) > loaded.counts["tables"]["token"]
+    for station in stations:
+        assert station.credential_sha256 and station.last_seen_at == max(
+            job.finished_at for job in jobs if job.station_id == station.id)
+        (registered,) = db_session.scalars(select(AuditEntry).where(AuditEntry.target == f"station:{station.name}"))
+        assert registered.action == "station.credential_issued"
+        assert db_session.scalar(select(Staff).where(Staff.username == registered.actor.split(":")[1])).role \
+            is StaffRole.ADMIN
+
+
+def test_without_station_staff_no_job_is_made_and_the_load_says_so(db_session, tmp_path, keyring, staff):
+    db_session.execute(update(Staff).where(Staff.role == StaffRole.FULFILLMENT).values(active=False))
+    loaded = load(db_session, tmp_path, 40, keyring=keyring)
+    completed = sum(o.status is S.COMPLETED for o in loaded.orders)
+    assert completed and loaded.counts["skipped"] == {
+        "programming jobs (no station staff to program them)": completed}
+    assert jobs_of(db_session, loaded.orders) == {}
+
+
+def test_the_dashboard_counts_the_keys_the_demo_stations_programmed(db_session, loaded):
+    last_days = dashboard.ReportFilter.last_days(NOW.astimezone(BUSINESS_TZ).date())
+    made = Counter((job.finished_at.astimezone(BUSINESS_TZ).date(), job.station.name)
+                   for job in jobs_of(db_session, loaded.orders).values())
+    in_range = {(day, name): n for (day, name), n in made.items() if last_days.first <= day <= last_days.last}
+    figure = dashboard.issuance(db_session, last_days)
+    assert figure and {(day, name): n for day, name, n in figure} == in_range
+    assert {name for _, name, _ in figure} == DEMO_STATIONS and sum(n for *_, n in figure) >= 10
+    assert [day for day, *_ in figure] == sorted((day for day, *_ in figure), reverse=True)  # latest day first
+
+
+def test_the_station_console_pages_show_the_demo_work(db_session, loaded, client, login_as):
+    jobs = jobs_of(db_session, loaded.orders)
+    job = max(jobs.values(), key=lambda job: job.finished_at)
+    public_id, serial, shown = job.public_id, job.media_serial, (job.station.name, job.order.password_card_number)
+    shipment_id, shipped_at = db_session.execute(select(Shipment.id, Shipment.shipped_at).where(
+        Shipment.order_id.in_(jobs)).order_by(Shipment.shipped_at.desc()).limit(1)).one()
+    day = f"day={shipped_at.astimezone(BUSINESS_TZ).date().isoformat()}"
+    with time_machine.travel(NOW, tick=False):
+        login_as(StaffRole.FULFILLMENT)
+        for page in ("", "keys", "stock", "returns", "unlocks", "shipping", f"shipping/labels?{day}",
+                     f"shipping/handover?{day}", f"shipments/{shipment_id}/label", f"jobs/{public_id}/progress"):
+            assert client.get(f"/console/station/{page}").status_code == 200, page
+        text = client.get(f"/console/station/jobs/{public_id}?lang=en").get_data(as_text=True)
+        assert text.count("list-group-item-success") == len(STEPS)
+        assert serial in text and all(value in text for value in shown)
+        progress = client.get(f"/console/station/jobs/{public_id}/progress").get_json()
+        assert progress["status"] == "done" and len(progress["steps"]) == len(STEPS)
+        assert serial in client.get("/console/station/keys").get_data(as_text=True)
+        login_as(StaffRole.ADMIN)
+        stations = client.get("/console/station/stations?lang=en")
+        assert stations.status_code == 200 and all(name in stations.get_data(as_text=True) for name in DEMO_STATIONS)
 
 
 # --- the same orders as finance sees them ---------------------------------------------------------

@@ -1,8 +1,9 @@
 """A senior reviewer signs in on a desk with demo applications and lands on the dashboard: the backlog
-per queue, the review time and each reviewer's decisions as the database has them, a chart one click
-away, and the dashboard's workbook downloaded with the page's figures."""
+per queue, the review time, each reviewer's decisions and each station's keys as the database has them,
+a chart one click away, and the dashboard's workbook downloaded with the page's figures."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -10,6 +11,9 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from backoffice.demo_data import load_applications
+from issuance import ceremony
+from issuance.authority import Keyring
+from issuance.settings import CaSettings
 from models import ReviewQueue, StaffRole
 from models.base import utcnow
 from models.business_time import BUSINESS_TZ
@@ -24,16 +28,26 @@ from web.extensions import db
 pytestmark = pytest.mark.browser
 
 REVIEWERS = {"zhangwei": "审核员 张伟", "liuyang": "审核员 刘洋", "chenjing": "审核员 陈静"}
+ADMINS = {"sunlei": "管理员 孙磊", "wuhao": "管理员 吴昊"}  # who hold the CA's ceremony
 
 
 @pytest.fixture
-def demo_desk(live_app):
-    """Three reviewers who decided the demo applications, their working time filled as the migration's
-    command fills it, and the senior reviewer who signs in: her TOTP secret."""
+def demo_desk(live_app, tmp_path):
+    """Three reviewers who decided the demo applications, the station staff member who had their keys
+    programmed at the demo stations (the CA's ceremony held first, as make run holds it, so that the
+    keys have their certificates), the decisions' working time filled as the migration's command
+    fills it, and the senior reviewer who signs in: her TOTP secret."""
     with writing_to(live_app):
         for username, name in REVIEWERS.items():
             add_staff(db.session, StaffRole.REVIEWER, username, display_name=name)
-        load_applications(db.session, 160, now=utcnow(), seed=25,
+        add_staff(db.session, StaffRole.FULFILLMENT, "liuqiang", display_name="制证员 刘强")
+        admins = [add_staff(db.session, StaffRole.ADMIN, username, display_name=name)
+                  for username, name in ADMINS.items()]
+        settings = dataclasses.replace(CaSettings.from_config(live_app.config), signer="keyfile",
+                                       key_folder=tmp_path / "ca")
+        settings.key_folder.mkdir()
+        ceremony.hold_ceremony(db.session, settings, admins)
+        load_applications(db.session, 160, now=utcnow(), seed=25, keyring=Keyring(settings),
                           store=factories.folder_store(live_app.config["UPLOAD_FOLDER"]))
         fill_working_seconds(db.session)
         senior = add_staff(db.session, StaffRole.SENIOR_REVIEWER, "zhoumin", password=STAFF_PASSWORD,
@@ -67,6 +81,8 @@ def test_the_dashboard_shows_the_desk_as_the_database_has_it(page: Page, live_se
     expect(page.locator("#throughput tbody tr").filter(has_text=busiest[1]).filter(
         has_text=busiest[0].isoformat()).locator("td").last).to_have_text(str(busiest[2]))
     expect(page.locator("#rejection-reasons tbody tr").first).not_to_contain_text("—")
+    day, station, keys = board.issuance[0]  # the latest day a station programmed keys
+    expect(page.locator("#issuance tbody tr").first.locator("td")).to_have_text([day.isoformat(), station, str(keys)])
     page.screenshot(path=str(screenshots / "dashboard.png"))
 
     with page.expect_download() as downloading:
