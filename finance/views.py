@@ -44,7 +44,7 @@ from models.business import PAID_BY_TRANSFER
 from models.working_days import load_calendar
 from reports import exports
 from web.database import writes
-from web.downloads import private_download
+from web.downloads import TABLE_TYPES, private_download
 from web.extensions import db
 from web.guards import has_role, roles_required
 from web.labels import billing_label
@@ -55,9 +55,8 @@ ACTORS = (StaffRole.FINANCE,)
 VIEWERS = (StaffRole.FINANCE, StaffRole.ADMIN)
 INVOICE_READERS = (StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.REVIEWER, StaffRole.SENIOR_REVIEWER)
 PAGE_SIZE = 50
-# Whole Content-Type values: given as `mimetype`, a text/* type would get a second charset.
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8",
-                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+EXPORT_FORMATS = ("csv", "xlsx")
+
 
 def yuan(cents: int | None) -> str:
     return "" if cents is None else f"{cents / 100:,.2f}"
@@ -114,11 +113,8 @@ def _export(fmt: str, name: str, title: str, headers: list, rows, day: dt.date |
     """The table as a download named after its day (the business day of the export by default)."""
     headers = [str(header) for header in headers]
     body = exports.csv_bytes(headers, rows) if fmt == "csv" else exports.xlsx_bytes(headers, rows, title)
-    response = Response(body, content_type=EXPORT_FORMATS[fmt])
     day = day or queries.business_today(utcnow())
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{day:%Y%m%d}.{fmt}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(body, f"{name}-{day:%Y%m%d}.{fmt}", TABLE_TYPES[fmt])
 
 
 def _list(template: str, listing: queries.Listing, flt, **context) -> str:

@@ -5,6 +5,12 @@ from urllib.parse import quote
 
 from flask import Response
 
+# What the consoles' tables download as (reports.exports and reports.pdf write them); the CSV's
+# charset=utf-8 is added by Response, as to every text/* mimetype.
+TABLE_TYPES = {"csv": "text/csv",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "pdf": "application/pdf"}
+
 
 def private_download(content: bytes, filename: str, mimetype: str, *, ascii_name: str | None = None) -> Response:
     """`content` as an attachment named `filename`, never cached (an invoice prints the buyer's
