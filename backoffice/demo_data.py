@@ -82,6 +82,7 @@ from models import (
 )
 from models.audit_chain import chained, locked_head, move_head
 from models.base import utcnow
+from models.batches import batches
 from models.business import APPLICATION_MATERIALS, PERSONAL_ID, PERSONAL_MATERIALS, required_materials
 from models.business_time import BUSINESS_TZ
 from models.order_number import format_order_number, take_next
@@ -510,8 +511,8 @@ def _bulk_mode(session: Session) -> Iterator[None]:
 
 
 def _insert(session: Session, table: Table, rows: list[dict]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(table), rows[start:start + CHUNK])
+    for chunk in batches(rows, CHUNK):
+        session.execute(insert(table), chunk)
 
 
 def _plans(rng: random.Random, catalogue: Catalogue, n: int, now: dt.datetime,
@@ -596,8 +597,8 @@ def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
     second open order for one organisation's credit code. The order numbers, by warning."""
     waiting: list[Order] = []
     # A chunk of ids at a time: PostgreSQL takes at most 65,535 parameters in one statement.
-    for start in range(0, len(order_ids), CHUNK):
-        waiting += session.scalars(select(Order).where(Order.id.in_(order_ids[start:start + CHUNK]),
+    for chunk in batches(order_ids, CHUNK):
+        waiting += session.scalars(select(Order).where(Order.id.in_(chunk),
                                                        Order.status == OrderStatus.PAID,
                                                        Order.business_type == BusinessType.NEW,
                                                        Order.cert_kind == CertKind.UNIT)

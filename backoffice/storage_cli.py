@@ -11,6 +11,7 @@ from backoffice.cli import CLI_ACTOR
 from documents import storage_migration as migration
 from documents.storage import DocumentStore
 from models import Invoice, record
+from models.batches import batches
 from web.commands import Commands
 from web.edge import unit_of_work
 from web.extensions import db
@@ -22,11 +23,6 @@ storage_cli = Commands("storage", help="The document store (materials, invoice P
 BATCH = 100
 
 
-def _batches(items: list, size: int = BATCH):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 @storage_cli.command("migrate")
 def migrate_command() -> None:
     """Seal the plain upload files into the store and move the invoice PDFs out of the database.
@@ -35,7 +31,7 @@ def migrate_command() -> None:
     store = find_service(DocumentStore)
     folder = current_app.config["UPLOAD_FOLDER"]
     migrated = migration.Migrated()
-    for batch in _batches(migration.legacy_material_names(db.session)):
+    for batch in batches(migration.legacy_material_names(db.session), BATCH):
         with unit_of_work() as session:
             plain = [path for name in batch
                      if (path := migration.seal_material_file(session, store, folder, name, migrated))]
@@ -45,7 +41,7 @@ def migrate_command() -> None:
     for path in migration.leftover_plain_files(db.session, folder):
         path.unlink(missing_ok=True)
         migrated.plain_files_deleted += 1
-    for batch in _batches(migration.invoices_to_move(db.session)):
+    for batch in batches(migration.invoices_to_move(db.session), BATCH):
         with unit_of_work() as session:
             for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(batch))):
                 migration.move_invoice_pdf(session, store, invoice, migrated)

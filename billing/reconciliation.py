@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.interfaces import PaymentProvider
+from models.batches import batches
 from models.business_time import BUSINESS_TZ, business_day_bounds
 from models.order import Order
 from models.payment import BANK_TRANSFER, Payment, PaymentStatus, Refund, RefundStatus
@@ -403,15 +404,9 @@ def _refund_columns():
             .join(Order, Order.id == Payment.order_id))
 
 
-def _batches(values: set[str]) -> Iterator[list[str]]:
-    ordered = sorted(values)
-    for offset in range(0, len(ordered), LOOKUP_BATCH):
-        yield ordered[offset:offset + LOOKUP_BATCH]
-
-
 def _payments_by_out_trade_no(session: Session, out_trade_nos: set[str]) -> dict:
     found = {}
-    for batch in _batches(out_trade_nos):
+    for batch in batches(sorted(out_trade_nos), LOOKUP_BATCH):
         for payment in session.execute(_payment_columns().where(Payment.out_trade_no.in_(batch))):
             found[payment.out_trade_no] = payment
     return found
@@ -419,7 +414,7 @@ def _payments_by_out_trade_no(session: Session, out_trade_nos: set[str]) -> dict
 
 def _refunds_by_request_no(session: Session, request_nos: set[str]) -> dict:
     found = {}
-    for batch in _batches(request_nos):
+    for batch in batches(sorted(request_nos), LOOKUP_BATCH):
         for refund in session.execute(_refund_columns().where(Refund.out_request_no.in_(batch))):
             found[refund.out_request_no] = refund
     return found
@@ -427,7 +422,7 @@ def _refunds_by_request_no(session: Session, request_nos: set[str]) -> dict:
 
 def _existing_orders(session: Session, numbers: set[str]) -> set[str]:
     found: set[str] = set()
-    for batch in _batches(numbers):
+    for batch in batches(sorted(numbers), LOOKUP_BATCH):
         found.update(session.scalars(select(Order.number).where(Order.number.in_(batch))))
     return found
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, load_only
 from sqlalchemy.sql import Select
 
 from models import BankTransfer, Delivery, EmailMessage, Order, SmsMessage, record
+from models.batches import batches
 from models.business_time import business_day_bounds
 from models.sealed import mask
 from notifications.outbox import queue_again
@@ -139,14 +140,9 @@ def outbox_page(session: Session, flt: OutboxFilter, number: int, size: int) -> 
     return OutboxPage(rows, number, size, len(found) > size, {Delivery(s): n for s, n in by_status.items()})
 
 
-def _batches(ids: list[int]):
-    for start in range(0, len(ids), LOOKUP_BATCH):
-        yield ids[start:start + LOOKUP_BATCH]
-
-
 def _masked_accounts(session: Session, transfer_ids: list[int]) -> dict[int, str]:
     masked = {}
-    for batch in _batches(transfer_ids):
+    for batch in batches(transfer_ids, LOOKUP_BATCH):
         transfers = session.scalars(select(BankTransfer).where(BankTransfer.id.in_(batch))
                                     .options(load_only(BankTransfer.account_number)))
         masked.update({transfer.id: mask(transfer.account_number, 4, 4) for transfer in transfers})
@@ -157,7 +153,7 @@ def _copies(session: Session, found) -> dict[tuple[str, int], tuple[int, ...]]:
     """The copies sent again of the rows found, by (channel, id) of the row they copy."""
     copies: dict[tuple[str, int], tuple[int, ...]] = {}
     for channel, model in OUTBOXES.items():
-        for batch in _batches([r.id for r in found if r.channel == channel]):
+        for batch in batches([r.id for r in found if r.channel == channel], LOOKUP_BATCH):
             for original, copy in session.execute(select(model.resent_from_id, model.id)
                                                   .where(model.resent_from_id.in_(batch)).order_by(model.id)):
                 copies[channel, original] = (*copies.get((channel, original), ()), copy)
