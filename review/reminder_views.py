@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import REVIEW_ROLES, Order, Staff, StaffRole
+from models import REVIEW_ROLES, Order, StaffRole
 from notifications import opt_outs
-from review.audit_sentences import who
+from review.audit_sentences import display_names, who
 from review.forms import RemindersForm
 from web.extensions import db
 from web.guards import roles_required
@@ -34,8 +34,7 @@ def reminders_of(order: Order) -> SimpleNamespace | None:
 def _staff_name(actor: str) -> dict[str, str]:
     """{username: display name} of the staff member the actor names, if it names one."""
     kind, _sep, username = actor.partition(":")
-    return {} if kind != "staff" else dict(db.session.execute(
-        select(Staff.username, Staff.display_name).where(Staff.username == username)).all())
+    return display_names(db.session, [username] if kind == "staff" else [])
 
 
 @roles_required(*REMINDER_KEEPERS)

@@ -17,7 +17,7 @@ from models import Staff
 from review.audit_sentences import certificates, messages, money, operations, orders, staff, station
 from review.audit_sentences.words import STAFF, Writer, get, named_actor, who
 
-__all__ = ["SENTENCES", "sentence", "staff_names", "who"]
+__all__ = ["SENTENCES", "display_names", "sentence", "staff_names", "who"]
 
 
 SENTENCES: dict[str, Writer] = {**orders.SENTENCES, **certificates.SENTENCES, **station.SENTENCES,
@@ -37,6 +37,12 @@ def staff_names(session, entries: Iterable[Any]) -> dict[str, str]:
         for actor in (get(entry.after, "requested_by"), get(entry.after, "confirmed_by")):
             if isinstance(actor, str) and actor.startswith(STAFF):
                 usernames.add(actor[len(STAFF):])
+    return display_names(session, usernames)
+
+
+def display_names(session, usernames: Iterable[str]) -> dict[str, str]:
+    """username -> display name of those staff members, in one query (none for no usernames)."""
+    usernames = set(usernames)
     if not usernames:
         return {}
     rows = session.execute(select(Staff.username, Staff.display_name).where(Staff.username.in_(usernames)))
