@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import click
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from models import ScheduledRun
-from models.base import update_where, utcnow
+from models.base import insert_for, update_where, utcnow
 from models.business_time import BUSINESS_TZ
 from web.database import claim, write_lock
 
@@ -78,10 +77,9 @@ class Outcome:
 def plan(session: Session, names: list[str], now: dt.datetime) -> None:
     """Give every scheduled command its row, due at its next time (a new `Every` one at once);
     rows other workers made first are left as they are."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for name in names:
         first = now if isinstance(SCHEDULE[name], Every) else SCHEDULE[name].next_after(now)
-        session.execute(dialect.insert(ScheduledRun).values(name=name, due_at=first, runs=0, failures=0)
+        session.execute(insert_for(session, ScheduledRun).values(name=name, due_at=first, runs=0, failures=0)
                         .on_conflict_do_nothing(index_elements=["name"]))
     session.commit()
 

@@ -6,6 +6,7 @@ import enum
 from typing import Annotated
 
 from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, registry
 
 from models.sealed import SealedText
@@ -58,6 +59,15 @@ def update_where(session: Session, model: type, *conditions, **values) -> bool:
     return session.execute(
         update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def insert_for(session: Session, model: type):
+    """An INSERT into `model` in the session's database's own dialect, which has the ON CONFLICT
+    clauses (on_conflict_do_nothing / _do_update, spelt alike by SQLite and PostgreSQL)."""
+    return _INSERTS[session.get_bind().dialect.name](model)
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def update_if(session: Session, row, *conditions, **values) -> bool:

@@ -4,14 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Date, String, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, insert_for, utcnow
 from models.business_time import BUSINESS_TZ
 from models.order_state import CertKind
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class OrderSequence(Base):
@@ -40,8 +37,7 @@ def take_next(session: Session, counter: type[Base], count: int = 1, **key) -> i
     """Count `count` up on the counter row with this key (made at 0 if missing) and return the
     last number taken. The row lock of the UPDATE keeps two transactions apart; a rollback gives
     the numbers back."""
-    insert = _INSERTS[session.get_bind().dialect.name]
-    session.execute(insert(counter).values(**key, last=0).on_conflict_do_nothing(index_elements=list(key)))
+    session.execute(insert_for(session, counter).values(**key, last=0).on_conflict_do_nothing(index_elements=list(key)))
     columns = counter.__table__.c
     return session.execute(
         update(counter)

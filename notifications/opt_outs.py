@@ -5,11 +5,10 @@ e-mail (public.reminder_views); honoured by public.renewal_reminders."""
 from __future__ import annotations
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Order, ReminderOptOut, record
-from models.base import utcnow
+from models.base import insert_for, utcnow
 
 
 def applicant_of(order: Order) -> str | None:
@@ -39,8 +38,7 @@ def set_opt_out(session: Session, order: Order, out: bool, *, actor: str) -> boo
     if applicant is None:
         return False
     if out:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        changed = session.scalar(dialect.insert(ReminderOptOut)
+        changed = session.scalar(insert_for(session, ReminderOptOut)
                                  .values(applicant=applicant, opted_out_by=actor, opted_out_at=utcnow())
                                  .on_conflict_do_nothing(index_elements=["applicant"])
                                  .returning(ReminderOptOut.id)) is not None

@@ -17,11 +17,10 @@ import secrets
 
 from captcha.image import ImageCaptcha
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import CaptchaChallenge
-from models.base import utcnow
+from models.base import insert_for, utcnow
 from web.errors import N_
 
 _ALPHABET = "23456789"  # no 0/1: they are read as O/I
@@ -31,7 +30,6 @@ LIFETIME = dt.timedelta(hours=2)
 # Each new picture purges at most this many stale ones, so no request pays for a backlog.
 _PURGE_BATCH = 100
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _generator = ImageCaptcha(width=140, height=50)
 
 EXPIRED = N_("The captcha has expired. Please use the new picture.")
@@ -57,8 +55,7 @@ def new_picture(db_session: Session, secret: str, token: str) -> bytes:
     answer = "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
     now = utcnow()
     values = {"answer_digest": _digest(secret, token, answer), "tries": 0, "created_at": now}
-    insert = _INSERT[db_session.get_bind().dialect.name]
-    db_session.execute(insert(CaptchaChallenge).values(token=token, **values)
+    db_session.execute(insert_for(db_session, CaptchaChallenge).values(token=token, **values)
                        .on_conflict_do_update(index_elements=[CaptchaChallenge.token], set_=values))
     # SKIP LOCKED: two pictures at once do not wait for each other's purge (SQLite omits it).
     stale = (select(CaptchaChallenge.id).where(CaptchaChallenge.created_at <= now - LIFETIME)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -29,6 +28,7 @@ from models import (
     RenewalReminder,
     record,
 )
+from models.base import insert_for
 from models.business_time import BUSINESS_TZ
 from models.renewal import days_left
 from notifications.messages import render_email, render_sms
@@ -88,8 +88,7 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
 
 def _claim(session: Session, certificate: Certificate, stage: ReminderStage, now: dt.datetime) -> bool:
     """Write the stage as sent; False when a reminder of it was written before (by another run too)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    written = session.scalar(dialect.insert(RenewalReminder)
+    written = session.scalar(insert_for(session, RenewalReminder)
                              .values(certificate_id=certificate.id, stage=stage, sent_at=now)
                              .on_conflict_do_nothing(index_elements=["certificate_id", "stage"])
                              .returning(RenewalReminder.id))
