@@ -71,7 +71,8 @@ class Jobs:
 
     def __init__(self, session: Session, rng: random.Random, job_ids: list[int], token_ids: list[int],
                  station_staff_known: bool):
-        self.random, self.getrandbits, self.choices = rng.random, rng.getrandbits, rng.choices
+        self.random, self.uniform = rng.random, rng.uniform
+        self.getrandbits, self.choices = rng.getrandbits, rng.choices
         self.ids = iter(zip(job_ids, token_ids, strict=True))
         self.taken = set(session.scalars(select(Token.serial)))
         self.models = dict(session.execute(select(MediaModel.id, MediaModel.code)).all())
@@ -86,8 +87,8 @@ class Jobs:
         verified when it was programmed."""
         started, finished = plan.first[S.PROGRAMMING], plan.first[S.PROGRAMMED]
         station = self._pick() if self.stations else None
-        claimed = max(plan.first[S.APPROVED], started - dt.timedelta(seconds=self._between(CLAIMED_BEFORE)))
-        taken = started + dt.timedelta(seconds=self._between(TAKEN_AFTER))
+        claimed = max(plan.first[S.APPROVED], started - dt.timedelta(seconds=self.uniform(*CLAIMED_BEFORE)))
+        taken = started + dt.timedelta(seconds=self.uniform(*TAKEN_AFTER))
         return Job(public_id="J" + secrets.token_hex(5).upper(), station=station, serial=self._serial(),
                    claimed_at=claimed, started_at=started, taken_at=taken,
                    step_times=self._step_times(taken, finished))
@@ -97,9 +98,6 @@ class Jobs:
         stations, weights = zip(*self.stations, strict=True)
         station = self.choices(stations, weights)[0]
         return station.id, station.name
-
-    def _between(self, bounds: tuple[float, float]) -> float:
-        return bounds[0] + self.random() * (bounds[1] - bounds[0])
 
     def _serial(self) -> str:
         """A media number (介质号) no key has: 16 hex digits, as the demo keys' vendor prints them."""
