@@ -34,7 +34,7 @@ from models import (
     RefundStatus,
     Staff,
 )
-from models.business_time import BUSINESS_TZ, business_day_bounds
+from models.business_time import BUSINESS_TZ, Days, business_day_bounds
 from models.holders import HOLDER_NAME, with_holder
 from models.payment import REJECTED_OUTCOMES
 
@@ -46,21 +46,6 @@ PAYMENT_DATES = ("paid", "created")
 
 def business_today(now: dt.datetime) -> dt.date:
     return now.astimezone(BUSINESS_TZ).date()
-
-
-@dataclass(frozen=True)
-class Days:
-    """A range of business days, either end open."""
-    first: dt.date | None = None
-    last: dt.date | None = None
-
-    def conditions(self, column) -> list[ColumnElement[bool]]:
-        found = []
-        if self.first is not None:
-            found.append(column >= business_day_bounds(self.first)[0])
-        if self.last is not None:
-            found.append(column < business_day_bounds(self.last)[1])
-        return found
 
 
 @dataclass

@@ -41,6 +41,7 @@ from models import (
 )
 from models.base import utcnow
 from models.business import PAID_BY_TRANSFER
+from models.business_time import Days
 from models.working_days import load_calendar
 from reports import exports
 from web.database import writes
@@ -80,8 +81,8 @@ def _day(name: str) -> dt.date | None:
         return None
 
 
-def _days() -> queries.Days:
-    return queries.Days(_day("since"), _day("until"))
+def _days() -> Days:
+    return Days(_day("since"), _day("until"))
 
 
 def _enum(cls, name: str):

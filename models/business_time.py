@@ -7,7 +7,12 @@ it needs nothing but the standard library. China has kept UTC+8 without summer t
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -20,3 +25,19 @@ def day_start(day: dt.date) -> dt.datetime:
 def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The business day as [start, end), aware, Beijing time."""
     return day_start(day), day_start(day + dt.timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Days:
+    """A range of business days, both ends included, either end open."""
+    first: dt.date | None = None
+    last: dt.date | None = None
+
+    def conditions(self, column) -> list[ColumnElement[bool]]:
+        """`column` (a timestamp) within the days: from 00:00 of the first to 00:00 after the last."""
+        found = []
+        if self.first is not None:
+            found.append(column >= day_start(self.first))
+        if self.last is not None:
+            found.append(column < day_start(self.last + dt.timedelta(days=1)))
+        return found

@@ -24,7 +24,7 @@ from sqlalchemy.sql import Select
 
 from models import BankTransfer, Delivery, EmailMessage, Order, SmsMessage, record
 from models.batches import batches
-from models.business_time import business_day_bounds
+from models.business_time import Days
 from models.sealed import mask
 from notifications.outbox import queue_again
 from web.errors import N_, UserError
@@ -114,10 +114,7 @@ def _part(channel: str, flt: OutboxFilter) -> Select | None:
         query = query.where(SmsMessage.phone.contains(flt.phone, autoescape=True))
     if flt.status is not None:
         query = query.where(model.status == flt.status)
-    if flt.first is not None:
-        query = query.where(model.created_at >= business_day_bounds(flt.first)[0])
-    if flt.last is not None:
-        query = query.where(model.created_at < business_day_bounds(flt.last)[1])
+    query = query.where(*Days(flt.first, flt.last).conditions(model.created_at))
     return query
 
 

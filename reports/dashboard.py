@@ -27,7 +27,7 @@ from models import (
     Staff,
     Station,
 )
-from models.business_time import BUSINESS_TZ, day_start
+from models.business_time import BUSINESS_TZ, Days, day_start
 from models.working_days import WorkingCalendar
 from reports.beijing_sql import business_day
 
@@ -71,7 +71,7 @@ class ReportFilter:
         return query.join(Order, Order.id == order_id).where(*self.orders())
 
     def within(self, column) -> list:
-        return [column >= day_start(self.first), column < day_start(self.last + dt.timedelta(days=1))]
+        return Days(self.first, self.last).conditions(column)
 
 
 @dataclass(frozen=True)
