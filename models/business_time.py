@@ -22,6 +22,11 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
 
 
+def business_date(moment: dt.datetime) -> str:
+    """The business day of a moment as the applicant reads it: YYYY-MM-DD."""
+    return f"{moment.astimezone(BUSINESS_TZ):%Y-%m-%d}"
+
+
 def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The business day as [start, end), aware, Beijing time."""
     return day_start(day), day_start(day + dt.timedelta(days=1))

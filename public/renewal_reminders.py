@@ -29,7 +29,7 @@ from models import (
     record,
 )
 from models.base import insert_for
-from models.business_time import BUSINESS_TZ
+from models.business_time import business_date
 from models.renewal import days_left
 from notifications.messages import render_email, render_sms
 from notifications.opt_outs import applicant_of, opted_out
@@ -73,7 +73,7 @@ def remind(session: Session, certificate: Certificate, *, public_base_url: str, 
     if stage is None or opted_out(session, applicant) or not _claim(session, certificate, stage, now):
         return None
     kind = "renewal_expired" if stage is ReminderStage.EXPIRED else "renewal_reminder"
-    facts = {"number": order.number, "until": certificate.not_after.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d"),
+    facts = {"number": order.number, "until": business_date(certificate.not_after),
              "days": max(days_left(certificate.not_after, now), 0),
              "link": f"{public_base_url.rstrip('/')}/c/{order.channel.code}/renewal"}
     queue_sms(session, order.agent.phone, render_sms(kind, **facts), order=order)

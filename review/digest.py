@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Order, Staff, StaffRole
-from models.business_time import BUSINESS_TZ
+from models.business_time import business_date
 from models.holders import HOLDER_NAME, with_holder
 from notifications.messages import EmailContent, render_email
 from notifications.outbox import queue_email
@@ -27,7 +27,7 @@ def digest(session: Session, now: dt.datetime) -> EmailContent:
         .where(queues.IN_A_QUEUE, Order.sla_due_at < now)
         .order_by(Order.sla_due_at, Order.id).limit(20)).all()
     return render_email(
-        "review_digest", day=f"{now.astimezone(BUSINESS_TZ):%Y-%m-%d}", now=shanghai(now),
+        "review_digest", day=business_date(now), now=shanghai(now),
         queues=[(str(QUEUE_LABELS[q]), counts[q]) for q in QUEUE_LABELS],
         overdue=badges["overdue"], due_soon=badges["due_soon"], breached=breached,
         earliest=[{"number": row.number, "name": row.name, "due": shanghai(row.sla_due_at),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from billing import refunds
 from models import MaterialKind, MaterialRequest, Order, OrderStatus, record
 from models.base import update_if
-from models.business_time import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ, business_date
 from review import messages
 from review.operations import material_link
 
@@ -82,7 +82,7 @@ def lapse(session: Session, request: MaterialRequest, *, now: dt.datetime) -> bo
     order = session.get(Order, request.order_id)
     order.queue, order.reviewer_id, order.claimed_at = None, None, None
     order.move_to(OrderStatus.CANCELLED, ACTOR,
-                  note=f"more materials not sent by {messages.business_date(request.expires_at)}")
+                  note=f"more materials not sent by {business_date(request.expires_at)}")
     refund = refunds.refund_for_lapsed_request(session, order, actor=ACTOR, now=now)
     messages.more_materials_lapsed(session, order, refunded=refund is not None)
     return True

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from models import IdentityMethod, MaterialKind, Order
-from models.business_time import BUSINESS_TZ
+from models.business_time import BUSINESS_TZ, business_date
 from notifications.messages import render_email, render_sms, render_transfer_memo
 from notifications.outbox import queue_email, queue_sms, queue_transfer
 
@@ -85,7 +85,3 @@ def more_materials_lapsed(session: Session, order: Order, refunded: bool) -> Non
 def _documents(order: Order, kinds: list[MaterialKind]) -> str:
     names = PERSONAL_KIND_NAMES if order.personal else KIND_NAMES
     return "、".join(names[k] for k in kinds)
-
-
-def business_date(moment: dt.datetime) -> str:
-    return moment.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d")
