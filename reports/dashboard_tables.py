@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import ReviewQueue
 from reports.dashboard import Dashboard, ReportFilter
-from reports.tables import Table
+from reports.tables import Table, per_cent
 from web.labels import label
 
 
@@ -21,10 +21,6 @@ class Section:
     sheet: str  # an XLSX sheet's name: Excel takes at most 31 characters
     title: str  # the page's heading
     table: Table
-
-
-def _per_cent(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
 
 
 def _hours(hours: float | None) -> float | None:
@@ -44,8 +40,8 @@ def sections(board: Dashboard, queue_labels: Mapping[ReviewQueue, str], chinese:
                 str(_l("SLA compliance: decided within the working-day target")), Table(
             [_l("Business type"), _l("Decided this week"), _l("Within target this week"), _l("This week %"),
              _l("Decided this month"), _l("Within target this month"), _l("This month %")],
-            [(label(c.business_type), c.week_decided, c.week_on_time, _per_cent(c.week_on_time, c.week_decided),
-              c.month_decided, c.month_on_time, _per_cent(c.month_on_time, c.month_decided))
+            [(label(c.business_type), c.week_decided, c.week_on_time, per_cent(c.week_on_time, c.week_decided),
+              c.month_decided, c.month_on_time, per_cent(c.month_on_time, c.month_decided))
              for c in board.compliance])),
         Section("review-time", str(_l("Review time")), str(_l("Review time to a result, in working hours")), Table(
             [_l("Figure"), _l("Value")],

@@ -27,7 +27,7 @@ from models import (
     Payment,
     PaymentStatus,
 )
-from models.business_time import day_start
+from models.business_time import Days
 from models.working_days import DAY, WorkingCalendar
 from reports.beijing_sql import business_day, business_month
 from reports.dashboard import IN_REVIEW, ReportFilter, as_date
@@ -71,8 +71,8 @@ def sla_trend(session: Session, filters: ReportFilter, calendar: WorkingCalendar
     day = business_day(decided)
     rows = session.execute(
         select(day, func.count(), func.sum(case((decided <= Order.sla_due_at, 1), else_=0)))
-        .where(Order.sla_due_at.is_not(None), decided >= day_start(mondays[0]),
-               decided < day_start(last_monday + dt.timedelta(days=7)), *filters.orders())
+        .where(Order.sla_due_at.is_not(None), *Days(mondays[0], last_monday + dt.timedelta(days=6)).conditions(decided),
+               *filters.orders())
         .group_by(day))
     weeks = {monday: [0, 0] for monday in mondays}
     for when, n, on_time in rows:
@@ -80,8 +80,13 @@ def sla_trend(session: Session, filters: ReportFilter, calendar: WorkingCalendar
         weeks[monday][0] += n
         weeks[monday][1] += on_time or 0
     return Table([_l("Week from"), _l("Decided"), _l("Within target"), _l("Compliance %")],
-                 [(monday, n, on_time, round(100 * on_time / n, 1) if n else None)
+                 [(monday, n, on_time, per_cent(on_time, n))
                   for monday, (n, on_time) in weeks.items()])
+
+
+def per_cent(part: int, whole: int) -> float | None:
+    """The share in per cent, to one decimal place; None of nothing."""
+    return round(100 * part / whole, 1) if whole else None
 
 
 def _volume(session: Session, filters: ReportFilter, key, header, *, join=None) -> Table:
