@@ -22,6 +22,12 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=BUSINESS_TZ)
 
 
+def days_between(earlier: dt.datetime, later: dt.datetime) -> int:
+    """Calendar days from the business day of `earlier` to that of `later` (negative when later is
+    earlier): the same day is 0, whatever the hours."""
+    return (later.astimezone(BUSINESS_TZ).date() - earlier.astimezone(BUSINESS_TZ).date()).days
+
+
 def business_date(moment: dt.datetime) -> str:
     """The business day of a moment as the applicant reads it: YYYY-MM-DD."""
     return f"{moment.astimezone(BUSINESS_TZ):%Y-%m-%d}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.business_time import BUSINESS_TZ
+from models.business_time import days_between
 
 OPENS_DAYS_LEFT = 89  # renewable once at most this many days are left
 CLOSES_DAYS_EXPIRED = 365  # and until this many days after the expiry day
@@ -15,7 +15,7 @@ CLOSES_DAYS_EXPIRED = 365  # and until this many days after the expiry day
 
 def days_left(not_after: dt.datetime, now: dt.datetime) -> int:
     """The expiry date minus today, both in Beijing time (negative once expired)."""
-    return (not_after.astimezone(BUSINESS_TZ).date() - now.astimezone(BUSINESS_TZ).date()).days
+    return days_between(now, not_after)
 
 
 def renewable(not_after: dt.datetime, now: dt.datetime) -> bool:

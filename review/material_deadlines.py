@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from billing import refunds
 from models import MaterialKind, MaterialRequest, Order, OrderStatus, record
 from models.base import update_if
-from models.business_time import BUSINESS_TZ, business_date
+from models.business_time import business_date, days_between
 from review import messages
 from review.operations import material_link
 
@@ -27,7 +27,7 @@ ORDER_QUERY = "/query"  # a request made before its token was kept: the applican
 
 def day_of(request: MaterialRequest, now: dt.datetime) -> int:
     """Which day of the request today is (the day it was made: 0)."""
-    return (now.astimezone(BUSINESS_TZ).date() - request.requested_at.astimezone(BUSINESS_TZ).date()).days
+    return days_between(request.requested_at, now)
 
 
 def reminder_due(request: MaterialRequest, now: dt.datetime) -> int | None:
