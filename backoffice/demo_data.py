@@ -7,7 +7,8 @@ matching timestamps, queue and working-day SLA clock, and its status history in 
 hash chain. Rows go in as Core bulk inserts: an ORM object per row takes minutes for
 100,000 applications. Where each application stands comes from demo_plans, its documents from
 demo_documents, names and numbers from demo_people, the password cards and parcels of the keys
-programmed and shipped from demo_shipping, the stations' jobs and keys from demo_station; this module
+programmed and shipped from demo_shipping, the stations' jobs and keys from demo_station, the catalogue,
+order numbers and ids from demo_reference, the review screen's warnings from demo_risks; this module
 turns them into rows. The command then has demo_billing give the paid orders their payments, invoices
 and refunds.
 """
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from backoffice import demo_billing
@@ -42,6 +43,8 @@ from backoffice.demo_plans import (
     scenario_counts,
     timeline,
 )
+from backoffice.demo_reference import Catalogue, reserve_ids, take_order_numbers
+from backoffice.demo_risks import risk_examples
 from backoffice.demo_shipping import Parcels, take_card_numbers
 from backoffice.demo_station import Job, Jobs
 from billing.services import current_services
@@ -49,35 +52,24 @@ from documents.storage import DocumentStore
 from issuance.authority import Keyring
 from issuance.settings import CaSettings
 from models import (
-    REVIEW_ROLES,
     AgentIdentityMethod,
     AuditEntry,
     BusinessType,
     Certificate,
-    Channel,
-    ChannelProduct,
     Decision,
-    DenyListEntry,
     IdentityMethod,
     Material,
     MaterialKind,
-    MediaModel,
     Order,
-    OrderSequence,
     OrderStatus,
     Organisation,
     Person,
     PersonRole,
-    Price,
-    Product,
     ProgrammingJob,
     ProgrammingStep,
-    RejectionReason,
     ReviewDecision,
     ReviewQueue,
     Shipment,
-    Staff,
-    StaffRole,
     Token,
 )
 from models.audit_chain import chained, locked_head, move_head
@@ -85,10 +77,8 @@ from models.base import utcnow
 from models.batches import batches
 from models.business import APPLICATION_MATERIALS, PERSONAL_ID, PERSONAL_MATERIALS, required_materials
 from models.business_time import BUSINESS_TZ
-from models.order_number import format_order_number, take_next
 from models.order_state import CertKind
 from models.sealed import lookup_digest, subject_serial
-from public.catalogue import choose_price
 from review import sla
 from web.commands import in_unit_of_work
 from web.extensions import db
@@ -96,81 +86,6 @@ from web.services import find_service
 
 CHUNK = 5000  # applications per round of inserts, and rows per executemany
 _STATUS_JSON = {status: {"status": str(status)} for status in OrderStatus}  # shared: never mutated
-
-
-# --- reference data --------------------------------------------------------------------
-
-
-class Catalogue:
-    """What the orders refer to: channels, products, prices, key models, staff, SLA policies."""
-
-    def __init__(self, session: Session):
-        channels = session.execute(select(Channel.id, Channel.code).where(Channel.active).order_by(Channel.id)).all()
-        kinds = dict(session.execute(select(Product.id, Product.cert_kind).where(Product.active)
-                                     .order_by(Product.id)).all())
-        restricted: dict[int, list[int]] = {}
-        for channel_id, product_id in session.execute(select(ChannelProduct.channel_id, ChannelProduct.product_id)):
-            restricted.setdefault(channel_id, []).append(product_id)
-        # The products of each kind each channel offers (a channel without a personal one sells units only).
-        self.offers = {(cid, kind): [p for p in restricted.get(cid, kinds) if kinds.get(p) is kind]
-                       for cid, _ in channels for kind in CertKind}
-        # The channels selling each kind, with their weights: most applications come in directly.
-        self.channels = {kind: [(cid, 0.7 if code == "direct" else 0.3) for cid, code in channels
-                                if self.offers[(cid, kind)]] for kind in CertKind}
-        if not self.channels[CertKind.UNIT]:
-            raise click.ClickException("no active unit-certificate product: run `flask --app wsgi demo load` first")
-        self.media = [(None, 0)] + session.execute(
-            select(MediaModel.id, MediaModel.price_cents).where(MediaModel.active).order_by(MediaModel.id)).all()
-        self.prices = {(p.product_id, p.channel_id, p.business_type): p.amount_cents
-                       for p in session.scalars(select(Price))}
-        review_staff = select(Staff.id, Staff.username).where(Staff.active, Staff.role.in_(REVIEW_ROLES))
-        self.reviewers = session.execute(review_staff.order_by(Staff.id)).all()
-        self.station = session.execute(select(Staff.id, Staff.username).where(
-            Staff.active, Staff.role == StaffRole.FULFILLMENT).order_by(Staff.id)).all()
-        # Parcels need someone who shipped them: without station staff, any active account.
-        self.any_staff = session.scalar(select(Staff.id).where(Staff.active).order_by(Staff.id).limit(1))
-        self.reasons = session.execute(select(RejectionReason.id, RejectionReason.text_zh).where(
-            RejectionReason.active).order_by(RejectionReason.position)).all()
-        self.calendar = sla.load_calendar(session)
-        self.policies = {(bt, kind): sla.policy_for(session, bt, kind)
-                         for bt in {s.business_type for s in SCENARIOS} for kind in CertKind}
-
-    def price(self, product_id: int, channel_id: int, business_type: BusinessType, media_cents: int) -> int:
-        """The product's pricing rule on the prices loaded once."""
-        try:
-            return choose_price(self.prices, product_id, channel_id, business_type, media_cents)
-        except LookupError as exc:
-            raise click.ClickException(f"{exc}: add it in the admin, or run `flask --app wsgi demo load`") from exc
-
-
-# --- numbers and ids that other writers must not get too -----------------------------------
-
-def take_order_numbers(session: Session, plans: list[Plan]) -> None:
-    """Number the plans in creation order from OrderSequence, which is moved on past them."""
-    days = Counter((p.created_at.astimezone(BUSINESS_TZ).date(), p.cert_kind.order_letter) for p in plans)
-    following = {}
-    for (day, letter), count in sorted(days.items()):
-        last = take_next(session, OrderSequence, count, day=day, letter=letter)
-        if last > 999_999:
-            raise click.ClickException(f"more than 999,999 orders on {day}")
-        following[(day, letter)] = last - count + 1
-    for plan in plans:
-        key = (plan.created_at.astimezone(BUSINESS_TZ).date(), plan.cert_kind.order_letter)
-        plan.number = format_order_number(*key, following[key])
-        following[key] += 1
-
-
-def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
-    """Ids for n new rows that no concurrent writer can take.
-
-    Knowing the ids up front lets one pass build every row; RETURNING ids measured slower.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return sorted(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
-                                           "FROM generate_series(1, :n)"), {"t": f'"{table.name}"', "n": n}))
-    # SQLite has one writer: this transaction holds the lock since it took the order numbers.
-    last = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-    return list(range(last + 1, last + n + 1))
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -589,40 +504,6 @@ def load_applications(session: Session, n: int, *, now: dt.datetime, store: Docu
     if any(skipped.values()):
         counts["skipped"] = {what: count for what, count in skipped.items() if count}
     return counts
-
-
-def risk_examples(session: Session, order_ids: list[int]) -> dict[str, str]:
-    """Three applications waiting for review carry what the review screen warns of: a legal
-    representative on the deny list, an agent's phone shared with two unrelated organisations, and a
-    second open order for one organisation's credit code. The order numbers, by warning."""
-    waiting: list[Order] = []
-    # A chunk of ids at a time: PostgreSQL takes at most 65,535 parameters in one statement.
-    for chunk in batches(order_ids, CHUNK):
-        waiting += session.scalars(select(Order).where(Order.id.in_(chunk),
-                                                       Order.status == OrderStatus.PAID,
-                                                       Order.business_type == BusinessType.NEW,
-                                                       Order.cert_kind == CertKind.UNIT)
-                                   .order_by(Order.id).limit(6 - len(waiting))).all()
-        if len(waiting) == 6:
-            break
-    if len(waiting) < 6:
-        return {}
-    denied, shared, *others, again, first = waiting
-    person = denied.legal_rep
-    if not session.scalar(select(DenyListEntry.id).where(DenyListEntry.id_number_digest == person.id_number_digest)):
-        session.add(DenyListEntry(id_number=person.id_number, reason="演示：冒用他人身份申请（已报案）",
-                                  added_by="staff:admin"))
-    for order in others:
-        order.agent.phone = shared.agent.phone
-    # The same organisation applying twice: its name, code and region, as its first application has them.
-    mine, theirs = again.organisation, first.organisation
-    mine.name, mine.credit_code = theirs.name, theirs.credit_code
-    mine.region_province, mine.region_city = theirs.region_province, theirs.region_city
-    for column in ("account_name", "account_number", "bank_name", "bank_province", "bank_city",
-                   "invoice_taxpayer_id"):
-        setattr(again, column, getattr(first, column))
-    session.flush()
-    return {"deny_list": denied.number, "phone_reused": shared.number, "open_order": again.number}
 
 
 @click.command("demo-data")
